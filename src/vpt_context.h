@@ -1,0 +1,85 @@
+/*
+ * Copyright (C) ngx_vpt_module authors
+ *
+ * The shopper's session context, as the shop stores it in Redis.  Parsed
+ * into fixed-size arrays whose strings live in a caller-provided arena, so
+ * the ranker reads it without further allocation.  The shop owns this data:
+ * unknown fields are ignored, a field of the wrong type is absent, items
+ * beyond the array sizes are dropped.
+ */
+
+#ifndef VPT_CONTEXT_H
+#define VPT_CONTEXT_H
+
+#include "vpt_core.h"
+#include "vpt_catalog.h"
+
+
+#define VPT_CTX_MAX_ITEMS     32
+#define VPT_CTX_MAX_STRS      32
+#define VPT_CTX_MAX_FEATURES  32
+
+#define VPT_CTX_MAX_BYTES     (64 * 1024)  /* larger is bad_context */
+
+
+typedef struct {
+    vpt_str_t    sku;
+    vpt_str_t    category;
+    double       price;
+    double       qty;
+} vpt_item_t;
+
+
+typedef struct {
+    vpt_str_t    user_id;
+    int          loyalty_member;       /* -1: unknown */
+    double       orders;               /* -1: unknown */
+    double       lifetime_value;       /* -1: unknown */
+
+    vpt_str_t    device;               /* len 0: unknown */
+    vpt_str_t    referrer;
+    vpt_str_t    country;
+    int          local_hour;           /* -1: unknown */
+
+    vpt_item_t   cart[VPT_CTX_MAX_ITEMS];
+    size_t       ncart;
+    double       cart_total;           /* sum of price * qty */
+
+    vpt_str_t    order_id;
+    double       order_total;          /* -1: unknown */
+    vpt_str_t    order_currency;
+
+    vpt_str_t    history_categories[VPT_CTX_MAX_STRS];
+    size_t       nhistory_categories;
+    vpt_str_t    history_skus[VPT_CTX_MAX_STRS];
+    size_t       nhistory_skus;
+
+    vpt_item_t   viewed[VPT_CTX_MAX_ITEMS];
+    size_t       nviewed;
+
+    vpt_str_t    intent;
+
+    vpt_attr_t   features[VPT_CTX_MAX_FEATURES];
+    size_t       nfeatures;
+} vpt_context_t;
+
+
+/* an empty context: everything unknown */
+void vpt_context_init(vpt_context_t *ctx);
+
+/*
+ * VPT_OK, or VPT_ERROR when json is not a JSON object (bad_context).
+ * arena must have at least len bytes; strings of ctx point into it.
+ */
+int vpt_context_parse(vpt_context_t *ctx, const char *json, size_t len,
+    char *arena, size_t arena_len);
+
+/*
+ * Same, from an already decoded jansson object (json_t *), for tools that
+ * read the context out of a decision-log line.
+ */
+int vpt_context_from_json(vpt_context_t *ctx, const void *json_object,
+    char *arena, size_t arena_len);
+
+
+#endif /* VPT_CONTEXT_H */

@@ -1,0 +1,99 @@
+/*
+ * Copyright (C) ngx_vpt_module authors
+ *
+ * The ranker: eligibility rules, expected value per transaction, the choice
+ * of what to show (possibly nothing) and its propensity.
+ *
+ *   EV(offer) = p(accept | shopper, offer)
+ *               * (value + long_term_weight * long_term_value)
+ *
+ * p is the model's sigmoid(logit), or the offer's prior without a model.
+ * The catalog and model are compiled once into flat arrays (per-offer FM
+ * sums precomputed), so a decision costs the shopper's features once and
+ * O(k) per eligible offer, with no allocation but the caller's scratch.
+ */
+
+#ifndef VPT_RANK_H
+#define VPT_RANK_H
+
+#include "vpt_core.h"
+#include "vpt_catalog.h"
+#include "vpt_context.h"
+#include "vpt_model.h"
+
+
+#define VPT_MAX_SLOTS  8
+
+
+typedef struct vpt_ranker_s  vpt_ranker_t;
+
+/* model may be NULL (priors); the ranker keeps pointers to both */
+vpt_ranker_t *vpt_ranker_create(const vpt_catalog_t *c, const vpt_model_t *m,
+    char *err, size_t errlen);
+void vpt_ranker_free(vpt_ranker_t *r);
+size_t vpt_ranker_scratch_size(const vpt_ranker_t *r);
+
+
+typedef struct {
+    vpt_page_e        page;
+    int               hour;             /* server local hour, 0..23 */
+    unsigned          slots;            /* 1..VPT_MAX_SLOTS */
+    double            min_value;
+    double            long_term_weight;
+    double            explore;          /* epsilon in [0, 1] */
+    uint64_t          seed;             /* from the decision id */
+    const uint32_t   *impressions;      /* per offer index, or NULL */
+    const uint8_t    *accepted;         /* per offer index, or NULL */
+} vpt_decide_params_t;
+
+
+typedef struct {
+    size_t       n;                     /* offers chosen; 0: show nothing */
+    uint32_t     offer[VPT_MAX_SLOTS];  /* catalog indexes, best first */
+    double       p[VPT_MAX_SLOTS];      /* acceptance probability */
+    double       value[VPT_MAX_SLOTS];  /* expected value */
+    double       propensity[VPT_MAX_SLOTS];
+    double       total_value;           /* sum of value[] */
+    double       nothing_propensity;    /* when n == 0 */
+    size_t       eligible;              /* offers that passed the rules */
+    unsigned     suppressed:1;          /* eligible, but none >= min_value */
+} vpt_decision_t;
+
+
+/*
+ * scratch: vpt_ranker_scratch_size() bytes (a request pool allocation).
+ * The decision is a pure function of (ranker, ctx, params): the same seed
+ * gives the same choice.
+ */
+void vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
+    const vpt_decide_params_t *params, void *scratch, vpt_decision_t *d);
+
+/* the eligibility rules alone (for tests and tools) */
+int vpt_eligible(const vpt_offer_t *o, const vpt_context_t *ctx,
+    vpt_page_e page, int hour, uint32_t impressions, int accepted);
+
+/* p(accept) of one offer through the same code path as vpt_decide() */
+double vpt_ranker_p(const vpt_ranker_t *r, const vpt_context_t *ctx,
+    vpt_page_e page, int hour, size_t offer);
+
+
+/*
+ * Markup: the offer's markup with {{field}} placeholders filled, wrapped as
+ *   <div class="vpt-offer" data-vpt-decision="ID" data-vpt-offer="OFFER">
+ *   ...</div>
+ * Fields: decision, offer, user.id, user.orders, device, referrer, country,
+ * intent, order.id, order.total, order.currency, features.NAME.  Values are
+ * always HTML-escaped; an unknown value renders empty.
+ */
+size_t vpt_render_size(const vpt_offer_t *o, const vpt_context_t *ctx,
+    vpt_str_t decision);
+size_t vpt_render(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
+    vpt_str_t decision);
+
+/* VPT_OK, or VPT_ERROR naming the unknown placeholder (catalog checks) */
+int vpt_render_check(vpt_str_t markup, char *err, size_t errlen);
+
+size_t vpt_html_escape(char *out, const char *in, size_t len);  /* out NULL: size */
+
+
+#endif /* VPT_RANK_H */

@@ -1,0 +1,89 @@
+/*
+ * Copyright (C) ngx_vpt_module authors
+ *
+ * Streaming anchor search.  The body arrives in buffers that may split the
+ * anchor anywhere; the splicer sees each buffer once and holds back only
+ * the bytes that could still be the start of the anchor (a literal's
+ * length - 1, or at most VPT_REGEX_HOLD_MAX for a regex).
+ *
+ * Coordinates: each feed works on a virtual stream V = H ++ D, where H are
+ * the bytes held back by the previous feed and D is the new data.  The
+ * previous H stays readable through vpt_splice_prev_held() until the next
+ * feed (the splicer double-buffers it), so the caller can copy it out.
+ */
+
+#ifndef VPT_SPLICE_H
+#define VPT_SPLICE_H
+
+#include "vpt_core.h"
+
+
+#define VPT_REGEX_HOLD_MAX  1024    /* longest regex match we can see */
+#define VPT_REGEX_MATCH_LIMIT  100000   /* bounds backtracking per feed */
+
+
+typedef enum {
+    VPT_PLACE_BEFORE = 0,
+    VPT_PLACE_AFTER,
+    VPT_PLACE_REPLACE
+} vpt_place_e;
+
+
+typedef struct vpt_anchor_s  vpt_anchor_t;
+
+
+/*
+ * Compiles an anchor: a literal (matched ASCII case-insensitively) or, when
+ * it starts with '~', a PCRE2 pattern (compiled caseless; "(?-i)" opts out).
+ * On error returns NULL and writes a message (for a regex: PCRE2's text and
+ * the offset) to err.  An anchor is read-only after creation and may be
+ * shared by any number of streams of one process.
+ */
+vpt_anchor_t *vpt_anchor_create(const char *spec, size_t len,
+    vpt_place_e place, char *err, size_t errlen);
+void vpt_anchor_free(vpt_anchor_t *a);
+vpt_place_e vpt_anchor_place(const vpt_anchor_t *a);
+
+/* bytes of memory a stream for this anchor needs (vpt_splice_init's mem) */
+size_t vpt_splice_size(const vpt_anchor_t *a);
+
+
+typedef struct {
+    unsigned     matched:1;
+    /*
+     * no match: V[0, emit) goes out unchanged, V[emit, end) is now held.
+     * match: V[0, insert_at) goes out, then the insertion, then V[resume_at,
+     * end); the stream is done and later feeds pass everything through.
+     */
+    size_t       emit;
+    size_t       insert_at;
+    size_t       resume_at;
+} vpt_splice_result_t;
+
+
+typedef struct {
+    const vpt_anchor_t  *anchor;
+    unsigned char       *held[2];  /* double buffer, hold_max bytes each */
+    size_t               nheld;    /* bytes held in held[cur] */
+    size_t               nprev;    /* bytes of the previous hold */
+    unsigned             cur:1;
+    unsigned             done:1;
+} vpt_splice_t;
+
+
+/* mem: vpt_splice_size(a) bytes owned by the caller, e.g. a request pool */
+void vpt_splice_init(vpt_splice_t *s, const vpt_anchor_t *a, void *mem);
+
+/* never fails; a regex that hits its match limit counts as "no match" */
+void vpt_splice_feed(vpt_splice_t *s, const unsigned char *data, size_t len,
+    vpt_splice_result_t *res);
+
+/* the H of the last feed, valid until the next feed */
+const unsigned char *vpt_splice_prev_held(const vpt_splice_t *s,
+    size_t *len);
+
+/* end of stream: the held bytes must go out as they are */
+const unsigned char *vpt_splice_held(const vpt_splice_t *s, size_t *len);
+
+
+#endif /* VPT_SPLICE_H */
