@@ -81,14 +81,22 @@ double vpt_ranker_p(const vpt_ranker_t *r, const vpt_context_t *ctx,
  * Markup: the offer's markup with {{field}} placeholders filled, wrapped as
  *   <div class="vpt-offer" data-vpt-decision="ID" data-vpt-offer="OFFER">
  *   ...</div>
- * Fields: decision, offer, user.id, user.orders, device, referrer, country,
- * intent, order.id, order.total, order.currency, features.NAME.  Values are
- * always HTML-escaped; an unknown value renders empty.
+ * Fields: decision, offer, experiment, beacon (the query string
+ * "d=ID&o=OFFER" plus "&x=EXPERIMENT" when there is one, for the accept
+ * beacon's URL), user.id, user.orders, device, referrer, country, intent,
+ * order.id, order.total, order.currency, features.NAME.  Values are
+ * always HTML-escaped (so beacon's '&' becomes "&amp;"); an unknown value
+ * renders empty.
  */
+typedef struct {
+    vpt_str_t    decision;
+    vpt_str_t    experiment;            /* len 0: none */
+} vpt_render_vars_t;
+
 size_t vpt_render_size(const vpt_offer_t *o, const vpt_context_t *ctx,
-    vpt_str_t decision);
+    const vpt_render_vars_t *vars);
 size_t vpt_render(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
-    vpt_str_t decision);
+    const vpt_render_vars_t *vars);
 
 /* VPT_OK, or VPT_ERROR naming the unknown placeholder (catalog checks) */
 int vpt_render_check(vpt_str_t markup, char *err, size_t errlen);
