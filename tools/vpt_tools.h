@@ -1,0 +1,186 @@
+/*
+ * Copyright (C) ngx_vpt_module authors
+ *
+ * What the offline tools share: a streaming line reader (plain or gzip,
+ * "-" for stdin, re-readable for multi-pass tools), a scanner for the
+ * top level of one JSON object per line, string maps, an arena, the
+ * held-out split, statistics and JSON output helpers.
+ *
+ * Every tool includes vpt_tools.c directly, so the Makefile needs no
+ * extra object.
+ */
+
+#ifndef VPT_TOOLS_H
+#define VPT_TOOLS_H
+
+#include <stdio.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <zlib.h>
+
+#include "vpt_core.h"
+
+
+#define VPT_Z95         1.959963984540054   /* two-sided 95% normal */
+#define VPT_LINE_MAX    (16 * 1024 * 1024)  /* longer lines are bad */
+#define VPT_BAD_KEEP    10                  /* bad line numbers shown */
+
+
+/*
+ * The line reader.  A line is returned without its "\n" (and "\r"), NUL-
+ * terminated in place, valid until the next call.  With spool set, "-"
+ * is copied to an unlinked temporary file while it is read, so
+ * vpt_in_rewind() can read it again: memory stays constant, disk grows
+ * with the input.
+ */
+typedef struct {
+    const char     *path;
+    gzFile          gz;
+    FILE           *spool;
+    unsigned        spooling:1;
+    unsigned        eof:1;
+    unsigned        toolong:1;      /* the last line was cut: a bad line */
+    unsigned        warned:1;
+    char           *buf;
+    size_t          size;
+    size_t          start;
+    size_t          end;
+    unsigned long   lineno;
+    uint64_t        bytes;          /* uncompressed bytes returned */
+} vpt_in_t;
+
+int vpt_in_open(vpt_in_t *in, const char *path, int spool);
+int vpt_in_line(vpt_in_t *in, char **line, size_t *len);  /* 1, 0: EOF */
+int vpt_in_rewind(vpt_in_t *in);
+void vpt_in_close(vpt_in_t *in);
+
+
+/*
+ * The top level of a JSON object, member by member, without building a
+ * tree.  A string value is given raw (between its quotes, still escaped);
+ * an object or array value is given as its full text (brackets included)
+ * after checking its brackets and strings balance.  Deeper syntax is left
+ * to whoever parses that text (vpt_context_parse(), for the context).
+ */
+typedef enum {
+    VPT_J_STR = 0,
+    VPT_J_NUM,
+    VPT_J_TRUE,
+    VPT_J_FALSE,
+    VPT_J_NULL,
+    VPT_J_OBJ,
+    VPT_J_ARR
+} vpt_jtype_e;
+
+typedef struct {
+    vpt_jtype_e     type;
+    const char     *p;
+    size_t          len;
+} vpt_jval_t;
+
+typedef struct {
+    const char     *p;
+    const char     *end;
+    unsigned        first:1;
+} vpt_jiter_t;
+
+int vpt_jobj_begin(vpt_jiter_t *it, const char *s, size_t len);
+int vpt_jobj_next(vpt_jiter_t *it, vpt_jval_t *key, vpt_jval_t *val);
+                                            /* 1, 0: end, -1: bad */
+#define vpt_jkey_is(k, lit)                                                 \
+    ((k)->len == sizeof(lit) - 1 && memcmp((k)->p, lit, sizeof(lit) - 1) == 0)
+
+/* unescapes a raw string into out (len bytes suffice); -1 if bad */
+long vpt_junescape(const char *p, size_t len, char *out);
+
+/* the next raw string of a JSON array of strings; 1, 0: end, -1: bad */
+int vpt_jarr_next_str(const char **p, const char *end, vpt_jval_t *s);
+
+/* a number from text (a JSON number, or a string holding one) */
+int vpt_parse_num(const char *p, size_t len, double *out);
+
+
+/* growing memory for strings that live as long as the tool */
+typedef struct vpt_arena_s  vpt_arena_t;
+
+vpt_arena_t *vpt_arena_create(void);
+void *vpt_arena_alloc(vpt_arena_t *a, size_t n);
+char *vpt_arena_strdup(vpt_arena_t *a, const char *p, size_t len);
+
+
+/* string -> dense id (0, 1, ...), keys copied into the map's arena */
+typedef struct {
+    uint64_t       *hash;
+    uint32_t       *id;            /* UINT32_MAX: empty slot */
+    size_t          cap;
+    size_t          n;
+    char          **key;           /* by id */
+    size_t         *keylen;
+    size_t          keycap;
+    vpt_arena_t    *arena;
+} vpt_smap_t;
+
+void vpt_smap_init(vpt_smap_t *m);
+long vpt_smap_find(vpt_smap_t *m, const char *p, size_t len);  /* or -1 */
+long vpt_smap_add(vpt_smap_t *m, const char *p, size_t len); /* or found */
+
+/* 64-bit key -> dense id */
+typedef struct {
+    uint64_t       *key;
+    uint32_t       *id;
+    size_t          cap;
+    size_t          n;
+} vpt_umap_t;
+
+void vpt_umap_init(vpt_umap_t *m);
+long vpt_umap_find(const vpt_umap_t *m, uint64_t key);
+long vpt_umap_add(vpt_umap_t *m, uint64_t key, int *added);
+
+
+/* bad lines: counted, the first VPT_BAD_KEEP kept as "file:line: why" */
+typedef struct {
+    uint64_t        count;
+    char            first[VPT_BAD_KEEP][160];
+} vpt_bad_t;
+
+void vpt_bad_add(vpt_bad_t *b, const vpt_in_t *in, const char *why);
+void vpt_bad_print(const vpt_bad_t *b, FILE *f);
+void vpt_bad_json(const vpt_bad_t *b, FILE *f);
+
+
+/* the held-out split: a pure function of the decision id */
+int vpt_heldout(const char *id, size_t len, double fraction);
+
+/* hour of an ISO 8601 time "YYYY-MM-DDTHH...", or -1 */
+int vpt_time_hour(const char *p, size_t len);
+
+
+/* statistics */
+void vpt_wilson(double k, double n, double *lo, double *hi);
+
+/* the area under the ROC curve from score histograms (see vpt_tools.c) */
+#define VPT_AUC_BINS  10000
+
+typedef struct {
+    double          pos[VPT_AUC_BINS];
+    double          neg[VPT_AUC_BINS];
+    double          logloss;
+    double          n;
+} vpt_auc_t;
+
+void vpt_auc_add(vpt_auc_t *a, double p, int label, double weight);
+double vpt_auc(const vpt_auc_t *a);
+double vpt_auc_logloss(const vpt_auc_t *a);
+
+
+/* output */
+void vpt_json_str(FILE *f, const char *p, size_t len);
+void vpt_json_num(FILE *f, double x);    /* null when not finite */
+
+void *vpt_xalloc(size_t n);              /* zeroed; exits when out */
+void *vpt_xrealloc(void *p, size_t n);
+void vpt_die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+
+#endif /* VPT_TOOLS_H */
