@@ -231,41 +231,6 @@ vpt_offer_get(uint32_t arm, const char *id, size_t len)
 }
 
 
-/* a field's text, unescaped into the line's scratch when needed */
-static int
-vpt_field(const vpt_jval_t *v, char **pos, const char **p, size_t *len)
-{
-    long  n;
-
-    if (v->type == VPT_J_NUM) {
-        *p = v->p;
-        *len = v->len;
-        return VPT_OK;
-    }
-
-    if (v->type != VPT_J_STR) {
-        return VPT_ERROR;
-    }
-
-    if (memchr(v->p, '\\', v->len) == NULL) {
-        *p = v->p;
-        *len = v->len;
-        return VPT_OK;
-    }
-
-    n = vpt_junescape(v->p, v->len, *pos);
-    if (n < 0) {
-        return VPT_ERROR;
-    }
-
-    *p = *pos;
-    *len = n;
-    *pos += n;
-
-    return VPT_OK;
-}
-
-
 static void
 vpt_report_line(vpt_in_t *in, const char *line, size_t len)
 {
@@ -349,11 +314,11 @@ vpt_report_line(vpt_in_t *in, const char *line, size_t len)
 
     pos = rep.scratch;
 
-    if (vpt_field(&status, &pos, &s, &slen) != VPT_OK
-        || vpt_field(&offer, &pos, &o, &olen) != VPT_OK
-        || vpt_field(&vvalue, &pos, &v, &vlen) != VPT_OK
-        || vpt_field(&variant, &pos, &ar, &alen) != VPT_OK
-        || vpt_field(&exp, &pos, &x, &xlen) != VPT_OK)
+    if (vpt_jtext(&status, &pos, &s, &slen) != VPT_OK
+        || vpt_jtext(&offer, &pos, &o, &olen) != VPT_OK
+        || vpt_jtext(&vvalue, &pos, &v, &vlen) != VPT_OK
+        || vpt_jtext(&variant, &pos, &ar, &alen) != VPT_OK
+        || vpt_jtext(&exp, &pos, &x, &xlen) != VPT_OK)
     {
         vpt_bad_add(&rep.bad, in, "a field is not a string");
         return;

@@ -691,6 +691,40 @@ vpt_junescape(const char *p, size_t len, char *out)
 
 
 int
+vpt_jtext(const vpt_jval_t *v, char **pos, const char **p, size_t *len)
+{
+    long  n;
+
+    if (v->type == VPT_J_NUM) {
+        *p = v->p;
+        *len = v->len;
+        return VPT_OK;
+    }
+
+    if (v->type != VPT_J_STR) {
+        return VPT_ERROR;
+    }
+
+    if (memchr(v->p, '\\', v->len) == NULL) {
+        *p = v->p;
+        *len = v->len;
+        return VPT_OK;
+    }
+
+    n = vpt_junescape(v->p, v->len, *pos);
+    if (n < 0) {
+        return VPT_ERROR;
+    }
+
+    *p = *pos;
+    *len = n;
+    *pos += n;
+
+    return VPT_OK;
+}
+
+
+int
 vpt_parse_num(const char *p, size_t len, double *out)
 {
     char    buf[64], *e;
