@@ -27,7 +27,11 @@
 
 typedef struct vpt_ranker_s  vpt_ranker_t;
 
-/* model may be NULL (priors); the ranker keeps pointers to both */
+/*
+ * model may be NULL (priors); the ranker keeps pointers to both, which
+ * must outlive it.  Offers built in code rather than by the catalog parser
+ * may leave hours 0: like all 24 bits set, it means "any hour".
+ */
 vpt_ranker_t *vpt_ranker_create(const vpt_catalog_t *c, const vpt_model_t *m,
     char *err, size_t errlen);
 void vpt_ranker_free(vpt_ranker_t *r);
@@ -49,31 +53,56 @@ typedef struct {
 
 typedef struct {
     size_t       n;                     /* offers chosen; 0: show nothing */
-    uint32_t     offer[VPT_MAX_SLOTS];  /* catalog indexes, best first */
+    uint32_t     offer[VPT_MAX_SLOTS];  /* catalog indexes, in slot order */
     double       p[VPT_MAX_SLOTS];      /* acceptance probability */
     double       value[VPT_MAX_SLOTS];  /* expected value */
     double       propensity[VPT_MAX_SLOTS];
     double       total_value;           /* sum of value[] */
-    double       nothing_propensity;    /* when n == 0 */
+    double       nothing_propensity;    /* 1 when n == 0, else 0 */
     size_t       eligible;              /* offers that passed the rules */
     unsigned     suppressed:1;          /* eligible, but none >= min_value */
 } vpt_decision_t;
 
 
 /*
- * scratch: vpt_ranker_scratch_size() bytes (a request pool allocation).
- * The decision is a pure function of (ranker, ctx, params): the same seed
- * gives the same choice.
+ * scratch: vpt_ranker_scratch_size() bytes, any alignment (a request pool
+ * allocation); nothing else is allocated.  The decision is a pure function
+ * of (ranker, ctx, params): the same seed gives the same choice.
+ *
+ * The qualifying offers are the eligible ones with EV >= min_value.  Each
+ * slot in turn, with probability explore, takes one of the remaining
+ * qualifying offers uniformly at random, else the best remaining by EV
+ * (ties: the lower catalog index).  So without exploration the offers are
+ * best first, and propensity[j] is the true probability of offer[j] in
+ * slot j given the slots before it:
+ *   (1 - explore) * [offer[j] is the best remaining] + explore / remaining
+ * (the propensity of the whole list is their product).  With no qualifying
+ * offer n is 0 and nothing_propensity 1.
  */
 void vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
     const vpt_decide_params_t *params, void *scratch, vpt_decision_t *d);
 
-/* the eligibility rules alone (for tests and tools) */
+/*
+ * The eligibility rules alone (for tests and tools); 1: eligible.  Beyond
+ * the catalog's rules, an offer never shows what was just bought: not when
+ * its feature "sku" is a cart or history SKU, nor on the confirmation page
+ * when its feature "category" is a cart item's category.  devices,
+ * countries and referrers ignore ASCII case; SKUs and categories do not.
+ * A rule on a context field the context does not have (device, country,
+ * referrer, loyalty, the hour when neither the context nor the server has
+ * one) fails.
+ */
 int vpt_eligible(const vpt_offer_t *o, const vpt_context_t *ctx,
     vpt_page_e page, int hour, uint32_t impressions, int accepted);
 
-/* p(accept) of one offer through the same code path as vpt_decide() */
+/*
+ * p(accept) of one offer through the same code path as vpt_decide(), and
+ * the model's logit (0 without a model): equal to vpt_model_logit() over
+ * the shopper's and the offer's features together.
+ */
 double vpt_ranker_p(const vpt_ranker_t *r, const vpt_context_t *ctx,
+    vpt_page_e page, int hour, size_t offer);
+double vpt_ranker_logit(const vpt_ranker_t *r, const vpt_context_t *ctx,
     vpt_page_e page, int hour, size_t offer);
 
 
