@@ -1,0 +1,792 @@
+/*
+ * Copyright (C) ngx_vpt_module authors
+ *
+ * The module definition: directives, configuration and its merge, worker
+ * start and stop.  The filter, the request's Redis lookup and the
+ * variables live in src/ngx_vpt_*.c; everything nginx-free in src/vpt_*.c.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_vpt.h"
+
+
+static ngx_int_t ngx_http_vpt_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_vpt_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_vpt_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_vpt_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_vpt_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_vpt_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_vpt_init_process(ngx_cycle_t *cycle);
+static void ngx_http_vpt_exit_process(ngx_cycle_t *cycle);
+
+static char *ngx_http_vpt_catalog(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_vpt_model(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_vpt_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_vpt_anchor(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_vpt_split(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_vpt_set_double(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_vpt_check_slots(ngx_conf_t *cf, void *post,
+    void *data);
+static vpt_ranker_t *ngx_http_vpt_get_ranker(ngx_conf_t *cf,
+    ngx_http_vpt_main_conf_t *vmcf, vpt_model_t *model);
+static void ngx_http_vpt_free_catalog(void *data);
+static void ngx_http_vpt_free_model(void *data);
+static void ngx_http_vpt_free_ranker(void *data);
+static void ngx_http_vpt_free_anchor(void *data);
+
+
+typedef struct {
+    double   min;
+    double   max;
+} ngx_http_vpt_double_bounds_t;
+
+
+static ngx_conf_enum_t  ngx_http_vpt_pages[] = {
+    { ngx_string("cart"), VPT_PAGE_CART },
+    { ngx_string("confirmation"), VPT_PAGE_CONFIRMATION },
+    { ngx_null_string, 0 }
+};
+
+static ngx_conf_post_handler_pt  ngx_http_vpt_slots_post =
+    ngx_http_vpt_check_slots;
+
+static ngx_http_vpt_double_bounds_t  ngx_http_vpt_min_value_bounds =
+    { 0, 1e12 };
+static ngx_http_vpt_double_bounds_t  ngx_http_vpt_weight_bounds = { 0, 1e6 };
+static ngx_http_vpt_double_bounds_t  ngx_http_vpt_explore_bounds = { 0, 1 };
+
+
+static ngx_command_t  ngx_http_vpt_commands[] = {
+
+    { ngx_string("vpt"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, enable),
+      NULL },
+
+    { ngx_string("vpt_catalog"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_vpt_catalog,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vpt_model"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_vpt_model,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vpt_page"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, page),
+      &ngx_http_vpt_pages },
+
+    { ngx_string("vpt_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_vpt_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vpt_redis_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, redis_timeout),
+      NULL },
+
+    { ngx_string("vpt_session_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, session_key),
+      NULL },
+
+    { ngx_string("vpt_context_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, context_prefix),
+      NULL },
+
+    { ngx_string("vpt_anchor"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
+                        |NGX_CONF_TAKE12,
+      ngx_http_vpt_anchor,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vpt_slots"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, slots),
+      &ngx_http_vpt_slots_post },
+
+    { ngx_string("vpt_min_value"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_vpt_set_double,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, min_value),
+      &ngx_http_vpt_min_value_bounds },
+
+    { ngx_string("vpt_long_term_weight"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_vpt_set_double,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, long_term_weight),
+      &ngx_http_vpt_weight_bounds },
+
+    { ngx_string("vpt_explore"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_vpt_set_double,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, explore),
+      &ngx_http_vpt_explore_bounds },
+
+    { ngx_string("vpt_split"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_vpt_split,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_vpt_module_ctx = {
+    ngx_http_vpt_preconfiguration,         /* preconfiguration */
+    ngx_http_vpt_postconfiguration,        /* postconfiguration */
+
+    ngx_http_vpt_create_main_conf,         /* create main configuration */
+    ngx_http_vpt_init_main_conf,           /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_vpt_create_loc_conf,          /* create location configuration */
+    ngx_http_vpt_merge_loc_conf            /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_vpt_module = {
+    NGX_MODULE_V1,
+    &ngx_http_vpt_module_ctx,              /* module context */
+    ngx_http_vpt_commands,                 /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_vpt_init_process,             /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_vpt_exit_process,             /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_http_vpt_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_vpt_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_vpt_postconfiguration(ngx_conf_t *cf)
+{
+    if (ngx_http_vpt_init_filter(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_vpt_init_request(cf);
+}
+
+
+static void *
+ngx_http_vpt_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_vpt_main_conf_t  *vmcf;
+
+    vmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_vpt_main_conf_t));
+    if (vmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     vmcf->catalog_file = { 0, NULL };
+     *     vmcf->catalog = NULL;
+     *     vmcf->redis = NULL;
+     *     vmcf->default_anchor = NULL;
+     */
+
+    if (ngx_array_init(&vmcf->rankers, cf->pool, 4,
+                       sizeof(ngx_vpt_ranker_entry_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return vmcf;
+}
+
+
+static char *
+ngx_http_vpt_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_vpt_main_conf_t *vmcf = conf;
+
+    char                 err[VPT_ERRLEN];
+    ngx_pool_cleanup_t  *cln;
+
+    vmcf->default_anchor = vpt_anchor_create("</body>", 7, VPT_PLACE_BEFORE,
+                                             err, sizeof(err));
+    if (vmcf->default_anchor == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "vpt: %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        vpt_anchor_free(vmcf->default_anchor);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_vpt_free_anchor;
+    cln->data = vmcf->default_anchor;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_vpt_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_vpt_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_vpt_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->model_file = { 0, NULL };
+     *     conf->context_prefix = { 0, NULL };
+     *     conf->split_name = { 0, NULL };
+     *     conf->ranker = NULL;
+     */
+
+    conf->enable = NGX_CONF_UNSET;
+    conf->model = NGX_CONF_UNSET_PTR;
+    conf->page = NGX_CONF_UNSET_UINT;
+    conf->redis_timeout = NGX_CONF_UNSET_MSEC;
+    conf->session_key = NGX_CONF_UNSET_PTR;
+    conf->anchor = NGX_CONF_UNSET_PTR;
+    conf->slots = NGX_CONF_UNSET;
+    conf->min_value = -1;
+    conf->long_term_weight = -1;
+    conf->explore = -1;
+    conf->split_permyriad = NGX_CONF_UNSET;
+    conf->beacon = NGX_CONF_UNSET;
+    conf->status_page = NGX_CONF_UNSET;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_vpt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_vpt_loc_conf_t *prev = parent;
+    ngx_http_vpt_loc_conf_t *conf = child;
+
+    ngx_http_vpt_main_conf_t          *vmcf;
+    ngx_http_compile_complex_value_t   ccv;
+    static ngx_str_t                   default_key =
+                                           ngx_string("$cookie_vpt_sid");
+
+    vmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_vpt_module);
+
+    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_conf_merge_ptr_value(conf->model, prev->model, NULL);
+    ngx_conf_merge_uint_value(conf->page, prev->page,
+                              VPT_PAGE_CONFIRMATION);
+    ngx_conf_merge_msec_value(conf->redis_timeout, prev->redis_timeout, 5);
+    ngx_conf_merge_str_value(conf->context_prefix, prev->context_prefix,
+                             "vpt:ctx:");
+    ngx_conf_merge_ptr_value(conf->anchor, prev->anchor,
+                             vmcf->default_anchor);
+    ngx_conf_merge_value(conf->slots, prev->slots, 1);
+    ngx_conf_merge_value(conf->beacon, prev->beacon, 0);
+    ngx_conf_merge_value(conf->status_page, prev->status_page, 0);
+
+    if (conf->min_value < 0) {
+        conf->min_value = prev->min_value < 0 ? 0 : prev->min_value;
+    }
+
+    if (conf->long_term_weight < 0) {
+        conf->long_term_weight = prev->long_term_weight < 0
+                                 ? 1 : prev->long_term_weight;
+    }
+
+    if (conf->explore < 0) {
+        conf->explore = prev->explore < 0 ? 0 : prev->explore;
+    }
+
+    if (conf->split_permyriad == NGX_CONF_UNSET) {
+        conf->split_name = prev->split_name;
+        conf->split_permyriad = prev->split_permyriad;
+    }
+
+    ngx_conf_merge_ptr_value(conf->session_key, prev->session_key, NULL);
+
+    if (conf->session_key == NULL) {
+        conf->session_key = ngx_palloc(cf->pool,
+                                       sizeof(ngx_http_complex_value_t));
+        if (conf->session_key == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &default_key;
+        ccv.complex_value = conf->session_key;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        /* share the compiled default with the locations below */
+        if (prev->session_key == NGX_CONF_UNSET_PTR
+            || prev->session_key == NULL)
+        {
+            prev->session_key = conf->session_key;
+        }
+    }
+
+    if (!conf->enable && !conf->beacon) {
+        return NGX_CONF_OK;
+    }
+
+    if (vmcf->catalog == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vpt on\" and \"vpt_beacon\" need "
+                           "\"vpt_catalog\" in the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf->used = 1;
+
+    conf->ranker = ngx_http_vpt_get_ranker(cf, vmcf, conf->model);
+    if (conf->ranker == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* one compiled ranker per model, shared by every location using it */
+
+static vpt_ranker_t *
+ngx_http_vpt_get_ranker(ngx_conf_t *cf, ngx_http_vpt_main_conf_t *vmcf,
+    vpt_model_t *model)
+{
+    char                     err[VPT_ERRLEN];
+    ngx_uint_t               i;
+    ngx_pool_cleanup_t      *cln;
+    ngx_vpt_ranker_entry_t  *e;
+
+    e = vmcf->rankers.elts;
+
+    for (i = 0; i < vmcf->rankers.nelts; i++) {
+        if (e[i].model == model) {
+            return e[i].ranker;
+        }
+    }
+
+    e = ngx_array_push(&vmcf->rankers);
+    if (e == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    e->model = model;
+    e->ranker = vpt_ranker_create(vmcf->catalog, model, err, sizeof(err));
+
+    if (e->ranker == NULL) {
+        vmcf->rankers.nelts--;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "vpt: %s", err);
+        return NULL;
+    }
+
+    cln->handler = ngx_http_vpt_free_ranker;
+    cln->data = e->ranker;
+
+    return e->ranker;
+}
+
+
+static char *
+ngx_http_vpt_catalog(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_vpt_main_conf_t *vmcf = conf;
+
+    char                 err[VPT_ERRLEN];
+    ngx_str_t           *value, name;
+    ngx_pool_cleanup_t  *cln;
+
+    if (vmcf->catalog != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* ngx_conf_full_name() NUL-terminates */
+    vmcf->catalog = vpt_catalog_load((char *) name.data, err, sizeof(err));
+
+    if (vmcf->catalog == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    vmcf->catalog_file = name;
+    cln->handler = ngx_http_vpt_free_catalog;
+    cln->data = vmcf->catalog;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_vpt_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_vpt_loc_conf_t *vlcf = conf;
+
+    char                 err[VPT_ERRLEN];
+    ngx_str_t           *value, name;
+    ngx_pool_cleanup_t  *cln;
+
+    if (vlcf->model != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        vlcf->model = NULL;
+        return NGX_CONF_OK;
+    }
+
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    vlcf->model = vpt_model_load((char *) name.data, err, sizeof(err));
+
+    if (vlcf->model == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    vlcf->model_file = name;
+    cln->handler = ngx_http_vpt_free_model;
+    cln->data = vlcf->model;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_vpt_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_vpt_main_conf_t *vmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (vmcf->redis != NULL) {
+        return "is duplicate";
+    }
+
+    vmcf->redis = ngx_pcalloc(cf->pool, sizeof(ngx_vpt_redis_addr_t));
+    if (vmcf->redis == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    return ngx_vpt_redis_parse_addr(cf, &value[1], vmcf->redis);
+}
+
+
+static char *
+ngx_http_vpt_anchor(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_vpt_loc_conf_t *vlcf = conf;
+
+    char                 err[VPT_ERRLEN];
+    ngx_str_t           *value;
+    vpt_place_e          place;
+    ngx_pool_cleanup_t  *cln;
+
+    if (vlcf->anchor != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    place = VPT_PLACE_BEFORE;
+
+    if (cf->args->nelts == 3) {
+        if (ngx_strcmp(value[2].data, "before") == 0) {
+            place = VPT_PLACE_BEFORE;
+
+        } else if (ngx_strcmp(value[2].data, "after") == 0) {
+            place = VPT_PLACE_AFTER;
+
+        } else if (ngx_strcmp(value[2].data, "replace") == 0) {
+            place = VPT_PLACE_REPLACE;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid placement \"%V\", "
+                               "it must be \"before\", \"after\" "
+                               "or \"replace\"", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    vlcf->anchor = vpt_anchor_create((char *) value[1].data, value[1].len,
+                                     place, err, sizeof(err));
+    if (vlcf->anchor == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "vpt_anchor: %s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_vpt_free_anchor;
+    cln->data = vlcf->anchor;
+
+    return NGX_CONF_OK;
+}
+
+
+/* vpt_split NAME PERCENT%; vpt_split off; is "vpt_split off 0%" */
+
+static char *
+ngx_http_vpt_split(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_vpt_loc_conf_t *vlcf = conf;
+
+    u_char     *p, *last;
+    ngx_str_t  *value;
+    ngx_int_t   permyriad, frac, digits;
+
+    if (vlcf->split_permyriad != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    p = value[2].data;
+    last = p + value[2].len;
+
+    if (value[1].len == 0 || value[2].len < 2 || last[-1] != '%') {
+        goto invalid;
+    }
+
+    last--;
+    permyriad = 0;
+
+    while (p < last && *p >= '0' && *p <= '9') {
+        permyriad = permyriad * 10 + (*p++ - '0');
+        if (permyriad > 100) {
+            goto invalid;
+        }
+    }
+
+    permyriad *= 100;
+
+    if (p < last && *p == '.') {
+        p++;
+        frac = 0;
+
+        for (digits = 0; p < last && *p >= '0' && *p <= '9'; digits++) {
+            if (digits < 2) {
+                frac += (*p - '0') * (digits == 0 ? 10 : 1);
+            }
+            p++;
+        }
+
+        permyriad += frac;
+    }
+
+    if (p != last || permyriad > 10000) {
+        goto invalid;
+    }
+
+    vlcf->split_name = value[1];
+    vlcf->split_permyriad = permyriad;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid split \"%V %V\", it must be "
+                       "NAME PERCENT%% with PERCENT from 0 to 100",
+                       &value[1], &value[2]);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_vpt_set_double(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_vpt_double_bounds_t  *bounds = cmd->post;
+
+    char       buf[64], *end;
+    double     d, *field;
+    ngx_str_t  *value;
+
+    field = (double *) ((char *) conf + cmd->offset);
+
+    if (*field >= 0) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len >= sizeof(buf)) {
+        goto invalid;
+    }
+
+    ngx_memcpy(buf, value[1].data, value[1].len);
+    buf[value[1].len] = '\0';
+
+    d = strtod(buf, &end);
+
+    if (*end != '\0' || d != d || d < bounds->min || d > bounds->max) {
+        goto invalid;
+    }
+
+    *field = d;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\", it must be a number "
+                       "from %.0f to %.0f", &value[1],
+                       bounds->min, bounds->max);
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_vpt_check_slots(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t  *np = data;
+
+    if (*np < 1 || *np > VPT_MAX_SLOTS) {
+        return "must be from 1 to 8";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vpt_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_vpt_main_conf_t  *vmcf;
+
+    vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpt_module);
+
+    if (vmcf == NULL || vmcf->redis == NULL || !vmcf->used) {
+        return NGX_OK;
+    }
+
+    return ngx_vpt_redis_init_worker(cycle, vmcf->redis);
+}
+
+
+static void
+ngx_http_vpt_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_vpt_redis_exit_worker(cycle);
+}
+
+
+static void
+ngx_http_vpt_free_catalog(void *data)
+{
+    vpt_catalog_free(data);
+}
+
+
+static void
+ngx_http_vpt_free_model(void *data)
+{
+    vpt_model_free(data);
+}
+
+
+static void
+ngx_http_vpt_free_ranker(void *data)
+{
+    vpt_ranker_free(data);
+}
+
+
+static void
+ngx_http_vpt_free_anchor(void *data)
+{
+    vpt_anchor_free(data);
+}

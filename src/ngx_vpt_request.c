@@ -1,0 +1,644 @@
+/*
+ * Copyright (C) ngx_vpt_module authors
+ *
+ * One request's way to a decision: the session key, the A/B arm, the Redis
+ * lookup (context and per-shopper counters, pipelined in one round trip),
+ * its timer, and the ranker's choice.
+ *
+ * The lookup starts in the preaccess phase, so the Redis round trip runs
+ * while the upstream works.  The body filter waits only if it reaches the
+ * anchor first, and never beyond vpt_redis_timeout from the request's
+ * start.  Redis callbacks never see the request: they get an
+ * ngx_vpt_redis_call_t, which this request detaches when it is freed.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_vpt.h"
+
+
+#define NGX_VPT_COUNTERS_TTL  "2592000"     /* 30 days */
+
+
+static ngx_int_t ngx_http_vpt_phase_handler(ngx_http_request_t *r);
+static ngx_http_vpt_ctx_t *ngx_http_vpt_create_ctx(ngx_http_request_t *r,
+    ngx_http_vpt_loc_conf_t *vlcf);
+static void ngx_http_vpt_start_lookup(ngx_http_vpt_ctx_t *ctx,
+    ngx_http_vpt_main_conf_t *vmcf);
+static void ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call,
+    redisReply *reply);
+static void ngx_http_vpt_counters_reply(ngx_vpt_redis_call_t *call,
+    redisReply *reply);
+static void ngx_http_vpt_lookup_done(ngx_http_vpt_ctx_t *ctx);
+static void ngx_http_vpt_timeout_handler(ngx_event_t *ev);
+static void ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx);
+static void ngx_http_vpt_cleanup(void *data);
+static ngx_int_t ngx_http_vpt_counters_key(ngx_http_vpt_ctx_t *ctx,
+    ngx_str_t *key);
+
+
+ngx_int_t
+ngx_http_vpt_init_request(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_vpt_phase_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vpt_phase_handler(ngx_http_request_t *r)
+{
+    ngx_http_vpt_loc_conf_t  *vlcf;
+
+    if (r != r->main || (r->method & NGX_HTTP_HEAD)) {
+        return NGX_DECLINED;
+    }
+
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
+
+    if (!vlcf->enable) {
+        return NGX_DECLINED;
+    }
+
+    /* an allocation failure only means no offer: fail open */
+    (void) ngx_http_vpt_get_ctx(r);
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The request's context, created (and its lookup started) on first use:
+ * in the preaccess phase, or in the header filter for responses that
+ * never went through it (return, error_page).
+ */
+
+ngx_http_vpt_ctx_t *
+ngx_http_vpt_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_vpt_ctx_t       *ctx;
+    ngx_http_vpt_loc_conf_t  *vlcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_vpt_module);
+    if (ctx != NULL) {
+        return ctx;
+    }
+
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
+
+    return ngx_http_vpt_create_ctx(r, vlcf);
+}
+
+
+static ngx_http_vpt_ctx_t *
+ngx_http_vpt_create_ctx(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf)
+{
+    uint64_t                   h;
+    ngx_uint_t                 bucket;
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_vpt_ctx_t        *ctx;
+    ngx_http_vpt_main_conf_t  *vmcf;
+    struct {
+        ngx_pid_t              pid;
+        ngx_atomic_uint_t      conn;
+        ngx_uint_t             requests;
+        time_t                 sec;
+        ngx_msec_t             msec;
+        long                   rnd;
+    }                          seed;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_vpt_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_vpt_cleanup;
+    cln->data = ctx;
+
+    ctx->request = r;
+    ctx->conf = vlcf;
+    ctx->redis_time = -1;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_vpt_module);
+
+    /* unique enough across workers and restarts; also the ranker's seed */
+    ngx_memzero(&seed, sizeof(seed));
+    seed.pid = ngx_pid;
+    seed.conn = r->connection->number;
+    seed.requests = r->connection->requests;
+    seed.sec = r->start_sec;
+    seed.msec = r->start_msec;
+    seed.rnd = ngx_random();
+
+    h = vpt_hash(&seed, sizeof(seed));
+    ngx_hex_dump(ctx->decision_id, (u_char *) &h, sizeof(h));
+
+    if (ngx_http_complex_value(r, vlcf->session_key, &ctx->session)
+        != NGX_OK)
+    {
+        ctx->session.len = 0;
+    }
+
+    if (ctx->session.len == 0) {
+        ctx->status = NGX_VPT_ST_NO_SESSION;
+        ctx->decided = 1;
+        return ctx;
+    }
+
+    if (vlcf->split_name.len) {
+        h = vpt_hash(vlcf->split_name.data, vlcf->split_name.len);
+        h = vpt_hash_more(h, "\n", 1);
+        h = vpt_hash_more(h, ctx->session.data, ctx->session.len);
+        bucket = (ngx_uint_t) (h % 10000);
+
+        ctx->variant = (bucket < (ngx_uint_t) vlcf->split_permyriad)
+                       ? NGX_VPT_VARIANT_CONTROL
+                       : NGX_VPT_VARIANT_TREATMENT;
+    }
+
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
+
+    if (vmcf->redis == NULL) {
+        /* no Redis: every shopper is a first-time visitor */
+        ctx->shopper = ngx_palloc(r->pool, sizeof(vpt_context_t));
+        if (ctx->shopper == NULL) {
+            ctx->status = NGX_VPT_ST_REDIS_ERROR;
+            ctx->decided = 1;
+            return ctx;
+        }
+
+        vpt_context_init(ctx->shopper);
+        ngx_http_vpt_decide(ctx);
+        return ctx;
+    }
+
+    ngx_http_vpt_start_lookup(ctx, vmcf);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_vpt_start_lookup(ngx_http_vpt_ctx_t *ctx,
+    ngx_http_vpt_main_conf_t *vmcf)
+{
+    u_char                   *p;
+    size_t                    argvlen[2];
+    ngx_str_t                 key, counters;
+    const char               *argv[2];
+    ngx_msec_int_t            elapsed, left;
+    ngx_time_t               *tp;
+    ngx_http_request_t       *r;
+    ngx_http_vpt_loc_conf_t  *vlcf;
+
+    r = ctx->request;
+    vlcf = ctx->conf;
+
+    tp = ngx_timeofday();
+    elapsed = (ngx_msec_int_t) ((tp->sec - r->start_sec) * 1000
+                                + (tp->msec - r->start_msec));
+    left = (ngx_msec_int_t) vlcf->redis_timeout - elapsed;
+
+    if (left <= 0) {
+        ctx->status = NGX_VPT_ST_REDIS_TIMEOUT;
+        ctx->decided = 1;
+        return;
+    }
+
+    key.len = vlcf->context_prefix.len + ctx->session.len;
+    key.data = ngx_pnalloc(r->pool, key.len);
+
+    if (key.data == NULL || ngx_http_vpt_counters_key(ctx, &counters)
+                            != NGX_OK)
+    {
+        ctx->status = NGX_VPT_ST_REDIS_ERROR;
+        ctx->decided = 1;
+        return;
+    }
+
+    p = ngx_cpymem(key.data, vlcf->context_prefix.data,
+                   vlcf->context_prefix.len);
+    ngx_memcpy(p, ctx->session.data, ctx->session.len);
+
+    ctx->redis_start = ngx_current_msec;
+
+    argv[0] = "GET";
+    argvlen[0] = 3;
+    argv[1] = (const char *) key.data;
+    argvlen[1] = key.len;
+
+    ctx->calls[0] = ngx_vpt_redis_command(ngx_http_vpt_context_reply, ctx,
+                                          2, argv, argvlen);
+    if (ctx->calls[0] == NULL) {
+        ctx->status = NGX_VPT_ST_REDIS_ERROR;
+        ctx->decided = 1;
+        return;
+    }
+
+    ctx->pending = 1;
+
+    /* pipelined on the same connection: one round trip for both */
+    argv[0] = "HGETALL";
+    argvlen[0] = 7;
+    argv[1] = (const char *) counters.data;
+    argvlen[1] = counters.len;
+
+    ctx->calls[1] = ngx_vpt_redis_command(ngx_http_vpt_counters_reply, ctx,
+                                          2, argv, argvlen);
+    if (ctx->calls[1] != NULL) {
+        ctx->pending++;
+    }
+
+    ctx->timer.handler = ngx_http_vpt_timeout_handler;
+    ctx->timer.data = ctx;
+    ctx->timer.log = r->connection->log;
+
+    ngx_add_timer(&ctx->timer, (ngx_msec_t) left);
+}
+
+
+/* "<prefix><session>:vpt", a hash of "i:<offer>" and "a:<offer>" */
+
+static ngx_int_t
+ngx_http_vpt_counters_key(ngx_http_vpt_ctx_t *ctx, ngx_str_t *key)
+{
+    u_char                   *p;
+    ngx_http_vpt_loc_conf_t  *vlcf;
+
+    vlcf = ctx->conf;
+
+    key->len = vlcf->context_prefix.len + ctx->session.len
+               + sizeof(":vpt") - 1;
+    key->data = ngx_pnalloc(ctx->request->pool, key->len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(key->data, vlcf->context_prefix.data,
+                   vlcf->context_prefix.len);
+    p = ngx_cpymem(p, ctx->session.data, ctx->session.len);
+    ngx_memcpy(p, ":vpt", sizeof(":vpt") - 1);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
+{
+    ngx_http_vpt_ctx_t  *ctx = call->data;
+
+    char                *arena;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    ctx->calls[0] = NULL;
+    ctx->pending--;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "vpt: redis GET failed: %s",
+                      reply ? reply->str : "connection lost");
+        ctx->status = NGX_VPT_ST_REDIS_ERROR;
+
+    } else if (reply->type == REDIS_REPLY_NIL) {
+        ctx->status = NGX_VPT_ST_NO_CONTEXT;
+
+    } else if (reply->type != REDIS_REPLY_STRING
+               || reply->len > VPT_CTX_MAX_BYTES)
+    {
+        ctx->status = NGX_VPT_ST_BAD_CONTEXT;
+
+    } else {
+        ctx->context_json.data = ngx_pnalloc(r->pool, reply->len);
+        arena = ngx_pnalloc(r->pool, reply->len + 1);
+        ctx->shopper = ngx_palloc(r->pool, sizeof(vpt_context_t));
+
+        if (ctx->context_json.data == NULL || arena == NULL
+            || ctx->shopper == NULL)
+        {
+            ctx->status = NGX_VPT_ST_REDIS_ERROR;
+
+        } else {
+            ngx_memcpy(ctx->context_json.data, reply->str, reply->len);
+            ctx->context_json.len = reply->len;
+
+            if (vpt_context_parse(ctx->shopper, reply->str, reply->len,
+                                  arena, reply->len + 1)
+                != VPT_OK)
+            {
+                ctx->status = NGX_VPT_ST_BAD_CONTEXT;
+            }
+        }
+    }
+
+    if (ctx->status == NGX_VPT_ST_BAD_CONTEXT) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "vpt: context of session \"%V\" is not a JSON object",
+                      &ctx->session);
+    }
+
+    if (ctx->pending == 0) {
+        ngx_http_vpt_lookup_done(ctx);
+    }
+}
+
+
+static void
+ngx_http_vpt_counters_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
+{
+    ngx_http_vpt_ctx_t  *ctx = call->data;
+
+    size_t               i, n;
+    long                 offer;
+    vpt_str_t            id;
+    redisReply          *field, *value;
+    vpt_catalog_t       *catalog;
+    ngx_http_request_t  *r;
+
+    ngx_http_vpt_main_conf_t  *vmcf;
+
+    r = ctx->request;
+    ctx->calls[1] = NULL;
+    ctx->pending--;
+
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
+    catalog = vmcf->catalog;
+
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
+        && reply->elements >= 2)
+    {
+        n = catalog->n;
+        ctx->impressions = ngx_pcalloc(r->pool, n * sizeof(uint32_t));
+        ctx->accepted = ngx_pcalloc(r->pool, n);
+
+        if (ctx->impressions == NULL || ctx->accepted == NULL) {
+            ctx->impressions = NULL;
+            ctx->accepted = NULL;
+            goto done;
+        }
+
+        for (i = 0; i + 1 < reply->elements; i += 2) {
+            field = reply->element[i];
+            value = reply->element[i + 1];
+
+            if (field->type != REDIS_REPLY_STRING || field->len < 3
+                || field->str[1] != ':' || value->type != REDIS_REPLY_STRING)
+            {
+                continue;
+            }
+
+            id.data = field->str + 2;
+            id.len = field->len - 2;
+
+            offer = vpt_catalog_find(catalog, id);
+            if (offer < 0) {
+                continue;
+            }
+
+            if (field->str[0] == 'i') {
+                ctx->impressions[offer] = (uint32_t) strtoul(value->str,
+                                                             NULL, 10);
+
+            } else if (field->str[0] == 'a') {
+                ctx->accepted[offer] = 1;
+            }
+        }
+    }
+
+done:
+
+    if (ctx->pending == 0) {
+        ngx_http_vpt_lookup_done(ctx);
+    }
+}
+
+
+static void
+ngx_http_vpt_lookup_done(ngx_http_vpt_ctx_t *ctx)
+{
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
+
+    ctx->redis_time = (ngx_msec_int_t) (ngx_current_msec - ctx->redis_start);
+
+    if (ctx->status == NGX_VPT_ST_NONE) {
+        ngx_http_vpt_decide(ctx);
+
+    } else {
+        ctx->decided = 1;
+    }
+
+    if (ctx->waiting) {
+        ngx_http_vpt_resume(ctx);
+    }
+}
+
+
+static void
+ngx_http_vpt_timeout_handler(ngx_event_t *ev)
+{
+    ngx_http_vpt_ctx_t  *ctx = ev->data;
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ev->log, 0, "vpt redis timeout");
+
+    /* one failure for the breaker, however many commands were in flight */
+    if (ctx->calls[0]) {
+        ngx_vpt_redis_timed_out(ctx->calls[0]);
+        ngx_vpt_redis_detach(ctx->calls[1]);
+
+    } else {
+        ngx_vpt_redis_timed_out(ctx->calls[1]);
+    }
+
+    ctx->calls[0] = NULL;
+    ctx->calls[1] = NULL;
+    ctx->pending = 0;
+    ctx->timed_out = 1;
+    ctx->status = NGX_VPT_ST_REDIS_TIMEOUT;
+    ctx->redis_time = (ngx_msec_int_t) (ngx_current_msec - ctx->redis_start);
+    ctx->decided = 1;
+
+    if (ctx->waiting) {
+        ngx_http_vpt_resume(ctx);
+    }
+}
+
+
+static void
+ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx)
+{
+    void                      *scratch;
+    ngx_tm_t                   tm;
+    ngx_http_request_t        *r;
+    vpt_decide_params_t        params;
+    ngx_http_vpt_loc_conf_t   *vlcf;
+
+    r = ctx->request;
+    vlcf = ctx->conf;
+
+    ctx->decided = 1;
+
+    if (vlcf->ranker == NULL || ctx->shopper == NULL) {
+        ctx->status = NGX_VPT_ST_SUPPRESSED;
+        return;
+    }
+
+    scratch = ngx_palloc(r->pool, vpt_ranker_scratch_size(vlcf->ranker));
+    if (scratch == NULL) {
+        ctx->status = NGX_VPT_ST_SUPPRESSED;
+        return;
+    }
+
+    ngx_localtime(ngx_time(), &tm);
+
+    params.page = (vpt_page_e) vlcf->page;
+    params.hour = tm.ngx_tm_hour;
+    params.slots = (unsigned) vlcf->slots;
+    params.min_value = vlcf->min_value;
+    params.long_term_weight = vlcf->long_term_weight;
+    params.explore = vlcf->explore;
+    params.seed = vpt_hash(ctx->decision_id, 16);
+    params.impressions = ctx->impressions;
+    params.accepted = ctx->accepted;
+
+    vpt_decide(vlcf->ranker, ctx->shopper, &params, scratch, &ctx->decision);
+
+    if (ctx->variant == NGX_VPT_VARIANT_CONTROL) {
+        ctx->status = NGX_VPT_ST_CONTROL;
+
+    } else if (ctx->decision.n == 0) {
+        ctx->status = NGX_VPT_ST_SUPPRESSED;
+
+    } else {
+        ctx->status = NGX_VPT_ST_INJECTED;
+    }
+}
+
+
+/*
+ * The chosen offers' markup, rendered when the anchor is found.  Also
+ * records the impressions in Redis, fire and forget.
+ */
+
+ngx_int_t
+ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
+{
+    u_char                    *p;
+    size_t                     i, len, argvlen[4];
+    ngx_str_t                  key, field;
+    const char                *argv[4];
+    vpt_offer_t               *offer;
+    vpt_catalog_t             *catalog;
+    vpt_render_vars_t          vars;
+    ngx_http_request_t        *r;
+    ngx_http_vpt_main_conf_t  *vmcf;
+
+    r = ctx->request;
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
+    catalog = vmcf->catalog;
+
+    vars.decision.data = (char *) ctx->decision_id;
+    vars.decision.len = 16;
+    vars.experiment.data = (char *) ctx->conf->split_name.data;
+    vars.experiment.len = ctx->variant == NGX_VPT_VARIANT_NONE
+                          ? 0 : ctx->conf->split_name.len;
+
+    len = 0;
+
+    for (i = 0; i < ctx->decision.n; i++) {
+        offer = &catalog->offers[ctx->decision.offer[i]];
+        len += vpt_render_size(offer, ctx->shopper, &vars);
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->markup.data = p;
+
+    for (i = 0; i < ctx->decision.n; i++) {
+        offer = &catalog->offers[ctx->decision.offer[i]];
+        p += vpt_render((char *) p, offer, ctx->shopper, &vars);
+    }
+
+    ctx->markup.len = p - ctx->markup.data;
+
+    if (vmcf->redis == NULL || ngx_http_vpt_counters_key(ctx, &key)
+                               != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < ctx->decision.n; i++) {
+        offer = &catalog->offers[ctx->decision.offer[i]];
+
+        field.len = 2 + offer->id.len;
+        field.data = ngx_pnalloc(r->pool, field.len);
+        if (field.data == NULL) {
+            return NGX_OK;
+        }
+
+        ngx_memcpy(field.data, "i:", 2);
+        ngx_memcpy(field.data + 2, offer->id.data, offer->id.len);
+
+        argv[0] = "HINCRBY";
+        argvlen[0] = 7;
+        argv[1] = (const char *) key.data;
+        argvlen[1] = key.len;
+        argv[2] = (const char *) field.data;
+        argvlen[2] = field.len;
+        argv[3] = "1";
+        argvlen[3] = 1;
+
+        (void) ngx_vpt_redis_fire(4, argv, argvlen);
+    }
+
+    argv[0] = "EXPIRE";
+    argvlen[0] = 6;
+    argv[1] = (const char *) key.data;
+    argvlen[1] = key.len;
+    argv[2] = NGX_VPT_COUNTERS_TTL;
+    argvlen[2] = sizeof(NGX_VPT_COUNTERS_TTL) - 1;
+
+    (void) ngx_vpt_redis_fire(3, argv, argvlen);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_vpt_cleanup(void *data)
+{
+    ngx_http_vpt_ctx_t  *ctx = data;
+
+    ngx_vpt_redis_detach(ctx->calls[0]);
+    ngx_vpt_redis_detach(ctx->calls[1]);
+
+    ctx->calls[0] = NULL;
+    ctx->calls[1] = NULL;
+
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
+}

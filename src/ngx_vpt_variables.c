@@ -1,0 +1,526 @@
+/*
+ * Copyright (C) ngx_vpt_module authors
+ *
+ * $vpt_* variables: every decision readable from the access log.  They are
+ * evaluated when the log line is written, so they show the final outcome.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_vpt.h"
+
+
+#define NGX_VPT_MAX_CANDIDATES  64
+
+
+static ngx_int_t ngx_http_vpt_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_offer_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_value_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_propensity_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_variant_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_experiment_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_decision_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_redis_time_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_page_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_candidates_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_context_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+
+ngx_str_t  ngx_vpt_status_names[] = {
+    ngx_null_string,
+    ngx_string("injected"),
+    ngx_string("suppressed"),
+    ngx_string("control"),
+    ngx_string("no_session"),
+    ngx_string("no_context"),
+    ngx_string("bad_context"),
+    ngx_string("redis_timeout"),
+    ngx_string("redis_error"),
+    ngx_string("no_anchor"),
+    ngx_string("skipped"),
+    ngx_string("off"),
+    ngx_string("accept")
+};
+
+
+static ngx_http_variable_t  ngx_http_vpt_vars[] = {
+
+    { ngx_string("vpt_status"), NULL, ngx_http_vpt_status_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_offer"), NULL, ngx_http_vpt_offer_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_value"), NULL, ngx_http_vpt_value_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_propensity"), NULL, ngx_http_vpt_propensity_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_variant"), NULL, ngx_http_vpt_variant_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_experiment"), NULL, ngx_http_vpt_experiment_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_decision"), NULL, ngx_http_vpt_decision_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_redis_time"), NULL, ngx_http_vpt_redis_time_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_page"), NULL, ngx_http_vpt_page_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_candidates"), NULL, ngx_http_vpt_candidates_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_context"), NULL, ngx_http_vpt_context_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+ngx_int_t
+ngx_http_vpt_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_vpt_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_vpt_set(ngx_http_variable_value_t *v, u_char *data, size_t len)
+{
+    v->len = len;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = data;
+}
+
+
+static ngx_http_vpt_ctx_t *
+ngx_http_vpt_var_ctx(ngx_http_request_t *r)
+{
+    return ngx_http_get_module_ctx(r->main, ngx_http_vpt_module);
+}
+
+
+/* what was shown (or, for control, what would have been) */
+
+static ngx_uint_t
+ngx_http_vpt_shown(ngx_http_vpt_ctx_t *ctx)
+{
+    if (ctx == NULL || ctx->status == NGX_VPT_ST_NONE) {
+        return 0;
+    }
+
+    if (ctx->final == NGX_VPT_ST_INJECTED
+        || ctx->status == NGX_VPT_ST_CONTROL)
+    {
+        return ctx->decision.n;
+    }
+
+    return 0;
+}
+
+
+static ngx_int_t
+ngx_http_vpt_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_vpt_status_e          st;
+    ngx_http_vpt_ctx_t       *ctx;
+    ngx_http_vpt_loc_conf_t  *vlcf;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx == NULL) {
+        vlcf = ngx_http_get_module_loc_conf(r->main, ngx_http_vpt_module);
+        st = vlcf->enable ? NGX_VPT_ST_SKIPPED : NGX_VPT_ST_OFF;
+
+    } else if (ctx->final != NGX_VPT_ST_NONE) {
+        st = ctx->final;
+
+    } else if (ctx->status == NGX_VPT_ST_INJECTED) {
+        /* chosen but never spliced: the body ended or broke first */
+        st = NGX_VPT_ST_NO_ANCHOR;
+
+    } else if (ctx->status == NGX_VPT_ST_NONE) {
+        /*
+         * Redis had not answered when the log was written: the page went
+         * out without reaching an anchor, or was a control page
+         */
+        st = ctx->filtering ? NGX_VPT_ST_NO_ANCHOR : NGX_VPT_ST_CONTROL;
+
+    } else {
+        st = ctx->status;
+    }
+
+    v->len = ngx_vpt_status_names[st].len;
+    v->data = ngx_vpt_status_names[st].data;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vpt_offer_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_uint_t                 i, n;
+    vpt_offer_t               *o;
+    ngx_http_vpt_ctx_t        *ctx;
+    ngx_http_vpt_main_conf_t  *vmcf;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx != NULL && ctx->accept_offer.len) {
+        ngx_http_vpt_set(v, ctx->accept_offer.data, ctx->accept_offer.len);
+        return NGX_OK;
+    }
+
+    n = ngx_http_vpt_shown(ctx);
+
+    if (n == 0) {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
+
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        len += vmcf->catalog->offers[ctx->decision.offer[i]].id.len + 1;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+
+    for (i = 0; i < n; i++) {
+        o = &vmcf->catalog->offers[ctx->decision.offer[i]];
+
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, o->id.data, o->id.len);
+    }
+
+    ngx_http_vpt_set(v, v->data, p - v->data);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vpt_value_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char              *p;
+    double               value;
+    ngx_http_vpt_ctx_t  *ctx;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx == NULL) {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    if (ctx->accept_offer.len) {
+        value = ctx->accept_value;
+
+    } else if (ngx_http_vpt_shown(ctx)) {
+        value = ctx->decision.total_value;
+
+    } else if (ctx->decided && ctx->status == NGX_VPT_ST_SUPPRESSED) {
+        value = 0;
+
+    } else {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, 64);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* %.6f: enough to compare with the trainer's own figure */
+    ngx_http_vpt_set(v, p, ngx_snprintf(p, 64, "%.6f", value) - p);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vpt_propensity_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char              *p, *last;
+    ngx_uint_t           i, n;
+    ngx_http_vpt_ctx_t  *ctx;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx == NULL || !ctx->decided || ctx->accept_offer.len
+        || (ctx->status != NGX_VPT_ST_INJECTED
+            && ctx->status != NGX_VPT_ST_SUPPRESSED
+            && ctx->status != NGX_VPT_ST_CONTROL))
+    {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, VPT_MAX_SLOTS * 16);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = p + VPT_MAX_SLOTS * 16;
+    v->data = p;
+    n = ngx_http_vpt_shown(ctx);
+
+    if (n == 0) {
+        p = ngx_snprintf(p, last - p, "%.6f",
+                         ctx->decision.n ? 1.0
+                                         : ctx->decision.nothing_propensity);
+    }
+
+    for (i = 0; i < n; i++) {
+        p = ngx_snprintf(p, last - p, i ? ",%.6f" : "%.6f",
+                         ctx->decision.propensity[i]);
+    }
+
+    ngx_http_vpt_set(v, v->data, p - v->data);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vpt_variant_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_vpt_ctx_t  *ctx;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx != NULL && ctx->accept_experiment.len) {
+        ngx_http_vpt_set(v, (u_char *) "treatment", 9);
+
+    } else if (ctx == NULL || ctx->variant == NGX_VPT_VARIANT_NONE) {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+
+    } else if (ctx->variant == NGX_VPT_VARIANT_CONTROL) {
+        ngx_http_vpt_set(v, (u_char *) "control", 7);
+
+    } else {
+        ngx_http_vpt_set(v, (u_char *) "treatment", 9);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vpt_experiment_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_vpt_ctx_t  *ctx;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx != NULL && ctx->accept_experiment.len) {
+        ngx_http_vpt_set(v, ctx->accept_experiment.data,
+                         ctx->accept_experiment.len);
+
+    } else if (ctx == NULL || ctx->variant == NGX_VPT_VARIANT_NONE) {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+
+    } else {
+        ngx_http_vpt_set(v, ctx->conf->split_name.data,
+                         ctx->conf->split_name.len);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vpt_decision_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_vpt_ctx_t  *ctx;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx != NULL && ctx->accept_decision.len) {
+        ngx_http_vpt_set(v, ctx->accept_decision.data,
+                         ctx->accept_decision.len);
+
+    } else if (ctx == NULL || ctx->decision_id[0] == '\0') {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+
+    } else {
+        ngx_http_vpt_set(v, ctx->decision_id, 16);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vpt_redis_time_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char              *p;
+    ngx_msec_int_t       ms;
+    ngx_http_vpt_ctx_t  *ctx;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx == NULL || ctx->redis_time < 0) {
+        ngx_http_vpt_set(v, (u_char *) "-", 1);
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + 4);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ms = ngx_max(ctx->redis_time, 0);
+
+    /* like $upstream_response_time: seconds, millisecond resolution */
+    ngx_http_vpt_set(v, p, ngx_sprintf(p, "%T.%03M", (time_t) ms / 1000,
+                                       ms % 1000) - p);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vpt_page_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    const char               *name;
+    ngx_http_vpt_loc_conf_t  *vlcf;
+
+    vlcf = ngx_http_get_module_loc_conf(r->main, ngx_http_vpt_module);
+
+    if (!vlcf->enable) {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    name = vpt_page_name((vpt_page_e) vlcf->page);
+    ngx_http_vpt_set(v, (u_char *) name, ngx_strlen(name));
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vpt_candidates_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_uint_t                 i, n;
+    vpt_offer_t               *o;
+    ngx_http_vpt_ctx_t        *ctx;
+    ngx_http_vpt_main_conf_t  *vmcf;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx == NULL || ctx->candidates == NULL || ctx->ncandidates == 0) {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
+    n = ngx_min(ctx->ncandidates, NGX_VPT_MAX_CANDIDATES);
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        len += vmcf->catalog->offers[ctx->candidates[i]].id.len + 1;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+
+    for (i = 0; i < n; i++) {
+        o = &vmcf->catalog->offers[ctx->candidates[i]];
+
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, o->id.data, o->id.len);
+    }
+
+    ngx_http_vpt_set(v, v->data, p - v->data);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vpt_context_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_vpt_ctx_t  *ctx;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx == NULL || ctx->context_json.len == 0) {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    ngx_http_vpt_set(v, ctx->context_json.data, ctx->context_json.len);
+
+    return NGX_OK;
+}
