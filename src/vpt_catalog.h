@@ -75,9 +75,21 @@ typedef struct {
 
 
 /*
- * On error: NULL, and err names the file, the offer (index and id) and the
- * field, e.g.
- *   catalog "x.json": offer #2 ("party-dress"): "value": expected a number
+ * On error: NULL, and err names the file, the offer (index from 0, and id
+ * once it is known to be valid) and the field, e.g.
+ *   catalog "x.json": offer #2 ("party-dress"): "value": expected a number >= 0
+ *   catalog "x.json": offer #0: "id": missing
+ *   catalog "x.json": offer #1 ("x"): unknown field "valeu"
+ *   catalog "x.json": offer #4 ("dup"): "id": duplicate of offer #1
+ *   catalog "x.json": line 3, column 7: <the JSON parser's message>
+ *   catalog "x.json": cannot read: <strerror>
+ *
+ * Schema notes beyond the field list: an id is 1..64 bytes of
+ * [A-Za-z0-9._:-]; "prior" defaults to 0.05; rule lists, "pages" and
+ * "hours" may not be empty arrays; "hours" holds hours 0..23 and inclusive
+ * [from, to] ranges that wrap past midnight ([22, 2] is 22, 23, 0, 1, 2);
+ * markup placeholders are checked at load; keys repeated within one object
+ * are a syntax error.  vpt_catalog_free() frees all (c lives in c->mem).
  */
 vpt_catalog_t *vpt_catalog_load(const char *path, char *err, size_t errlen);
 vpt_catalog_t *vpt_catalog_parse(const char *json, size_t len,

@@ -4,8 +4,10 @@
  * The shopper's session context, as the shop stores it in Redis.  Parsed
  * into fixed-size arrays whose strings live in a caller-provided arena, so
  * the ranker reads it without further allocation.  The shop owns this data:
- * unknown fields are ignored, a field of the wrong type is absent, items
- * beyond the array sizes are dropped.
+ * unknown fields are ignored, a field of the wrong type (or a number out of
+ * its range: negative, an hour outside 0..23) is absent, an empty string is
+ * absent, items beyond the array sizes are dropped.  An item's price is 0
+ * and its qty 1 when absent.
  */
 
 #ifndef VPT_CONTEXT_H
@@ -43,7 +45,8 @@ typedef struct {
 
     vpt_item_t   cart[VPT_CTX_MAX_ITEMS];
     size_t       ncart;
-    double       cart_total;           /* sum of price * qty */
+    double       cart_total;           /* sum of price * qty, over every
+                                          cart item, even those dropped */
 
     vpt_str_t    order_id;
     double       order_total;          /* -1: unknown */
