@@ -1,0 +1,567 @@
+/*
+ * Copyright (C) ngx_vpt_module authors
+ *
+ * An offer's markup with its {{field}} placeholders filled from the
+ * context, in the wrapper that carries the decision and offer ids.  One
+ * function does both the sizing and the writing (out == NULL: count only),
+ * so vpt_render_size() is exact by construction.  Numbers are formatted by
+ * hand: no locale can change a decimal point.
+ */
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vpt_rank.h"
+
+
+#define VPT_NUM_LEN          48
+#define VPT_FEATURES_PREFIX  "features."
+#define VPT_SHOW_MAX         64
+
+
+typedef enum {
+    VPT_F_UNKNOWN = 0,
+    VPT_F_DECISION,
+    VPT_F_OFFER,
+    VPT_F_EXPERIMENT,
+    VPT_F_BEACON,
+    VPT_F_USER_ID,
+    VPT_F_USER_ORDERS,
+    VPT_F_DEVICE,
+    VPT_F_REFERRER,
+    VPT_F_COUNTRY,
+    VPT_F_INTENT,
+    VPT_F_ORDER_ID,
+    VPT_F_ORDER_TOTAL,
+    VPT_F_ORDER_CURRENCY,
+    VPT_F_FEATURE
+} vpt_field_e;
+
+
+typedef struct {
+    const char   *name;
+    vpt_field_e   field;
+} vpt_field_t;
+
+
+static const vpt_field_t  vpt_fields[] = {
+    { "decision", VPT_F_DECISION },
+    { "offer", VPT_F_OFFER },
+    { "experiment", VPT_F_EXPERIMENT },
+    { "beacon", VPT_F_BEACON },
+    { "user.id", VPT_F_USER_ID },
+    { "user.orders", VPT_F_USER_ORDERS },
+    { "device", VPT_F_DEVICE },
+    { "referrer", VPT_F_REFERRER },
+    { "country", VPT_F_COUNTRY },
+    { "intent", VPT_F_INTENT },
+    { "order.id", VPT_F_ORDER_ID },
+    { "order.total", VPT_F_ORDER_TOTAL },
+    { "order.currency", VPT_F_ORDER_CURRENCY },
+    { NULL, VPT_F_UNKNOWN }
+};
+
+
+static size_t vpt_render_do(char *out, const vpt_offer_t *o,
+    const vpt_context_t *ctx, const vpt_render_vars_t *vars);
+static size_t vpt_render_field(char *out, vpt_field_e field, vpt_str_t name,
+    const vpt_offer_t *o, const vpt_context_t *ctx,
+    const vpt_render_vars_t *vars);
+static size_t vpt_put(char *out, const char *s, size_t len);
+static size_t vpt_url_escape(char *out, vpt_str_t s);
+static vpt_field_e vpt_field(const char *s, size_t len, vpt_str_t *name);
+static int vpt_placeholder_next(const char *s, size_t len, size_t from,
+    size_t *start, size_t *end);
+static size_t vpt_fmt_num(char *buf, double x, unsigned decimals, int trim);
+static void vpt_show(char *buf, size_t size, const char *s, size_t len);
+
+
+size_t
+vpt_render_size(const vpt_offer_t *o, const vpt_context_t *ctx,
+    const vpt_render_vars_t *vars)
+{
+    return vpt_render_do(NULL, o, ctx, vars);
+}
+
+
+size_t
+vpt_render(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
+    const vpt_render_vars_t *vars)
+{
+    return vpt_render_do(out, o, ctx, vars);
+}
+
+
+int
+vpt_render_check(vpt_str_t markup, char *err, size_t errlen)
+{
+    char        show[VPT_SHOW_MAX + 8];
+    size_t      pos, start, end;
+    vpt_str_t   name;
+
+    for (pos = 0; ; pos = end + 2) {
+        switch (vpt_placeholder_next(markup.data, markup.len, pos, &start,
+                                     &end))
+        {
+        case 0:
+            return VPT_OK;
+
+        case -1:
+            if (err != NULL && errlen > 0) {
+                snprintf(err, errlen, "unclosed \"{{\" at byte %zu",
+                         start - 2);
+            }
+
+            return VPT_ERROR;
+        }
+
+        if (vpt_field(markup.data + start, end - start, &name)
+            == VPT_F_UNKNOWN)
+        {
+            if (err != NULL && errlen > 0) {
+                vpt_show(show, sizeof(show), markup.data + start,
+                         end - start);
+                snprintf(err, errlen, "unknown placeholder \"{{%s}}\"",
+                         show);
+            }
+
+            return VPT_ERROR;
+        }
+    }
+}
+
+
+size_t
+vpt_html_escape(char *out, const char *in, size_t len)
+{
+    size_t       i, n, k;
+    const char  *rep;
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        switch (in[i]) {
+        case '&':
+            rep = "&amp;";
+            k = 5;
+            break;
+        case '<':
+            rep = "&lt;";
+            k = 4;
+            break;
+        case '>':
+            rep = "&gt;";
+            k = 4;
+            break;
+        case '"':
+            rep = "&quot;";
+            k = 6;
+            break;
+        case '\'':
+            rep = "&#39;";
+            k = 5;
+            break;
+        default:
+            if (out != NULL) {
+                out[n] = in[i];
+            }
+
+            n++;
+            continue;
+        }
+
+        if (out != NULL) {
+            memcpy(out + n, rep, k);
+        }
+
+        n += k;
+    }
+
+    return n;
+}
+
+
+static size_t
+vpt_render_do(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
+    const vpt_render_vars_t *vars)
+{
+    int          rc;
+    size_t       n, pos, start, end;
+    vpt_str_t    name;
+    vpt_field_e  field;
+
+#define vpt_at(n)      (out ? out + (n) : NULL)
+#define vpt_lit(n, s)  vpt_put(vpt_at(n), s, sizeof(s) - 1)
+
+    n = vpt_lit(0, "<div class=\"vpt-offer\" data-vpt-decision=\"");
+    n += vpt_html_escape(vpt_at(n), vars->decision.data, vars->decision.len);
+    n += vpt_lit(n, "\" data-vpt-offer=\"");
+    n += vpt_html_escape(vpt_at(n), o->id.data, o->id.len);
+    n += vpt_lit(n, "\">");
+
+    for (pos = 0; ; pos = end + 2) {
+        rc = vpt_placeholder_next(o->markup.data, o->markup.len, pos, &start,
+                                  &end);
+
+        if (rc != 1) {
+            /* the rest, and an unclosed "{{" (the catalog rejects it) */
+            n += vpt_put(vpt_at(n), o->markup.data + pos,
+                         o->markup.len - pos);
+            break;
+        }
+
+        n += vpt_put(vpt_at(n), o->markup.data + pos, start - 2 - pos);
+
+        field = vpt_field(o->markup.data + start, end - start, &name);
+        n += vpt_render_field(vpt_at(n), field, name, o, ctx, vars);
+    }
+
+    n += vpt_lit(n, "</div>");
+
+#undef vpt_lit
+#undef vpt_at
+
+    return n;
+}
+
+
+static size_t
+vpt_render_field(char *out, vpt_field_e field, vpt_str_t name,
+    const vpt_offer_t *o, const vpt_context_t *ctx,
+    const vpt_render_vars_t *vars)
+{
+    char               num[VPT_NUM_LEN];
+    size_t             i, n;
+    vpt_str_t          v;
+    const vpt_attr_t  *a;
+
+    v.data = num;
+    v.len = 0;
+
+    switch (field) {
+
+    case VPT_F_DECISION:
+        v = vars->decision;
+        break;
+
+    case VPT_F_OFFER:
+        v = o->id;
+        break;
+
+    case VPT_F_EXPERIMENT:
+        v = vars->experiment;
+        break;
+
+    case VPT_F_BEACON:
+
+        /* d=ID&amp;o=OFFER[&amp;x=EXPERIMENT]: percent-encoding leaves
+         * nothing else to escape */
+
+        n = vpt_put(out, "d=", 2);
+        n += vpt_url_escape(out ? out + n : NULL, vars->decision);
+        n += vpt_put(out ? out + n : NULL, "&amp;o=", 7);
+        n += vpt_url_escape(out ? out + n : NULL, o->id);
+
+        if (vars->experiment.len) {
+            n += vpt_put(out ? out + n : NULL, "&amp;x=", 7);
+            n += vpt_url_escape(out ? out + n : NULL, vars->experiment);
+        }
+
+        return n;
+
+    case VPT_F_USER_ID:
+        v = ctx->user_id;
+        break;
+
+    case VPT_F_USER_ORDERS:
+        if (ctx->orders >= 0) {
+            v.len = vpt_fmt_num(num, ctx->orders, 6, 1);
+        }
+        break;
+
+    case VPT_F_DEVICE:
+        v = ctx->device;
+        break;
+
+    case VPT_F_REFERRER:
+        v = ctx->referrer;
+        break;
+
+    case VPT_F_COUNTRY:
+        v = ctx->country;
+        break;
+
+    case VPT_F_INTENT:
+        v = ctx->intent;
+        break;
+
+    case VPT_F_ORDER_ID:
+        v = ctx->order_id;
+        break;
+
+    case VPT_F_ORDER_TOTAL:
+        if (ctx->order_total >= 0) {
+            v.len = vpt_fmt_num(num, ctx->order_total, 2, 0);
+        }
+        break;
+
+    case VPT_F_ORDER_CURRENCY:
+        v = ctx->order_currency;
+        break;
+
+    case VPT_F_FEATURE:
+
+        /* the first entry of that name, as the context parser keeps it */
+
+        for (i = 0; i < ctx->nfeatures && i < VPT_CTX_MAX_FEATURES; i++) {
+            a = &ctx->features[i];
+
+            if (!vpt_str_eq(a->name, name)) {
+                continue;
+            }
+
+            if (a->is_num) {
+                v.len = vpt_fmt_num(num, a->num, 6, 1);
+
+            } else {
+                v = a->str;
+            }
+
+            break;
+        }
+
+        break;
+
+    default: /* VPT_F_UNKNOWN */
+        break;
+    }
+
+    return vpt_html_escape(out, v.data, v.len);
+}
+
+
+static size_t
+vpt_put(char *out, const char *s, size_t len)
+{
+    if (out != NULL && len) {
+        memcpy(out, s, len);
+    }
+
+    return len;
+}
+
+
+/* RFC 3986: all but the unreserved characters as %XX */
+
+static size_t
+vpt_url_escape(char *out, vpt_str_t s)
+{
+    size_t          i, n;
+    unsigned char   c;
+    static const char  hex[] = "0123456789ABCDEF";
+
+    n = 0;
+
+    for (i = 0; i < s.len; i++) {
+        c = (unsigned char) s.data[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9')
+            || c == '-' || c == '.' || c == '_' || c == '~')
+        {
+            if (out != NULL) {
+                out[n] = (char) c;
+            }
+
+            n++;
+            continue;
+        }
+
+        if (out != NULL) {
+            out[n] = '%';
+            out[n + 1] = hex[c >> 4];
+            out[n + 2] = hex[c & 0xf];
+        }
+
+        n += 3;
+    }
+
+    return n;
+}
+
+
+/* the field a placeholder names; for features.NAME, NAME */
+
+static vpt_field_e
+vpt_field(const char *s, size_t len, vpt_str_t *name)
+{
+    size_t              i, plen;
+    const vpt_field_t  *f;
+
+    name->data = NULL;
+    name->len = 0;
+
+    for (f = vpt_fields; f->name != NULL; f++) {
+        if (strlen(f->name) == len && memcmp(f->name, s, len) == 0) {
+            return f->field;
+        }
+    }
+
+    plen = sizeof(VPT_FEATURES_PREFIX) - 1;
+
+    if (len <= plen || memcmp(s, VPT_FEATURES_PREFIX, plen) != 0) {
+        return VPT_F_UNKNOWN;
+    }
+
+    for (i = plen; i < len; i++) {
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')
+              || (s[i] >= '0' && s[i] <= '9')
+              || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+        {
+            return VPT_F_UNKNOWN;
+        }
+    }
+
+    name->data = s + plen;
+    name->len = len - plen;
+
+    return VPT_F_FEATURE;
+}
+
+
+/*
+ * The next "{{name}}" at or after from: 1 and [start, end) is the name;
+ * 0: none; -1: "{{" without "}}" (start is just after the "{{").
+ */
+
+static int
+vpt_placeholder_next(const char *s, size_t len, size_t from, size_t *start,
+    size_t *end)
+{
+    size_t  i, j;
+
+    for (i = from; i + 1 < len; i++) {
+        if (s[i] != '{' || s[i + 1] != '{') {
+            continue;
+        }
+
+        *start = i + 2;
+
+        for (j = i + 2; j + 1 < len; j++) {
+            if (s[j] == '}' && s[j + 1] == '}') {
+                *end = j;
+                return 1;
+            }
+        }
+
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * x with the given decimals (rounded half away from zero), trailing zeros
+ * and a bare point dropped when trim: 29.99 -> "29.99", 3 -> "3".
+ * Non-finite numbers are empty.
+ */
+
+static size_t
+vpt_fmt_num(char *buf, double x, unsigned decimals, int trim)
+{
+    char       digits[24];
+    double     ax, ip, scale;
+    size_t     n, d;
+    unsigned   i;
+    uint64_t   whole, frac;
+
+    if (!isfinite(x)) {
+        return 0;
+    }
+
+    ax = fabs(x);
+
+    if (ax >= 1e15) {
+        n = (size_t) snprintf(buf, VPT_NUM_LEN, "%.0f", x);
+        return (n < VPT_NUM_LEN) ? n : VPT_NUM_LEN - 1;
+    }
+
+    for (scale = 1, i = 0; i < decimals; i++) {
+        scale *= 10;
+    }
+
+    ip = floor(ax);
+    whole = (uint64_t) ip;
+    frac = (uint64_t) llround((ax - ip) * scale);
+
+    if (frac >= (uint64_t) scale) {
+        whole++;
+        frac = 0;
+    }
+
+    n = 0;
+
+    if (x < 0 && (whole || frac)) {
+        buf[n++] = '-';
+    }
+
+    d = 0;
+
+    do {
+        digits[d++] = (char) ('0' + whole % 10);
+        whole /= 10;
+    } while (whole);
+
+    while (d) {
+        buf[n++] = digits[--d];
+    }
+
+    if (decimals == 0) {
+        return n;
+    }
+
+    for (i = 0; i < decimals; i++) {
+        digits[decimals - 1 - i] = (char) ('0' + frac % 10);
+        frac /= 10;
+    }
+
+    d = decimals;
+
+    if (trim) {
+        while (d && digits[d - 1] == '0') {
+            d--;
+        }
+    }
+
+    if (d) {
+        buf[n++] = '.';
+        memcpy(buf + n, digits, d);
+        n += d;
+    }
+
+    return n;
+}
+
+
+/* a placeholder for a message: printable, cut to VPT_SHOW_MAX */
+
+static void
+vpt_show(char *buf, size_t size, const char *s, size_t len)
+{
+    size_t  i, n;
+
+    n = (len < VPT_SHOW_MAX) ? len : VPT_SHOW_MAX;
+
+    for (i = 0; i < n && i + 4 < size; i++) {
+        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    }
+
+    if (n < len && i + 4 < size) {
+        memcpy(buf + i, "...", 3);
+        i += 3;
+    }
+
+    buf[i] = '\0';
+}

@@ -1,0 +1,468 @@
+/*
+ * Copyright (C) ngx_vpt_module authors
+ *
+ * Offer markup: placeholders, escaping, number formats and the exact size
+ * the splicer allocates.
+ */
+
+#include <locale.h>
+#include <stdlib.h>
+
+#include "vpt_test.h"
+#include "vpt_rank.h"
+
+
+#define XSS  "<script>alert(1)</script>"
+
+
+static char  out[65536];
+
+
+static vpt_str_t
+str(const char *s)
+{
+    vpt_str_t  v;
+
+    v.data = s;
+    v.len = strlen(s);
+
+    return v;
+}
+
+
+static void
+ctx_init(vpt_context_t *ctx)
+{
+    memset(ctx, 0, sizeof(vpt_context_t));
+    ctx->loyalty_member = -1;
+    ctx->orders = -1;
+    ctx->lifetime_value = -1;
+    ctx->local_hour = -1;
+    ctx->order_total = -1;
+}
+
+
+static void
+offer_init(vpt_offer_t *o, const char *id, const char *markup)
+{
+    memset(o, 0, sizeof(vpt_offer_t));
+    o->id = str(id);
+    o->markup = str(markup);
+    o->pages = VPT_PAGE_BIT(VPT_PAGE_CONFIRMATION);
+    o->hours = 0xffffff;
+    o->loyalty_member = -1;
+}
+
+
+static void
+vars_init(vpt_render_vars_t *vars, const char *decision,
+    const char *experiment)
+{
+    vars->decision = str(decision);
+    vars->experiment = str(experiment);
+}
+
+
+/* renders into out (NUL-terminated); checks the size is exact */
+static const char *
+render(const vpt_offer_t *o, const vpt_context_t *ctx,
+    const vpt_render_vars_t *vars)
+{
+    size_t  size, n;
+
+    size = vpt_render_size(o, ctx, vars);
+    memset(out, '#', size + 16);
+    n = vpt_render(out, o, ctx, vars);
+
+    VPT_CHECK_MSG(n == size, "size %zu, wrote %zu", size, n);
+    VPT_CHECK(out[size] == '#');
+    out[n] = '\0';
+
+    return out;
+}
+
+
+#define CHECK_RENDER(o, ctx, vars, want)                                    \
+    do {                                                                    \
+        const char  *got_ = render(o, ctx, vars);                           \
+        VPT_CHECK_MSG(strcmp(got_, want) == 0, "got \"%s\", want \"%s\"",   \
+                      got_, want);                                          \
+    } while (0)
+
+
+VPT_TEST(markup_is_wrapped_with_the_decision_and_offer)
+{
+    vpt_offer_t        o;
+    vpt_context_t      ctx;
+    vpt_render_vars_t  vars;
+
+    ctx_init(&ctx);
+    offer_init(&o, "loyalty", "<p>Join!</p>");
+    vars_init(&vars, "7f3a9c01e2", "");
+
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"7f3a9c01e2\""
+                 " data-vpt-offer=\"loyalty\"><p>Join!</p></div>");
+}
+
+
+VPT_TEST(every_placeholder_is_filled_from_the_context)
+{
+    vpt_offer_t        o;
+    vpt_context_t      ctx;
+    vpt_render_vars_t  vars;
+
+    ctx_init(&ctx);
+    ctx.user_id = str("u-123");
+    ctx.orders = 3;
+    ctx.device = str("mobile");
+    ctx.referrer = str("email");
+    ctx.country = str("US");
+    ctx.intent = str("gift");
+    ctx.order_id = str("A-1001");
+    ctx.order_total = 29.9;
+    ctx.order_currency = str("USD");
+    ctx.nfeatures = 2;
+    ctx.features[0].name = str("segment");
+    ctx.features[0].str = str("new");
+    ctx.features[1].name = str("age_band");
+    ctx.features[1].str = str("25-34");
+
+    offer_init(&o, "thanks",
+               "{{decision}}|{{offer}}|{{experiment}}|{{user.id}}|"
+               "{{user.orders}}|{{device}}|{{referrer}}|{{country}}|"
+               "{{intent}}|{{order.id}}|{{order.total}}|{{order.currency}}|"
+               "{{features.segment}}|{{features.age_band}}");
+    vars_init(&vars, "d1", "spring");
+
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"d1\""
+                 " data-vpt-offer=\"thanks\">d1|thanks|spring|u-123|3|mobile|"
+                 "email|US|gift|A-1001|29.90|USD|new|25-34</div>");
+}
+
+
+VPT_TEST(unknown_values_render_empty)
+{
+    vpt_offer_t        o;
+    vpt_context_t      ctx;
+    vpt_render_vars_t  vars;
+
+    ctx_init(&ctx);
+    offer_init(&o, "x",
+               "[{{user.id}}][{{user.orders}}][{{device}}][{{order.total}}]"
+               "[{{experiment}}][{{features.nope}}]");
+    vars_init(&vars, "d", "");
+
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"d\""
+                 " data-vpt-offer=\"x\">[][][][][][]</div>");
+}
+
+
+VPT_TEST(beacon_is_an_escaped_query_string)
+{
+    vpt_offer_t        o;
+    vpt_context_t      ctx;
+    vpt_render_vars_t  vars;
+
+    ctx_init(&ctx);
+    offer_init(&o, "loyalty", "<img src=\"/vpt/accept?{{beacon}}\">");
+
+    vars_init(&vars, "7f3a", "");
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"7f3a\""
+                 " data-vpt-offer=\"loyalty\">"
+                 "<img src=\"/vpt/accept?d=7f3a&amp;o=loyalty\"></div>");
+
+    vars_init(&vars, "7f3a", "spring-2026");
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"7f3a\""
+                 " data-vpt-offer=\"loyalty\">"
+                 "<img src=\"/vpt/accept?d=7f3a&amp;o=loyalty"
+                 "&amp;x=spring-2026\"></div>");
+
+    /* characters that would break the URL are percent-encoded */
+    offer_init(&o, "a&b c", "{{beacon}}");
+    vars_init(&vars, "7f3a", "x=\"1\"");
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"7f3a\""
+                 " data-vpt-offer=\"a&amp;b c\">"
+                 "d=7f3a&amp;o=a%26b%20c&amp;x=x%3D%221%22</div>");
+}
+
+
+VPT_TEST(numbers_are_formatted_without_the_locale)
+{
+    vpt_offer_t        o;
+    vpt_context_t      ctx;
+    vpt_render_vars_t  vars;
+
+    static const struct {
+        double       total;
+        double       orders;
+        double       feature;
+        const char  *want;
+    } cases[] = {
+        { 29.99, 3, 31, "29.99|3|31" },
+        { 30, 0, -0.5, "30.00|0|-0.5" },
+        { 0.125, 2.5, 0.1, "0.13|2.5|0.1" },
+        { 1234567.891, 1e6, -17.25, "1234567.89|1000000|-17.25" },
+        { 0.999, 12, 1.0000004, "1.00|12|1" },
+        { 0, 7, -0.0000001, "0.00|7|0" },
+        { 1e15, 1, 2e15, "1000000000000000|1|2000000000000000" },
+    };
+    size_t  i;
+    char    want[256];
+
+    vars_init(&vars, "d", "");
+    offer_init(&o, "x", "{{order.total}}|{{user.orders}}|{{features.n}}");
+
+    /* a locale with a decimal comma, when the machine has one */
+    if (setlocale(LC_NUMERIC, "de_DE.UTF-8") == NULL) {
+        setlocale(LC_NUMERIC, "fr_FR.UTF-8");
+    }
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ctx_init(&ctx);
+        ctx.order_total = cases[i].total;
+        ctx.orders = cases[i].orders;
+        ctx.nfeatures = 1;
+        ctx.features[0].name = str("n");
+        ctx.features[0].num = cases[i].feature;
+        ctx.features[0].is_num = 1;
+
+        snprintf(want, sizeof(want), "<div class=\"vpt-offer\""
+                 " data-vpt-decision=\"d\" data-vpt-offer=\"x\">%s</div>",
+                 cases[i].want);
+        CHECK_RENDER(&o, &ctx, &vars, want);
+    }
+
+    setlocale(LC_NUMERIC, "C");
+}
+
+
+VPT_TEST(context_values_never_appear_unescaped)
+{
+    const char         *got;
+    vpt_offer_t         o;
+    vpt_context_t       ctx;
+    vpt_render_vars_t   vars;
+
+    ctx_init(&ctx);
+    ctx.device = str(XSS);
+    ctx.user_id = str(XSS);
+    ctx.referrer = str("\"><img onerror='x'>");
+    ctx.nfeatures = 1;
+    ctx.features[0].name = str("segment");
+    ctx.features[0].str = str(XSS);
+
+    offer_init(&o, XSS,
+               "<b>{{device}}</b><i>{{features.segment}}</i>"
+               "<a title=\"{{referrer}}\" href=\"?{{beacon}}\">"
+               "{{user.id}}{{offer}}{{decision}}{{experiment}}</a>");
+    vars_init(&vars, XSS, XSS);
+
+    got = render(&o, &ctx, &vars);
+
+    VPT_CHECK(strstr(got, "<script") == NULL);
+    VPT_CHECK(strstr(got, "</script") == NULL);
+    VPT_CHECK(strstr(got, "<img") == NULL);
+    VPT_CHECK(strstr(got, "'") == NULL);
+    VPT_CHECK(strstr(got, "<b>&lt;script&gt;alert(1)&lt;/script&gt;</b>")
+              != NULL);
+    VPT_CHECK(strstr(got, "title=\"&quot;&gt;&lt;img onerror=&#39;x&#39;"
+                     "&gt;\"") != NULL);
+    VPT_CHECK(strstr(got, "data-vpt-decision=\"&lt;script&gt;") != NULL);
+    VPT_CHECK(strstr(got, "data-vpt-offer=\"&lt;script&gt;") != NULL);
+}
+
+
+VPT_TEST(html_escape_escapes_the_five_characters)
+{
+    char        buf[64];
+    size_t      n;
+    const char  *in = "a&b<c>d\"e'f";
+    const char  *want = "a&amp;b&lt;c&gt;d&quot;e&#39;f";
+
+    n = vpt_html_escape(NULL, in, strlen(in));
+    VPT_CHECK(n == strlen(want));
+
+    n = vpt_html_escape(buf, in, strlen(in));
+    VPT_CHECK_STR(buf, n, want);
+
+    VPT_CHECK(vpt_html_escape(NULL, "plain", 5) == 5);
+    VPT_CHECK(vpt_html_escape(NULL, "", 0) == 0);
+}
+
+
+VPT_TEST(braces_that_are_not_placeholders_stay)
+{
+    vpt_offer_t        o;
+    vpt_context_t      ctx;
+    vpt_render_vars_t  vars;
+
+    ctx_init(&ctx);
+    ctx.device = str("mobile");
+    vars_init(&vars, "d", "");
+
+    offer_init(&o, "x", "{a} }} {{device}}{ {{device}}}");
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"d\""
+                 " data-vpt-offer=\"x\">{a} }} mobile{ mobile}</div>");
+
+    /* the catalog rejects these; rendering them must still be safe */
+    offer_init(&o, "x", "a {{device");
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"d\""
+                 " data-vpt-offer=\"x\">a {{device</div>");
+
+    offer_init(&o, "x", "[{{nope}}]");
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"d\""
+                 " data-vpt-offer=\"x\">[]</div>");
+
+    offer_init(&o, "x", "");
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"d\""
+                 " data-vpt-offer=\"x\"></div>");
+}
+
+
+VPT_TEST(check_names_unknown_and_unclosed_placeholders)
+{
+    char  err[VPT_ERRLEN];
+
+    VPT_CHECK(vpt_render_check(str("<p>{{user.id}} {{features.age_band}}"
+                                   " {{beacon}}</p>"), err, sizeof(err))
+              == VPT_OK);
+    VPT_CHECK(vpt_render_check(str("no placeholders { } }}"), err,
+                               sizeof(err)) == VPT_OK);
+
+    VPT_CHECK(vpt_render_check(str("<p>{{user.name}}</p>"), err,
+                               sizeof(err)) == VPT_ERROR);
+    VPT_CHECK(strcmp(err, "unknown placeholder \"{{user.name}}\"") == 0);
+
+    VPT_CHECK(vpt_render_check(str("{{ device }}"), err, sizeof(err))
+              == VPT_ERROR);
+    VPT_CHECK(strcmp(err, "unknown placeholder \"{{ device }}\"") == 0);
+
+    VPT_CHECK(vpt_render_check(str("{{features.}}"), err, sizeof(err))
+              == VPT_ERROR);
+    VPT_CHECK(vpt_render_check(str("{{features.a b}}"), err, sizeof(err))
+              == VPT_ERROR);
+    VPT_CHECK(vpt_render_check(str("{{}}"), err, sizeof(err)) == VPT_ERROR);
+    VPT_CHECK(strcmp(err, "unknown placeholder \"{{}}\"") == 0);
+
+    VPT_CHECK(vpt_render_check(str("<p>{{device}} {{device</p>"), err,
+                               sizeof(err)) == VPT_ERROR);
+    VPT_CHECK(strcmp(err, "unclosed \"{{\" at byte 14") == 0);
+}
+
+
+/* random strings with every character that needs escaping */
+static uint64_t  rng = 7;
+
+static void
+random_str(char *buf, size_t max, vpt_str_t *v)
+{
+    static const char  chars[] = "ab<>&\"' {}%=.\xc3\xa9";
+    size_t             i, n;
+
+    n = (size_t) (vpt_rand_unit(&rng) * (double) max);
+
+    for (i = 0; i < n; i++) {
+        buf[i] = chars[(size_t) (vpt_rand_unit(&rng)
+                                 * (double) (sizeof(chars) - 1))];
+    }
+
+    v->data = buf;
+    v->len = n;
+}
+
+
+VPT_TEST(render_size_is_exact_for_any_context)
+{
+    char               *buf, markup[1024], s[16][32], *p;
+    size_t              round, i, size, n, bad;
+    vpt_str_t           text;
+    vpt_offer_t         o;
+    vpt_context_t       ctx;
+    vpt_render_vars_t   vars;
+
+    static const char  *names[] = {
+        "decision", "offer", "experiment", "beacon", "user.id",
+        "user.orders", "device", "referrer", "country", "intent",
+        "order.id", "order.total", "order.currency", "features.a",
+        "features.b", "nope", "{", "}"
+    };
+
+    bad = 0;
+
+    for (round = 0; round < 2000; round++) {
+        ctx_init(&ctx);
+        random_str(s[0], 32, &ctx.user_id);
+        random_str(s[1], 32, &ctx.device);
+        random_str(s[2], 32, &ctx.referrer);
+        random_str(s[3], 32, &ctx.country);
+        random_str(s[4], 32, &ctx.intent);
+        random_str(s[5], 32, &ctx.order_id);
+        random_str(s[6], 32, &ctx.order_currency);
+        ctx.orders = (vpt_rand_unit(&rng) < 0.2) ? -1
+                     : floor(vpt_rand_unit(&rng) * 1e4) / 8;
+        ctx.order_total = (vpt_rand_unit(&rng) < 0.2) ? -1
+                          : vpt_rand_unit(&rng) * 1e7;
+        ctx.nfeatures = 2;
+        ctx.features[0].name = str("a");
+        random_str(s[7], 32, &ctx.features[0].str);
+        ctx.features[1].name = str("b");
+        ctx.features[1].num = (vpt_rand_unit(&rng) - 0.5) * 1e5;
+        ctx.features[1].is_num = 1;
+
+        random_str(s[8], 32, &vars.decision);
+        random_str(s[9], 32, &vars.experiment);
+
+        p = markup;
+
+        for (i = 0; i < 12; i++) {
+            random_str(s[10], 16, &text);
+            memcpy(p, text.data, text.len);
+            p += text.len;
+            p += sprintf(p, "{{%s}}", names[(size_t) (vpt_rand_unit(&rng)
+                                     * (sizeof(names) / sizeof(names[0])))]);
+        }
+
+        memset(&o, 0, sizeof(o));
+        random_str(s[11], 32, &o.id);
+        o.markup.data = markup;
+        o.markup.len = (size_t) (p - markup);
+
+        size = vpt_render_size(&o, &ctx, &vars);
+
+        /* exactly size bytes: ASan reports any write past them */
+        buf = malloc(size ? size : 1);
+        n = vpt_render(buf, &o, &ctx, &vars);
+        bad += (n != size);
+        free(buf);
+    }
+
+    VPT_CHECK_MSG(bad == 0, "%zu sizes differ", bad);
+}
+
+
+int
+main(void)
+{
+    VPT_RUN(markup_is_wrapped_with_the_decision_and_offer);
+    VPT_RUN(every_placeholder_is_filled_from_the_context);
+    VPT_RUN(unknown_values_render_empty);
+    VPT_RUN(beacon_is_an_escaped_query_string);
+    VPT_RUN(numbers_are_formatted_without_the_locale);
+    VPT_RUN(context_values_never_appear_unescaped);
+    VPT_RUN(html_escape_escapes_the_five_characters);
+    VPT_RUN(braces_that_are_not_placeholders_stay);
+    VPT_RUN(check_names_unknown_and_unclosed_placeholders);
+    VPT_RUN(render_size_is_exact_for_any_context);
+
+    return VPT_DONE();
+}
