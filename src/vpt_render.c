@@ -352,7 +352,7 @@ vpt_put(char *out, const char *s, size_t len)
 }
 
 
-/* RFC 3986: all but the unreserved characters as %XX */
+/* all but RFC 3986's unreserved characters and ':' as %XX */
 
 static size_t
 vpt_url_escape(char *out, vpt_str_t s)
@@ -368,7 +368,7 @@ vpt_url_escape(char *out, vpt_str_t s)
 
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
             || (c >= '0' && c <= '9')
-            || c == '-' || c == '.' || c == '_' || c == '~')
+            || c == '-' || c == '.' || c == '_' || c == '~' || c == ':')
         {
             if (out != NULL) {
                 out[n] = (char) c;

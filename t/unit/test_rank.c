@@ -1232,6 +1232,76 @@ VPT_TEST(without_a_model_p_is_the_prior)
 }
 
 
+/* the demo shop, through the real catalog and context parsers */
+
+static const char  *gift_buyer =
+    "{\"user\": {\"id\": \"u-1\", \"loyalty_member\": false, \"orders\": 1},"
+    " \"device\": \"mobile\", \"country\": \"US\", \"local_hour\": 20,"
+    " \"cart\": [{\"sku\": \"TOY-1\", \"category\": \"toys\","
+    "            \"price\": 29.99, \"qty\": 1}],"
+    " \"order\": {\"id\": \"A-1001\", \"total\": 29.99},"
+    " \"intent\": \"gift\"}";
+
+
+static size_t
+offer_named(const vpt_catalog_t *c, const char *id)
+{
+    long  i;
+
+    i = vpt_catalog_find(c, str(id));
+    VPT_CHECK_MSG(i >= 0, "no offer \"%s\"", id);
+
+    return (i >= 0) ? (size_t) i : c->n;
+}
+
+
+VPT_TEST(demo_gift_buyer_gets_no_more_toys_on_confirmation)
+{
+    char                 arena[4096];
+    size_t               i, toys, dress, loyalty;
+    vpt_catalog_t       *c;
+    vpt_context_t        ctx;
+    vpt_decision_t       d;
+    vpt_decide_params_t  p;
+
+    c = vpt_catalog_load("conf.d/catalog.json", err, sizeof(err));
+    VPT_CHECK_MSG(c != NULL, "%s", err);
+    if (c == NULL) {
+        return;
+    }
+
+    VPT_CHECK(vpt_context_parse(&ctx, gift_buyer, strlen(gift_buyer), arena,
+                                sizeof(arena)) == VPT_OK);
+
+    toys = offer_named(c, "more-toys");
+    dress = offer_named(c, "party-dress");
+    loyalty = offer_named(c, "loyalty-join");
+
+    VPT_CHECK(!elig(&c->offers[toys], &ctx, VPT_PAGE_CONFIRMATION));
+    VPT_CHECK(elig(&c->offers[dress], &ctx, VPT_PAGE_CONFIRMATION));
+    VPT_CHECK(elig(&c->offers[loyalty], &ctx, VPT_PAGE_CONFIRMATION));
+
+    /* even when its own rule is gone, the just-bought rule holds */
+    c->offers[toys].exclude_if_purchased.n = 0;
+    VPT_CHECK(!elig(&c->offers[toys], &ctx, VPT_PAGE_CONFIRMATION));
+
+    params_init(&p, VPT_PAGE_CONFIRMATION);
+    p.slots = VPT_MAX_SLOTS;
+    decide(c->offers, c->n, NULL, &ctx, &p, &d);
+
+    VPT_CHECK(d.n > 0 && d.n == d.eligible);
+
+    for (i = 0; i < d.n; i++) {
+        VPT_CHECK(d.offer[i] != toys);
+    }
+
+    /* loyalty: 0.12 * 60 beats the dress's 0.04 * 39 */
+    VPT_CHECK(d.offer[0] == loyalty);
+
+    vpt_catalog_free(c);
+}
+
+
 int
 main(void)
 {
@@ -1260,6 +1330,7 @@ main(void)
     VPT_RUN(decisions_use_the_model_probability);
     VPT_RUN(decisions_apply_the_same_rules_as_vpt_eligible);
     VPT_RUN(without_a_model_p_is_the_prior);
+    VPT_RUN(demo_gift_buyer_gets_no_more_toys_on_confirmation);
 
     return VPT_DONE();
 }

@@ -450,6 +450,39 @@ VPT_TEST(render_size_is_exact_for_any_context)
 }
 
 
+VPT_TEST(demo_catalog_markup_renders_with_its_beacon)
+{
+    char                err[VPT_ERRLEN];
+    size_t              i;
+    const char         *got;
+    vpt_catalog_t      *c;
+    vpt_context_t       ctx;
+    vpt_render_vars_t   vars;
+
+    c = vpt_catalog_load("conf.d/catalog.json", err, sizeof(err));
+    VPT_CHECK_MSG(c != NULL, "%s", err);
+    if (c == NULL) {
+        return;
+    }
+
+    ctx_init(&ctx);
+    ctx.order_id = str("A-1001");
+    vars_init(&vars, "7f3a9c01e2", "spring");
+
+    for (i = 0; i < c->n; i++) {
+        VPT_CHECK(vpt_render_check(c->offers[i].markup, err, sizeof(err))
+                  == VPT_OK);
+
+        got = render(&c->offers[i], &ctx, &vars);
+        VPT_CHECK(strstr(got, "{{") == NULL);
+        VPT_CHECK(strstr(got, "/vpt/accept?d=7f3a9c01e2&amp;o=") != NULL);
+        VPT_CHECK(strstr(got, "&amp;x=spring\"") != NULL);
+    }
+
+    vpt_catalog_free(c);
+}
+
+
 int
 main(void)
 {
@@ -463,6 +496,7 @@ main(void)
     VPT_RUN(braces_that_are_not_placeholders_stay);
     VPT_RUN(check_names_unknown_and_unclosed_placeholders);
     VPT_RUN(render_size_is_exact_for_any_context);
+    VPT_RUN(demo_catalog_markup_renders_with_its_beacon);
 
     return VPT_DONE();
 }
