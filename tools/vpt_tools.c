@@ -1230,3 +1230,333 @@ vpt_json_num(FILE *f, double x)
 
     fprintf(f, "%.10g", x);
 }
+
+
+/* the decision log */
+
+static void
+vpt_buf_reserve(vpt_buf_t *b, size_t n)
+{
+    if (b->size < n) {
+        b->size = n * 2;
+        b->data = vpt_xrealloc(b->data, b->size);
+    }
+}
+
+
+int
+vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
+    size_t len, vpt_buf_t *scratch, const char **why)
+{
+    int           rc, page;
+    long          n;
+    char         *pos;
+    unsigned      seen;
+    vpt_str_t     s;
+    vpt_jval_t    key, val, ctx, shown;
+    vpt_jiter_t   it;
+
+    if (vpt_jobj_begin(&it, line, len) != VPT_OK) {
+        *why = "not a JSON object";
+        return VPT_ERROR;
+    }
+
+    vpt_buf_reserve(scratch, len + 1);
+    pos = scratch->data;
+
+    row->decision = "";
+    row->decision_len = 0;
+    row->hour = -1;
+    row->page = VPT_PAGE_CONFIRMATION;
+    row->shown = -1;
+    row->unknown_offer = 0;
+    row->has_propensity = 0;
+    row->propensity_absent = 1;
+    row->propensity = 0;
+    row->accepted = 0;
+    row->value = 0;
+
+    seen = 0;
+    memset(&ctx, 0, sizeof(vpt_jval_t));
+    shown = ctx;
+
+    while ((rc = vpt_jobj_next(&it, &key, &val)) == 1) {
+
+        if (vpt_jkey_is(&key, "decision")) {
+            if (val.type != VPT_J_STR
+                || vpt_jtext(&val, &pos, &row->decision, &row->decision_len)
+                   != VPT_OK)
+            {
+                *why = "\"decision\" is not a string";
+                return VPT_ERROR;
+            }
+            seen |= 1;
+
+        } else if (vpt_jkey_is(&key, "time")) {
+            if (val.type == VPT_J_STR) {
+                row->hour = vpt_time_hour(val.p, val.len);
+            }
+
+        } else if (vpt_jkey_is(&key, "page")) {
+            s.data = val.p;
+            s.len = val.len;
+            page = val.type == VPT_J_STR ? vpt_page_parse(s) : -1;
+            if (page < 0) {
+                *why = "\"page\" is not cart or confirmation";
+                return VPT_ERROR;
+            }
+            row->page = page;
+
+        } else if (vpt_jkey_is(&key, "context")) {
+            if (val.type != VPT_J_OBJ && val.type != VPT_J_NULL) {
+                *why = "\"context\" is not an object";
+                return VPT_ERROR;
+            }
+            ctx = val;
+            seen |= 2;
+
+        } else if (vpt_jkey_is(&key, "shown")) {
+            if (val.type != VPT_J_STR && val.type != VPT_J_NULL) {
+                *why = "\"shown\" is not a string or null";
+                return VPT_ERROR;
+            }
+            shown = val;
+            seen |= 4;
+
+        } else if (vpt_jkey_is(&key, "propensity")) {
+            row->propensity_absent = 0;
+            if (val.type == VPT_J_NUM
+                && vpt_parse_num(val.p, val.len, &row->propensity) == VPT_OK)
+            {
+                row->has_propensity = 1;
+            } else if (val.type != VPT_J_NULL) {
+                *why = "\"propensity\" is not a number";
+                return VPT_ERROR;
+            }
+
+        } else if (vpt_jkey_is(&key, "accepted")) {
+            if (val.type != VPT_J_TRUE && val.type != VPT_J_FALSE) {
+                *why = "\"accepted\" is not true or false";
+                return VPT_ERROR;
+            }
+            row->accepted = (val.type == VPT_J_TRUE);
+            seen |= 8;
+
+        } else if (vpt_jkey_is(&key, "value")) {
+            if (val.type != VPT_J_NUM
+                || vpt_parse_num(val.p, val.len, &row->value) != VPT_OK)
+            {
+                *why = "\"value\" is not a number";
+                return VPT_ERROR;
+            }
+            seen |= 16;
+        }
+    }
+
+    if (rc != 0) {
+        *why = "not a JSON object";
+        return VPT_ERROR;
+    }
+
+    if ((seen & 15) != 15) {
+        *why = !(seen & 1) ? "no \"decision\"" : !(seen & 2)
+               ? "no \"context\"" : !(seen & 4) ? "no \"shown\""
+               : "no \"accepted\"";
+        return VPT_ERROR;
+    }
+
+    if (row->accepted && !(seen & 16)) {
+        *why = "accepted without a \"value\"";
+        return VPT_ERROR;
+    }
+
+    if (!row->accepted) {
+        row->value = 0;
+    }
+
+    if (shown.type == VPT_J_STR) {
+        if (vpt_jtext(&shown, &pos, &s.data, &s.len) != VPT_OK) {
+            *why = "\"shown\" is not a string or null";
+            return VPT_ERROR;
+        }
+
+        row->shown = vpt_catalog_find(c, s);
+        row->unknown_offer = (row->shown < 0);
+
+    } else if (row->accepted) {
+        *why = "accepted while nothing was shown";
+        return VPT_ERROR;
+    }
+
+    n = pos - scratch->data;
+
+    if (ctx.type == VPT_J_NULL) {
+        vpt_context_init(&row->ctx);
+
+    } else if (vpt_context_parse(&row->ctx, ctx.p, ctx.len, pos,
+                                 scratch->size - n) != VPT_OK)
+    {
+        *why = "the context is not valid";
+        return VPT_ERROR;
+    }
+
+    return VPT_OK;
+}
+
+
+size_t
+vpt_row_features(const vpt_context_t *ctx, vpt_page_e page, int hour,
+    const vpt_offer_t *o, vpt_feat_t *out, size_t max)
+{
+    size_t  n;
+
+    n = vpt_features_shopper(ctx, page, hour, out, max);
+
+    return n + vpt_features_offer(o, out + n, max - n);
+}
+
+
+size_t
+vpt_policy_offers(const vpt_ranker_t *r, const vpt_catalog_t *c,
+    const vpt_context_t *ctx, vpt_page_e page, int hour, double ltw,
+    double minv, void *scratch, uint32_t *idx, double *p)
+{
+    size_t                i, m, best;
+    double                ev, bev, tp;
+    uint32_t              ti;
+    vpt_decision_t        d;
+    const vpt_offer_t    *o;
+    vpt_decide_params_t   dp;
+
+    memset(&dp, 0, sizeof(vpt_decide_params_t));
+    dp.page = page;
+    dp.hour = hour;
+    dp.slots = VPT_MAX_SLOTS;
+    dp.min_value = minv;
+    dp.long_term_weight = ltw;
+
+    vpt_decide(r, ctx, &dp, scratch, &d);
+
+    if (d.n < VPT_MAX_SLOTS) {
+        for (i = 0; i < d.n; i++) {
+            idx[i] = d.offer[i];
+            p[i] = d.p[i];
+        }
+        return d.n;
+    }
+
+    m = 0;
+    best = 0;
+    bev = 0;
+
+    for (i = 0; i < c->n; i++) {
+        o = &c->offers[i];
+
+        if (!vpt_eligible(o, ctx, page, hour, 0, 0)) {
+            continue;
+        }
+
+        tp = vpt_ranker_p(r, ctx, page, hour, i);
+        ev = tp * (o->value + ltw * o->long_term_value);
+
+        if (!(ev >= minv)) {
+            continue;
+        }
+
+        if (m == 0 || ev > bev) {
+            best = m;
+            bev = ev;
+        }
+
+        idx[m] = (uint32_t) i;
+        p[m] = tp;
+        m++;
+    }
+
+    if (best != 0) {
+        ti = idx[0];
+        idx[0] = idx[best];
+        idx[best] = ti;
+        tp = p[0];
+        p[0] = p[best];
+        p[best] = tp;
+    }
+
+    return m;
+}
+
+
+void
+vpt_model_dump(FILE *f, unsigned k, double bias, size_t n,
+    char *const *names, const float *params, const char *meta)
+{
+    int           first;
+    size_t        i, x;
+    const float  *p;
+
+    fprintf(f, "{\"format\": \"vpt-fm\", \"k\": %u, \"bias\": %.9g,\n"
+            " \"meta\": %s,\n \"features\": {", k, bias, meta);
+
+    first = 1;
+
+    for (i = 0; i < n; i++) {
+        p = params + i * (k + 1);
+
+        for (x = 0; x <= k && p[x] == 0; x++) {
+            /* void */
+        }
+
+        if (x > k) {
+            continue;
+        }
+
+        fputs(first ? "\n  " : ",\n  ", f);
+        vpt_json_str(f, names[i], strlen(names[i]));
+        fputs(": [", f);
+
+        for (x = 0; x <= k; x++) {
+            fprintf(f, x ? ", %.9g" : "%.9g", p[x]);
+        }
+
+        fputc(']', f);
+        first = 0;
+    }
+
+    fputs("\n }}\n", f);
+}
+
+
+int
+vpt_model_write(const char *path, unsigned k, double bias, size_t n,
+    char *const *names, const float *params, const char *meta)
+{
+    char  *tmp;
+    FILE  *f;
+
+    tmp = vpt_xalloc(strlen(path) + 5);
+    sprintf(tmp, "%s.tmp", path);
+
+    f = fopen(tmp, "w");
+    if (f == NULL) {
+        free(tmp);
+        return VPT_ERROR;
+    }
+
+    vpt_model_dump(f, k, bias, n, names, params, meta);
+
+    if (ferror(f) | fclose(f)) {
+        unlink(tmp);
+        free(tmp);
+        return VPT_ERROR;
+    }
+
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        free(tmp);
+        return VPT_ERROR;
+    }
+
+    free(tmp);
+
+    return VPT_OK;
+}

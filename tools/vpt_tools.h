@@ -19,6 +19,10 @@
 #include <zlib.h>
 
 #include "vpt_core.h"
+#include "vpt_catalog.h"
+#include "vpt_context.h"
+#include "vpt_model.h"
+#include "vpt_rank.h"
 
 
 #define VPT_Z95         1.959963984540054   /* two-sided 95% normal */
@@ -160,6 +164,63 @@ int vpt_heldout(const char *id, size_t len, double fraction);
 
 /* hour of an ISO 8601 time "YYYY-MM-DDTHH...", or -1 */
 int vpt_time_hour(const char *p, size_t len);
+
+
+/*
+ * One line of the decision log (the interface's format), parsed for
+ * vpt-train and vpt-eval.  The context goes through vpt_context_parse(),
+ * the parser nginx runs on the text from Redis.
+ */
+typedef struct {
+    const char      *decision;         /* into the line or the scratch */
+    size_t           decision_len;
+    int              hour;             /* of "time"; -1: none */
+    vpt_page_e       page;             /* "confirmation" when absent */
+    long             shown;            /* catalog index; -1: null */
+    unsigned         unknown_offer:1;  /* shown is not in the catalog */
+    unsigned         has_propensity:1; /* a number was given */
+    unsigned         propensity_absent:1;
+    double           propensity;
+    int              accepted;
+    double           value;
+    vpt_context_t    ctx;
+} vpt_row_t;
+
+typedef struct {
+    char            *data;
+    size_t           size;
+} vpt_buf_t;
+
+/* VPT_OK, or VPT_ERROR and why (a malformed line) */
+int vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
+    size_t len, vpt_buf_t *scratch, const char **why);
+
+/* the features the ranker scores for (context, offer): shopper's, offer's */
+size_t vpt_row_features(const vpt_context_t *ctx, vpt_page_e page, int hour,
+    const vpt_offer_t *o, vpt_feat_t *out, size_t max);
+
+/*
+ * The offers a ranker may show for one context: eligible, with EV >= min
+ * value; the best (as vpt_decide() picks it: highest EV, then lowest
+ * catalog index) first.  idx and p hold catalog-size arrays; returns how
+ * many.  vpt_decide() without exploration gives them when there are fewer
+ * than VPT_MAX_SLOTS; else every offer is checked.
+ * The policy with exploration e shows idx[0] with 1 - e + e/m, each other
+ * with e/m, and nothing (probability 1) when m is 0.
+ */
+size_t vpt_policy_offers(const vpt_ranker_t *r, const vpt_catalog_t *c,
+    const vpt_context_t *ctx, vpt_page_e page, int hour, double ltw,
+    double minv, void *scratch, uint32_t *idx, double *p);
+
+/*
+ * Writes a "vpt-fm" model file: rows of k + 1 floats, names[i] the text of
+ * row i; all-zero rows are left out; meta is the text of a JSON object.
+ * Written to PATH.tmp and renamed, so a reader never sees half a model.
+ */
+int vpt_model_write(const char *path, unsigned k, double bias, size_t n,
+    char *const *names, const float *params, const char *meta);
+void vpt_model_dump(FILE *f, unsigned k, double bias, size_t n,
+    char *const *names, const float *params, const char *meta);
 
 
 /* statistics */
