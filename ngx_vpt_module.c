@@ -167,6 +167,20 @@ static ngx_command_t  ngx_http_vpt_commands[] = {
       0,
       NULL },
 
+    { ngx_string("vpt_beacon"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_vpt_beacon,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vpt_status_page"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_vpt_status_page,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -213,6 +227,10 @@ static ngx_int_t
 ngx_http_vpt_postconfiguration(ngx_conf_t *cf)
 {
     if (ngx_http_vpt_init_filter(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_vpt_init_status(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 

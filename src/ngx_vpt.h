@@ -161,5 +161,16 @@ void ngx_http_vpt_resume(ngx_http_vpt_ctx_t *ctx);
 /* ngx_vpt_variables.c */
 ngx_int_t ngx_http_vpt_add_variables(ngx_conf_t *cf);
 
+/* ngx_vpt_beacon.c: the "vpt_beacon" directive and its handler */
+char *ngx_http_vpt_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/*
+ * ngx_vpt_status.c: the "vpt_status_page" directive, the shared counters
+ * and the log-phase handler that fills them (from postconfiguration)
+ */
+char *ngx_http_vpt_status_page(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_vpt_init_status(ngx_conf_t *cf);
+
 
 #endif /* NGX_VPT_H */
