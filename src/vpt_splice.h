@@ -36,8 +36,19 @@ typedef struct vpt_anchor_s  vpt_anchor_t;
  * Compiles an anchor: a literal (matched ASCII case-insensitively) or, when
  * it starts with '~', a PCRE2 pattern (compiled caseless; "(?-i)" opts out).
  * On error returns NULL and writes a message (for a regex: PCRE2's text and
- * the offset) to err.  An anchor is read-only after creation and may be
- * shared by any number of streams of one process.
+ * the offset) to err.  An empty anchor is an error, and so is a regex that
+ * can match the empty string (it would match everywhere) or is anchored to
+ * the subject start (^ or \A: a stream of buffers has no such start).
+ *
+ * An anchor may be shared by any number of streams of one process, but not
+ * by threads: it owns the scratch memory and PCRE2 match data every feed
+ * uses.  (nginx workers are single-threaded, forked processes.)
+ *
+ * Regex limits: a match longer than VPT_REGEX_HOLD_MAX bytes is never
+ * spliced, however the body is buffered (its bytes flow through unchanged
+ * and a later match is still found); a lookbehind, \b or (?m)^ does not
+ * see bytes before the held ones or the current buffer; a feed that hits
+ * VPT_REGEX_MATCH_LIMIT counts as no match and holds nothing.
  */
 vpt_anchor_t *vpt_anchor_create(const char *spec, size_t len,
     vpt_place_e place, char *err, size_t errlen);
@@ -54,6 +65,7 @@ typedef struct {
      * no match: V[0, emit) goes out unchanged, V[emit, end) is now held.
      * match: V[0, insert_at) goes out, then the insertion, then V[resume_at,
      * end); the stream is done and later feeds pass everything through.
+     * emit is insert_at then; nothing is held.
      */
     size_t       emit;
     size_t       insert_at;
@@ -63,7 +75,7 @@ typedef struct {
 
 typedef struct {
     const vpt_anchor_t  *anchor;
-    unsigned char       *held[2];  /* double buffer, hold_max bytes each */
+    unsigned char       *held[2];  /* double buffer: held[cur] is H */
     size_t               nheld;    /* bytes held in held[cur] */
     size_t               nprev;    /* bytes of the previous hold */
     unsigned             cur:1;

@@ -1,0 +1,776 @@
+/*
+ * Copyright (C) ngx_vpt_module authors
+ *
+ * Streaming anchor search; vpt_splice.h defines the coordinates.
+ *
+ * A feed looks at V = H ++ D in two steps, so the bulk of a page is never
+ * copied:
+ *
+ *   1. When bytes are held, the boundary region H ++ D[0, hold_max) is
+ *      copied to the anchor's scratch and searched for a match, or a
+ *      partial match, that starts inside H.  A match starting in H that is
+ *      at most hold_max bytes long ends inside that region.
+ *   2. Otherwise H is released and D is searched in place.
+ *
+ * The leftmost start where the anchor matches or could still match wins:
+ * a partial match at p is held even when a complete match follows it, as
+ * the anchor may turn out to match at p once more bytes arrive.  A regex
+ * match longer than hold_max is skipped even when one buffer holds all of
+ * it, so what is spliced never depends on how the body was buffered.
+ *
+ * A literal is looked for with memchr on its rarest byte (glibc's memchr
+ * is vectorised); a regex with pcre2_match and PCRE2_PARTIAL_HARD, JIT
+ * compiled when PCRE2 can.
+ *
+ * Held bytes are written to the half of the double buffer that does not
+ * hold the current H, so the H of a feed stays readable until the next one.
+ */
+
+#define PCRE2_CODE_UNIT_WIDTH  8
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pcre2.h>
+
+#include "vpt_splice.h"
+
+
+/*
+ * A regex match or partial match longer than hold_max is given up on and
+ * the search resumes one byte further; after this many give-ups in one feed
+ * the feed stops looking and holds only the last hold_max bytes, which
+ * bounds the cost of patterns like "a[^z]*z" over a run of "a".
+ */
+#define VPT_REGEX_RETRY_MAX  32
+
+
+typedef enum {
+    VPT_FIND_NONE = 0,
+    VPT_FIND_MATCH,
+    VPT_FIND_PARTIAL,
+    VPT_FIND_ERROR
+} vpt_find_e;
+
+
+struct vpt_anchor_s {
+    vpt_place_e            place;
+    unsigned               regex:1;
+
+    size_t                 hold_max;   /* longest partial match ever held */
+    size_t                 hold_cap;   /* bytes of each held[] half, >= 1 */
+    unsigned char         *scratch;    /* 2 * hold_cap, for H ++ D head */
+
+    unsigned char         *lit;        /* the literal, lowercased */
+    size_t                 litlen;
+    size_t                 rare;       /* offset of its rarest byte */
+
+    pcre2_code            *re;
+    pcre2_match_data      *md;         /* one pair: the match or partial */
+    pcre2_match_context   *mctx;       /* VPT_REGEX_MATCH_LIMIT */
+};
+
+
+static int vpt_anchor_literal(vpt_anchor_t *a, const char *spec, size_t len,
+    char *err, size_t errlen);
+static int vpt_anchor_regex(vpt_anchor_t *a, const char *spec, size_t len,
+    char *err, size_t errlen);
+static void vpt_splice_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static size_t vpt_lit_rarest(const unsigned char *lit, size_t len);
+static vpt_find_e vpt_lit_find(const vpt_anchor_t *a,
+    const unsigned char *p, size_t len, size_t *pos);
+static vpt_find_e vpt_lit_find_in_held(const vpt_anchor_t *a,
+    const unsigned char *p, size_t len, size_t h, size_t *pos);
+static vpt_find_e vpt_re_find(const vpt_anchor_t *a,
+    const unsigned char *p, size_t len, size_t start, size_t *ms,
+    size_t *me);
+
+static void vpt_splice_feed_literal(vpt_splice_t *s,
+    const unsigned char *data, size_t len, vpt_splice_result_t *res);
+static void vpt_splice_feed_regex(vpt_splice_t *s,
+    const unsigned char *data, size_t len, vpt_splice_result_t *res);
+static size_t vpt_splice_boundary(vpt_splice_t *s, const unsigned char *data,
+    size_t len);
+static void vpt_splice_hold(vpt_splice_t *s, const unsigned char *data,
+    size_t len, size_t p, vpt_splice_result_t *res);
+static void vpt_splice_match(vpt_splice_t *s, size_t ms, size_t me,
+    vpt_splice_result_t *res);
+
+
+static unsigned char
+vpt_splice_lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char) (c | 0x20) : c;
+}
+
+
+vpt_anchor_t *
+vpt_anchor_create(const char *spec, size_t len, vpt_place_e place,
+    char *err, size_t errlen)
+{
+    int            rc;
+    vpt_anchor_t  *a;
+
+    if (place != VPT_PLACE_BEFORE && place != VPT_PLACE_AFTER
+        && place != VPT_PLACE_REPLACE)
+    {
+        vpt_splice_error(err, errlen, "invalid anchor placement %d",
+                         (int) place);
+        return NULL;
+    }
+
+    a = calloc(1, sizeof(vpt_anchor_t));
+    if (a == NULL) {
+        vpt_splice_error(err, errlen, "out of memory");
+        return NULL;
+    }
+
+    a->place = place;
+
+    if (len > 0 && spec[0] == '~') {
+        rc = vpt_anchor_regex(a, spec + 1, len - 1, err, errlen);
+
+    } else {
+        rc = vpt_anchor_literal(a, spec, len, err, errlen);
+    }
+
+    if (rc != VPT_OK) {
+        vpt_anchor_free(a);
+        return NULL;
+    }
+
+    a->hold_cap = a->hold_max ? a->hold_max : 1;
+
+    a->scratch = malloc(2 * a->hold_cap);
+    if (a->scratch == NULL) {
+        vpt_splice_error(err, errlen, "out of memory");
+        vpt_anchor_free(a);
+        return NULL;
+    }
+
+    return a;
+}
+
+
+static int
+vpt_anchor_literal(vpt_anchor_t *a, const char *spec, size_t len, char *err,
+    size_t errlen)
+{
+    size_t  i;
+
+    if (len == 0) {
+        vpt_splice_error(err, errlen, "empty anchor");
+        return VPT_ERROR;
+    }
+
+    a->lit = malloc(len);
+    if (a->lit == NULL) {
+        vpt_splice_error(err, errlen, "out of memory");
+        return VPT_ERROR;
+    }
+
+    for (i = 0; i < len; i++) {
+        a->lit[i] = vpt_splice_lower((unsigned char) spec[i]);
+    }
+
+    a->litlen = len;
+    a->hold_max = len - 1;
+    a->rare = vpt_lit_rarest(a->lit, len);
+
+    return VPT_OK;
+}
+
+
+/*
+ * The offset of the literal's byte least likely to occur in a page, by a
+ * rough ranking of bytes in HTML (most frequent first; letters folded).
+ * Bytes not listed count as rarest.  A wrong guess only costs speed.
+ */
+
+static size_t
+vpt_lit_rarest(const unsigned char *lit, size_t len)
+{
+    size_t             i, best, rank, best_rank;
+    const char        *f;
+    static const char  common[] =
+        " e\"t<>=/aoisnrlcdhpum-.\nfgbvywk:0123456789;_#,&!()'x?jqz\t";
+
+    best = 0;
+    best_rank = 0;
+
+    for (i = 0; i < len; i++) {
+        /* lit[i] is never NUL here: strchr would find the terminator */
+        f = lit[i] ? strchr(common, lit[i]) : NULL;
+        rank = f ? (size_t) (f - common) : sizeof(common);
+
+        if (rank > best_rank) {
+            best = i;
+            best_rank = rank;
+        }
+    }
+
+    return best;
+}
+
+
+static int
+vpt_anchor_regex(vpt_anchor_t *a, const char *spec, size_t len, char *err,
+    size_t errlen)
+{
+    int          errcode;
+    uint32_t     minlen, options;
+    PCRE2_SIZE   erroff;
+    PCRE2_UCHAR  msg[256];
+
+    if (len == 0) {
+        vpt_splice_error(err, errlen, "empty regex");
+        return VPT_ERROR;
+    }
+
+    a->regex = 1;
+    a->hold_max = VPT_REGEX_HOLD_MAX;
+
+    a->re = pcre2_compile((PCRE2_SPTR) spec, len, PCRE2_CASELESS, &errcode,
+                          &erroff, NULL);
+    if (a->re == NULL) {
+        if (pcre2_get_error_message(errcode, msg, sizeof(msg)) < 0) {
+            snprintf((char *) msg, sizeof(msg), "error %d", errcode);
+        }
+
+        vpt_splice_error(err, errlen,
+                         "invalid regex \"%.*s\": %s at offset %zu",
+                         (int) len, spec, (char *) msg, (size_t) erroff);
+        return VPT_ERROR;
+    }
+
+    /*
+     * The minimum length is a lower bound, so 0 covers every pattern that
+     * can match the empty string: it would match at the first byte of every
+     * page.
+     */
+
+    if (pcre2_pattern_info(a->re, PCRE2_INFO_MINLENGTH, &minlen) != 0
+        || minlen == 0)
+    {
+        vpt_splice_error(err, errlen, "regex \"%.*s\" can match the empty "
+                         "string, so it would match at the start of every "
+                         "page", (int) len, spec);
+        return VPT_ERROR;
+    }
+
+    /* a stream has no start a buffer could be anchored to */
+
+    if (pcre2_pattern_info(a->re, PCRE2_INFO_ALLOPTIONS, &options) != 0
+        || (options & PCRE2_ANCHORED))
+    {
+        vpt_splice_error(err, errlen, "regex \"%.*s\" is anchored to the "
+                         "start of the subject, which a streamed body does "
+                         "not have", (int) len, spec);
+        return VPT_ERROR;
+    }
+
+    /* no JIT (not built in, or no executable memory) is only slower */
+    (void) pcre2_jit_compile(a->re, PCRE2_JIT_COMPLETE|PCRE2_JIT_PARTIAL_HARD);
+
+    a->md = pcre2_match_data_create(1, NULL);
+    a->mctx = pcre2_match_context_create(NULL);
+
+    if (a->md == NULL || a->mctx == NULL) {
+        vpt_splice_error(err, errlen, "out of memory");
+        return VPT_ERROR;
+    }
+
+    pcre2_set_match_limit(a->mctx, VPT_REGEX_MATCH_LIMIT);
+
+    return VPT_OK;
+}
+
+
+static void
+vpt_splice_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+
+    va_start(args, fmt);
+    vsnprintf(err, errlen, fmt, args);
+    va_end(args);
+}
+
+
+void
+vpt_anchor_free(vpt_anchor_t *a)
+{
+    if (a == NULL) {
+        return;
+    }
+
+    pcre2_match_context_free(a->mctx);
+    pcre2_match_data_free(a->md);
+    pcre2_code_free(a->re);
+    free(a->lit);
+    free(a->scratch);
+    free(a);
+}
+
+
+vpt_place_e
+vpt_anchor_place(const vpt_anchor_t *a)
+{
+    return a->place;
+}
+
+
+size_t
+vpt_splice_size(const vpt_anchor_t *a)
+{
+    return 2 * a->hold_cap;
+}
+
+
+void
+vpt_splice_init(vpt_splice_t *s, const vpt_anchor_t *a, void *mem)
+{
+    s->anchor = a;
+    s->held[0] = mem;
+    s->held[1] = (unsigned char *) mem + a->hold_cap;
+    s->nheld = 0;
+    s->nprev = 0;
+    s->cur = 0;
+    s->done = 0;
+}
+
+
+void
+vpt_splice_feed(vpt_splice_t *s, const unsigned char *data, size_t len,
+    vpt_splice_result_t *res)
+{
+    memset(res, 0, sizeof(vpt_splice_result_t));
+
+    if (s->done) {
+        /* nothing is held once done: V is D, and all of it goes out */
+        vpt_splice_hold(s, data, len, s->nheld + len, res);
+        return;
+    }
+
+    if (s->anchor->regex) {
+        vpt_splice_feed_regex(s, data, len, res);
+
+    } else {
+        vpt_splice_feed_literal(s, data, len, res);
+    }
+}
+
+
+const unsigned char *
+vpt_splice_prev_held(const vpt_splice_t *s, size_t *len)
+{
+    *len = s->nprev;
+    return s->held[s->cur ^ 1];
+}
+
+
+const unsigned char *
+vpt_splice_held(const vpt_splice_t *s, size_t *len)
+{
+    *len = s->nheld;
+    return s->held[s->cur];
+}
+
+
+static void
+vpt_splice_feed_literal(vpt_splice_t *s, const unsigned char *data,
+    size_t len, vpt_splice_result_t *res)
+{
+    size_t               h, n, pos;
+    vpt_find_e           rc;
+    const vpt_anchor_t  *a;
+
+    a = s->anchor;
+    h = s->nheld;
+
+    if (h > 0) {
+        n = vpt_splice_boundary(s, data, len);
+
+        rc = vpt_lit_find_in_held(a, a->scratch, h + n, h, &pos);
+
+        if (rc == VPT_FIND_MATCH) {
+            vpt_splice_match(s, pos, pos + a->litlen, res);
+            return;
+        }
+
+        if (rc == VPT_FIND_PARTIAL) {
+            /*
+             * a partial match starting in H is shorter than the literal, so
+             * it reaches the end of V and the region held all of D
+             */
+            vpt_splice_hold(s, data, len, pos, res);
+            return;
+        }
+    }
+
+    rc = vpt_lit_find(a, data, len, &pos);
+
+    switch (rc) {
+
+    case VPT_FIND_MATCH:
+        vpt_splice_match(s, h + pos, h + pos + a->litlen, res);
+        return;
+
+    case VPT_FIND_PARTIAL:
+        vpt_splice_hold(s, data, len, h + pos, res);
+        return;
+
+    default:
+        vpt_splice_hold(s, data, len, h + len, res);
+        return;
+    }
+}
+
+
+/*
+ * The leftmost match or partial match of the literal in p[0, len).
+ *
+ * Complete matches: memchr finds the literal's rarest byte (both cases of a
+ * letter, each scan advanced lazily past the other's hits, so the total
+ * stays linear) and each hit compares the literal around it.  In HTML the
+ * first byte is usually '<', which would stop memchr every few dozen bytes.
+ * A partial match starts in the last litlen - 1 bytes, and may not reach
+ * the rarest byte: those few starts are compared one by one.
+ */
+
+static vpt_find_e
+vpt_lit_find(const vpt_anchor_t *a, const unsigned char *p, size_t len,
+    size_t *pos)
+{
+    size_t                i, n, k, ll;
+    unsigned char         lo, up;
+    const unsigned char  *base, *end, *nlo, *nup, *c, *lit;
+
+    lit = a->lit;
+    ll = a->litlen;
+
+    if (len >= ll) {
+        /* the rarest byte of a match starting in [0, len - ll] */
+        base = p + a->rare;
+        end = base + (len - ll + 1);
+
+        lo = lit[a->rare];
+        up = (lo >= 'a' && lo <= 'z') ? (unsigned char) (lo & ~0x20) : lo;
+
+        nlo = memchr(base, lo, end - base);
+        nup = (up != lo) ? memchr(base, up, end - base) : NULL;
+
+        while (nlo != NULL || nup != NULL) {
+            c = (nup == NULL || (nlo != NULL && nlo < nup)) ? nlo : nup;
+            i = c - base;
+
+            for (k = 0; k < ll; k++) {
+                if (vpt_splice_lower(p[i + k]) != lit[k]) {
+                    break;
+                }
+            }
+
+            if (k == ll) {
+                *pos = i;
+                return VPT_FIND_MATCH;
+            }
+
+            if (c == nlo) {
+                nlo = memchr(c + 1, lo, end - c - 1);
+
+            } else {
+                nup = memchr(c + 1, up, end - c - 1);
+            }
+        }
+    }
+
+    for (i = (len >= ll) ? len - ll + 1 : 0; i < len; i++) {
+        n = len - i;
+
+        for (k = 0; k < n; k++) {
+            if (vpt_splice_lower(p[i + k]) != lit[k]) {
+                break;
+            }
+        }
+
+        if (k == n) {
+            *pos = i;
+            return VPT_FIND_PARTIAL;
+        }
+    }
+
+    return VPT_FIND_NONE;
+}
+
+
+/* the leftmost match or partial match of the literal starting in p[0, h) */
+
+static vpt_find_e
+vpt_lit_find_in_held(const vpt_anchor_t *a, const unsigned char *p,
+    size_t len, size_t h, size_t *pos)
+{
+    size_t  i, k, n;
+
+    for (i = 0; i < h; i++) {
+        n = len - i;
+        if (n > a->litlen) {
+            n = a->litlen;
+        }
+
+        for (k = 0; k < n; k++) {
+            if (vpt_splice_lower(p[i + k]) != a->lit[k]) {
+                break;
+            }
+        }
+
+        if (k == n) {
+            *pos = i;
+            return (n == a->litlen) ? VPT_FIND_MATCH : VPT_FIND_PARTIAL;
+        }
+    }
+
+    return VPT_FIND_NONE;
+}
+
+
+static void
+vpt_splice_feed_regex(vpt_splice_t *s, const unsigned char *data, size_t len,
+    vpt_splice_result_t *res)
+{
+    size_t               h, n, vlen, start, ms, me;
+    unsigned             retries;
+    vpt_find_e           rc;
+    const vpt_anchor_t  *a;
+
+    a = s->anchor;
+    h = s->nheld;
+    vlen = h + len;
+    retries = 0;
+
+    if (h > 0) {
+        n = vpt_splice_boundary(s, data, len);
+        start = 0;
+
+        while (start < h) {
+            rc = vpt_re_find(a, a->scratch, h + n, start, &ms, &me);
+
+            if (rc == VPT_FIND_ERROR) {
+                /* fail open: pass everything, hold nothing */
+                vpt_splice_hold(s, data, len, vlen, res);
+                return;
+            }
+
+            if (rc == VPT_FIND_NONE || ms >= h) {
+                break;
+            }
+
+            if (rc == VPT_FIND_MATCH) {
+                if (me - ms <= a->hold_max) {
+                    vpt_splice_match(s, ms, me, res);
+                    return;
+                }
+
+            } else if (h + n == vlen && vlen - ms <= a->hold_max) {
+                /* a partial match that fits: hold it */
+                vpt_splice_hold(s, data, len, ms, res);
+                return;
+            }
+
+            /*
+             * A match, or partial match, longer than hold_max: it could not
+             * be seen across a buffer boundary, so it is never spliced,
+             * whatever the buffers.  Look one byte further.
+             */
+
+            if (++retries == VPT_REGEX_RETRY_MAX) {
+                goto give_up;
+            }
+
+            start = ms + 1;
+        }
+    }
+
+    /* nothing starts in H: release it and search D in place */
+
+    start = 0;
+
+    while (start < len) {
+        rc = vpt_re_find(a, data, len, start, &ms, &me);
+
+        switch (rc) {
+
+        case VPT_FIND_MATCH:
+            if (me - ms <= a->hold_max) {
+                vpt_splice_match(s, h + ms, h + me, res);
+                return;
+            }
+
+            break;
+
+        case VPT_FIND_PARTIAL:
+            if (len - ms <= a->hold_max) {
+                vpt_splice_hold(s, data, len, h + ms, res);
+                return;
+            }
+
+            break;
+
+        default:
+            /* no match, or fail open on an error: hold nothing */
+            vpt_splice_hold(s, data, len, vlen, res);
+            return;
+        }
+
+        /* longer than hold_max, as above */
+
+        if (++retries == VPT_REGEX_RETRY_MAX) {
+            goto give_up;
+        }
+
+        start = ms + 1;
+    }
+
+    vpt_splice_hold(s, data, len, vlen, res);
+    return;
+
+give_up:
+
+    vpt_splice_hold(s, data, len,
+                    vlen > a->hold_max ? vlen - a->hold_max : 0, res);
+}
+
+
+static vpt_find_e
+vpt_re_find(const vpt_anchor_t *a, const unsigned char *p, size_t len,
+    size_t start, size_t *ms, size_t *me)
+{
+    int          rc;
+    PCRE2_SIZE  *ov;
+
+    /*
+     * NOTBOL: the start of a buffer is not the start of the body.  The
+     * subject is one buffer (or H and the head of D), so a lookbehind or
+     * \b does not see the bytes before it.
+     */
+
+    rc = pcre2_match(a->re, (PCRE2_SPTR) p, len, start,
+                     PCRE2_PARTIAL_HARD|PCRE2_NOTBOL, a->md, a->mctx);
+
+    if (rc == PCRE2_ERROR_NOMATCH) {
+        return VPT_FIND_NONE;
+    }
+
+    if (rc < 0 && rc != PCRE2_ERROR_PARTIAL) {
+        /* PCRE2_ERROR_MATCHLIMIT, the JIT stack, ... */
+        return VPT_FIND_ERROR;
+    }
+
+    ov = pcre2_get_ovector_pointer(a->md);
+
+    *ms = ov[0];
+    *me = ov[1];
+
+    if (*ms > len || *me > len || *me < *ms) {
+        /* \K can report odd offsets: be safe rather than clever */
+        return VPT_FIND_ERROR;
+    }
+
+    return (rc == PCRE2_ERROR_PARTIAL) ? VPT_FIND_PARTIAL : VPT_FIND_MATCH;
+}
+
+
+/*
+ * Copies H ++ D[0, min(len, hold_max)) to the anchor's scratch and returns
+ * how many bytes of D it took.
+ */
+
+static size_t
+vpt_splice_boundary(vpt_splice_t *s, const unsigned char *data, size_t len)
+{
+    size_t               n;
+    const vpt_anchor_t  *a;
+
+    a = s->anchor;
+
+    n = (len < a->hold_max) ? len : a->hold_max;
+
+    memcpy(a->scratch, s->held[s->cur], s->nheld);
+
+    if (n) {
+        memcpy(a->scratch + s->nheld, data, n);
+    }
+
+    return n;
+}
+
+
+/* no match: V[0, p) goes out and V[p, end) is held in the other half */
+
+static void
+vpt_splice_hold(vpt_splice_t *s, const unsigned char *data, size_t len,
+    size_t p, vpt_splice_result_t *res)
+{
+    size_t          h, n;
+    unsigned char  *dst;
+
+    h = s->nheld;
+    dst = s->held[s->cur ^ 1];
+    n = 0;
+
+    res->emit = p;
+
+    if (p < h) {
+        n = h - p;
+        memcpy(dst, s->held[s->cur] + p, n);
+        p = h;
+    }
+
+    if (p < h + len) {
+        memcpy(dst + n, data + (p - h), h + len - p);
+        n += h + len - p;
+    }
+
+    s->nprev = h;
+    s->nheld = n;
+    s->cur ^= 1;
+}
+
+
+static void
+vpt_splice_match(vpt_splice_t *s, size_t ms, size_t me,
+    vpt_splice_result_t *res)
+{
+    res->matched = 1;
+
+    switch (s->anchor->place) {
+
+    case VPT_PLACE_BEFORE:
+        res->insert_at = ms;
+        res->resume_at = ms;
+        break;
+
+    case VPT_PLACE_AFTER:
+        res->insert_at = me;
+        res->resume_at = me;
+        break;
+
+    default: /* VPT_PLACE_REPLACE */
+        res->insert_at = ms;
+        res->resume_at = me;
+        break;
+    }
+
+    res->emit = res->insert_at;
+
+    s->nprev = s->nheld;
+    s->nheld = 0;
+    s->cur ^= 1;
+    s->done = 1;
+}

@@ -1,0 +1,152 @@
+/*
+ * Copyright (C) ngx_vpt_module authors
+ *
+ * Micro-benchmark of the anchor splicer: a 30 KB HTML page with </body> at
+ * the end, fed in 4 KB buffers, many times; prints the cost per byte and
+ * per page for the literal anchor and for a regex one.
+ *
+ *   cc -O2 -std=gnu99 -Isrc -o build/tools/bench-splice \
+ *       tools/bench-splice.c src/vpt_splice.c src/vpt_core.c -lpcre2-8
+ *   build/tools/bench-splice [iterations]
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vpt_splice.h"
+
+
+#define PAGE_SIZE  (30 * 1024)
+#define BUF_SIZE   4096
+
+
+static size_t
+make_page(char *page, size_t size)
+{
+    size_t             len, n, i;
+    static const char  head[] =
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<title>Shop</title><link rel=\"stylesheet\" href=\"/s.css\">"
+        "</head>\n<body class=\"shop\">\n";
+    static const char  item[] =
+        "<div class=\"product\" data-id=\"%04zu\"><a href=\"/p/%04zu\">"
+        "<img src=\"/i/%04zu.jpg\" alt=\"Product %zu\"></a><h2>Product "
+        "%zu</h2><p class=\"price\">$%zu.99</p><p>A fine thing, made to "
+        "last, shipped in two days.</p><button type=\"submit\">Add to "
+        "cart</button></div>\n";
+    static const char  tail[] = "</body></html>\n";
+
+    len = 0;
+    memcpy(page, head, sizeof(head) - 1);
+    len += sizeof(head) - 1;
+
+    for (i = 0; ; i++) {
+        n = snprintf(page + len, size - len, item, i, i, i, i, i, i % 90);
+        if (len + n + sizeof(tail) - 1 >= size) {
+            break;
+        }
+
+        len += n;
+    }
+
+    memcpy(page + len, tail, sizeof(tail) - 1);
+    len += sizeof(tail) - 1;
+
+    return len;
+}
+
+
+static double
+now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+
+static int
+bench(const char *spec, const char *page, size_t len, long iters)
+{
+    long                  it;
+    char                  err[VPT_ERRLEN];
+    void                 *mem;
+    size_t                off, n, matched_at;
+    double                t0, t1;
+    vpt_splice_t          s;
+    vpt_anchor_t         *a;
+    vpt_splice_result_t   res;
+
+    a = vpt_anchor_create(spec, strlen(spec), VPT_PLACE_BEFORE, err,
+                          sizeof(err));
+    if (a == NULL) {
+        fprintf(stderr, "bench-splice: %s\n", err);
+        return 1;
+    }
+
+    mem = malloc(vpt_splice_size(a));
+    if (mem == NULL) {
+        return 1;
+    }
+
+    matched_at = 0;
+    t0 = now();
+
+    for (it = 0; it < iters; it++) {
+        vpt_splice_init(&s, a, mem);
+
+        for (off = 0; off < len; off += n) {
+            n = (len - off < BUF_SIZE) ? len - off : BUF_SIZE;
+
+            vpt_splice_feed(&s, (const unsigned char *) page + off, n, &res);
+
+            if (res.matched) {
+                matched_at = off - s.nprev + res.insert_at;
+            }
+        }
+    }
+
+    t1 = now();
+
+    printf("%-14s %zu-byte page in %d-byte buffers, %ld times: "
+           "%.3f ns/byte, %.2f us/page (anchor at %zu)\n",
+           spec, len, BUF_SIZE, iters, (t1 - t0) * 1e9 / ((double) len * iters),
+           (t1 - t0) * 1e6 / iters, matched_at);
+
+    free(mem);
+    vpt_anchor_free(a);
+
+    return 0;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    long    iters;
+    char   *page;
+    size_t  len;
+
+    iters = (argc > 1) ? atol(argv[1]) : 20000;
+
+    page = malloc(PAGE_SIZE);
+    if (page == NULL || iters <= 0) {
+        return 1;
+    }
+
+    len = make_page(page, PAGE_SIZE);
+
+    if (bench("</body>", page, len, iters) != 0
+        || bench("~</body\\s*>", page, len, iters / 4 + 1) != 0)
+    {
+        return 1;
+    }
+
+    free(page);
+
+    return 0;
+}
