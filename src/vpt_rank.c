@@ -2,8 +2,8 @@
  * Copyright (C) ngx_vpt_module authors
  *
  * The ranker.  vpt_ranker_create() compiles each offer into a compact
- * record: its numeric rules, the hashes of its rule lists' strings, and
- * the offer's side of the factorization machine:
+ * record (its numeric rules and values), a short program of its rules on
+ * strings, and the offer's side of the factorization machine:
  *
  *   logit = bias + lin_s + pair_s + lin_o + pair_o + <S, O>
  *
@@ -12,9 +12,21 @@
  * and the offer's features.  The shopper's side is computed once per
  * decision, so an offer costs its rules and one k-dot product.
  *
- * Rules on strings compare hashes first (a 64-bit bloom word per context
- * set, then the hash, then the bytes), so an offer whose strings match
- * nothing in the context costs a few word operations per list item.
+ * Strings become ids.  Two dictionaries hold every string the offers'
+ * rules name: one for SKUs and categories (exact bytes), one for devices,
+ * countries and referrers (ASCII case ignored).  A decision looks each
+ * context string up once: the device becomes an id, and each SKU or
+ * category sets, in a byte per id in the scratch memory, the bits of the
+ * context sets that hold it (cart SKUs, cart categories, ...).  A rule then
+ * compares ids or reads one byte per list item; a string no offer names
+ * cannot match a rule, so it is simply not found.
+ *
+ * An offer's program is a run of uint32: for each rule list present (the
+ * VPT_LIST() bits of its record, in vpt_list_e order) the count and the
+ * ids, then when VPT_KEYS the ids of its "sku" and "category" features
+ * (VPT_NOID when absent).  One offer's rules sit in one or two cache lines.
+ *
+ * vpt_eligible() runs the very same code on a ranker of one offer.
  */
 
 #include <math.h>
@@ -26,13 +38,12 @@
 
 
 #define VPT_HOURS_ALL   0xffffffu
-#define VPT_SET_MAX     VPT_CTX_MAX_ITEMS
+#define VPT_NOID        0xffffffffu
 
-#define vpt_bloom_bit(h)  (1ULL << ((h) >> 58))
-#define vpt_align(n)      (((n) + 7) & ~(size_t) 7)
+#define vpt_align(n)    (((n) + 7) & ~(size_t) 7)
 
 
-/* the offer's rule lists, in the order of their hashes in the record */
+/* the offer's rule lists, in program order */
 typedef enum {
     VPT_L_DEVICES = 0,
     VPT_L_COUNTRIES,
@@ -43,6 +54,9 @@ typedef enum {
     VPT_L_PURCHASED,
     VPT_L_N
 } vpt_list_e;
+
+#define VPT_LIST(l)     (1u << (l))
+#define VPT_KEYS        (1u << VPT_L_N)     /* has "sku" or "category" */
 
 
 /* the context's string sets */
@@ -55,42 +69,34 @@ typedef enum {
     VPT_S_N
 } vpt_set_e;
 
-#define VPT_SET(s)  (1u << (s))
+#define VPT_SET(s)      (1u << (s))
 
 
+/* the context sets each list of SKUs or categories is matched against */
+static const unsigned  vpt_list_sets[VPT_L_N] = {
+    0, 0, 0,
+    VPT_SET(VPT_S_CART_CAT) | VPT_SET(VPT_S_HIST_CAT)
+    | VPT_SET(VPT_S_VIEW_CAT),                          /* categories_any */
+    VPT_SET(VPT_S_CART_CAT) | VPT_SET(VPT_S_HIST_CAT),  /* categories_none */
+    VPT_SET(VPT_S_CART_SKU) | VPT_SET(VPT_S_CART_CAT),  /* in cart */
+    0   /* purchased: history, and the cart on the confirmation page */
+};
+
+
+/* strings to ids: open addressing, at most half full */
 typedef struct {
-    uint64_t          bloom;
-    size_t            n;
-    uint64_t          hash[VPT_SET_MAX];
-    const vpt_str_t  *str[VPT_SET_MAX];
-} vpt_set_t;
+    size_t                n;            /* ids given */
+    size_t                mask;         /* slots - 1 */
+    unsigned              shift;        /* 64 - log2(slots) */
+    unsigned              caseless:1;
+    uint64_t             *hash;         /* per slot */
+    const vpt_str_t     **str;          /* per slot; NULL: empty */
+    uint32_t             *id;           /* per slot */
+} vpt_dict_t;
 
 
-/* what the rules need of one decision's context, hashed once */
+/* what a decision reads of every offer, in 56 bytes */
 typedef struct {
-    const vpt_context_t  *ctx;
-    vpt_page_e            page;
-    int                   hour;         /* -1: unknown */
-    uint64_t              device;       /* case-folded hashes */
-    uint64_t              country;
-    uint64_t              referrer;
-    vpt_set_t             set[VPT_S_N];
-} vpt_shopper_t;
-
-
-/* the offer's "sku" and "category" features (the just-bought rule) */
-typedef struct {
-    vpt_str_t             sku;          /* len 0: none */
-    vpt_str_t             category;
-    uint64_t              sku_hash;
-    uint64_t              category_hash;
-} vpt_keys_t;
-
-
-typedef struct {
-    const vpt_offer_t    *offer;
-    const uint64_t       *lh[VPT_L_N];  /* hashes of each list's items */
-    vpt_keys_t            keys;
     double                base;         /* lin_o + pair_o */
     double                value;
     double                long_term_value;
@@ -98,9 +104,10 @@ typedef struct {
     double                min_cart_total;
     uint32_t              hours;        /* VPT_HOURS_ALL: no rule */
     uint32_t              cap;
-    unsigned              pages;
-    int                   loyalty;
-    unsigned              strings:1;    /* has a string rule */
+    uint32_t              prog;         /* offset of its program */
+    uint8_t               pages;
+    int8_t                loyalty;      /* -1: any */
+    uint8_t               strings;      /* VPT_LIST() bits and VPT_KEYS */
 } vpt_rank_offer_t;
 
 
@@ -110,32 +117,48 @@ struct vpt_ranker_s {
     unsigned              k;
     size_t                n;
     vpt_rank_offer_t     *offers;
+    uint32_t             *prog;         /* the offers' programs */
+    uint32_t             *on[VPT_PAGE_N];   /* the offers of each page */
+    size_t                non[VPT_PAGE_N];
     double               *ovec;         /* n rows of k: O of each offer */
-    uint64_t             *hashes;       /* the lists' hashes */
+    vpt_dict_t            ids;          /* SKUs and categories */
+    vpt_dict_t            cids;         /* devices, countries, referrers */
 };
 
 
-static void vpt_shopper_init(vpt_shopper_t *s, const vpt_context_t *ctx,
-    vpt_page_e page, int hour);
-static void vpt_set_add(vpt_set_t *set, const vpt_str_t *v);
+/* what the rules need of one decision's context */
+typedef struct {
+    const vpt_context_t  *ctx;
+    vpt_page_e            page;
+    int                   hour;         /* -1: unknown */
+    uint32_t              device;       /* cids ids; VPT_NOID: none */
+    uint32_t              country;
+    uint32_t              referrer;
+    unsigned              sets;         /* sets with a string found */
+    uint8_t              *mask;         /* the sets of each ids id */
+} vpt_shopper_t;
+
+
+static int vpt_dict_init(vpt_dict_t *dict, size_t max, int caseless);
+static void vpt_dict_free(vpt_dict_t *dict);
+static uint32_t vpt_dict_add(vpt_dict_t *dict, const vpt_str_t *v);
+static uint32_t vpt_dict_find(const vpt_dict_t *dict, vpt_str_t v);
+static uint32_t *vpt_prog_compile(vpt_ranker_t *r, const vpt_offer_t *o,
+    uint32_t *p, uint8_t *has);
+static void vpt_shopper_init(const vpt_ranker_t *r, vpt_shopper_t *s,
+    const vpt_context_t *ctx, vpt_page_e page, int hour, uint8_t *mask);
+static void vpt_shopper_add(const vpt_ranker_t *r, vpt_shopper_t *s,
+    const vpt_str_t *v, unsigned set);
+static int vpt_rules(const vpt_ranker_t *r, const vpt_shopper_t *s,
+    size_t i, uint32_t impressions, int accepted);
+static int vpt_rules_strings(const vpt_shopper_t *s, const uint32_t *p,
+    unsigned has);
 static double vpt_shopper_fm(const vpt_ranker_t *r, const vpt_context_t *ctx,
     vpt_page_e page, int hour, double *S);
 static double vpt_offer_logit(const vpt_ranker_t *r, size_t i, double sbase,
     const double *S);
-static int vpt_rules_numeric(const vpt_shopper_t *s, unsigned pages,
-    uint32_t hours, double min_cart_total, int loyalty, uint32_t cap,
-    uint32_t impressions, int accepted);
-static int vpt_rules_strings(const vpt_shopper_t *s, const vpt_offer_t *o,
-    const uint64_t *const *lh, const vpt_keys_t *keys);
 static const vpt_strlist_t *vpt_offer_list(const vpt_offer_t *o,
     vpt_list_e l);
-static void vpt_offer_keys(const vpt_offer_t *o, vpt_keys_t *keys);
-static int vpt_list_has_caseless(const vpt_strlist_t *l, const uint64_t *lh,
-    vpt_str_t v, uint64_t vh);
-static int vpt_list_meets(const vpt_shopper_t *s, const vpt_strlist_t *l,
-    const uint64_t *lh, unsigned sets);
-static int vpt_set_has(const vpt_shopper_t *s, unsigned sets, uint64_t h,
-    vpt_str_t v);
 static uint64_t vpt_hash_caseless(vpt_str_t v);
 
 
@@ -143,24 +166,15 @@ vpt_ranker_t *
 vpt_ranker_create(const vpt_catalog_t *c, const vpt_model_t *m, char *err,
     size_t errlen)
 {
-    double                sum[VPT_MODEL_MAX_K], sq, lin;
-    size_t                i, j, nf, nh, h;
-    unsigned              l, x, k;
-    uint64_t             *hp;
-    vpt_feat_t            f[VPT_MAX_FEATURES];
-    const float          *p;
-    vpt_ranker_t         *r;
-    vpt_rank_offer_t     *ro;
-    const vpt_offer_t    *o;
-    const vpt_strlist_t  *list;
-
-    if (c->n > UINT32_MAX) {
-        if (err != NULL && errlen > 0) {
-            snprintf(err, errlen, "ranker: too many offers");
-        }
-
-        return NULL;
-    }
+    double              sum[VPT_MODEL_MAX_K], sq, lin;
+    size_t              i, j, nf, nc, ni, np, n;
+    unsigned            l, x, k;
+    uint32_t           *p;
+    vpt_feat_t          f[VPT_MAX_FEATURES];
+    const float        *w;
+    vpt_ranker_t       *r;
+    vpt_rank_offer_t   *ro;
+    const vpt_offer_t  *o;
 
     r = calloc(1, sizeof(vpt_ranker_t));
     if (r == NULL) {
@@ -172,30 +186,69 @@ vpt_ranker_create(const vpt_catalog_t *c, const vpt_model_t *m, char *err,
     r->k = m ? vpt_model_k(m) : 0;
     r->n = c->n;
 
-    nh = 0;
+    /* nc case-ignoring and ni exact strings at most; np program words */
+
+    nc = 0;
+    ni = 0;
+    np = 0;
 
     for (i = 0; i < c->n; i++) {
         for (l = 0; l < VPT_L_N; l++) {
-            nh += vpt_offer_list(&c->offers[i], l)->n;
+            n = vpt_offer_list(&c->offers[i], l)->n;
+
+            if (l <= VPT_L_REFERRERS) {
+                nc += n;
+
+            } else {
+                ni += n;
+            }
+
+            np += n ? n + 1 : 0;
         }
+
+        ni += 2;
+        np += 2;
+    }
+
+    if (np >= VPT_NOID / 2) {
+        if (err != NULL && errlen > 0) {
+            snprintf(err, errlen, "ranker: too many offers");
+        }
+
+        vpt_ranker_free(r);
+        return NULL;
     }
 
     r->offers = calloc(c->n ? c->n : 1, sizeof(vpt_rank_offer_t));
-    r->hashes = malloc((nh ? nh : 1) * sizeof(uint64_t));
+    r->prog = malloc(np * sizeof(uint32_t));
     r->ovec = malloc((c->n * r->k + 1) * sizeof(double));
+    r->on[0] = malloc(VPT_PAGE_N * (c->n + 1) * sizeof(uint32_t));
 
-    if (r->offers == NULL || r->hashes == NULL || r->ovec == NULL) {
+    if (r->offers == NULL || r->prog == NULL || r->ovec == NULL
+        || r->on[0] == NULL
+        || vpt_dict_init(&r->ids, ni, 0) != VPT_OK
+        || vpt_dict_init(&r->cids, nc, 1) != VPT_OK)
+    {
         goto nomem;
     }
 
-    hp = r->hashes;
+    p = r->prog;
     k = r->k;
+
+    for (l = 1; l < VPT_PAGE_N; l++) {
+        r->on[l] = r->on[l - 1] + c->n + 1;
+    }
 
     for (i = 0; i < c->n; i++) {
         o = &c->offers[i];
         ro = &r->offers[i];
 
-        ro->offer = o;
+        for (l = 0; l < VPT_PAGE_N; l++) {
+            if (o->pages & VPT_PAGE_BIT(l)) {
+                r->on[l][r->non[l]++] = (uint32_t) i;
+            }
+        }
+
         ro->value = o->value;
         ro->long_term_value = o->long_term_value;
         ro->prior = o->prior;
@@ -203,31 +256,12 @@ vpt_ranker_create(const vpt_catalog_t *c, const vpt_model_t *m, char *err,
         ro->hours = (o->hours & VPT_HOURS_ALL) ? o->hours & VPT_HOURS_ALL
                                                : VPT_HOURS_ALL;
         ro->cap = o->cap_per_shopper;
-        ro->pages = o->pages;
-        ro->loyalty = o->loyalty_member;
+        ro->pages = (uint8_t) o->pages;
+        ro->loyalty = (int8_t) (o->loyalty_member < 0 ? -1
+                                : o->loyalty_member ? 1 : 0);
+        ro->prog = (uint32_t) (p - r->prog);
 
-        for (l = 0; l < VPT_L_N; l++) {
-            list = vpt_offer_list(o, l);
-
-            if (list->n == 0) {
-                continue;
-            }
-
-            ro->lh[l] = hp;
-            ro->strings = 1;
-
-            for (h = 0; h < list->n; h++) {
-                *hp++ = (l <= VPT_L_REFERRERS)
-                        ? vpt_hash_caseless(list->items[h])
-                        : vpt_hash(list->items[h].data, list->items[h].len);
-            }
-        }
-
-        vpt_offer_keys(o, &ro->keys);
-
-        if (ro->keys.sku.len || ro->keys.category.len) {
-            ro->strings = 1;
-        }
+        p = vpt_prog_compile(r, o, p, &ro->strings);
 
         if (m == NULL) {
             continue;
@@ -235,24 +269,23 @@ vpt_ranker_create(const vpt_catalog_t *c, const vpt_model_t *m, char *err,
 
         nf = vpt_features_offer(o, f, VPT_MAX_FEATURES);
         lin = 0;
+        sq = 0;
 
         for (x = 0; x < k; x++) {
             sum[x] = 0;
         }
 
-        sq = 0;
-
         for (j = 0; j < nf; j++) {
-            p = vpt_model_lookup(m, f[j].hash);
-            if (p == NULL) {
+            w = vpt_model_lookup(m, f[j].hash);
+            if (w == NULL) {
                 continue;
             }
 
-            lin += p[0];
+            lin += w[0];
 
             for (x = 0; x < k; x++) {
-                sum[x] += p[1 + x];
-                sq += (double) p[1 + x] * p[1 + x];
+                sum[x] += w[1 + x];
+                sq += (double) w[1 + x] * w[1 + x];
             }
         }
 
@@ -285,8 +318,11 @@ vpt_ranker_free(vpt_ranker_t *r)
         return;
     }
 
+    vpt_dict_free(&r->ids);
+    vpt_dict_free(&r->cids);
     free(r->offers);
-    free(r->hashes);
+    free(r->prog);
+    free(r->on[0]);
     free(r->ovec);
     free(r);
 }
@@ -295,9 +331,10 @@ vpt_ranker_free(vpt_ranker_t *r)
 size_t
 vpt_ranker_scratch_size(const vpt_ranker_t *r)
 {
-    /* ev[n], p[n] and idx[n] of the qualifying offers, and alignment */
-    return 8 + vpt_align(r->n * 2 * sizeof(double) + r->n * sizeof(uint32_t)
-                         + 1);
+    /* ev[n], p[n], idx[n] of the qualifying offers, the sets of each id,
+     * and alignment */
+    return 8 + vpt_align(r->n * (2 * sizeof(double) + sizeof(uint32_t))
+                         + r->ids.n + 1);
 }
 
 
@@ -307,12 +344,14 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
 {
     double                   S[VPT_MODEL_MAX_K], sbase, eps, ltw, minv, p;
     double                   ev, *qev, *qp;
-    size_t                   i, m, j, t, ntop, top[VPT_MAX_SLOTS];
+    size_t                   i, o, non, m, j, t, ntop, top[VPT_MAX_SLOTS];
     size_t                   pick, best, pos, rest, picked[VPT_MAX_SLOTS];
     size_t                   sorted[VPT_MAX_SLOTS];
     unsigned                 slots;
-    uint32_t                *qidx, imp;
+    uint8_t                 *mask;
+    uint32_t                *qidx;
     uint64_t                 state;
+    const uint32_t          *on;
     uintptr_t                a;
     vpt_shopper_t            s;
     const vpt_rank_offer_t  *ro;
@@ -333,8 +372,9 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
     qev = (double *) a;
     qp = qev + r->n;
     qidx = (uint32_t *) (qp + r->n);
+    mask = (uint8_t *) (qidx + r->n);
 
-    vpt_shopper_init(&s, ctx, params->page, params->hour);
+    vpt_shopper_init(r, &s, ctx, params->page, params->hour, mask);
 
     sbase = (r->model != NULL)
             ? vpt_shopper_fm(r, ctx, params->page, params->hour, S) : 0;
@@ -342,25 +382,28 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
     m = 0;
     ntop = 0;
 
-    for (i = 0; i < r->n; i++) {
-        ro = &r->offers[i];
-        imp = params->impressions ? params->impressions[i] : 0;
+    if ((unsigned) params->page >= VPT_PAGE_N) {
+        return;
+    }
 
-        if (!vpt_rules_numeric(&s, ro->pages, ro->hours, ro->min_cart_total,
-                               ro->loyalty, ro->cap, imp,
-                               params->accepted ? params->accepted[i] : 0))
-        {
-            continue;
-        }
+    /* only the offers of this page, in catalog order */
 
-        if (ro->strings
-            && !vpt_rules_strings(&s, ro->offer, ro->lh, &ro->keys))
+    on = r->on[params->page];
+    non = r->non[params->page];
+
+    for (o = 0; o < non; o++) {
+        i = on[o];
+
+        if (!vpt_rules(r, &s, i,
+                       params->impressions ? params->impressions[i] : 0,
+                       params->accepted ? params->accepted[i] : 0))
         {
             continue;
         }
 
         d->eligible++;
 
+        ro = &r->offers[i];
         p = (r->model != NULL) ? vpt_sigmoid(vpt_offer_logit(r, i, sbase, S))
                                : ro->prior;
         ev = p * (ro->value + ltw * ro->long_term_value);
@@ -455,25 +498,31 @@ int
 vpt_eligible(const vpt_offer_t *o, const vpt_context_t *ctx, vpt_page_e page,
     int hour, uint32_t impressions, int accepted)
 {
-    uint32_t       hours;
-    vpt_keys_t     keys;
-    vpt_shopper_t  s;
+    int             ok;
+    uint8_t        *mask;
+    vpt_ranker_t   *r;
+    vpt_catalog_t   c;
+    vpt_shopper_t   s;
 
-    vpt_shopper_init(&s, ctx, page, hour);
+    memset(&c, 0, sizeof(vpt_catalog_t));
+    c.offers = (vpt_offer_t *) o;
+    c.n = 1;
 
-    hours = (o->hours & VPT_HOURS_ALL) ? o->hours & VPT_HOURS_ALL
-                                       : VPT_HOURS_ALL;
+    r = vpt_ranker_create(&c, NULL, NULL, 0);
+    mask = (r != NULL) ? malloc(r->ids.n + 1) : NULL;
 
-    if (!vpt_rules_numeric(&s, o->pages, hours, o->min_cart_total,
-                           o->loyalty_member, o->cap_per_shopper,
-                           impressions, accepted))
-    {
+    if (mask == NULL) {
+        vpt_ranker_free(r);
         return 0;
     }
 
-    vpt_offer_keys(o, &keys);
+    vpt_shopper_init(r, &s, ctx, page, hour, mask);
+    ok = vpt_rules(r, &s, 0, impressions, accepted);
 
-    return vpt_rules_strings(&s, o, NULL, &keys);
+    free(mask);
+    vpt_ranker_free(r);
+
+    return ok;
 }
 
 
@@ -509,11 +558,173 @@ vpt_ranker_p(const vpt_ranker_t *r, const vpt_context_t *ctx,
 }
 
 
-static void
-vpt_shopper_init(vpt_shopper_t *s, const vpt_context_t *ctx, vpt_page_e page,
-    int hour)
+static int
+vpt_dict_init(vpt_dict_t *dict, size_t max, int caseless)
 {
-    size_t  i;
+    size_t  slots;
+
+    for (slots = 16, dict->shift = 60; slots < 2 * max; slots *= 2) {
+        dict->shift--;
+    }
+
+    dict->n = 0;
+    dict->mask = slots - 1;
+    dict->caseless = caseless ? 1 : 0;
+    dict->hash = malloc(slots * sizeof(uint64_t));
+    dict->str = calloc(slots, sizeof(vpt_str_t *));
+    dict->id = malloc(slots * sizeof(uint32_t));
+
+    if (dict->hash == NULL || dict->str == NULL || dict->id == NULL) {
+        return VPT_ERROR;
+    }
+
+    return VPT_OK;
+}
+
+
+static void
+vpt_dict_free(vpt_dict_t *dict)
+{
+    free(dict->hash);
+    free(dict->str);
+    free(dict->id);
+}
+
+
+/* the string's id, a new one if it had none */
+
+static uint32_t
+vpt_dict_add(vpt_dict_t *dict, const vpt_str_t *v)
+{
+    size_t    i;
+    uint64_t  h;
+
+    h = dict->caseless ? vpt_hash_caseless(*v) : vpt_hash(v->data, v->len);
+    i = (size_t) ((h * 0x9e3779b97f4a7c15ULL) >> dict->shift);
+
+    for ( ;; ) {
+        if (dict->str[i] == NULL) {
+            dict->hash[i] = h;
+            dict->str[i] = v;
+            dict->id[i] = (uint32_t) dict->n++;
+            return dict->id[i];
+        }
+
+        if (dict->hash[i] == h
+            && (dict->caseless ? vpt_str_caseeq(*dict->str[i], *v)
+                               : vpt_str_eq(*dict->str[i], *v)))
+        {
+            return dict->id[i];
+        }
+
+        i = (i + 1) & dict->mask;
+    }
+}
+
+
+/* the string's id, or VPT_NOID (always for an empty string) */
+
+static uint32_t
+vpt_dict_find(const vpt_dict_t *dict, vpt_str_t v)
+{
+    size_t    i;
+    uint64_t  h;
+
+    if (v.len == 0) {
+        return VPT_NOID;
+    }
+
+    h = dict->caseless ? vpt_hash_caseless(v) : vpt_hash(v.data, v.len);
+    i = (size_t) ((h * 0x9e3779b97f4a7c15ULL) >> dict->shift);
+
+    for ( ;; ) {
+        if (dict->str[i] == NULL) {
+            return VPT_NOID;
+        }
+
+        if (dict->hash[i] == h
+            && (dict->caseless ? vpt_str_caseeq(*dict->str[i], v)
+                               : vpt_str_eq(*dict->str[i], v)))
+        {
+            return dict->id[i];
+        }
+
+        i = (i + 1) & dict->mask;
+    }
+}
+
+
+/* writes the offer's program at p; returns its end */
+
+static uint32_t *
+vpt_prog_compile(vpt_ranker_t *r, const vpt_offer_t *o, uint32_t *p,
+    uint8_t *has)
+{
+    size_t                i;
+    unsigned              l, bits;
+    uint32_t              sku, category;
+    vpt_dict_t           *dict;
+    const vpt_attr_t     *a;
+    const vpt_strlist_t  *list;
+
+    bits = 0;
+
+    for (l = 0; l < VPT_L_N; l++) {
+        list = vpt_offer_list(o, l);
+
+        if (list->n == 0) {
+            continue;
+        }
+
+        bits |= VPT_LIST(l);
+        dict = (l <= VPT_L_REFERRERS) ? &r->cids : &r->ids;
+
+        *p++ = (uint32_t) list->n;
+
+        for (i = 0; i < list->n; i++) {
+            *p++ = vpt_dict_add(dict, &list->items[i]);
+        }
+    }
+
+    sku = VPT_NOID;
+    category = VPT_NOID;
+
+    for (i = 0; i < o->nfeatures; i++) {
+        a = &o->features[i];
+
+        if (a->is_num || a->str.len == 0) {
+            continue;
+        }
+
+        if (sku == VPT_NOID && a->name.len == 3
+            && memcmp(a->name.data, "sku", 3) == 0)
+        {
+            sku = vpt_dict_add(&r->ids, &a->str);
+
+        } else if (category == VPT_NOID && a->name.len == 8
+                   && memcmp(a->name.data, "category", 8) == 0)
+        {
+            category = vpt_dict_add(&r->ids, &a->str);
+        }
+    }
+
+    if (sku != VPT_NOID || category != VPT_NOID) {
+        bits |= VPT_KEYS;
+        *p++ = sku;
+        *p++ = category;
+    }
+
+    *has = (uint8_t) bits;
+
+    return p;
+}
+
+
+static void
+vpt_shopper_init(const vpt_ranker_t *r, vpt_shopper_t *s,
+    const vpt_context_t *ctx, vpt_page_e page, int hour, uint8_t *mask)
+{
+    size_t  i, n;
 
     s->ctx = ctx;
     s->page = page;
@@ -525,49 +736,190 @@ vpt_shopper_init(vpt_shopper_t *s, const vpt_context_t *ctx, vpt_page_e page,
         s->hour = (hour >= 0 && hour <= 23) ? hour : -1;
     }
 
-    s->device = vpt_hash_caseless(ctx->device);
-    s->country = vpt_hash_caseless(ctx->country);
-    s->referrer = vpt_hash_caseless(ctx->referrer);
+    s->device = vpt_dict_find(&r->cids, ctx->device);
+    s->country = vpt_dict_find(&r->cids, ctx->country);
+    s->referrer = vpt_dict_find(&r->cids, ctx->referrer);
+    s->sets = 0;
+    s->mask = mask;
 
-    for (i = 0; i < VPT_S_N; i++) {
-        s->set[i].bloom = 0;
-        s->set[i].n = 0;
+    memset(mask, 0, r->ids.n);
+
+    if (r->ids.n == 0) {
+        return;
     }
 
-    for (i = 0; i < ctx->ncart && i < VPT_CTX_MAX_ITEMS; i++) {
-        vpt_set_add(&s->set[VPT_S_CART_SKU], &ctx->cart[i].sku);
-        vpt_set_add(&s->set[VPT_S_CART_CAT], &ctx->cart[i].category);
+    n = (ctx->ncart < VPT_CTX_MAX_ITEMS) ? ctx->ncart : VPT_CTX_MAX_ITEMS;
+
+    for (i = 0; i < n; i++) {
+        vpt_shopper_add(r, s, &ctx->cart[i].sku, VPT_SET(VPT_S_CART_SKU));
+        vpt_shopper_add(r, s, &ctx->cart[i].category,
+                        VPT_SET(VPT_S_CART_CAT));
     }
 
-    for (i = 0; i < ctx->nhistory_skus && i < VPT_CTX_MAX_STRS; i++) {
-        vpt_set_add(&s->set[VPT_S_HIST_SKU], &ctx->history_skus[i]);
+    n = (ctx->nhistory_skus < VPT_CTX_MAX_STRS) ? ctx->nhistory_skus
+                                                : VPT_CTX_MAX_STRS;
+
+    for (i = 0; i < n; i++) {
+        vpt_shopper_add(r, s, &ctx->history_skus[i],
+                        VPT_SET(VPT_S_HIST_SKU));
     }
 
-    for (i = 0; i < ctx->nhistory_categories && i < VPT_CTX_MAX_STRS; i++) {
-        vpt_set_add(&s->set[VPT_S_HIST_CAT], &ctx->history_categories[i]);
+    n = (ctx->nhistory_categories < VPT_CTX_MAX_STRS)
+        ? ctx->nhistory_categories : VPT_CTX_MAX_STRS;
+
+    for (i = 0; i < n; i++) {
+        vpt_shopper_add(r, s, &ctx->history_categories[i],
+                        VPT_SET(VPT_S_HIST_CAT));
     }
 
-    for (i = 0; i < ctx->nviewed && i < VPT_CTX_MAX_ITEMS; i++) {
-        vpt_set_add(&s->set[VPT_S_VIEW_CAT], &ctx->viewed[i].category);
+    n = (ctx->nviewed < VPT_CTX_MAX_ITEMS) ? ctx->nviewed : VPT_CTX_MAX_ITEMS;
+
+    for (i = 0; i < n; i++) {
+        vpt_shopper_add(r, s, &ctx->viewed[i].category,
+                        VPT_SET(VPT_S_VIEW_CAT));
     }
 }
 
 
 static void
-vpt_set_add(vpt_set_t *set, const vpt_str_t *v)
+vpt_shopper_add(const vpt_ranker_t *r, vpt_shopper_t *s, const vpt_str_t *v,
+    unsigned set)
 {
-    uint64_t  h;
+    uint32_t  id;
 
-    if (v->len == 0 || set->n == VPT_SET_MAX) {
-        return;
+    id = vpt_dict_find(&r->ids, *v);
+
+    if (id != VPT_NOID) {
+        s->mask[id] |= (uint8_t) set;
+        s->sets |= set;
+    }
+}
+
+
+/* all the rules of offer i: 1 when eligible */
+
+static int
+vpt_rules(const vpt_ranker_t *r, const vpt_shopper_t *s, size_t i,
+    uint32_t impressions, int accepted)
+{
+    const vpt_rank_offer_t  *ro;
+
+    ro = &r->offers[i];
+
+    if (!(ro->pages & VPT_PAGE_BIT(s->page)) || accepted) {
+        return 0;
     }
 
-    h = vpt_hash(v->data, v->len);
+    if (ro->cap && impressions >= ro->cap) {
+        return 0;
+    }
 
-    set->hash[set->n] = h;
-    set->str[set->n] = v;
-    set->bloom |= vpt_bloom_bit(h);
-    set->n++;
+    if (ro->hours != VPT_HOURS_ALL
+        && (s->hour < 0 || !(ro->hours & (1u << s->hour))))
+    {
+        return 0;
+    }
+
+    if (ro->loyalty >= 0 && s->ctx->loyalty_member != ro->loyalty) {
+        return 0;
+    }
+
+    if (ro->min_cart_total > 0
+        && !(s->ctx->cart_total >= ro->min_cart_total))
+    {
+        return 0;
+    }
+
+    if (ro->strings == 0) {
+        return 1;
+    }
+
+    return vpt_rules_strings(s, r->prog + ro->prog, ro->strings);
+}
+
+
+/*
+ * The rules on strings (a rule on a context field the context lacks
+ * fails: its id is VPT_NOID, which no list holds), and "never offer what
+ * was just bought".
+ */
+
+static int
+vpt_rules_strings(const vpt_shopper_t *s, const uint32_t *p, unsigned has)
+{
+    size_t          i, n;
+    unsigned        l, sets, bought, hit;
+    uint32_t        want;
+    const uint8_t  *mask;
+
+    mask = s->mask;
+
+    /* on the confirmation page the cart has just been bought */
+
+    bought = VPT_SET(VPT_S_HIST_SKU) | VPT_SET(VPT_S_HIST_CAT);
+
+    if (s->page == VPT_PAGE_CONFIRMATION) {
+        bought |= VPT_SET(VPT_S_CART_SKU) | VPT_SET(VPT_S_CART_CAT);
+    }
+
+    for (l = 0; l < VPT_L_N; l++) {
+        if (!(has & VPT_LIST(l))) {
+            continue;
+        }
+
+        n = *p++;
+        hit = 0;
+
+        if (l <= VPT_L_REFERRERS) {
+            want = (l == VPT_L_DEVICES) ? s->device
+                   : (l == VPT_L_COUNTRIES) ? s->country : s->referrer;
+
+            for (i = 0; i < n && !hit; i++) {
+                hit = (p[i] == want);
+            }
+
+            if (!hit) {
+                return 0;
+            }
+
+        } else {
+            sets = (l == VPT_L_PURCHASED) ? bought : vpt_list_sets[l];
+
+            if (s->sets & sets) {
+                for (i = 0; i < n && !hit; i++) {
+                    hit = mask[p[i]] & sets;
+                }
+            }
+
+            /* categories_any needs a hit, the others forbid one */
+
+            if ((l == VPT_L_CAT_ANY) != (hit != 0)) {
+                return 0;
+            }
+        }
+
+        p += n;
+    }
+
+    if (!(has & VPT_KEYS)) {
+        return 1;
+    }
+
+    /* never offer what is in the cart or was bought */
+
+    if (p[0] != VPT_NOID
+        && (mask[p[0]] & (VPT_SET(VPT_S_CART_SKU) | VPT_SET(VPT_S_HIST_SKU))))
+    {
+        return 0;
+    }
+
+    if (p[1] != VPT_NOID && s->page == VPT_PAGE_CONFIRMATION
+        && (mask[p[1]] & VPT_SET(VPT_S_CART_CAT)))
+    {
+        return 0;
+    }
+
+    return 1;
 }
 
 
@@ -637,136 +989,6 @@ vpt_offer_logit(const vpt_ranker_t *r, size_t i, double sbase,
 }
 
 
-/* pages, accepted, cap, hours, loyalty, cart total: no strings */
-
-static int
-vpt_rules_numeric(const vpt_shopper_t *s, unsigned pages, uint32_t hours,
-    double min_cart_total, int loyalty, uint32_t cap, uint32_t impressions,
-    int accepted)
-{
-    if (!(pages & VPT_PAGE_BIT(s->page)) || accepted) {
-        return 0;
-    }
-
-    if (cap && impressions >= cap) {
-        return 0;
-    }
-
-    if (hours != VPT_HOURS_ALL
-        && (s->hour < 0 || !(hours & (1u << s->hour))))
-    {
-        return 0;
-    }
-
-    if (loyalty >= 0 && s->ctx->loyalty_member != (loyalty ? 1 : 0)) {
-        return 0;
-    }
-
-    if (min_cart_total > 0 && !(s->ctx->cart_total >= min_cart_total)) {
-        return 0;
-    }
-
-    return 1;
-}
-
-
-/*
- * The rules on strings, and "never offer what was just bought".  lh holds
- * the hashes of each list's items (vpt_ranker_create), or is NULL: then
- * they are computed here.
- */
-
-static int
-vpt_rules_strings(const vpt_shopper_t *s, const vpt_offer_t *o,
-    const uint64_t *const *lh, const vpt_keys_t *keys)
-{
-    unsigned              bought;
-    const vpt_context_t  *ctx;
-
-    ctx = s->ctx;
-
-#define vpt_lh(l)  (lh ? lh[l] : NULL)
-
-    if (o->devices.n
-        && !vpt_list_has_caseless(&o->devices, vpt_lh(VPT_L_DEVICES),
-                                  ctx->device, s->device))
-    {
-        return 0;
-    }
-
-    if (o->countries.n
-        && !vpt_list_has_caseless(&o->countries, vpt_lh(VPT_L_COUNTRIES),
-                                  ctx->country, s->country))
-    {
-        return 0;
-    }
-
-    if (o->referrers.n
-        && !vpt_list_has_caseless(&o->referrers, vpt_lh(VPT_L_REFERRERS),
-                                  ctx->referrer, s->referrer))
-    {
-        return 0;
-    }
-
-    if (o->categories_any.n
-        && !vpt_list_meets(s, &o->categories_any, vpt_lh(VPT_L_CAT_ANY),
-                           VPT_SET(VPT_S_CART_CAT) | VPT_SET(VPT_S_HIST_CAT)
-                           | VPT_SET(VPT_S_VIEW_CAT)))
-    {
-        return 0;
-    }
-
-    if (o->categories_none.n
-        && vpt_list_meets(s, &o->categories_none, vpt_lh(VPT_L_CAT_NONE),
-                          VPT_SET(VPT_S_CART_CAT) | VPT_SET(VPT_S_HIST_CAT)))
-    {
-        return 0;
-    }
-
-    if (o->exclude_if_in_cart.n
-        && vpt_list_meets(s, &o->exclude_if_in_cart, vpt_lh(VPT_L_IN_CART),
-                          VPT_SET(VPT_S_CART_SKU) | VPT_SET(VPT_S_CART_CAT)))
-    {
-        return 0;
-    }
-
-    /* on the confirmation page the cart has just been bought */
-
-    bought = VPT_SET(VPT_S_HIST_SKU) | VPT_SET(VPT_S_HIST_CAT);
-
-    if (s->page == VPT_PAGE_CONFIRMATION) {
-        bought |= VPT_SET(VPT_S_CART_SKU) | VPT_SET(VPT_S_CART_CAT);
-    }
-
-    if (o->exclude_if_purchased.n
-        && vpt_list_meets(s, &o->exclude_if_purchased,
-                          vpt_lh(VPT_L_PURCHASED), bought))
-    {
-        return 0;
-    }
-
-#undef vpt_lh
-
-    /* never offer what is in the cart or was bought */
-
-    if (keys->sku.len
-        && vpt_set_has(s, VPT_SET(VPT_S_CART_SKU) | VPT_SET(VPT_S_HIST_SKU),
-                       keys->sku_hash, keys->sku))
-    {
-        return 0;
-    }
-
-    if (keys->category.len && s->page == VPT_PAGE_CONFIRMATION
-        && vpt_set_has(s, VPT_SET(VPT_S_CART_CAT), keys->category_hash,
-                       keys->category))
-    {
-        return 0;
-    }
-
-    return 1;
-}
-
-
 static const vpt_strlist_t *
 vpt_offer_list(const vpt_offer_t *o, vpt_list_e l)
 {
@@ -796,121 +1018,7 @@ vpt_offer_list(const vpt_offer_t *o, vpt_list_e l)
 }
 
 
-static void
-vpt_offer_keys(const vpt_offer_t *o, vpt_keys_t *keys)
-{
-    size_t             i;
-    const vpt_attr_t  *a;
-
-    memset(keys, 0, sizeof(vpt_keys_t));
-
-    for (i = 0; i < o->nfeatures; i++) {
-        a = &o->features[i];
-
-        if (a->is_num || a->str.len == 0) {
-            continue;
-        }
-
-        if (keys->sku.len == 0 && a->name.len == 3
-            && memcmp(a->name.data, "sku", 3) == 0)
-        {
-            keys->sku = a->str;
-            keys->sku_hash = vpt_hash(a->str.data, a->str.len);
-
-        } else if (keys->category.len == 0 && a->name.len == 8
-                   && memcmp(a->name.data, "category", 8) == 0)
-        {
-            keys->category = a->str;
-            keys->category_hash = vpt_hash(a->str.data, a->str.len);
-        }
-    }
-}
-
-
-/* a present rule against an unknown context value fails */
-
-static int
-vpt_list_has_caseless(const vpt_strlist_t *l, const uint64_t *lh,
-    vpt_str_t v, uint64_t vh)
-{
-    size_t  i;
-
-    if (v.len == 0) {
-        return 0;
-    }
-
-    for (i = 0; i < l->n; i++) {
-        if ((lh ? lh[i] : vpt_hash_caseless(l->items[i])) == vh
-            && vpt_str_caseeq(l->items[i], v))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-/* does any item of the list occur in one of the sets? */
-
-static int
-vpt_list_meets(const vpt_shopper_t *s, const vpt_strlist_t *l,
-    const uint64_t *lh, unsigned sets)
-{
-    size_t    i, j;
-    uint64_t  h, bloom;
-
-    bloom = 0;
-
-    for (j = 0; j < VPT_S_N; j++) {
-        if (sets & VPT_SET(j)) {
-            bloom |= s->set[j].bloom;
-        }
-    }
-
-    if (bloom == 0) {
-        return 0;
-    }
-
-    for (i = 0; i < l->n; i++) {
-        h = lh ? lh[i] : vpt_hash(l->items[i].data, l->items[i].len);
-
-        if ((bloom & vpt_bloom_bit(h))
-            && vpt_set_has(s, sets, h, l->items[i]))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static int
-vpt_set_has(const vpt_shopper_t *s, unsigned sets, uint64_t h, vpt_str_t v)
-{
-    size_t           i, j;
-    const vpt_set_t  *set;
-
-    for (j = 0; j < VPT_S_N; j++) {
-        set = &s->set[j];
-
-        if (!(sets & VPT_SET(j)) || !(set->bloom & vpt_bloom_bit(h))) {
-            continue;
-        }
-
-        for (i = 0; i < set->n; i++) {
-            if (set->hash[i] == h && vpt_str_eq(*set->str[i], v)) {
-                return 1;
-            }
-        }
-    }
-
-    return 0;
-}
-
-
-/* FNV-1a of the ASCII-lowercased bytes; 0 for an empty string */
+/* FNV-1a of the ASCII-lowercased bytes */
 
 static uint64_t
 vpt_hash_caseless(vpt_str_t v)
@@ -918,10 +1026,6 @@ vpt_hash_caseless(vpt_str_t v)
     size_t    i;
     uint64_t  h;
     unsigned  c;
-
-    if (v.len == 0) {
-        return 0;
-    }
 
     h = 0xcbf29ce484222325ULL;
 

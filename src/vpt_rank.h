@@ -90,7 +90,8 @@ void vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
  * countries and referrers ignore ASCII case; SKUs and categories do not.
  * A rule on a context field the context does not have (device, country,
  * referrer, loyalty, the hour when neither the context nor the server has
- * one) fails.
+ * one) fails.  It runs vpt_decide()'s own code on a ranker of this one
+ * offer, so it allocates (and says 0 when memory runs out).
  */
 int vpt_eligible(const vpt_offer_t *o, const vpt_context_t *ctx,
     vpt_page_e page, int hour, uint32_t impressions, int accepted);

@@ -245,6 +245,16 @@ VPT_TEST(rule_hours_use_the_shoppers_hour_else_the_servers)
     ctx.local_hour = 3;
     VPT_CHECK(!vpt_eligible(&o, &ctx, VPT_PAGE_CART, 20, 0, 0));
 
+    /* the edges of the window */
+    ctx.local_hour = 17;
+    VPT_CHECK(!vpt_eligible(&o, &ctx, VPT_PAGE_CART, 20, 0, 0));
+    ctx.local_hour = 18;
+    VPT_CHECK(vpt_eligible(&o, &ctx, VPT_PAGE_CART, 9, 0, 0));
+    ctx.local_hour = 23;
+    VPT_CHECK(vpt_eligible(&o, &ctx, VPT_PAGE_CART, 9, 0, 0));
+    ctx.local_hour = 0;
+    VPT_CHECK(!vpt_eligible(&o, &ctx, VPT_PAGE_CART, 20, 0, 0));
+
     ctx.local_hour = -1;
     VPT_CHECK(vpt_eligible(&o, &ctx, VPT_PAGE_CART, 19, 0, 0));
     VPT_CHECK(!vpt_eligible(&o, &ctx, VPT_PAGE_CART, 9, 0, 0));
@@ -376,9 +386,19 @@ VPT_TEST(rule_exclude_if_purchased_includes_the_cart_on_confirmation)
     ctx.history_categories[ctx.nhistory_categories++] = str("gift-cards");
     VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CART));
 
+    /* looked at is not bought */
+    ctx_init(&ctx);
+    ctx.viewed[ctx.nviewed++].category = str("gift-cards");
+    VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CONFIRMATION));
+
     /* in the cart: not bought yet on the cart page, bought on confirmation */
     ctx_init(&ctx);
     cart_add(&ctx, "MEMBERSHIP", "services", 10);
+    VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CART));
+    VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CONFIRMATION));
+
+    ctx_init(&ctx);
+    cart_add(&ctx, "GC-25", "gift-cards", 25);
     VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CART));
     VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CONFIRMATION));
 }
