@@ -295,17 +295,17 @@ vpt_truth_params(vpt_truth_t *t, const vpt_catalog_t *c, uint64_t seed,
                             strlen(name));
 
         if (strncmp(name, "offer=", 6) == 0) {
-            sw = 0.4;
-            sv = 0.4;
+            sw = 0.3;
+            sv = 0.35;
         } else if (strncmp(name, "kind=", 5) == 0
                    || strncmp(name, "of:", 3) == 0
                    || strncmp(name, "advertiser=", 11) == 0)
         {
-            sw = 0.2;
-            sv = 0.4;
+            sw = 0.15;
+            sv = 0.35;
         } else {
-            sw = 0.3;
-            sv = 0.25;
+            sw = 0.15;
+            sv = 0.2;
         }
 
         p[0] = (float) (sw * vpt_gauss(&rng));

@@ -91,6 +91,8 @@ typedef struct {
 int vpt_jobj_begin(vpt_jiter_t *it, const char *s, size_t len);
 int vpt_jobj_next(vpt_jiter_t *it, vpt_jval_t *key, vpt_jval_t *val);
                                             /* 1, 0: end, -1: bad */
+/* the key alone; it->p is left at the value, for the caller to parse */
+int vpt_jobj_key(vpt_jiter_t *it, vpt_jval_t *key);
 #define vpt_jkey_is(k, lit)                                                 \
     ((k)->len == sizeof(lit) - 1 && memcmp((k)->p, lit, sizeof(lit) - 1) == 0)
 
@@ -194,6 +196,13 @@ typedef struct {
 /* VPT_OK, or VPT_ERROR and why (a malformed line) */
 int vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
     size_t len, vpt_buf_t *scratch, const char **why);
+
+/*
+ * jansson's memory from an arena that vpt_row_parse() empties before each
+ * line: no malloc/free per JSON value.  Call it once the catalog and the
+ * model are loaded; jansson objects must not outlive their line after.
+ */
+void vpt_jansson_arena(void);
 
 /* the features the ranker scores for (context, offer): shopper's, offer's */
 size_t vpt_row_features(const vpt_context_t *ctx, vpt_page_e page, int hour,
