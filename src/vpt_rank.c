@@ -42,6 +42,13 @@
 
 #define vpt_align(n)    (((n) + 7) & ~(size_t) 7)
 
+/* the numeric rules inline in the scan, the string rules a call away */
+#if defined(__GNUC__)
+#define vpt_noinline    __attribute__((noinline))
+#else
+#define vpt_noinline
+#endif
+
 
 /* the offer's rule lists, in program order */
 typedef enum {
@@ -149,10 +156,10 @@ static void vpt_shopper_init(const vpt_ranker_t *r, vpt_shopper_t *s,
     const vpt_context_t *ctx, vpt_page_e page, int hour, uint8_t *mask);
 static void vpt_shopper_add(const vpt_ranker_t *r, vpt_shopper_t *s,
     const vpt_str_t *v, unsigned set);
-static int vpt_rules(const vpt_ranker_t *r, const vpt_shopper_t *s,
-    size_t i, uint32_t impressions, int accepted);
-static int vpt_rules_strings(const vpt_shopper_t *s, const uint32_t *p,
-    unsigned has);
+static inline int vpt_rules(const vpt_ranker_t *r,
+    const vpt_shopper_t *s, size_t i, uint32_t impressions, int accepted);
+static vpt_noinline int vpt_rules_strings(const vpt_shopper_t *s,
+    const uint32_t *p, unsigned has);
 static double vpt_shopper_fm(const vpt_ranker_t *r, const vpt_context_t *ctx,
     vpt_page_e page, int hour, double *S);
 static double vpt_offer_logit(const vpt_ranker_t *r, size_t i, double sbase,
@@ -798,7 +805,7 @@ vpt_shopper_add(const vpt_ranker_t *r, vpt_shopper_t *s, const vpt_str_t *v,
 
 /* all the rules of offer i: 1 when eligible */
 
-static int
+static inline int
 vpt_rules(const vpt_ranker_t *r, const vpt_shopper_t *s, size_t i,
     uint32_t impressions, int accepted)
 {
@@ -844,7 +851,7 @@ vpt_rules(const vpt_ranker_t *r, const vpt_shopper_t *s, size_t i,
  * was just bought".
  */
 
-static int
+static vpt_noinline int
 vpt_rules_strings(const vpt_shopper_t *s, const uint32_t *p, unsigned has)
 {
     size_t          i, n;

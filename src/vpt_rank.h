@@ -115,10 +115,10 @@ double vpt_ranker_logit(const vpt_ranker_t *r, const vpt_context_t *ctx,
  * (the query string "d=ID&o=OFFER" plus "&x=EXPERIMENT" when there is one,
  * for the accept beacon's URL; each value percent-encoded except RFC 3986's
  * unreserved characters A-Z a-z 0-9 - . _ ~ and ':', so catalog ids and
- * decision ids appear as they are), user.id, user.orders, device, referrer, country, intent,
- * order.id, order.total, order.currency, features.NAME (NAME of
- * [A-Za-z0-9_.-], the context's first feature of that name).  Values are
- * always HTML-escaped (so beacon's '&' becomes "&amp;"); an unknown value
+ * decision ids appear as they are), user.id, user.orders, device,
+ * referrer, country, intent, order.id, order.total, order.currency,
+ * features.NAME (NAME of [A-Za-z0-9_.-], the context's first feature of
+ * that name).  Values are always HTML-escaped (so beacon's '&' becomes "&amp;"); an unknown value
  * renders empty.  order.total has two decimals ("29.90"); user.orders and
  * numeric features up to six, trailing zeros dropped ("3", "2.5"); the
  * decimal point is '.' whatever the locale.  The name between "{{" and the
