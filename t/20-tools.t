@@ -1,0 +1,348 @@
+#!/usr/bin/perl
+#
+# The offline tools on generated data (no nginx): vpt-report, vpt-join,
+# vpt-simulate, vpt-train and vpt-eval, run as an operator runs them.
+# Everything is seeded, so a run is reproducible; intervals are 95% ones
+# checked against the truth the generators know.
+
+use strict;
+use warnings;
+
+use FindBin;
+use File::Temp qw(tempdir);
+use IO::Compress::Gzip qw(gzip $GzipError);
+use JSON::PP;
+use Test::More;
+
+my $root = "$FindBin::Bin/..";
+chdir $root or die "$root: $!";
+
+system("make -s tools") == 0 or BAIL_OUT("make tools failed");
+
+my $tmp = tempdir(CLEANUP => 1);
+my $json = JSON::PP->new->canonical;
+my $catalog = 't/data/tools-catalog.json';
+
+# runs a command; returns (exit status, stdout, stderr); stdout goes to
+# $stdout instead when given
+sub run {
+    my ($cmd, $stdin, $stdout) = @_;
+    my $in = defined $stdin ? "< $stdin" : '< /dev/null';
+    my $out = $stdout // "$tmp/out";
+    unlink "$tmp/out";
+    my $rc = system("$cmd $in > $out 2> $tmp/err") >> 8;
+    return ($rc, -e "$tmp/out" ? slurp("$tmp/out") : '', slurp("$tmp/err"));
+}
+
+sub slurp {
+    my ($path) = @_;
+    open my $f, '<', $path or die "$path: $!";
+    local $/;
+    my $s = <$f>;
+    return $s // '';
+}
+
+sub spit {
+    my ($path, @lines) = @_;
+    open my $f, '>', $path or die "$path: $!";
+    print $f @lines;
+    close $f;
+}
+
+sub within {
+    my ($x, $ci, $name) = @_;
+    ok(defined $ci && $ci->[0] <= $x && $x <= $ci->[1],
+       sprintf('%s: %.4f in [%s]', $name, $x,
+               $ci ? join(', ', map { sprintf '%.4f', $_ } @$ci) : 'none'));
+}
+
+sub arm {
+    my ($report, $exp, $arm) = @_;
+    for my $e (@{ $report->{experiments} }) {
+        next unless $e->{experiment} eq $exp;
+        return ($e, grep { $_->{arm} eq $arm } @{ $e->{arms} });
+    }
+    return;
+}
+
+
+# --- vpt-report -----------------------------------------------------------
+
+my $alog = "$tmp/access.log";
+system("perl t/data/gen-access-log.pl --decisions 20000 --bad 3 --seed 5"
+       . " > $alog 2> $tmp/gen.err") == 0 or BAIL_OUT('gen-access-log');
+
+my $gen = slurp("$tmp/gen.err");
+my ($true_vpt) = $gen =~ /^vpt: (\S+)/m;
+my @bad_at = $gen =~ /^bad: (\d+)/mg;
+is(scalar @bad_at, 3, 'the generator wrote 3 bad lines');
+
+{
+    my ($rc, $out, $err) = run("tools/vpt-report --json $alog");
+    is($rc, 0, 'vpt-report exits 0 on a log with bad lines');
+    my $r = $json->decode($out);
+
+    my ($exp, $t) = arm($r, 'checkout', 'treatment');
+    my (undef, $c) = arm($r, 'checkout', 'control');
+    ok($t && $c, 'experiment "checkout" has a treatment and a control arm');
+
+    within($true_vpt, $t->{vpt_ci95}, 'treatment VPT interval holds the true VPT');
+    within($true_vpt, $exp->{lift}{ci95}, 'lift interval holds the true lift');
+    ok($exp->{lift}{ci95}[0] > 0, 'the lift is significant');
+    ok(!defined $exp->{lift}{relative},
+       'relative lift is undefined while control earns nothing');
+
+    my %p = ('loyalty' => 0.10, 'phone-case' => 0.05, 'gift-card' => 0.02);
+    for my $o (@{ $t->{offers} }) {
+        within($p{ $o->{offer} }, $o->{accept_rate_ci95},
+               "accept rate of $o->{offer} holds its truth");
+    }
+
+    # every 50th page is "skipped": not a decision
+    is($t->{decisions} + $c->{decisions}, 20000 - 400,
+       'decisions leave out skipped pages');
+    is($t->{impressions}, $t->{statuses}{injected},
+       'one impression per injected page');
+
+    is($r->{bad_lines}{count}, 3, 'bad lines are counted');
+    is_deeply([ map { /:(\d+):/ ? $1 : -1 } @{ $r->{bad_lines}{first} } ],
+              \@bad_at, 'bad lines are reported with their line numbers');
+
+    my $gz = "$tmp/access.log.gz";
+    gzip($alog => $gz) or die $GzipError;
+    my ($rc2, $out2) = run("tools/vpt-report --json $gz");
+    my $r2 = $json->decode($out2);
+    $_->{bad_lines}{first} = [ map { s/^[^:]*://r } @{ $_->{bad_lines}{first} } ]
+        for $r, $r2;
+    is_deeply($r2, $r, 'a gzip log gives the same report');
+
+    my ($rc3, $out3) = run("tools/vpt-report --json -", $gz);
+    my $r3 = $json->decode($out3);
+    $r3->{bad_lines}{first} = [ map { s/^[^:]*://r } @{ $r3->{bad_lines}{first} } ];
+    is_deeply($r3, $r, 'stdin ("-") gives the same report');
+
+    my ($rc4, undef, $err4) = run("tools/vpt-report $tmp/no-such.log");
+    is($rc4, 1, 'an unreadable log exits 1');
+    like($err4, qr/no-such\.log/, '... naming the file');
+
+    my ($rc5) = run("tools/vpt-report --frobnicate $alog");
+    is($rc5, 2, 'a bad option exits 2');
+}
+
+
+# --- vpt-join -------------------------------------------------------------
+
+sub access_line {
+    my (%f) = @_;
+    my %line = (time => '2026-11-25T10:15:02+00:00', decision => '',
+                status => '', page => 'confirmation', offer => '',
+                value => '', propensity => '', variant => '',
+                experiment => '', candidates => '', context => '',
+                redis_time => '0.001', uri => '/done', http_status => '200',
+                %f);
+    $line{context} = $json->encode($line{context}) if ref $line{context};
+    return $json->encode(\%line) . "\n";
+}
+
+{
+    my $ctx = { device => 'mobile', features => { segment => "new \"q\"" } };
+
+    spit("$tmp/a1.log",
+        access_line(decision => 'd1', status => 'injected', offer => 'loyalty',
+                    value => '4.5', propensity => '0.9',
+                    candidates => 'loyalty,wrapping', context => $ctx,
+                    experiment => 'x', variant => 'treatment'),
+        access_line(decision => 'd2', status => 'suppressed', propensity => '1',
+                    candidates => 'wrapping', context => $ctx,
+                    time => '2026-11-25T23:59:59+00:00'),
+        "not json at all\n",
+        access_line(decision => 'd3', status => 'injected', offer => 'wrapping',
+                    value => '0.4', propensity => '0.05',
+                    candidates => 'loyalty,wrapping',
+                    context => { local_hour => 5, intent => 'gift' }),
+        access_line(decision => 'd4', status => 'control', offer => 'loyalty',
+                    value => '4.5', propensity => '1', variant => 'control',
+                    experiment => 'x', context => $ctx));
+
+    # the accepts come in the next file, as after a log rotation
+    spit("$tmp/a2.log",
+        access_line(decision => 'd1', status => 'accept', offer => 'loyalty',
+                    value => '5', experiment => 'x', variant => 'treatment'),
+        access_line(decision => 'd9', status => 'accept', offer => 'loyalty',
+                    value => '5'));
+
+    my ($rc, $out, $err) = run("tools/vpt-join $tmp/a1.log $tmp/a2.log");
+    is($rc, 0, 'vpt-join exits 0');
+    my @rows = map { $json->decode($_) } split /\n/, $out;
+    is_deeply([ map { $_->{decision} } @rows ], [qw(d1 d2 d3)],
+              'one row per injected or suppressed decision, control left out');
+
+    my ($d1, $d2, $d3) = @rows;
+    ok($d1->{accepted} && $d1->{value} == 5,
+       'an accept in a later file is joined to its decision');
+    is($d1->{context}{local_hour}, 10,
+       'a context without local_hour gets the hour of the time');
+    is($d1->{context}{features}{segment}, "new \"q\"",
+       'the context is the shop\'s JSON, parsed back');
+    is_deeply($d1->{candidates}, [qw(loyalty wrapping)], 'candidates');
+    is($d1->{propensity}, 0.9, 'propensity of the shown offer');
+    is($d1->{experiment}, 'x', 'experiment');
+    ok(!defined $d2->{shown} && $d2->{propensity} == 1 && !$d2->{accepted},
+       'a suppressed decision shows null with the propensity of nothing');
+    is($d2->{context}{local_hour}, 23, '... and the hour of its own time');
+    is($d3->{context}{local_hour}, 5, 'a context\'s own local_hour is kept');
+    ok(!$d3->{accepted} && $d3->{value} == 0, 'no accept: false and 0');
+
+    like($err, qr/2 accepts, 1 matching no injected decision/,
+         'an accept without its decision is reported');
+    like($err, qr/a1\.log:3: not a JSON object/,
+         'a bad line is reported with file:line');
+
+    my ($rc2, $out2) = run("tools/vpt-join -", "$tmp/a1.log");
+    my @rows2 = map { $json->decode($_) } split /\n/, $out2;
+    is(scalar @rows2, 3, 'stdin is joined too (read twice via a spool)');
+
+    # the generated log: every accept finds its decision
+    my ($rc3, $out3, $err3) = run("tools/vpt-join $alog");
+    my @all = split /\n/, $out3;
+    my $accepted = grep { /"accepted": true/ } @all;
+    my $accepts = () = slurp($alog) =~ /"status":"accept"/g;
+    is($accepted, $accepts, 'every accept of the generated log is joined');
+    like($err3, qr/0 matching no injected decision/, '... none left over');
+}
+
+
+# --- vpt-simulate, vpt-train ----------------------------------------------
+
+my $sim = "$tmp/sim.jsonl";
+my $truth = "$tmp/truth.json";
+my $model = "$tmp/model.json";
+
+my ($srun, $sout, $serr) = run("tools/vpt-simulate --catalog $catalog"
+    . " --rows 40000 --explore 0.5 --seed 3 --truth-out $truth", undef, $sim);
+is($srun, 0, 'vpt-simulate exits 0');
+my $s = $json->decode($serr);
+is($s->{propensity_mismatches}, 0,
+   'vpt_decide\'s propensities are the policy vpt-eval assumes');
+ok(-s $truth, 'the truth model is written');
+
+my ($trc, $tout) = run("tools/vpt-train --catalog $catalog --model-out $model"
+                       . " --holdout 0.1 --json $sim");
+is($trc, 0, 'vpt-train exits 0');
+my $t = $json->decode($tout);
+ok($t->{rows} > 3000 && $t->{train_rows} > 30000, 'held-out and training rows');
+ok(-s $model, 'the model is written');
+
+{
+    my (undef, $out) = run("tools/vpt-eval --catalog $catalog --model $truth"
+                           . " --holdout 0.1 --json $sim");
+    my $tr = $json->decode($out);
+    is($tr->{rows}, $t->{rows}, 'vpt-eval --holdout picks the same held-out rows');
+    ok($t->{auc} > $tr->{model}{auc} - 0.02,
+       sprintf('trained AUC %.4f is near the truth\'s %.4f on the same rows',
+               $t->{auc}, $tr->{model}{auc}));
+
+    my (undef, $out2) = run("tools/vpt-eval --catalog $catalog --model $model"
+                            . " --holdout 0.1 --compare $truth --json $sim");
+    my $m = $json->decode($out2);
+    ok(abs($m->{model}{auc} - $t->{auc}) < 1e-3,
+       'the model file scores like the trainer said');
+    ok($m->{compare}{top_agreement} > 0.8,
+       sprintf('trained model picks the truth\'s best offer on %.1f%% of'
+               . ' contexts', 100 * $m->{compare}{top_agreement}));
+    ok($m->{compare}{spearman} > 0.85,
+       sprintf('... and ranks offers like it (Spearman %.3f)',
+               $m->{compare}{spearman}));
+
+    my (undef, $out3) = run("tools/vpt-eval --catalog $catalog --holdout 0.1"
+                            . " --compare $truth --json $sim");
+    my $p = $json->decode($out3);
+    ok($p->{compare}{top_agreement} < $m->{compare}{top_agreement} - 0.2,
+       sprintf('catalog priors agree far less (%.1f%%)',
+               100 * $p->{compare}{top_agreement}));
+}
+
+
+# --- vpt-eval ---------------------------------------------------------------
+
+{
+    # the logging policy evaluated as a candidate is what was observed
+    my $log = "$tmp/prior.jsonl";
+    my (undef, undef, $e) = run("tools/vpt-simulate --catalog $catalog"
+        . " --rows 30000 --explore 0.2 --seed 4 --long-term-weight 0"
+        . " --truth-out $tmp/truth4.json", undef, $log);
+    my $ls = $json->decode($e);
+
+    my ($rc, $out) = run("tools/vpt-eval --catalog $catalog --explore 0.2"
+                         . " --long-term-weight 0 --json $log");
+    is($rc, 0, 'vpt-eval exits 0');
+    my $r = $json->decode($out);
+    is($r->{rows}, 30000, 'every row is evaluated');
+    within($r->{logging}{accept_rate}, $r->{ips}{accept_rate_ci95},
+           'IPS of the logging policy holds the observed accept rate');
+    within($r->{logging}{accept_rate}, $r->{dr}{accept_rate_ci95},
+           'DR of the logging policy holds the observed accept rate');
+    within($r->{logging}{value}, $r->{snips}{ci95},
+           'SNIPS of the logging policy holds the observed value');
+    ok(abs($r->{ess} - 30000) < 1, 'its weights are all 1 (ESS = rows)');
+
+    # the truth model as candidate: better, and by what the truth says
+    my (undef, $out3) = run("tools/vpt-eval --catalog $catalog"
+        . " --model $tmp/truth4.json --long-term-weight 0 --json $log");
+    my $c = $json->decode($out3);
+    within($ls->{expected}{truth_greedy}{value}, $c->{dr}{ci95},
+           'DR of the truth policy holds its true value');
+    within($ls->{expected}{truth_greedy}{value}, $c->{ips}{ci95},
+           'IPS of the truth policy holds its true value');
+    ok($c->{dr}{ci95}[0] > $r->{dr}{ci95}[1],
+       sprintf('the truth policy (%.3f) is estimated better than the'
+               . ' logging one (%.3f)', $c->{dr}{value}, $r->{dr}{value}));
+    ok($c->{ess} < $r->{ess}, 'a different policy has a smaller ESS');
+
+    # propensities it cannot use: refused, naming file and line
+    my @lines = split /^/, slurp($log);
+    my %broken = (
+        zero    => sub { $_[0] =~ s/"propensity": [^,]+/"propensity": 0/r },
+        over    => sub { $_[0] =~ s/"propensity": [^,]+/"propensity": 1.5/r },
+        missing => sub { $_[0] =~ s/"propensity": [^,]+, //r },
+        null    => sub { $_[0] =~ s/"propensity": [^,]+/"propensity": null/r },
+    );
+    for my $k (sort keys %broken) {
+        my $f = "$tmp/prop-$k.jsonl";
+        spit($f, @lines[0 .. 1], $broken{$k}->($lines[2]), @lines[3 .. 9]);
+        my ($rc2, undef, $err) = run("tools/vpt-eval --catalog $catalog $f");
+        is($rc2, 2, "propensity $k: refused with exit 2");
+        like($err, qr/\Q$f\E:3: /, "propensity $k: the message names file:3");
+    }
+
+    # malformed lines: counted with their numbers, skipped
+    my $f = "$tmp/malformed.jsonl";
+    spit($f, @lines[0 .. 3], "{\"decision\": \"x\", oops\n", @lines[4 .. 5],
+         $lines[6] =~ s/"shown": [^,]+, //r, @lines[7 .. 19]);
+    my ($rc3, $out4) = run("tools/vpt-eval --catalog $catalog --json $f");
+    my $mr = $json->decode($out4);
+    is($rc3, 0, 'malformed lines are not fatal');
+    is($mr->{bad_lines}{count}, 2, 'malformed lines are counted');
+    like($mr->{bad_lines}{first}[0], qr/:5: not a JSON object/, '... line 5');
+    like($mr->{bad_lines}{first}[1], qr/:8: no "shown"/, '... line 8');
+    is($mr->{rows}, 19, '... and skipped');
+
+    # a context of first-party features only
+    $f = "$tmp/features-only.jsonl";
+    spit($f, map {
+        my $d = $json->decode($_);
+        $d->{context} = { features => $d->{context}{features} };
+        $json->encode($d) . "\n";
+    } @lines[0 .. 99]);
+    my ($rc4, $out5) = run("tools/vpt-eval --catalog $catalog --model"
+                           . " $tmp/truth4.json --json $f");
+    my $fr = $json->decode($out5);
+    ok($rc4 == 0 && $fr->{rows} == 100 && $fr->{bad_lines}{count} == 0,
+       'a log whose contexts carry only "features" is evaluated');
+
+    my ($rc5, undef, $err5) = run("tools/vpt-eval --catalog $catalog"
+                                  . " --model $tmp/no-model.json $log");
+    is($rc5, 2, 'a missing model exits 2');
+}
+
+done_testing();
