@@ -56,6 +56,13 @@ sub within {
                $ci ? join(', ', map { sprintf '%.4f', $_ } @$ci) : 'none'));
 }
 
+# bad lines without their file's name, to compare reports of copies
+sub nameless {
+    my ($r) = @_;
+    $r->{bad_lines}{first} = [ map { s/^[^:]*://r }
+                               @{ $r->{bad_lines}{first} } ];
+}
+
 sub arm {
     my ($report, $exp, $arm) = @_;
     for my $e (@{ $report->{experiments} }) {
@@ -86,7 +93,8 @@ is(scalar @bad_at, 3, 'the generator wrote 3 bad lines');
     my (undef, $c) = arm($r, 'checkout', 'control');
     ok($t && $c, 'experiment "checkout" has a treatment and a control arm');
 
-    within($true_vpt, $t->{vpt_ci95}, 'treatment VPT interval holds the true VPT');
+    within($true_vpt, $t->{vpt_ci95},
+           'treatment VPT interval holds the true VPT');
     within($true_vpt, $exp->{lift}{ci95}, 'lift interval holds the true lift');
     ok($exp->{lift}{ci95}[0] > 0, 'the lift is significant');
     ok(!defined $exp->{lift}{relative},
@@ -112,13 +120,12 @@ is(scalar @bad_at, 3, 'the generator wrote 3 bad lines');
     gzip($alog => $gz) or die $GzipError;
     my ($rc2, $out2) = run("tools/vpt-report --json $gz");
     my $r2 = $json->decode($out2);
-    $_->{bad_lines}{first} = [ map { s/^[^:]*://r } @{ $_->{bad_lines}{first} } ]
-        for $r, $r2;
+    nameless($_) for $r, $r2;
     is_deeply($r2, $r, 'a gzip log gives the same report');
 
     my ($rc3, $out3) = run("tools/vpt-report --json -", $gz);
     my $r3 = $json->decode($out3);
-    $r3->{bad_lines}{first} = [ map { s/^[^:]*://r } @{ $r3->{bad_lines}{first} } ];
+    nameless($r3);
     is_deeply($r3, $r, 'stdin ("-") gives the same report');
 
     my ($rc4, undef, $err4) = run("tools/vpt-report $tmp/no-such.log");
@@ -198,6 +205,19 @@ sub access_line {
     like($err, qr/a1\.log:3: not a JSON object/,
          'a bad line is reported with file:line');
 
+    # a local_hour of the wrong type is replaced; an empty context gets one
+    spit("$tmp/a3.log",
+        access_line(decision => 'd5', status => 'suppressed', propensity => '1',
+                    context => { local_hour => '7', device => 'tablet' }),
+        access_line(decision => 'd6', status => 'suppressed', propensity => '1',
+                    context => '{} '));
+    my (undef, $out4) = run("tools/vpt-join $tmp/a3.log");
+    my ($d5, $d6) = map { $json->decode($_) } split /\n/, $out4;
+    is_deeply($d5->{context}, { local_hour => 10, device => 'tablet' },
+              'a local_hour that is not an integer is replaced');
+    is_deeply($d6->{context}, { local_hour => 10 },
+              'an empty context gets the local hour');
+
     my ($rc2, $out2) = run("tools/vpt-join -", "$tmp/a1.log");
     my @rows2 = map { $json->decode($_) } split /\n/, $out2;
     is(scalar @rows2, 3, 'stdin is joined too (read twice via a spool)');
@@ -237,7 +257,8 @@ ok(-s $model, 'the model is written');
     my (undef, $out) = run("tools/vpt-eval --catalog $catalog --model $truth"
                            . " --holdout 0.1 --json $sim");
     my $tr = $json->decode($out);
-    is($tr->{rows}, $t->{rows}, 'vpt-eval --holdout picks the same held-out rows');
+    is($tr->{rows}, $t->{rows},
+       'vpt-eval --holdout picks the same held-out rows');
     ok($t->{auc} > $tr->{model}{auc} - 0.02,
        sprintf('trained AUC %.4f is near the truth\'s %.4f on the same rows',
                $t->{auc}, $tr->{model}{auc}));

@@ -16,9 +16,10 @@
  * null when the module logged none, which vpt-eval refuses), accepted
  * whether an accept beacon names this decision and this offer, value the
  * accept's value.  With --all-slots, every offer of a multi-slot page is a
- * line of its own, with "slot": i.  The context is parsed again; when it
- * has no valid local_hour (an integer 0..23), the hour of the line's time
- * is added, as the module used the server's local hour.  "control" lines
+ * line of its own, with "slot": i.  The context is the shop's JSON text
+ * as logged (checked to be an object); when it has no valid local_hour
+ * (an integer 0..23), the hour of the line's time is added, as the module
+ * used the server's local hour.  "control" lines
  * are left out: the holdout arm is not the logging policy.
  *
  * The join reads its input twice.  The first pass keeps the accepts, keyed
@@ -241,7 +242,7 @@ vpt_item(const char *p, size_t len, size_t i, const char **item,
 static void
 vpt_emit(vpt_in_t *in, const char *line, size_t len)
 {
-    int           injected, hour, h;
+    int           injected, hour, h, add, dump;
     long          id;
     char         *pos, *key;
     double        prop;
@@ -298,11 +299,29 @@ vpt_emit(vpt_in_t *in, const char *line, size_t len)
         }
     }
 
+    /*
+     * The shop's text goes out as it came (numbers keep their digits);
+     * a missing local_hour is appended before the closing brace.  Only a
+     * local_hour of the wrong type is replaced, by writing jansson's copy.
+     */
+
     lh = json_object_get(ctx, "local_hour");
     h = json_is_integer(lh) ? (int) json_integer_value(lh) : -1;
+    add = 0;
+    dump = (xlen == 0);
 
     if ((h < 0 || h > 23) && hour >= 0) {
-        json_object_set_new(ctx, "local_hour", json_integer(hour));
+        if (lh == NULL && xlen > 0) {
+            add = 1;
+            while (xlen > 0 && x[xlen - 1] != '}') {
+                xlen--;
+            }
+            xlen--;
+
+        } else {
+            json_object_set_new(ctx, "local_hour", json_integer(hour));
+            dump = 1;
+        }
     }
 
     nslots = 1;
@@ -323,7 +342,18 @@ vpt_emit(vpt_in_t *in, const char *line, size_t len)
         fputs(", \"page\": ", f);
         vpt_put_text(f, &l.page, l.seen & 0x008);
         fputs(", \"context\": ", f);
-        json_dumpf(ctx, f, JSON_COMPACT);
+
+        if (dump) {
+            json_dumpf(ctx, f, JSON_COMPACT);
+
+        } else {
+            fwrite(x, 1, xlen, f);
+            if (add) {
+                fprintf(f, "%s\"local_hour\": %d}",
+                        json_object_size(ctx) ? ", " : "", hour);
+            }
+        }
+
         fputs(", \"candidates\": [", f);
 
         for (s = c; s < c + clen; s = item + ilen + 1) {
