@@ -757,23 +757,27 @@ ngx_http_vpt_output(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
 
         ctx->busy = cl->next;
 
+        if (b->tag != (ngx_buf_tag_t) &ngx_http_vpt_copy_tag
+            && b->tag != (ngx_buf_tag_t) &ngx_http_vpt_module)
+        {
+            /* passed through untouched, or the markup: not ours to reuse */
+            ngx_free_chain(r->pool, cl);
+            continue;
+        }
+
+        if (b->shadow) {
+            b->shadow->pos = b->shadow->last;
+            b->shadow->file_pos = b->shadow->file_last;
+            b->shadow = NULL;
+        }
+
         if (b->tag == (ngx_buf_tag_t) &ngx_http_vpt_copy_tag) {
             cl->next = ctx->free_copies;
             ctx->free_copies = cl;
 
-        } else if (b->tag == (ngx_buf_tag_t) &ngx_http_vpt_module) {
-            if (b->shadow) {
-                b->shadow->pos = b->shadow->last;
-                b->shadow->file_pos = b->shadow->file_last;
-                b->shadow = NULL;
-            }
-
+        } else {
             cl->next = ctx->free;
             ctx->free = cl;
-
-        } else {
-            /* passed through untouched, or the markup: not ours to reuse */
-            ngx_free_chain(r->pool, cl);
         }
     }
 

@@ -96,13 +96,14 @@ sub nginx_conf {
     my $workers = $o{workers} // 1;
     my $log = $o{log_format} // 'vpt';
     my $main = $o{main} // '';
+    $o{loglevel} //= 'info';
     my $http = $o{http} // '';
 
     return <<"CONF";
 load_module $module;
 ${user}worker_processes $workers;
 pid $dir/nginx.pid;
-error_log $dir/error.log info;
+error_log $dir/error.log $o{loglevel};
 $main
 events { worker_connections 1024; }
 
