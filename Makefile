@@ -58,7 +58,8 @@ $(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/vpt_test.h
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; $$t; done
 
-$(BUILD)/tools/%: tools/%.c $(CORE_SRCS) $(CORE_HDRS) $(wildcard tools/*.h)
+$(BUILD)/tools/%: tools/%.c $(CORE_SRCS) $(CORE_HDRS) $(wildcard tools/*.h) \
+              tools/vpt_tools.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools -o $@ $< $(CORE_SRCS) \
 	    $(CORE_LIBS) -lz
@@ -66,7 +67,7 @@ $(BUILD)/tools/%: tools/%.c $(CORE_SRCS) $(CORE_HDRS) $(wildcard tools/*.h)
 tools: $(TOOLS)
 
 integration: module tools
-	prove -r t/
+	prove t/
 
 test: unit integration
 
