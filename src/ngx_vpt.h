@@ -108,8 +108,6 @@ struct ngx_http_vpt_ctx_s {
     uint32_t                 *impressions;   /* per offer, or NULL */
     uint8_t                  *accepted;
     vpt_decision_t            decision;
-    uint32_t                 *candidates;    /* eligible offers */
-    size_t                    ncandidates;
     u_char                    decision_id[17];
     ngx_str_t                 markup;        /* rendered offers */
 

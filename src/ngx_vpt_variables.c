@@ -471,17 +471,17 @@ ngx_http_vpt_candidates_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_vpt_var_ctx(r);
 
-    if (ctx == NULL || ctx->candidates == NULL || ctx->ncandidates == 0) {
+    if (ctx == NULL || ctx->decision.ncandidates == 0) {
         ngx_http_vpt_set(v, (u_char *) "", 0);
         return NGX_OK;
     }
 
     vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
-    n = ngx_min(ctx->ncandidates, NGX_VPT_MAX_CANDIDATES);
+    n = ngx_min(ctx->decision.ncandidates, NGX_VPT_MAX_CANDIDATES);
     len = 0;
 
     for (i = 0; i < n; i++) {
-        len += vmcf->catalog->offers[ctx->candidates[i]].id.len + 1;
+        len += vmcf->catalog->offers[ctx->decision.candidates[i]].id.len + 1;
     }
 
     p = ngx_pnalloc(r->pool, len);
@@ -492,7 +492,7 @@ ngx_http_vpt_candidates_variable(ngx_http_request_t *r,
     v->data = p;
 
     for (i = 0; i < n; i++) {
-        o = &vmcf->catalog->offers[ctx->candidates[i]];
+        o = &vmcf->catalog->offers[ctx->decision.candidates[i]];
 
         if (i) {
             *p++ = ',';

@@ -444,6 +444,9 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
         return;
     }
 
+    d->candidates = qidx;
+    d->ncandidates = m;
+
     state = params->seed;
 
     for (j = 0; j < slots && j < m; j++) {

@@ -61,6 +61,11 @@ typedef struct {
     double       nothing_propensity;    /* 1 when n == 0, else 0 */
     size_t       eligible;              /* offers that passed the rules */
     unsigned     suppressed:1;          /* eligible, but none >= min_value */
+
+    /* the offers the policy chose among (eligible, EV >= min_value), in
+     * catalog order; points into the scratch, valid as long as it is */
+    const uint32_t  *candidates;
+    size_t           ncandidates;
 } vpt_decision_t;
 
 

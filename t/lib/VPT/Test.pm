@@ -215,7 +215,7 @@ sub start_redis {
     my $dir = tempdir('vpt-redis-XXXXXX', DIR => tmpdir(), CLEANUP => 1);
     my @args = ('redis-server', '--port', $port, '--bind', '127.0.0.1',
                 '--save', '', '--appendonly', 'no', '--dir', $dir,
-                '--logfile', "$dir/redis.log");
+                '--logfile', "$dir/redis.log", '--enable-debug-command', 'yes');
     push @args, '--unixsocket', $o{unix}, '--unixsocketperm', '777'
         if $o{unix};
 

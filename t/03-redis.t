@@ -1,0 +1,264 @@
+# Session context from a real redis-server: every outcome of the lookup,
+# Redis stopped, killed under load, slowed, restarted, on a unix socket,
+# many shoppers at once.  In every case the page is complete and correct.
+
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use JSON::PP;
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(time sleep);
+use VPT::Test;
+
+my $root = repo_root();
+my $dir = tmpdir();
+my $port = free_port();
+my $uport = free_port();
+my $sock = "$dir/redis.sock";
+
+my $page = "<html><body><h1>Thanks</h1>" . ("<p>order details</p>\n" x 200)
+         . "</body></html>\n";
+mkdir "$dir/www";
+write_file("$dir/www/thanks.html", $page);
+
+my $rd = start_redis(unix => $sock);
+my $rport = $rd->{port};
+
+sub nginx_http {
+    my ($listen, $redis) = @_;
+    return <<"HTTP";
+    vpt_catalog $root/t/data/catalog-redis.json;
+    vpt_redis $redis;
+
+    server {
+        listen 127.0.0.1:$listen;
+        root $dir/www;
+        vpt on;
+        vpt_redis_timeout 50ms;
+    }
+HTTP
+}
+
+my $ng = start_nginx(ports => [$port],
+                     http => nginx_http($port, "127.0.0.1:$rport"));
+
+sub ctx_json {
+    my ($user) = @_;
+    return encode_json({ user => { id => $user, loyalty_member => JSON::PP::false },
+                         device => 'desktop' });
+}
+
+sub log_of {
+    my ($ng, $decision) = @_;
+    for my $l (reverse access_log_lines($ng)) {
+        my $j = eval { decode_json($l) } or next;
+        return $j if $j->{decision} eq $decision;
+    }
+    return {};
+}
+
+sub view {
+    my ($sid, $p) = @_;
+    my $r = http_get($p // $port, '/thanks.html',
+                     defined $sid ? (sid => $sid) : ());
+    my ($d) = $r->{body} =~ /data-vpt-decision="([0-9a-f]{16})"/;
+    my $ng_ = ($p // $port) == $port ? $ng : undef;
+    $r->{decision} = $d;
+    return $r;
+}
+
+# the page with the offer's block removed must be the origin's page
+sub intact {
+    my ($body) = @_;
+    (my $b = $body) =~ s{<div class="vpt-offer" [^>]*><p class="[a-z]+">[^<]*</p></div>}{};
+    return $b eq $page;
+}
+
+sub last_status {
+    my ($ng_) = @_;
+    wait_for(sub { scalar access_log_lines($ng_ // $ng) }, 2);
+    my @l = access_log_lines($ng_ // $ng);
+    return @l ? decode_json($l[-1]) : {};
+}
+
+# --- the lookup's outcomes ------------------------------------------------
+
+redis_cmd($rd, 'SET', 'vpt:ctx:alice', ctx_json('alice'));
+{
+    my $r = view('alice');
+    like($r->{body}, qr{<p class="hello">Hi alice</p></div></body>},
+         'Redis up: the offer with the shopper\'s own context');
+    ok(intact($r->{body}), 'Redis up: the rest of the page intact');
+    my $l = last_status();
+    is($l->{status}, 'injected', 'status injected');
+    like($l->{redis_time}, qr/^\d+\.\d{3}$/, '$vpt_redis_time in seconds');
+    like($l->{context}, qr/"alice"/, '$vpt_context carries the context');
+    is(redis_cmd($rd, 'HGET', 'vpt:ctx:alice:vpt', 'i:hello'), 1,
+       'the impression is recorded next to the context');
+    ok(redis_cmd($rd, 'TTL', 'vpt:ctx:alice:vpt') > 0,
+       'the impression counter has a TTL');
+}
+
+{
+    view('alice');
+    my $r = view('alice');
+    like($r->{body}, qr{<p class="fallback">},
+         'cap_per_shopper: after two impressions another offer is shown');
+    is(redis_cmd($rd, 'HGET', 'vpt:ctx:alice:vpt', 'i:hello'), 2,
+       'the capped offer was counted twice');
+}
+
+{
+    my $r = view('nobody-here');
+    is($r->{body}, $page, 'key missing: the origin page');
+    is(last_status()->{status}, 'no_context', 'status no_context');
+}
+
+for my $case ([ 'malformed', '{"user": {"id": "x"' ],
+              [ 'not an object (array)', '[1, 2, 3]' ],
+              [ 'not an object (number)', '42' ],
+              [ 'huge (1 MB)', '{"intent": "' . ('x' x (1024 * 1024)) . '"}' ]) {
+    my ($name, $value) = @$case;
+    redis_cmd($rd, 'SET', 'vpt:ctx:odd', $value);
+    my $r = view('odd');
+    is($r->{body}, $page, "context $name: the origin page");
+    is(last_status()->{status}, 'bad_context', "context $name: bad_context");
+}
+
+{
+    my $before = redis_cmd($rd, 'INFO', 'stats') =~ /total_commands_processed:(\d+)/ && $1;
+    my $r = view(undef);
+    my $after = redis_cmd($rd, 'INFO', 'stats') =~ /total_commands_processed:(\d+)/ && $1;
+    is($r->{body}, $page, 'no session: the origin page');
+    is(last_status()->{status}, 'no_session', 'status no_session');
+    is($after - $before, 1, 'no session: no Redis call at all');
+}
+
+# --- many shoppers at once on one worker ------------------------------------
+
+{
+    my $n = 60;
+    redis_cmd($rd, 'SET', "vpt:ctx:shopper$_", ctx_json("shopper$_")) for 1 .. $n;
+    my %kids;
+    for my $i (1 .. $n) {
+        my $pid = fork // die;
+        if ($pid == 0) {
+            my $r = view("shopper$i");
+            my $ok = $r->{body} =~ m{<p class="hello">Hi shopper$i</p>}
+                     && intact($r->{body});
+            POSIX::_exit($ok ? 0 : 1);
+        }
+        $kids{$pid} = $i;
+    }
+    my $bad = 0;
+    for (keys %kids) { waitpid $_, 0; $bad++ if $? != 0; }
+    is($bad, 0, "$n concurrent shoppers: each page carries its own "
+                . "shopper's offer, never another's");
+}
+
+# --- Redis slow ----------------------------------------------------------------
+
+{
+    my $pid = fork // die;
+    if ($pid == 0) {
+        eval { redis_cmd($rd, 'DEBUG', 'SLEEP', '1') };
+        POSIX::_exit(0);
+    }
+    sleep 0.1;
+    my $t0 = time;
+    my $r = view('alice');
+    my $took = time - $t0;
+    waitpid $pid, 0;
+    is($r->{body}, $page, 'Redis slower than the timeout: the origin page');
+    is(last_status()->{status}, 'redis_timeout', 'status redis_timeout');
+    cmp_ok($took, '<', 0.8, 'the page did not wait for the sleeping Redis');
+}
+
+# after the sleep the connection is usable again
+ok(wait_for(sub { view('bob-' . int(rand 1e9)); last_status()->{status} eq 'no_context' }, 5),
+   'after a slow spell, lookups work again');
+
+# --- the breaker -----------------------------------------------------------------
+
+{
+    kill 'STOP', $rd->{pid};
+    my %st;
+    for (1 .. 12) {
+        my $r = view('alice');
+        $st{ last_status()->{status} }++;
+        is($r->{body}, $page, "Redis frozen, view $_: the origin page")
+            if $_ == 1 || $_ == 12;
+    }
+    ok(($st{redis_timeout} // 0) >= 5, 'frozen Redis: timeouts first');
+    ok(($st{redis_error} // 0) >= 1,
+       'then the breaker opens: pages go out at once (redis_error)');
+    like(error_log($ng), qr/breaker|circuit/i, 'the breaker says so in the log');
+    kill 'CONT', $rd->{pid};
+    redis_cmd($rd, 'SET', 'vpt:ctx:carol', ctx_json('carol'));
+    ok(wait_for(sub { view('carol'); last_status()->{status} eq 'injected' }, 15),
+       'Redis back: the breaker closes by itself');
+}
+
+# --- Redis stopped, restarted ----------------------------------------------
+
+{
+    stop_redis($rd);
+    my $r = view('carol');
+    is($r->{body}, $page, 'Redis stopped: the origin page');
+    like(last_status()->{status}, qr/^redis_(error|timeout)$/,
+         'Redis stopped: redis_error');
+
+    $rd = start_redis(port => $rport, unix => $sock);
+    redis_cmd($rd, 'SET', 'vpt:ctx:dave', ctx_json('dave'));
+    ok(wait_for(sub { view('dave'); last_status()->{status} eq 'injected' }, 20),
+       'Redis restarted: the module reconnects without a reload');
+}
+
+# --- Redis killed in the middle of a load run --------------------------------
+
+{
+    redis_cmd($rd, 'SET', "vpt:ctx:load$_", ctx_json("load$_")) for 1 .. 20;
+    my @kids;
+    for my $k (1 .. 4) {
+        my $pid = fork // die;
+        if ($pid == 0) {
+            my $bad = 0;
+            for my $i (1 .. 60) {
+                my $r = view('load' . (1 + $i % 20));
+                $bad++ unless $r->{status} == 200 && intact($r->{body});
+            }
+            POSIX::_exit($bad ? 1 : 0);
+        }
+        push @kids, $pid;
+    }
+    sleep 0.3;
+    stop_redis($rd, 'KILL');
+    my $bad = 0;
+    for (@kids) { waitpid $_, 0; $bad++ if $? != 0; }
+    is($bad, 0, 'Redis killed under load: every page complete and correct');
+    my %st;
+    $st{ decode_json($_)->{status} }++ for access_log_lines($ng);
+    ok($st{injected} && ($st{redis_error} || $st{redis_timeout}),
+       'under load: offers before the kill, fail-open after');
+    $rd = start_redis(port => $rport, unix => $sock);
+}
+
+# --- a unix socket ---------------------------------------------------------
+
+{
+    my $ng2 = start_nginx(ports => [$uport],
+                          http => nginx_http($uport, "unix:$sock"));
+    redis_cmd($rd, 'SET', 'vpt:ctx:erin', ctx_json('erin'));
+    my $ok = wait_for(sub {
+        my $r = http_get($uport, '/thanks.html', sid => 'erin');
+        $r->{body} =~ /Hi erin/;
+    }, 5);
+    ok($ok, 'Redis on a unix socket');
+    is(last_status($ng2)->{status}, 'injected', 'unix socket: injected');
+    stop_nginx($ng2);
+}
+
+unlike(error_log($ng), qr/\[(alert|crit|emerg)\]/, 'no alerts in the error log');
+
+done_testing();
