@@ -37,6 +37,7 @@ static void ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx);
 static void ngx_http_vpt_cleanup(void *data);
 static ngx_int_t ngx_http_vpt_counters_key(ngx_http_vpt_ctx_t *ctx,
     ngx_str_t *key);
+static ngx_uint_t ngx_http_vpt_log_allowed(ngx_uint_t *skipped);
 
 
 ngx_int_t
@@ -307,6 +308,7 @@ ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
     ngx_http_vpt_ctx_t  *ctx = call->data;
 
     char                *arena;
+    ngx_uint_t           skipped;
     ngx_http_request_t  *r;
 
     r = ctx->request;
@@ -314,10 +316,14 @@ ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
     ctx->pending--;
 
     if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "vpt: redis GET failed: %s",
-                      reply ? reply->str : "connection lost");
         ctx->status = NGX_VPT_ST_REDIS_ERROR;
+
+        if (ngx_http_vpt_log_allowed(&skipped)) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "vpt: redis GET failed: %s "
+                          "(%ui more since the last report)",
+                          reply ? reply->str : "connection lost", skipped);
+        }
 
     } else if (reply->type == REDIS_REPLY_NIL) {
         ctx->status = NGX_VPT_ST_NO_CONTEXT;
@@ -350,10 +356,13 @@ ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
         }
     }
 
-    if (ctx->status == NGX_VPT_ST_BAD_CONTEXT) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "vpt: context of session \"%V\" is not a JSON object",
-                      &ctx->session);
+    if (ctx->status == NGX_VPT_ST_BAD_CONTEXT
+        && ngx_http_vpt_log_allowed(&skipped))
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "vpt: context of session \"%V\" is not a JSON object "
+                      "of at most %d bytes (%ui more since the last report)",
+                      &ctx->session, VPT_CTX_MAX_BYTES, skipped);
     }
 
     if (ctx->pending == 0) {
@@ -641,4 +650,28 @@ ngx_http_vpt_cleanup(void *data)
     if (ctx->timer.timer_set) {
         ngx_del_timer(&ctx->timer);
     }
+}
+
+
+/*
+ * Bad data at run time is reported, but at most once a second per worker:
+ * a broken writer of contexts must not flood the error log.
+ */
+
+static ngx_uint_t
+ngx_http_vpt_log_allowed(ngx_uint_t *skipped)
+{
+    static time_t      last;
+    static ngx_uint_t  count;
+
+    if (ngx_time() == last) {
+        count++;
+        return 0;
+    }
+
+    last = ngx_time();
+    *skipped = count;
+    count = 0;
+
+    return 1;
 }
