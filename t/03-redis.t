@@ -25,6 +25,13 @@ write_file("$dir/www/thanks.html", $page);
 my $rd = start_redis(unix => $sock);
 my $rport = $rd->{port};
 
+# an origin that streams the page in 12 pieces, 10 ms apart
+my $origin = start_origin(sub {
+    return { headers => ['Content-Type', 'text/html'], body => $page,
+             chunks => [ (int(length($page) / 12)) x 12 ], delay => 0.01,
+             chunked => 1 };
+});
+
 sub nginx_http {
     my ($listen, $redis) = @_;
     return <<"HTTP";
@@ -36,6 +43,14 @@ sub nginx_http {
         root $dir/www;
         vpt on;
         vpt_redis_timeout 50ms;
+
+        # the anchor is in the first piece: the filter waits for Redis
+        # while the rest of the page arrives
+        location /early/ {
+            vpt_anchor "<h1>";
+            vpt_redis_timeout 150ms;
+            proxy_pass http://127.0.0.1:$origin->{port}/;
+        }
     }
 HTTP
 }
@@ -173,6 +188,40 @@ for my $case ([ 'malformed', '{"user": {"id": "x"' ],
     is($r->{body}, $page, 'Redis slower than the timeout: the origin page');
     is(last_status()->{status}, 'redis_timeout', 'status redis_timeout');
     cmp_ok($took, '<', 0.8, 'the page did not wait for the sleeping Redis');
+}
+
+# the filter reaches the anchor first and waits: resumed by the reply
+{
+    my $pid = fork // die;
+    if ($pid == 0) {
+        eval { redis_cmd($rd, 'DEBUG', 'SLEEP', '0.06') };
+        POSIX::_exit(0);
+    }
+    sleep 0.01;
+    redis_cmd($rd, 'DEL', 'vpt:ctx:alice:vpt');
+    my $r = http_get($port, '/early/thanks.html', sid => 'alice');
+    waitpid $pid, 0;
+    my $l = last_status();
+    is($l->{status}, 'injected',
+       'anchor before the reply: the filter waits, the reply resumes it');
+    (my $want = $page) =~ s{<h1>}{<div class="vpt-offer" data-vpt-decision="$l->{decision}" data-vpt-offer="hello"><p class="hello">Hi alice</p></div><h1>};
+    is($r->{body}, $want,
+       'and the page streamed in meanwhile is complete, in order');
+}
+
+# the same, but Redis misses the deadline: resumed by the timer
+{
+    my $pid = fork // die;
+    if ($pid == 0) {
+        eval { redis_cmd($rd, 'DEBUG', 'SLEEP', '0.4') };
+        POSIX::_exit(0);
+    }
+    sleep 0.01;
+    my $r = http_get($port, '/early/thanks.html', sid => 'alice');
+    waitpid $pid, 0;
+    is(last_status()->{status}, 'redis_timeout',
+       'anchor before a late reply: the timer resumes the page');
+    is($r->{body}, $page, 'and the page is the origin\'s, complete');
 }
 
 # after the sleep the connection is usable again
