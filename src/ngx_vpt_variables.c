@@ -132,6 +132,53 @@ ngx_http_vpt_var_ctx(ngx_http_request_t *r)
 }
 
 
+/* "id1,id2,..." of catalog offers given by index */
+
+static ngx_int_t
+ngx_http_vpt_offer_ids(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    const uint32_t *offers, ngx_uint_t n)
+{
+    u_char                    *p;
+    size_t                     len;
+    ngx_uint_t                 i;
+    vpt_offer_t               *o;
+    ngx_http_vpt_main_conf_t  *vmcf;
+
+    if (n == 0) {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        len += vmcf->catalog->offers[offers[i]].id.len + 1;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+
+    for (i = 0; i < n; i++) {
+        o = &vmcf->catalog->offers[offers[i]];
+
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, o->id.data, o->id.len);
+    }
+
+    ngx_http_vpt_set(v, v->data, p - v->data);
+
+    return NGX_OK;
+}
+
+
 /* what was shown (or, for control, what would have been) */
 
 static ngx_uint_t
@@ -197,12 +244,7 @@ static ngx_int_t
 ngx_http_vpt_offer_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char                    *p;
-    size_t                     len;
-    ngx_uint_t                 i, n;
-    vpt_offer_t               *o;
-    ngx_http_vpt_ctx_t        *ctx;
-    ngx_http_vpt_main_conf_t  *vmcf;
+    ngx_http_vpt_ctx_t  *ctx;
 
     ctx = ngx_http_vpt_var_ctx(r);
 
@@ -211,41 +253,8 @@ ngx_http_vpt_offer_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    n = ngx_http_vpt_shown(ctx);
-
-    if (n == 0) {
-        ngx_http_vpt_set(v, (u_char *) "", 0);
-        return NGX_OK;
-    }
-
-    vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
-
-    len = 0;
-
-    for (i = 0; i < n; i++) {
-        len += vmcf->catalog->offers[ctx->decision.offer[i]].id.len + 1;
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    v->data = p;
-
-    for (i = 0; i < n; i++) {
-        o = &vmcf->catalog->offers[ctx->decision.offer[i]];
-
-        if (i) {
-            *p++ = ',';
-        }
-
-        p = ngx_cpymem(p, o->id.data, o->id.len);
-    }
-
-    ngx_http_vpt_set(v, v->data, p - v->data);
-
-    return NGX_OK;
+    return ngx_http_vpt_offer_ids(r, v, ctx ? ctx->decision.offer : NULL,
+                                  ngx_http_vpt_shown(ctx));
 }
 
 
@@ -462,48 +471,18 @@ static ngx_int_t
 ngx_http_vpt_candidates_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char                    *p;
-    size_t                     len;
-    ngx_uint_t                 i, n;
-    vpt_offer_t               *o;
-    ngx_http_vpt_ctx_t        *ctx;
-    ngx_http_vpt_main_conf_t  *vmcf;
+    ngx_http_vpt_ctx_t  *ctx;
 
     ctx = ngx_http_vpt_var_ctx(r);
 
-    if (ctx == NULL || ctx->decision.ncandidates == 0) {
+    if (ctx == NULL) {
         ngx_http_vpt_set(v, (u_char *) "", 0);
         return NGX_OK;
     }
 
-    vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
-    n = ngx_min(ctx->decision.ncandidates, NGX_VPT_MAX_CANDIDATES);
-    len = 0;
-
-    for (i = 0; i < n; i++) {
-        len += vmcf->catalog->offers[ctx->decision.candidates[i]].id.len + 1;
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    v->data = p;
-
-    for (i = 0; i < n; i++) {
-        o = &vmcf->catalog->offers[ctx->decision.candidates[i]];
-
-        if (i) {
-            *p++ = ',';
-        }
-
-        p = ngx_cpymem(p, o->id.data, o->id.len);
-    }
-
-    ngx_http_vpt_set(v, v->data, p - v->data);
-
-    return NGX_OK;
+    return ngx_http_vpt_offer_ids(r, v, ctx->decision.candidates,
+                                  ngx_min(ctx->decision.ncandidates,
+                                          NGX_VPT_MAX_CANDIDATES));
 }
 
 
