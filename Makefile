@@ -47,7 +47,9 @@ $(BUILD)/nginx/objs/Makefile: config
 
 $(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
-	cp $(BUILD)/nginx/objs/ngx_http_vpt_module.so $@
+	@# a new inode: an nginx running the old module must not see it change
+	cp $(BUILD)/nginx/objs/ngx_http_vpt_module.so $@.tmp
+	mv -f $@.tmp $@
 
 # the core, built for tests with sanitizers
 $(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/vpt_test.h

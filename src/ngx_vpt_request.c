@@ -70,7 +70,7 @@ ngx_http_vpt_phase_handler(ngx_http_request_t *r)
 
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
 
-    if (!vlcf->enable) {
+    if (!vlcf->enable || vlcf->beacon || vlcf->status_page) {
         return NGX_DECLINED;
     }
 
