@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "vpt_catalog.h"
+#include "vpt_rank.h"             /* vpt_render_check() */
 
 
 #define VPT_ID_MAX          64      /* bytes of an offer id */
@@ -100,8 +101,6 @@ static int vpt_offer_parse(vpt_parse_t *p, size_t i, json_t *jo,
 static int vpt_field_parse(vpt_parse_t *p, const vpt_field_t *f, json_t *v,
     vpt_offer_t *o);
 static int vpt_id_parse(vpt_parse_t *p, json_t *v, vpt_str_t *id);
-static int vpt_markup_check(vpt_parse_t *p, const char *s, size_t len);
-static int vpt_placeholder_known(const char *s, size_t len);
 static int vpt_list_parse(vpt_parse_t *p, json_t *v, vpt_strlist_t *l);
 static int vpt_pages_parse(vpt_parse_t *p, json_t *v, unsigned *pages);
 static int vpt_hours_parse(vpt_parse_t *p, json_t *v, uint32_t *mask);
@@ -138,31 +137,6 @@ static const char  *vpt_page_names[VPT_PAGE_N] = {
     "cart",
     "confirmation"
 };
-
-
-/*
- * The {{name}} placeholders an offer's markup may use; "features.NAME"
- * (NAME of [A-Za-z0-9_.-]) comes in addition.  Keep this list in step
- * with the fields vpt_render() fills (vpt_rank.h).
- */
-static const char  *vpt_placeholders[] = {
-    "decision",
-    "offer",
-    "experiment",
-    "beacon",
-    "user.id",
-    "user.orders",
-    "device",
-    "referrer",
-    "country",
-    "intent",
-    "order.id",
-    "order.total",
-    "order.currency",
-    NULL
-};
-
-#define VPT_FEATURES_PREFIX  "features."
 
 
 static const vpt_field_t  vpt_offer_fields[] = {
@@ -626,6 +600,7 @@ vpt_field_parse(vpt_parse_t *p, const vpt_field_t *f, json_t *v,
     char        *at;
     double       d;
     size_t       len;
+    vpt_str_t    str;
     json_int_t   cap;
     const char  *s;
 
@@ -658,14 +633,16 @@ vpt_field_parse(vpt_parse_t *p, const vpt_field_t *f, json_t *v,
             return VPT_ERROR;
         }
 
-        s = json_string_value(v);
-        len = json_string_length(v);
+        str.data = json_string_value(v);
+        str.len = json_string_length(v);
 
-        if (vpt_markup_check(p, s, len) != VPT_OK) {
+        /* the renderer's own list of placeholders */
+
+        if (vpt_render_check(str, p->why, sizeof(p->why)) != VPT_OK) {
             return VPT_ERROR;
         }
 
-        return vpt_arena_str(p, s, len, (vpt_str_t *) at);
+        return vpt_arena_str(p, str.data, str.len, (vpt_str_t *) at);
 
     case VPT_FIELD_MONEY:
         if (!json_is_number(v) || json_number_value(v) < 0) {
@@ -773,73 +750,6 @@ vpt_id_parse(vpt_parse_t *p, json_t *v, vpt_str_t *id)
     }
 
     return vpt_arena_str(p, s, len, id);
-}
-
-
-static int
-vpt_markup_check(vpt_parse_t *p, const char *s, size_t len)
-{
-    char    show[VPT_SHOW_MAX + 8];
-    size_t  i, j;
-
-    for (i = 0; i + 1 < len; i++) {
-        if (s[i] != '{' || s[i + 1] != '{') {
-            continue;
-        }
-
-        for (j = i + 2; j + 1 < len; j++) {
-            if (s[j] == '}' && s[j + 1] == '}') {
-                break;
-            }
-        }
-
-        if (j + 1 >= len) {
-            snprintf(p->why, sizeof(p->why),
-                     "unclosed \"{{\" at byte %zu", i);
-            return VPT_ERROR;
-        }
-
-        if (!vpt_placeholder_known(s + i + 2, j - i - 2)) {
-            snprintf(p->why, sizeof(p->why), "unknown placeholder \"{{%s}}\"",
-                     vpt_show(show, sizeof(show), s + i + 2, j - i - 2));
-            return VPT_ERROR;
-        }
-
-        i = j + 1;
-    }
-
-    return VPT_OK;
-}
-
-
-static int
-vpt_placeholder_known(const char *s, size_t len)
-{
-    size_t        i, plen;
-    const char  **name;
-
-    for (name = vpt_placeholders; *name; name++) {
-        if (strlen(*name) == len && memcmp(*name, s, len) == 0) {
-            return 1;
-        }
-    }
-
-    plen = sizeof(VPT_FEATURES_PREFIX) - 1;
-
-    if (len <= plen || memcmp(s, VPT_FEATURES_PREFIX, plen) != 0) {
-        return 0;
-    }
-
-    for (i = plen; i < len; i++) {
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')
-              || (s[i] >= '0' && s[i] <= '9')
-              || s[i] == '_' || s[i] == '.' || s[i] == '-'))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 

@@ -545,7 +545,10 @@ vpt_fmt_num(char *buf, double x, unsigned decimals, int trim)
 }
 
 
-/* a placeholder for a message: printable, cut to VPT_SHOW_MAX */
+/*
+ * a placeholder for a message: printable ASCII but for '"' and '\\' (the
+ * catalog quotes it in a one-line message), cut to VPT_SHOW_MAX
+ */
 
 static void
 vpt_show(char *buf, size_t size, const char *s, size_t len)
@@ -555,7 +558,8 @@ vpt_show(char *buf, size_t size, const char *s, size_t len)
     n = (len < VPT_SHOW_MAX) ? len : VPT_SHOW_MAX;
 
     for (i = 0; i < n && i + 4 < size; i++) {
-        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"'
+                  && s[i] != '\\') ? s[i] : '?';
     }
 
     if (n < len && i + 4 < size) {

@@ -521,6 +521,7 @@ VPT_TEST(markup_placeholders_are_checked)
         { "{{features.a b}}", "unknown placeholder \"{{features.a b}}\"" },
         { "{{{beacon}}}", "unknown placeholder \"{{{beacon}}\"" },
         { "ok {{user.id}} {{nope}}", "unknown placeholder \"{{nope}}\"" },
+        { "{{a\\\"b\\\\c}}", "unknown placeholder \"{{a?b?c}}\"" },
         { "<p>{{user.id</p>", "unclosed \"{{\" at byte 3" },
         { "<p>{{user.id}</p>", "unclosed \"{{\" at byte 3" },
         { "{{beacon}} {{", "unclosed \"{{\" at byte 11" }
