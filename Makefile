@@ -60,11 +60,12 @@ $(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/vpt_test.h
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; $$t; done
 
-$(BUILD)/tools/%: tools/%.c $(CORE_SRCS) $(CORE_HDRS) $(wildcard tools/*.h) \
-              tools/vpt_tools.c
+# each tool with the helpers they share (tools/vpt_tools*.c) and the core
+$(BUILD)/tools/%: tools/%.c $(wildcard tools/vpt_tools*.c) $(CORE_SRCS) \
+              $(CORE_HDRS) $(wildcard tools/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools -o $@ $< $(CORE_SRCS) \
-	    $(CORE_LIBS) -lz
+	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools -o $@ $< \
+	    $(wildcard tools/vpt_tools*.c) $(CORE_SRCS) $(CORE_LIBS) -lz
 
 tools: $(TOOLS)
 

@@ -15,9 +15,11 @@
  *                        0 for an empty slot; at most half full
  *   lists, attributes and string bytes, in document order
  *
+ * What each field of an offer accepts is in vpt_catalog_fields.c.
+ *
  * The first error stops the parse; its message names the file, the offer
  * (index, and id once known) and the field.  Names that come from the file
- * itself are quoted through vpt_show(): control bytes, quotes and
+ * itself are quoted through vpt_catalog_show(): control bytes, quotes and
  * backslashes become '?', and long names are cut, so a message is always
  * one clean log line.
  */
@@ -33,12 +35,9 @@
 
 #include <jansson.h>
 
-#include "vpt_catalog.h"
-#include "vpt_rank.h"             /* vpt_render_check() */
+#include "vpt_catalog_int.h"
 
 
-#define VPT_ID_MAX          64      /* bytes of an offer id */
-#define VPT_SHOW_MAX        48      /* bytes of a file's name in a message */
 #define VPT_SLACK           16      /* alignment padding per allocation */
 #define VPT_READ_CHUNK      65536
 
@@ -46,73 +45,12 @@
 #define VPT_HOURS_ALL       0xffffffu
 
 
-typedef struct {
-    vpt_catalog_t        catalog;
-    uint32_t            *index;
-    size_t               mask;
-} vpt_catalog_mem_t;
-
-
-typedef struct {
-    char                *base;
-    size_t               used;
-    size_t               size;
-} vpt_arena_t;
-
-
-typedef enum {
-    VPT_FIELD_ID = 0,
-    VPT_FIELD_KIND,
-    VPT_FIELD_MARKUP,
-    VPT_FIELD_MONEY,                /* a number >= 0 */
-    VPT_FIELD_PROB,                 /* a number in [0, 1] */
-    VPT_FIELD_PAGES,
-    VPT_FIELD_LIST,                 /* non-empty array of non-empty strings */
-    VPT_FIELD_HOURS,
-    VPT_FIELD_BOOL,                 /* int: 1, 0; -1 when absent */
-    VPT_FIELD_CAP,                  /* an integer >= 1 */
-    VPT_FIELD_FEATURES,
-    VPT_FIELD_STRING                /* a non-empty string */
-} vpt_field_type_e;
-
-
-typedef struct {
-    const char          *name;
-    vpt_field_type_e     type;
-    size_t               offset;    /* in vpt_offer_t */
-    unsigned             required:1;
-} vpt_field_t;
-
-
-typedef struct {
-    const char          *file;
-    char                *err;
-    size_t               errlen;
-    vpt_arena_t          arena;
-    vpt_catalog_mem_t   *m;
-    char                 why[256];  /* what is wrong with the field */
-} vpt_parse_t;
-
-
 static size_t vpt_json_bound(json_t *v);
 static int vpt_catalog_fill(vpt_parse_t *p, json_t *root);
 static int vpt_offer_parse(vpt_parse_t *p, size_t i, json_t *jo,
     vpt_offer_t *o);
-static int vpt_field_parse(vpt_parse_t *p, const vpt_field_t *f, json_t *v,
-    vpt_offer_t *o);
-static int vpt_id_parse(vpt_parse_t *p, json_t *v, vpt_str_t *id);
-static int vpt_list_parse(vpt_parse_t *p, json_t *v, vpt_strlist_t *l);
-static int vpt_pages_parse(vpt_parse_t *p, json_t *v, unsigned *pages);
-static int vpt_hours_parse(vpt_parse_t *p, json_t *v, uint32_t *mask);
-static int vpt_hour(json_t *v, int *hour);
-static int vpt_features_parse(vpt_parse_t *p, json_t *v, vpt_offer_t *o);
 static long vpt_index_lookup(const vpt_catalog_mem_t *m, vpt_str_t id,
     size_t *slot);
-static void *vpt_arena_alloc(vpt_arena_t *a, size_t size, size_t align);
-static int vpt_arena_str(vpt_parse_t *p, const char *s, size_t len,
-    vpt_str_t *out);
-static const char *vpt_show(char *buf, size_t size, const char *s,
-    size_t len);
 static void vpt_error(vpt_parse_t *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void vpt_offer_error(vpt_parse_t *p, size_t i, vpt_str_t id,
@@ -121,55 +59,6 @@ static void vpt_vappend(char *err, size_t errlen, size_t *at,
     const char *fmt, va_list args);
 static void vpt_append(char *err, size_t errlen, size_t *at,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-
-static const char  *vpt_kind_names[VPT_KIND_N] = {
-    "upsell",
-    "cross_sell",
-    "loyalty",
-    "app_install",
-    "gift_card",
-    "third_party"
-};
-
-
-static const char  *vpt_page_names[VPT_PAGE_N] = {
-    "cart",
-    "confirmation"
-};
-
-
-static const vpt_field_t  vpt_offer_fields[] = {
-    { "id", VPT_FIELD_ID, offsetof(vpt_offer_t, id), 1 },
-    { "kind", VPT_FIELD_KIND, offsetof(vpt_offer_t, kind), 1 },
-    { "markup", VPT_FIELD_MARKUP, offsetof(vpt_offer_t, markup), 1 },
-    { "pages", VPT_FIELD_PAGES, offsetof(vpt_offer_t, pages), 1 },
-    { "value", VPT_FIELD_MONEY, offsetof(vpt_offer_t, value), 0 },
-    { "long_term_value", VPT_FIELD_MONEY,
-      offsetof(vpt_offer_t, long_term_value), 0 },
-    { "prior", VPT_FIELD_PROB, offsetof(vpt_offer_t, prior), 0 },
-    { "devices", VPT_FIELD_LIST, offsetof(vpt_offer_t, devices), 0 },
-    { "countries", VPT_FIELD_LIST, offsetof(vpt_offer_t, countries), 0 },
-    { "referrers", VPT_FIELD_LIST, offsetof(vpt_offer_t, referrers), 0 },
-    { "hours", VPT_FIELD_HOURS, offsetof(vpt_offer_t, hours), 0 },
-    { "min_cart_total", VPT_FIELD_MONEY,
-      offsetof(vpt_offer_t, min_cart_total), 0 },
-    { "categories_any", VPT_FIELD_LIST,
-      offsetof(vpt_offer_t, categories_any), 0 },
-    { "categories_none", VPT_FIELD_LIST,
-      offsetof(vpt_offer_t, categories_none), 0 },
-    { "exclude_if_in_cart", VPT_FIELD_LIST,
-      offsetof(vpt_offer_t, exclude_if_in_cart), 0 },
-    { "exclude_if_purchased", VPT_FIELD_LIST,
-      offsetof(vpt_offer_t, exclude_if_purchased), 0 },
-    { "loyalty_member", VPT_FIELD_BOOL,
-      offsetof(vpt_offer_t, loyalty_member), 0 },
-    { "cap_per_shopper", VPT_FIELD_CAP,
-      offsetof(vpt_offer_t, cap_per_shopper), 0 },
-    { "features", VPT_FIELD_FEATURES, offsetof(vpt_offer_t, features), 0 },
-    { "advertiser", VPT_FIELD_STRING, offsetof(vpt_offer_t, advertiser), 0 },
-    { NULL, 0, 0, 0 }
-};
 
 
 vpt_catalog_t *
@@ -294,10 +183,10 @@ vpt_catalog_parse(const char *json, size_t len, const char *name, char *err,
 
     m->catalog.mem = m;
     m->catalog.version.data = "";
-    m->catalog.offers = vpt_arena_alloc(&p.arena, n * sizeof(vpt_offer_t),
-                                        __alignof__(vpt_offer_t));
-    m->index = vpt_arena_alloc(&p.arena, nslots * sizeof(uint32_t),
-                               __alignof__(uint32_t));
+    m->catalog.offers = vpt_catalog_alloc(&p.arena, n * sizeof(vpt_offer_t),
+                                          __alignof__(vpt_offer_t));
+    m->index = vpt_catalog_alloc(&p.arena, nslots * sizeof(uint32_t),
+                                 __alignof__(uint32_t));
     m->mask = nslots - 1;
 
     if (vpt_catalog_fill(&p, root) != VPT_OK) {
@@ -337,47 +226,6 @@ vpt_catalog_find(const vpt_catalog_t *c, vpt_str_t id)
     }
 
     return vpt_index_lookup(c->mem, id, &slot);
-}
-
-
-const char *
-vpt_kind_name(vpt_kind_e kind)
-{
-    if ((unsigned) kind >= VPT_KIND_N) {
-        return "unknown";
-    }
-
-    return vpt_kind_names[kind];
-}
-
-
-const char *
-vpt_page_name(vpt_page_e page)
-{
-    if ((unsigned) page >= VPT_PAGE_N) {
-        return "unknown";
-    }
-
-    return vpt_page_names[page];
-}
-
-
-int
-vpt_page_parse(vpt_str_t s)
-{
-    int        i;
-    vpt_str_t  name;
-
-    for (i = 0; i < VPT_PAGE_N; i++) {
-        name.data = vpt_page_names[i];
-        name.len = strlen(name.data);
-
-        if (vpt_str_eq(s, name)) {
-            return i;
-        }
-    }
-
-    return -1;
 }
 
 
@@ -439,8 +287,8 @@ vpt_catalog_fill(vpt_parse_t *p, json_t *root)
                 return VPT_ERROR;
             }
 
-            if (vpt_arena_str(p, json_string_value(v), json_string_length(v),
-                              &c->version)
+            if (vpt_catalog_str(p, json_string_value(v),
+                                json_string_length(v), &c->version)
                 != VPT_OK)
             {
                 vpt_error(p, "\"version\": %s", p->why);
@@ -457,7 +305,7 @@ vpt_catalog_fill(vpt_parse_t *p, json_t *root)
         }
 
         vpt_error(p, "unknown field \"%s\"",
-                  vpt_show(show, sizeof(show), key, keylen));
+                  vpt_catalog_show(show, sizeof(show), key, keylen));
         return VPT_ERROR;
     }
 
@@ -521,7 +369,7 @@ vpt_offer_parse(vpt_parse_t *p, size_t i, json_t *jo, vpt_offer_t *o)
         return VPT_ERROR;
     }
 
-    if (vpt_id_parse(p, v, &o->id) != VPT_OK) {
+    if (vpt_catalog_id_parse(p, v, &o->id) != VPT_OK) {
         vpt_offer_error(p, i, noid, "\"id\": %s", p->why);
         return VPT_ERROR;
     }
@@ -539,7 +387,7 @@ vpt_offer_parse(vpt_parse_t *p, size_t i, json_t *jo, vpt_offer_t *o)
 
     json_object_keylen_foreach(jo, key, keylen, v) {
 
-        for (f = vpt_offer_fields; f->name; f++) {
+        for (f = vpt_catalog_fields; f->name; f++) {
             if (strlen(f->name) == keylen
                 && memcmp(f->name, key, keylen) == 0)
             {
@@ -549,24 +397,25 @@ vpt_offer_parse(vpt_parse_t *p, size_t i, json_t *jo, vpt_offer_t *o)
 
         if (f->name == NULL) {
             vpt_offer_error(p, i, o->id, "unknown field \"%s\"",
-                            vpt_show(show, sizeof(show), key, keylen));
+                            vpt_catalog_show(show, sizeof(show), key,
+                                             keylen));
             return VPT_ERROR;
         }
 
-        seen |= 1u << (f - vpt_offer_fields);
+        seen |= 1u << (f - vpt_catalog_fields);
 
         if (f->type == VPT_FIELD_ID) {
             continue;
         }
 
-        if (vpt_field_parse(p, f, v, o) != VPT_OK) {
+        if (vpt_catalog_field_parse(p, f, v, o) != VPT_OK) {
             vpt_offer_error(p, i, o->id, "\"%s\": %s", f->name, p->why);
             return VPT_ERROR;
         }
     }
 
-    for (f = vpt_offer_fields; f->name; f++) {
-        if (f->required && !(seen & (1u << (f - vpt_offer_fields)))) {
+    for (f = vpt_catalog_fields; f->name; f++) {
+        if (f->required && !(seen & (1u << (f - vpt_catalog_fields)))) {
             vpt_offer_error(p, i, o->id, "\"%s\": missing", f->name);
             return VPT_ERROR;
         }
@@ -575,397 +424,15 @@ vpt_offer_parse(vpt_parse_t *p, size_t i, json_t *jo, vpt_offer_t *o)
     if (o->kind == VPT_KIND_THIRD_PARTY && o->advertiser.len == 0) {
         vpt_offer_error(p, i, o->id,
                         "\"advertiser\": missing (required for %s offers)",
-                        vpt_kind_names[VPT_KIND_THIRD_PARTY]);
+                        vpt_kind_name(VPT_KIND_THIRD_PARTY));
         return VPT_ERROR;
     }
 
     if (o->kind != VPT_KIND_THIRD_PARTY && o->advertiser.len != 0) {
         vpt_offer_error(p, i, o->id,
                         "\"advertiser\": only allowed for %s offers",
-                        vpt_kind_names[VPT_KIND_THIRD_PARTY]);
+                        vpt_kind_name(VPT_KIND_THIRD_PARTY));
         return VPT_ERROR;
-    }
-
-    return VPT_OK;
-}
-
-
-/* VPT_OK, or VPT_ERROR with p->why saying what is wrong with the value */
-
-static int
-vpt_field_parse(vpt_parse_t *p, const vpt_field_t *f, json_t *v,
-    vpt_offer_t *o)
-{
-    int          k;
-    char        *at;
-    double       d;
-    size_t       len;
-    vpt_str_t    str;
-    json_int_t   cap;
-    const char  *s;
-
-    at = (char *) o + f->offset;
-
-    switch (f->type) {
-
-    case VPT_FIELD_KIND:
-        s = json_string_value(v);
-        len = json_string_length(v);
-
-        for (k = 0; s != NULL && k < VPT_KIND_N; k++) {
-            if (strlen(vpt_kind_names[k]) == len
-                && memcmp(vpt_kind_names[k], s, len) == 0)
-            {
-                *(vpt_kind_e *) at = (vpt_kind_e) k;
-                return VPT_OK;
-            }
-        }
-
-        snprintf(p->why, sizeof(p->why), "expected one of %s, %s, %s, %s, "
-                 "%s, %s", vpt_kind_names[0], vpt_kind_names[1],
-                 vpt_kind_names[2], vpt_kind_names[3], vpt_kind_names[4],
-                 vpt_kind_names[5]);
-        return VPT_ERROR;
-
-    case VPT_FIELD_MARKUP:
-        if (!json_is_string(v) || json_string_length(v) == 0) {
-            snprintf(p->why, sizeof(p->why), "expected a non-empty string");
-            return VPT_ERROR;
-        }
-
-        str.data = json_string_value(v);
-        str.len = json_string_length(v);
-
-        /* the renderer's own list of placeholders */
-
-        if (vpt_render_check(str, p->why, sizeof(p->why)) != VPT_OK) {
-            return VPT_ERROR;
-        }
-
-        return vpt_arena_str(p, str.data, str.len, (vpt_str_t *) at);
-
-    case VPT_FIELD_MONEY:
-        if (!json_is_number(v) || json_number_value(v) < 0) {
-            snprintf(p->why, sizeof(p->why), "expected a number >= 0");
-            return VPT_ERROR;
-        }
-
-        *(double *) at = json_number_value(v);
-        return VPT_OK;
-
-    case VPT_FIELD_PROB:
-        d = json_number_value(v);
-
-        if (!json_is_number(v) || d < 0 || d > 1) {
-            snprintf(p->why, sizeof(p->why),
-                     "expected a number from 0 to 1");
-            return VPT_ERROR;
-        }
-
-        *(double *) at = d;
-        return VPT_OK;
-
-    case VPT_FIELD_PAGES:
-        return vpt_pages_parse(p, v, (unsigned *) at);
-
-    case VPT_FIELD_LIST:
-        return vpt_list_parse(p, v, (vpt_strlist_t *) at);
-
-    case VPT_FIELD_HOURS:
-        return vpt_hours_parse(p, v, (uint32_t *) at);
-
-    case VPT_FIELD_BOOL:
-        if (!json_is_boolean(v)) {
-            snprintf(p->why, sizeof(p->why), "expected true or false");
-            return VPT_ERROR;
-        }
-
-        *(int *) at = json_is_true(v) ? 1 : 0;
-        return VPT_OK;
-
-    case VPT_FIELD_CAP:
-        cap = json_integer_value(v);
-
-        if (!json_is_integer(v) || cap < 1 || cap > (json_int_t) UINT32_MAX)
-        {
-            snprintf(p->why, sizeof(p->why),
-                     "expected an integer from 1 to %lu",
-                     (unsigned long) UINT32_MAX);
-            return VPT_ERROR;
-        }
-
-        *(unsigned *) at = (unsigned) cap;
-        return VPT_OK;
-
-    case VPT_FIELD_FEATURES:
-        return vpt_features_parse(p, v, o);
-
-    case VPT_FIELD_STRING:
-        if (!json_is_string(v) || json_string_length(v) == 0) {
-            snprintf(p->why, sizeof(p->why), "expected a non-empty string");
-            return VPT_ERROR;
-        }
-
-        return vpt_arena_str(p, json_string_value(v), json_string_length(v),
-                             (vpt_str_t *) at);
-
-    default: /* VPT_FIELD_ID, parsed first */
-        return VPT_OK;
-    }
-}
-
-
-/* non-empty, at most VPT_ID_MAX bytes of [A-Za-z0-9._:-] */
-
-static int
-vpt_id_parse(vpt_parse_t *p, json_t *v, vpt_str_t *id)
-{
-    size_t       i, len;
-    const char  *s;
-
-    if (!json_is_string(v) || json_string_length(v) == 0) {
-        snprintf(p->why, sizeof(p->why), "expected a non-empty string");
-        return VPT_ERROR;
-    }
-
-    s = json_string_value(v);
-    len = json_string_length(v);
-
-    if (len > VPT_ID_MAX) {
-        snprintf(p->why, sizeof(p->why), "longer than %d bytes", VPT_ID_MAX);
-        return VPT_ERROR;
-    }
-
-    for (i = 0; i < len; i++) {
-        if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')
-            || (s[i] >= '0' && s[i] <= '9')
-            || s[i] == '.' || s[i] == '_' || s[i] == ':' || s[i] == '-')
-        {
-            continue;
-        }
-
-        snprintf(p->why, sizeof(p->why), "byte %zu is not a letter, digit, "
-                 "'.', '_', ':' or '-'", i);
-        return VPT_ERROR;
-    }
-
-    return vpt_arena_str(p, s, len, id);
-}
-
-
-static int
-vpt_list_parse(vpt_parse_t *p, json_t *v, vpt_strlist_t *l)
-{
-    size_t   i, n;
-    json_t  *e;
-
-    n = json_is_array(v) ? json_array_size(v) : 0;
-
-    if (n == 0) {
-        snprintf(p->why, sizeof(p->why),
-                 "expected a non-empty array of non-empty strings");
-        return VPT_ERROR;
-    }
-
-    l->items = vpt_arena_alloc(&p->arena, n * sizeof(vpt_str_t),
-                               __alignof__(vpt_str_t));
-    if (l->items == NULL) {
-        snprintf(p->why, sizeof(p->why), "out of memory");
-        return VPT_ERROR;
-    }
-
-    json_array_foreach(v, i, e) {
-        if (!json_is_string(e) || json_string_length(e) == 0) {
-            snprintf(p->why, sizeof(p->why),
-                     "element #%zu: expected a non-empty string", i);
-            return VPT_ERROR;
-        }
-
-        if (vpt_arena_str(p, json_string_value(e), json_string_length(e),
-                          &l->items[i])
-            != VPT_OK)
-        {
-            return VPT_ERROR;
-        }
-    }
-
-    l->n = n;
-
-    return VPT_OK;
-}
-
-
-static int
-vpt_pages_parse(vpt_parse_t *p, json_t *v, unsigned *pages)
-{
-    int        page;
-    size_t     i;
-    json_t    *e;
-    vpt_str_t  s;
-
-    if (!json_is_array(v) || json_array_size(v) == 0) {
-        snprintf(p->why, sizeof(p->why), "expected a non-empty array of "
-                 "\"%s\" or \"%s\"", vpt_page_names[0], vpt_page_names[1]);
-        return VPT_ERROR;
-    }
-
-    *pages = 0;
-
-    json_array_foreach(v, i, e) {
-        s.data = json_string_value(e);
-        s.len = json_string_length(e);
-
-        page = (s.data != NULL) ? vpt_page_parse(s) : -1;
-
-        if (page < 0) {
-            snprintf(p->why, sizeof(p->why),
-                     "element #%zu: expected \"%s\" or \"%s\"", i,
-                     vpt_page_names[0], vpt_page_names[1]);
-            return VPT_ERROR;
-        }
-
-        *pages |= VPT_PAGE_BIT(page);
-    }
-
-    return VPT_OK;
-}
-
-
-/*
- * [20, [22, 2], 7]: hours 0..23 and inclusive ranges [from, to], which
- * wrap past midnight when from > to; bit h of the mask is hour h.
- */
-
-static int
-vpt_hours_parse(vpt_parse_t *p, json_t *v, uint32_t *mask)
-{
-    int      h, from, to;
-    size_t   i;
-    json_t  *e;
-
-    if (!json_is_array(v) || json_array_size(v) == 0) {
-        snprintf(p->why, sizeof(p->why), "expected a non-empty array of "
-                 "hours 0..23 and [from, to] ranges");
-        return VPT_ERROR;
-    }
-
-    *mask = 0;
-
-    json_array_foreach(v, i, e) {
-
-        if (vpt_hour(e, &h) == VPT_OK) {
-            *mask |= 1u << h;
-            continue;
-        }
-
-        if (json_is_array(e) && json_array_size(e) == 2
-            && vpt_hour(json_array_get(e, 0), &from) == VPT_OK
-            && vpt_hour(json_array_get(e, 1), &to) == VPT_OK)
-        {
-            for (h = from; /* void */; h = (h + 1) % 24) {
-                *mask |= 1u << h;
-
-                if (h == to) {
-                    break;
-                }
-            }
-
-            continue;
-        }
-
-        snprintf(p->why, sizeof(p->why), "element #%zu: expected an hour "
-                 "0..23 or a range [from, to]", i);
-        return VPT_ERROR;
-    }
-
-    return VPT_OK;
-}
-
-
-static int
-vpt_hour(json_t *v, int *hour)
-{
-    json_int_t  h;
-
-    if (!json_is_integer(v)) {
-        return VPT_ERROR;
-    }
-
-    h = json_integer_value(v);
-
-    if (h < 0 || h > 23) {
-        return VPT_ERROR;
-    }
-
-    *hour = (int) h;
-
-    return VPT_OK;
-}
-
-
-static int
-vpt_features_parse(vpt_parse_t *p, json_t *v, vpt_offer_t *o)
-{
-    char         show[VPT_SHOW_MAX + 8];
-    size_t       n, keylen;
-    json_t      *e;
-    vpt_attr_t  *a;
-    const char  *key;
-
-    if (!json_is_object(v)) {
-        snprintf(p->why, sizeof(p->why), "expected an object of string or "
-                 "number values");
-        return VPT_ERROR;
-    }
-
-    n = json_object_size(v);
-
-    o->features = vpt_arena_alloc(&p->arena, n * sizeof(vpt_attr_t),
-                                  __alignof__(vpt_attr_t));
-    if (o->features == NULL && n != 0) {
-        snprintf(p->why, sizeof(p->why), "out of memory");
-        return VPT_ERROR;
-    }
-
-    o->nfeatures = 0;
-
-    json_object_keylen_foreach(v, key, keylen, e) {
-        a = &o->features[o->nfeatures];
-
-        if (keylen == 0) {
-            snprintf(p->why, sizeof(p->why), "empty feature name");
-            return VPT_ERROR;
-        }
-
-        if (json_is_string(e)) {
-            if (vpt_arena_str(p, json_string_value(e), json_string_length(e),
-                              &a->str)
-                != VPT_OK)
-            {
-                return VPT_ERROR;
-            }
-
-            a->num = 0;
-            a->is_num = 0;
-
-        } else if (json_is_number(e)) {
-            a->str.data = "";
-            a->str.len = 0;
-            a->num = json_number_value(e);
-            a->is_num = 1;
-
-        } else {
-            snprintf(p->why, sizeof(p->why),
-                     "\"%s\": expected a string or a number",
-                     vpt_show(show, sizeof(show), key, keylen));
-            return VPT_ERROR;
-        }
-
-        if (vpt_arena_str(p, key, keylen, &a->name) != VPT_OK) {
-            return VPT_ERROR;
-        }
-
-        o->nfeatures++;
     }
 
     return VPT_OK;
@@ -995,8 +462,8 @@ vpt_index_lookup(const vpt_catalog_mem_t *m, vpt_str_t id, size_t *slot)
 }
 
 
-static void *
-vpt_arena_alloc(vpt_arena_t *a, size_t size, size_t align)
+void *
+vpt_catalog_alloc(vpt_arena_t *a, size_t size, size_t align)
 {
     size_t  at;
 
@@ -1014,12 +481,12 @@ vpt_arena_alloc(vpt_arena_t *a, size_t size, size_t align)
 
 /* a NUL-terminated copy in the arena */
 
-static int
-vpt_arena_str(vpt_parse_t *p, const char *s, size_t len, vpt_str_t *out)
+int
+vpt_catalog_str(vpt_parse_t *p, const char *s, size_t len, vpt_str_t *out)
 {
     char  *d;
 
-    d = vpt_arena_alloc(&p->arena, len + 1, 1);
+    d = vpt_catalog_alloc(&p->arena, len + 1, 1);
     if (d == NULL) {
         snprintf(p->why, sizeof(p->why), "out of memory");
         return VPT_ERROR;
@@ -1040,8 +507,8 @@ vpt_arena_str(vpt_parse_t *p, const char *s, size_t len, vpt_str_t *out)
  * holds at least VPT_SHOW_MAX + 4 bytes.
  */
 
-static const char *
-vpt_show(char *buf, size_t size, const char *s, size_t len)
+const char *
+vpt_catalog_show(char *buf, size_t size, const char *s, size_t len)
 {
     size_t         i, n;
     unsigned char  c;

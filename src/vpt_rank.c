@@ -1,6 +1,8 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
+ * Past 800 lines on purpose: the compiled offers and the loop that reads them.
+ *
  * The ranker.  vpt_ranker_create() compiles each offer into a compact
  * record (its numeric rules and values), a short program of its rules on
  * strings, and the offer's side of the factorization machine:

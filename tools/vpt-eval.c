@@ -32,7 +32,7 @@
  * ESS = (sum w)^2 / sum w^2: how many logged rows the estimate is worth.
  * "logging" is the observed accept rate and value per decision.  "model"
  * is the candidate's AUC and log-loss on the logged shown offers (AUC from
- * 10,000 logit bins, see vpt_tools.c).
+ * 10,000 logit bins, see vpt_tools_stats.c).
  *
  * --compare MODEL sets the candidate beside another model on the same
  * contexts: the share of rows where both pick the same best offer (or
@@ -70,7 +70,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vpt_tools.c"
+#include "vpt_tools.h"
 
 
 /* sums for one reward (value, or accepted) */

@@ -42,7 +42,7 @@
 
 #include <jansson.h>
 
-#include "vpt_tools.c"
+#include "vpt_tools.h"
 
 
 typedef struct {

@@ -1,6 +1,8 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
+ * Past 800 lines on purpose: one tool, its counting and its two outputs.
+ *
  * vpt-report [--json] LOG...
  *
  * Reads nginx access logs in the "vpt" log_format (conf.d/vpt-log.conf,
@@ -57,12 +59,13 @@
  * impressions, then accepts, descending; rates are fractions (not %).
  */
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vpt_tools.c"
+#include "vpt_tools.h"
 
 
 #define VPT_MAX_ARMS     10000

@@ -52,7 +52,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "vpt_tools.c"
+#include "vpt_tools.h"
 
 
 typedef struct {

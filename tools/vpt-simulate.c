@@ -45,7 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vpt_tools.c"
+#include "vpt_tools.h"
 
 
 #define VPT_SIM_VOCAB_SAMPLES  20000

@@ -46,8 +46,8 @@
  * model file), which is bounded by the distinct features, not by rows.
  * Disk: about 4 bytes per feature per row.
  *
- * AUC: from a histogram of 10,000 logit bins (vpt_tools.c), constant
- * memory, exact but for ties within a bin (0.004 in logit).
+ * AUC: from a histogram of 10,000 logit bins (vpt_tools_stats.c),
+ * constant memory, exact but for ties within a bin (0.004 in logit).
  *
  * Output: the model file ("vpt-fm", with "meta": trainer, catalog, rows,
  * settings, metrics), written to FILE.tmp and renamed.  On stdout a
@@ -67,7 +67,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vpt_tools.c"
+#include "vpt_tools.h"
 
 
 typedef struct {

@@ -6,8 +6,8 @@
  * top level of one JSON object per line, string maps, an arena, the
  * held-out split, statistics and JSON output helpers.
  *
- * Every tool includes vpt_tools.c directly, so the Makefile needs no
- * extra object.
+ * The Makefile links every tool with all of tools/vpt_tools*.c: one file
+ * a concern, named at the top of vpt_tools.c.
  */
 
 #ifndef VPT_TOOLS_H
@@ -235,7 +235,7 @@ void vpt_model_dump(FILE *f, unsigned k, double bias, size_t n,
 /* statistics */
 void vpt_wilson(double k, double n, double *lo, double *hi);
 
-/* the area under the ROC curve from score histograms (see vpt_tools.c) */
+/* the area under the ROC curve from score histograms (vpt_tools_stats.c) */
 #define VPT_AUC_BINS  10000
 
 typedef struct {

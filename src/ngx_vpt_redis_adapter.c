@@ -1,0 +1,545 @@
+
+/*
+ * Copyright (C) ngx_vpt_module authors
+ */
+
+
+/*
+ * hiredis's socket on nginx's event loop.
+ *
+ * The socket that hiredis opens is wrapped in an nginx connection
+ * (ngx_get_connection) so that hiredis's addRead/delRead/addWrite/delWrite
+ * hooks map straight to ngx_add_event/ngx_del_event on its read and write
+ * events, edge-triggered where nginx's event method is (NGX_CLEAR_EVENT),
+ * level otherwise.
+ *
+ * Draining.  redisAsyncHandleRead() does a single read() of at most 16k.
+ * Under edge-triggered epoll a read that leaves data in the socket would
+ * never be reported again, so the read handler loops: after each call it
+ * peeks one byte with recv(MSG_PEEK|MSG_DONTWAIT) and calls hiredis again
+ * unless the peek says EAGAIN.  The peek also sees a pending EOF (0) or
+ * socket error (-1), which hiredis then reads and turns into a disconnect,
+ * so a FIN that came with the last data is not lost either.  After 64
+ * rounds (1M) the handler yields: its event is posted to the next loop
+ * iteration so other connections run.  Writes need no loop: hiredis writes
+ * its whole buffer and asks for a write event (addWrite) only when the
+ * socket was full, and that edge does come.
+ *
+ * The end of a connection.  hiredis calls the ev.cleanup hook on every way
+ * a context ends (connect failure, error, EOF, our own redisAsyncFree()),
+ * while onDisconnect is called only for contexts that had connected, so
+ * the cleanup hook is the one place that handles it: it deletes the
+ * events, frees the nginx connection without closing the fd (hiredis
+ * closes it right after, in redisFree(); the connection's fd is set to -1
+ * so a stale event for it in the same epoll batch is skipped), forgets the
+ * context and schedules the reconnect.  Past that point hiredis frees the
+ * context: nothing here touches it again, which is why every handler that
+ * calls into hiredis checks afterwards that the context is still ours.
+ *
+ * Reconnect: a cancelable timer, 50 ms doubling to 5 s, +-25% jitter,
+ * reset by a successful connect; none once the worker is exiting.  The
+ * first failure after a success is logged at "error", the next ones at
+ * "info" until a connect succeeds (then at "notice").
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+
+#include "ngx_vpt_redis_int.h"
+
+
+#define NGX_VPT_REDIS_BACKOFF_MAX      5000     /* ms */
+#define NGX_VPT_REDIS_READS_PER_EVENT  64       /* hiredis reads 16k each */
+
+
+static void ngx_vpt_redis_failed(const char *reason,
+    ngx_uint_t was_connected);
+static void ngx_vpt_redis_drop(const char *reason);
+static void ngx_vpt_redis_close_connection(ngx_connection_t *c,
+    ngx_uint_t fd_open);
+
+static void ngx_vpt_redis_on_connect(const redisAsyncContext *ac,
+    int status);
+static void ngx_vpt_redis_on_disconnect(const redisAsyncContext *ac,
+    int status);
+static void ngx_vpt_redis_read_handler(ngx_event_t *rev);
+static void ngx_vpt_redis_write_handler(ngx_event_t *wev);
+
+static void ngx_vpt_redis_add_read(void *data);
+static void ngx_vpt_redis_del_read(void *data);
+static void ngx_vpt_redis_add_write(void *data);
+static void ngx_vpt_redis_del_write(void *data);
+static void ngx_vpt_redis_cleanup(void *data);
+static void ngx_vpt_redis_event(redisAsyncContext *ac, ngx_uint_t write,
+    ngx_uint_t on);
+
+
+/* connection */
+
+
+void
+ngx_vpt_redis_connect(void)
+{
+    ngx_connection_t        *c;
+    redisAsyncContext       *ac;
+    ngx_vpt_redis_worker_t  *w;
+
+    w = &ngx_vpt_redis;
+
+    if (w->ac != NULL || w->exiting) {
+        return;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                   "vpt redis \"%V\": connecting", &w->addr->name);
+
+    /* non-blocking: the connect is still in progress on return */
+
+    if (w->addr->unix_path.len) {
+        ac = redisAsyncConnectUnix((const char *) w->addr->unix_path.data);
+
+    } else {
+        ac = redisAsyncConnect((const char *) w->addr->host.data,
+                               (int) w->addr->port);
+    }
+
+    if (ac == NULL) {
+        ngx_vpt_redis_failed("out of memory", 0);
+        return;
+    }
+
+    if (ac->err) {
+        ngx_vpt_redis_failed(ac->errstr, 0);
+        redisAsyncFree(ac);
+        return;
+    }
+
+    c = ngx_get_connection(ac->c.fd, ngx_cycle->log);
+    if (c == NULL) {
+        redisAsyncFree(ac);
+        ngx_vpt_redis_failed("no free connection", 0);
+        return;
+    }
+
+    c->read->handler = ngx_vpt_redis_read_handler;
+    c->write->handler = ngx_vpt_redis_write_handler;
+    c->read->log = ngx_cycle->log;
+    c->write->log = ngx_cycle->log;
+    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
+
+    w->ac = ac;
+    w->conn = c;
+    w->reason = NULL;
+
+    ac->ev.data = ac;
+    ac->ev.addRead = ngx_vpt_redis_add_read;
+    ac->ev.delRead = ngx_vpt_redis_del_read;
+    ac->ev.addWrite = ngx_vpt_redis_add_write;
+    ac->ev.delWrite = ngx_vpt_redis_del_write;
+    ac->ev.cleanup = ngx_vpt_redis_cleanup;
+
+    redisAsyncSetDisconnectCallback(ac, ngx_vpt_redis_on_disconnect);
+    redisAsyncSetConnectCallback(ac, ngx_vpt_redis_on_connect);
+
+    /* the connect completes with the first write event */
+
+    ngx_vpt_redis_event(ac, 1, 1);
+}
+
+
+/* counts and logs a failed connect or a lost connection, then reconnects */
+
+static void
+ngx_vpt_redis_failed(const char *reason, ngx_uint_t was_connected)
+{
+    ngx_uint_t               level;
+    ngx_msec_t               delay, b;
+    ngx_vpt_redis_worker_t  *w;
+
+    w = &ngx_vpt_redis;
+
+    if (ngx_exiting || ngx_terminate || w->exiting) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "vpt redis \"%V\": closed: %s", &w->addr->name, reason);
+        return;
+    }
+
+    level = (w->attempts == 0) ? NGX_LOG_ERR : NGX_LOG_INFO;
+    w->attempts++;
+
+    if (was_connected) {
+        ngx_log_error(level, ngx_cycle->log, 0,
+                      "vpt redis \"%V\": connection lost: %s",
+                      &w->addr->name, reason);
+
+    } else {
+        ngx_log_error(level, ngx_cycle->log, 0,
+                      "vpt redis \"%V\": connect failed: %s "
+                      "(%ui failures in a row)",
+                      &w->addr->name, reason, w->attempts);
+    }
+
+    ngx_vpt_redis_breaker_failure();
+
+    if (w->reconnect.timer_set) {
+        return;
+    }
+
+    b = w->backoff;
+    delay = b - b / 4 + (ngx_msec_t) ngx_random() % (b / 2 + 1);
+
+    w->backoff = ngx_min(b * 2, NGX_VPT_REDIS_BACKOFF_MAX);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                   "vpt redis \"%V\": reconnect in %M ms",
+                   &w->addr->name, delay);
+
+    ngx_add_timer(&w->reconnect, delay);
+}
+
+
+void
+ngx_vpt_redis_reconnect_handler(ngx_event_t *ev)
+{
+    if (ngx_exiting || ngx_terminate || ngx_vpt_redis.exiting) {
+        return;
+    }
+
+    ngx_vpt_redis_connect();
+}
+
+
+/* ngx_add_event() failed inside a hook: free the context from a clean stack */
+
+void
+ngx_vpt_redis_abort_handler(ngx_event_t *ev)
+{
+    ngx_vpt_redis_drop("cannot register its events");
+}
+
+
+/*
+ * Frees the context from our own code (never from a hiredis callback):
+ * the calls in flight get a NULL reply, then the cleanup hook runs.
+ */
+
+static void
+ngx_vpt_redis_drop(const char *reason)
+{
+    ngx_vpt_redis_worker_t  *w;
+
+    w = &ngx_vpt_redis;
+
+    if (w->ac == NULL) {
+        return;
+    }
+
+    w->reason = reason;
+    redisAsyncFree(w->ac);
+}
+
+
+static void
+ngx_vpt_redis_close_connection(ngx_connection_t *c, ngx_uint_t fd_open)
+{
+    ngx_uint_t  flags;
+
+    /* with the fd already closed, the kernel has dropped it from epoll */
+    flags = fd_open ? 0 : NGX_CLOSE_EVENT;
+
+    if (c->read->active || c->read->disabled) {
+        ngx_del_event(c->read, NGX_READ_EVENT, flags);
+    }
+
+    if (c->write->active || c->write->disabled) {
+        ngx_del_event(c->write, NGX_WRITE_EVENT, flags);
+    }
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    c->read->closed = 1;
+    c->write->closed = 1;
+
+    ngx_free_connection(c);
+
+    /* not closed here: hiredis owns the socket and closes it */
+    c->fd = (ngx_socket_t) -1;
+}
+
+
+static void
+ngx_vpt_redis_on_connect(const redisAsyncContext *ac, int status)
+{
+    ngx_vpt_redis_worker_t  *w;
+
+    w = &ngx_vpt_redis;
+
+    if (status != REDIS_OK || ac != w->ac) {
+        /* hiredis frees the context now: the cleanup hook deals with it */
+        return;
+    }
+
+    w->connected = 1;
+    w->backoff = NGX_VPT_REDIS_BACKOFF_MIN;
+    w->stats.connects++;
+
+    if (w->attempts) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "vpt redis \"%V\": connected after %ui failures",
+                      &w->addr->name, w->attempts);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "vpt redis \"%V\": connected", &w->addr->name);
+    }
+
+    w->attempts = 0;
+}
+
+
+static void
+ngx_vpt_redis_on_disconnect(const redisAsyncContext *ac, int status)
+{
+    /* called after the cleanup hook, which has done the work */
+
+    ngx_log_debug2(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                   "vpt redis: disconnected, status %d, err %d",
+                   status, ac->c.err);
+}
+
+
+static void
+ngx_vpt_redis_read_handler(ngx_event_t *rev)
+{
+    u_char              byte;
+    ssize_t             n;
+    ngx_err_t           err;
+    ngx_uint_t          i;
+    ngx_connection_t   *c;
+    redisAsyncContext  *ac;
+
+    c = rev->data;
+    ac = ngx_vpt_redis.ac;
+
+    if (ac == NULL || c != ngx_vpt_redis.conn) {
+        return;
+    }
+
+    if (c->close) {
+        /* worker_shutdown_timeout: nginx closes every connection */
+        ngx_vpt_redis_drop("worker shutting down");
+        return;
+    }
+
+    for (i = 0; i < NGX_VPT_REDIS_READS_PER_EVENT; i++) {
+
+        redisAsyncHandleRead(ac);
+
+        if (ngx_vpt_redis.ac != ac) {
+            /* freed inside: c, rev and ac are no longer ours */
+            return;
+        }
+
+        if (!(ac->c.flags & REDIS_CONNECTED)) {
+            /* still connecting */
+            return;
+        }
+
+        n = recv(ac->c.fd, &byte, 1, MSG_PEEK|MSG_DONTWAIT);
+
+        if (n == -1) {
+            err = ngx_socket_errno;
+
+            if (err == NGX_EAGAIN) {
+                return;
+            }
+        }
+
+        /* data, EOF or an error: hiredis reads it */
+    }
+
+    /* a long burst: let other connections run first */
+
+    ngx_post_event(rev, &ngx_posted_next_events);
+}
+
+
+static void
+ngx_vpt_redis_write_handler(ngx_event_t *wev)
+{
+    ngx_connection_t   *c;
+    redisAsyncContext  *ac;
+
+    c = wev->data;
+    ac = ngx_vpt_redis.ac;
+
+    if (ac == NULL || c != ngx_vpt_redis.conn) {
+        return;
+    }
+
+    /* completes the connect, then writes hiredis's buffer once */
+
+    redisAsyncHandleWrite(ac);
+}
+
+
+/* hiredis's event hooks; privdata is the context */
+
+static void
+ngx_vpt_redis_add_read(void *data)
+{
+    ngx_vpt_redis_event(data, 0, 1);
+}
+
+
+static void
+ngx_vpt_redis_del_read(void *data)
+{
+    ngx_vpt_redis_event(data, 0, 0);
+}
+
+
+static void
+ngx_vpt_redis_add_write(void *data)
+{
+    ngx_vpt_redis_event(data, 1, 1);
+}
+
+
+static void
+ngx_vpt_redis_del_write(void *data)
+{
+    ngx_vpt_redis_event(data, 1, 0);
+}
+
+
+static void
+ngx_vpt_redis_event(redisAsyncContext *ac, ngx_uint_t write, ngx_uint_t on)
+{
+    ngx_int_t                rc;
+    ngx_uint_t               event;
+    ngx_event_t             *ev;
+    ngx_vpt_redis_worker_t  *w;
+
+    w = &ngx_vpt_redis;
+
+    if (ac == NULL || ac != w->ac || w->conn == NULL) {
+        return;
+    }
+
+    if (write) {
+        ev = w->conn->write;
+        event = NGX_WRITE_EVENT;
+
+    } else {
+        ev = w->conn->read;
+        event = NGX_READ_EVENT;
+    }
+
+    /* hiredis calls these repeatedly: only changes reach the kernel */
+
+    if (on) {
+        if (ev->active) {
+            return;
+        }
+
+        rc = ngx_add_event(ev, event,
+                           (ngx_event_flags & NGX_USE_CLEAR_EVENT)
+                           ? NGX_CLEAR_EVENT : NGX_LEVEL_EVENT);
+
+    } else {
+        if (!ev->active) {
+            return;
+        }
+
+        rc = ngx_del_event(ev, event, 0);
+    }
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
+                      "vpt redis \"%V\": cannot %s the %s event, "
+                      "dropping the connection", &w->addr->name,
+                      on ? "add" : "delete", write ? "write" : "read");
+
+        /* we may be deep inside hiredis here: free the context later */
+
+        if (!w->abort.posted) {
+            ngx_post_event(&w->abort, &ngx_posted_events);
+        }
+    }
+}
+
+
+/*
+ * The context is going away (connect failure, error, EOF or our own
+ * redisAsyncFree()); hiredis may call this twice, and frees the context
+ * and closes its socket soon after.
+ */
+
+static void
+ngx_vpt_redis_cleanup(void *data)
+{
+    redisAsyncContext       *ac;
+    ngx_connection_t        *c;
+    ngx_uint_t               was_connected;
+    ngx_vpt_redis_worker_t  *w;
+
+    ac = data;
+    w = &ngx_vpt_redis;
+
+    if (ac == NULL) {
+        return;
+    }
+
+    /* no hook may run for this context any more */
+
+    ac->ev.data = NULL;
+    ac->ev.addRead = NULL;
+    ac->ev.delRead = NULL;
+    ac->ev.addWrite = NULL;
+    ac->ev.delWrite = NULL;
+    ac->ev.cleanup = NULL;
+
+    if (ac != w->ac) {
+        return;
+    }
+
+    c = w->conn;
+    was_connected = w->connected;
+
+    w->ac = NULL;
+    w->conn = NULL;
+    w->connected = 0;
+
+    if (c != NULL) {
+        ngx_vpt_redis_close_connection(c, ac->c.fd == c->fd);
+    }
+
+    if (w->abort.posted) {
+        ngx_delete_posted_event(&w->abort);
+    }
+
+    ngx_vpt_redis_failed(ac->c.err ? ac->c.errstr
+                         : (w->reason ? w->reason : "closed"),
+                         was_connected);
+
+    w->reason = NULL;
+}
