@@ -123,7 +123,6 @@ struct ngx_http_vpt_ctx_s {
     ngx_event_t               timer;
     ngx_msec_t                redis_start;
     ngx_msec_int_t            redis_time;    /* -1: no lookup */
-    redisReply               *caps_reply;    /* kept until both arrived */
 
     /* the body filter; buffer rules in ngx_vpt_filter.c */
     vpt_splice_t              splice;
@@ -141,6 +140,7 @@ struct ngx_http_vpt_ctx_s {
     unsigned                  waiting:1;     /* anchor seen, not decided */
     unsigned                  spliced:1;     /* anchor handled */
     unsigned                  timed_out:1;
+    unsigned                  counters_known:1;  /* the hash exists */
 };
 
 

@@ -19,7 +19,8 @@
 #include "ngx_vpt.h"
 
 
-#define NGX_VPT_COUNTERS_TTL  "2592000"     /* 30 days */
+/* counters live 30 days from the first impression or accept */
+#define NGX_VPT_COUNTERS_TTL  "2592000"
 
 
 static ngx_int_t ngx_http_vpt_phase_handler(ngx_http_request_t *r);
@@ -395,6 +396,7 @@ ngx_http_vpt_counters_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
     if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
         && reply->elements >= 2)
     {
+        ctx->counters_known = 1;
         n = catalog->n;
         ctx->impressions = ngx_pcalloc(r->pool, n * sizeof(uint32_t));
         ctx->accepted = ngx_pcalloc(r->pool, n);
@@ -621,6 +623,11 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
         argvlen[3] = 1;
 
         (void) ngx_vpt_redis_fire(4, argv, argvlen);
+    }
+
+    if (ctx->counters_known) {
+        /* it has its TTL since it was made: one command, not two */
+        return NGX_OK;
     }
 
     argv[0] = "EXPIRE";
