@@ -64,7 +64,6 @@
  * ci95 is for value; undefined numbers are null.
  */
 
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -246,50 +245,26 @@ vpt_text_est(FILE *f, const char *name, const vpt_est_t *acc,
 }
 
 
-static void
-vpt_usage(int code)
-{
-    fprintf(code ? stderr : stdout,
-            "usage: vpt-eval --catalog FILE [--model FILE] "
-            "[--long-term-weight W] [--min-value V]\n"
-            "         [--explore E] [--holdout FRACTION] [--json] LOG...\n");
-    exit(code);
-}
-
-
-static double
-vpt_num_arg(const char *opt, const char *s, double lo, double hi)
-{
-    char    *e;
-    double   x;
-
-    errno = 0;
-    x = strtod(s, &e);
-
-    if (e == s || *e || errno || !(x >= lo && x <= hi)) {
-        vpt_die(2, "vpt-eval: %s: expected a number in [%g, %g], "
-                "not \"%s\"", opt, lo, hi, s);
-    }
-
-    return x;
-}
+static const char  vpt_usage_text[] =
+    "usage: vpt-eval --catalog FILE [--model FILE] "
+    "[--long-term-weight W] [--min-value V]\n"
+    "         [--explore E] [--holdout FRACTION] [--json] LOG...\n";
 
 
 int
 main(int argc, char **argv)
 {
-    int              c, rc, json;
-    char             err[VPT_ERRLEN], *line;
+    int              json;
     long             at;
-    size_t           i, m, len;
+    size_t           i, m;
     uint32_t        *qidx;
     uint64_t         unknown;
     double           ltw, minv, eps, holdout, *qp, pi, w, p0, dmv, dma;
     double           q0v, q0a, sumq, sumqv, value0;
     void            *scratch;
     FILE            *f;
-    vpt_in_t         in;
     vpt_bad_t        bad;
+    vpt_logs_t       logs;
     vpt_buf_t        buf;
     vpt_auc_t       *auc;
     vpt_row_t       *row;
@@ -304,18 +279,19 @@ main(int argc, char **argv)
     vpt_model_t     *cmodel;
     vpt_ranker_t    *crk;
 
-    static struct option  opts[] = {
-        { "catalog", required_argument, NULL, 'c' },
-        { "model", required_argument, NULL, 'm' },
-        { "long-term-weight", required_argument, NULL, 'w' },
-        { "min-value", required_argument, NULL, 'v' },
-        { "explore", required_argument, NULL, 'e' },
-        { "holdout", required_argument, NULL, 'H' },
-        { "compare", required_argument, NULL, 'C' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+    vpt_opt_t        opts[] = {
+        { "catalog", VPT_OPT_STR, &catalog, 0, 0 },
+        { "model", VPT_OPT_STR, &model_path, 0, 0 },
+        { "long-term-weight", VPT_OPT_NUM, &ltw, -1e9, 1e9 },
+        { "min-value", VPT_OPT_NUM, &minv, -1e18, 1e18 },
+        { "explore", VPT_OPT_NUM, &eps, 0, 1 },
+        { "holdout", VPT_OPT_NUM, &holdout, 0, 1 },
+        { "compare", VPT_OPT_STR, &cmp_path, 0, 0 },
+        { "json", VPT_OPT_FLAG, &json, 0, 0 },
+        { NULL, 0, NULL, 0, 0 }
     };
+
+    vpt_tool_init("vpt-eval", vpt_usage_text);
 
     catalog = model_path = cmp_path = NULL;
     ltw = 1;
@@ -324,73 +300,20 @@ main(int argc, char **argv)
     holdout = 0;
     json = 0;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            catalog = optarg;
-            break;
-        case 'm':
-            model_path = optarg;
-            break;
-        case 'w':
-            ltw = vpt_num_arg("--long-term-weight", optarg, -1e9, 1e9);
-            break;
-        case 'v':
-            minv = vpt_num_arg("--min-value", optarg, -1e18, 1e18);
-            break;
-        case 'e':
-            eps = vpt_num_arg("--explore", optarg, 0, 1);
-            break;
-        case 'H':
-            holdout = vpt_num_arg("--holdout", optarg, 0, 1);
-            break;
-        case 'C':
-            cmp_path = optarg;
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            vpt_usage(0);
-            break;
-        default:
-            vpt_usage(2);
-        }
-    }
+    vpt_opt_next(argc, argv, opts);
 
     if (catalog == NULL || optind == argc) {
         vpt_usage(2);
     }
 
-    cat = vpt_catalog_load(catalog, err, sizeof(err));
-    if (cat == NULL) {
-        vpt_die(2, "vpt-eval: %s", err);
-    }
-
-    model = NULL;
-    if (model_path != NULL) {
-        model = vpt_model_load(model_path, err, sizeof(err));
-        if (model == NULL) {
-            vpt_die(2, "vpt-eval: %s", err);
-        }
-    }
-
-    rk = vpt_ranker_create(cat, model, err, sizeof(err));
-    if (rk == NULL) {
-        vpt_die(2, "vpt-eval: %s", err);
-    }
+    cat = vpt_xcatalog_load(catalog);
+    model = vpt_xmodel_load(model_path);
+    rk = vpt_xranker_create(cat, model);
 
     crk = NULL;
     if (cmp_path != NULL) {
-        cmodel = vpt_model_load(cmp_path, err, sizeof(err));
-        if (cmodel == NULL) {
-            vpt_die(2, "vpt-eval: %s", err);
-        }
-
-        crk = vpt_ranker_create(cat, cmodel, err, sizeof(err));
-        if (crk == NULL) {
-            vpt_die(2, "vpt-eval: %s", err);
-        }
+        cmodel = vpt_xmodel_load(cmp_path);
+        crk = vpt_xranker_create(cat, cmodel);
     }
 
     ev1 = vpt_xalloc((cat->n + 1) * sizeof(double));
@@ -412,139 +335,115 @@ main(int argc, char **argv)
     memset(&sa, 0, sizeof(vpt_sums_t));
     unknown = 0;
 
-    for (c = optind; c < argc; c++) {
-        if (vpt_in_open(&in, argv[c], 0) != VPT_OK) {
-            vpt_die(1, "vpt-eval: %s: %s", argv[c], strerror(errno));
-        }
+    vpt_logs_init(&logs, argv + optind, argc - optind);
 
-        while ((rc = vpt_in_line(&in, &line, &len)) == 1) {
-            if (len == 0 && !in.toolong) {
-                continue;
-            }
-
-            if (in.toolong) {
-                vpt_bad_add(&bad, &in, "longer than 16 MB");
-                continue;
-            }
-
-            if (vpt_row_parse(row, cat, line, len, &buf, &why) != VPT_OK) {
-                vpt_bad_add(&bad, &in, why);
-                continue;
-            }
-
-            if (!row->has_propensity || !(row->propensity > 0)
-                || row->propensity > 1)
-            {
-                if (row->propensity_absent) {
-                    why = "no \"propensity\"";
-                } else if (!row->has_propensity) {
-                    why = "\"propensity\" is null";
-                } else {
-                    why = "\"propensity\" is not in (0, 1]";
-                }
-
-                vpt_die(2, "vpt-eval: %s:%lu: %s: the row cannot be "
-                        "evaluated off-policy (fix the log or leave the "
-                        "row out)", in.path, in.lineno, why);
-            }
-
-            if (holdout > 0
-                && !vpt_heldout(row->decision, row->decision_len, holdout))
-            {
-                continue;
-            }
-
-            /* the candidate's distribution and reward model */
-
-            m = vpt_policy_offers(rk, cat, &row->ctx, row->page, row->hour,
-                                  ltw, minv, scratch, qidx, qp);
-
-            dmv = dma = 0;
-
-            if (m > 0) {
-                sumq = sumqv = 0;
-                for (i = 0; i < m; i++) {
-                    sumq += qp[i];
-                    sumqv += qp[i] * cat->offers[qidx[i]].value;
-                }
-                dma = (1 - eps) * qp[0] + eps * sumq / m;
-                dmv = (1 - eps) * qp[0] * cat->offers[qidx[0]].value
-                      + eps * sumqv / m;
-            }
-
-            if (crk != NULL) {
-                for (i = 0; i < m; i++) {
-                    ev1[i] = qp[i] * (cat->offers[qidx[i]].value
-                                      + ltw * cat->offers[qidx[i]]
-                                                  .long_term_value);
-                    ev2[i] = vpt_ranker_p(crk, &row->ctx, row->page,
-                                          row->hour, qidx[i])
-                             * (cat->offers[qidx[i]].value
-                                + ltw * cat->offers[qidx[i]].long_term_value);
-                }
-
-                m2 = 0;
-                for (i = 1; i < m; i++) {
-                    if (ev2[i] > ev2[m2]) {
-                        m2 = i;
-                    }
-                }
-
-                agree += (m == 0 || m2 == 0);
-
-                if (m >= 2) {
-                    rho = vpt_spearman(ev1, ev2, m, rtmp);
-                    if (isfinite(rho)) {
-                        rho_sum += rho;
-                        rho_n++;
-                    }
-                }
-            }
-
-            /* the logged action */
-
-            p0 = row->propensity;
-            q0v = q0a = 0;
-
-            if (row->shown < 0) {
-                pi = (m == 0) ? 1 : 0;
-                unknown += row->unknown_offer;
-
+    while (vpt_logs_row(&logs, row, cat, &buf, &bad)) {
+        if (!row->has_propensity || !(row->propensity > 0)
+            || row->propensity > 1)
+        {
+            if (row->propensity_absent) {
+                why = "no \"propensity\"";
+            } else if (!row->has_propensity) {
+                why = "\"propensity\" is null";
             } else {
-                at = -1;
-                for (i = 0; i < m; i++) {
-                    if (qidx[i] == (uint32_t) row->shown) {
-                        at = (long) i;
-                        break;
-                    }
-                }
-
-                pi = (at < 0) ? 0 : (at == 0 ? 1 - eps : 0) + eps / m;
-
-                q0a = (at >= 0) ? qp[at]
-                                : vpt_ranker_p(rk, &row->ctx, row->page,
-                                               row->hour, row->shown);
-                value0 = cat->offers[row->shown].value;
-                q0v = q0a * value0;
-
-                vpt_auc_add(auc, q0a, row->accepted, 1);
+                why = "\"propensity\" is not in (0, 1]";
             }
 
-            w = pi / p0;
-
-            n_rows++;
-            sum_w += w;
-            sum_w2 += w * w;
-
-            vpt_sums_add(&sv, w, row->value, dmv, q0v);
-            vpt_sums_add(&sa, w, row->accepted ? 1 : 0, dma, q0a);
+            vpt_die(2, "vpt-eval: %s:%lu: %s: the row cannot be "
+                    "evaluated off-policy (fix the log or leave the "
+                    "row out)", logs.in.path, logs.in.lineno, why);
         }
 
-        vpt_in_close(&in);
-
-        if (rc < 0) {
-            vpt_die(1, "vpt-eval: %s: read error", argv[c]);
+        if (holdout > 0
+            && !vpt_heldout(row->decision, row->decision_len, holdout))
+        {
+            continue;
         }
+
+        /* the candidate's distribution and reward model */
+
+        m = vpt_policy_offers(rk, cat, &row->ctx, row->page, row->hour,
+                              ltw, minv, scratch, qidx, qp);
+
+        dmv = dma = 0;
+
+        if (m > 0) {
+            sumq = sumqv = 0;
+            for (i = 0; i < m; i++) {
+                sumq += qp[i];
+                sumqv += qp[i] * cat->offers[qidx[i]].value;
+            }
+            dma = (1 - eps) * qp[0] + eps * sumq / m;
+            dmv = (1 - eps) * qp[0] * cat->offers[qidx[0]].value
+                  + eps * sumqv / m;
+        }
+
+        if (crk != NULL) {
+            for (i = 0; i < m; i++) {
+                ev1[i] = qp[i] * (cat->offers[qidx[i]].value
+                                  + ltw * cat->offers[qidx[i]]
+                                              .long_term_value);
+                ev2[i] = vpt_ranker_p(crk, &row->ctx, row->page,
+                                      row->hour, qidx[i])
+                         * (cat->offers[qidx[i]].value
+                            + ltw * cat->offers[qidx[i]].long_term_value);
+            }
+
+            m2 = 0;
+            for (i = 1; i < m; i++) {
+                if (ev2[i] > ev2[m2]) {
+                    m2 = i;
+                }
+            }
+
+            agree += (m == 0 || m2 == 0);
+
+            if (m >= 2) {
+                rho = vpt_spearman(ev1, ev2, m, rtmp);
+                if (isfinite(rho)) {
+                    rho_sum += rho;
+                    rho_n++;
+                }
+            }
+        }
+
+        /* the logged action */
+
+        p0 = row->propensity;
+        q0v = q0a = 0;
+
+        if (row->shown < 0) {
+            pi = (m == 0) ? 1 : 0;
+            unknown += row->unknown_offer;
+
+        } else {
+            at = -1;
+            for (i = 0; i < m; i++) {
+                if (qidx[i] == (uint32_t) row->shown) {
+                    at = (long) i;
+                    break;
+                }
+            }
+
+            pi = (at < 0) ? 0 : (at == 0 ? 1 - eps : 0) + eps / m;
+
+            q0a = (at >= 0) ? qp[at]
+                            : vpt_ranker_p(rk, &row->ctx, row->page,
+                                           row->hour, row->shown);
+            value0 = cat->offers[row->shown].value;
+            q0v = q0a * value0;
+
+            vpt_auc_add(auc, q0a, row->accepted, 1);
+        }
+
+        w = pi / p0;
+
+        n_rows++;
+        sum_w += w;
+        sum_w2 += w * w;
+
+        vpt_sums_add(&sv, w, row->value, dmv, q0v);
+        vpt_sums_add(&sa, w, row->accepted ? 1 : 0, dma, q0a);
     }
 
     f = stdout;

@@ -419,15 +419,10 @@ vpt_emit(vpt_in_t *in, const char *line, size_t len)
 }
 
 
-static void
-vpt_usage(int code)
-{
-    fprintf(code ? stderr : stdout,
-            "usage: vpt-join [--all-slots] LOG... > decisions.jsonl\n"
-            "  LOG: an access log in the vpt log_format, plain or gzip; "
-            "\"-\" is stdin\n");
-    exit(code);
-}
+static const char  vpt_usage_text[] =
+    "usage: vpt-join [--all-slots] LOG... > decisions.jsonl\n"
+    "  LOG: an access log in the vpt log_format, plain or gzip; "
+    "\"-\" is stdin\n";
 
 
 int
@@ -438,24 +433,14 @@ main(int argc, char **argv)
     size_t      len, i, unmatched;
     vpt_in_t    in, sin;
 
-    static struct option  opts[] = {
-        { "all-slots", no_argument, NULL, 's' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+    vpt_opt_t   opts[] = {
+        { "all-slots", VPT_OPT_FLAG, &all_slots, 0, 0 },
+        { NULL, 0, NULL, 0, 0 }
     };
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            all_slots = 1;
-            break;
-        case 'h':
-            vpt_usage(0);
-            break;
-        default:
-            vpt_usage(2);
-        }
-    }
+    vpt_tool_init("vpt-join", vpt_usage_text);
+
+    vpt_opt_next(argc, argv, opts);
 
     if (optind == argc) {
         vpt_usage(2);

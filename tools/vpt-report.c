@@ -59,7 +59,6 @@
  * impressions, then accepts, descending; rates are fractions (not %).
  */
 
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -566,6 +565,27 @@ vpt_json_ci(FILE *f, double lo, double hi)
 }
 
 
+/* "impressions": N, ... "accept_rate_ci95": [lo, hi] of an arm or offer */
+
+static void
+vpt_json_rate(FILE *f, double impressions, double accepts, double value)
+{
+    double  lo, hi;
+
+    fputs("\"impressions\": ", f);
+    vpt_json_num(f, impressions);
+    fputs(", \"accepts\": ", f);
+    vpt_json_num(f, accepts);
+    fputs(", \"accepted_value\": ", f);
+    vpt_json_num(f, value);
+    fputs(", \"accept_rate\": ", f);
+    vpt_json_num(f, impressions > 0 ? accepts / impressions : NAN);
+    fputs(", \"accept_rate_ci95\": ", f);
+    vpt_wilson(accepts, impressions, &lo, &hi);
+    vpt_json_ci(f, lo, hi);
+}
+
+
 static void
 vpt_print_json(vpt_arm_t **order)
 {
@@ -576,7 +596,6 @@ vpt_print_json(vpt_arm_t **order)
     vpt_lift_t          l;
     vpt_mean_t          m;
     vpt_offer_stat_t  **offers, *o;
-    double              lo, hi;
     FILE               *f = stdout;
 
     fprintf(f, "{\"lines\": %llu, \"bad_lines\": ",
@@ -620,18 +639,8 @@ vpt_print_json(vpt_arm_t **order)
                 }
             }
 
-            fputs("}, \"impressions\": ", f);
-            vpt_json_num(f, a->impressions);
-            fputs(", \"accepts\": ", f);
-            vpt_json_num(f, a->accepts);
-            fputs(", \"accepted_value\": ", f);
-            vpt_json_num(f, a->sum);
-            fputs(", \"accept_rate\": ", f);
-            vpt_json_num(f, a->impressions > 0
-                            ? a->accepts / a->impressions : NAN);
-            fputs(", \"accept_rate_ci95\": ", f);
-            vpt_wilson(a->accepts, a->impressions, &lo, &hi);
-            vpt_json_ci(f, lo, hi);
+            fputs("}, ", f);
+            vpt_json_rate(f, a->impressions, a->accepts, a->sum);
 
             m = vpt_arm_vpt(a);
             fputs(", \"vpt\": ", f);
@@ -649,18 +658,8 @@ vpt_print_json(vpt_arm_t **order)
                 o = offers[k];
                 fprintf(f, "%s\n      {\"offer\": ", k ? "," : "");
                 vpt_json_str(f, o->id, strlen(o->id));
-                fputs(", \"impressions\": ", f);
-                vpt_json_num(f, o->impressions);
-                fputs(", \"accepts\": ", f);
-                vpt_json_num(f, o->accepts);
-                fputs(", \"accepted_value\": ", f);
-                vpt_json_num(f, o->value);
-                fputs(", \"accept_rate\": ", f);
-                vpt_json_num(f, o->impressions > 0
-                                ? o->accepts / o->impressions : NAN);
-                fputs(", \"accept_rate_ci95\": ", f);
-                vpt_wilson(o->accepts, o->impressions, &lo, &hi);
-                vpt_json_ci(f, lo, hi);
+                fputs(", ", f);
+                vpt_json_rate(f, o->impressions, o->accepts, o->value);
                 fputs("}", f);
             }
 
@@ -819,46 +818,31 @@ vpt_print_text(vpt_arm_t **order)
 }
 
 
-static void
-vpt_usage(int code)
-{
-    fprintf(code ? stderr : stdout,
-            "usage: vpt-report [--json] LOG...\n"
-            "  LOG: an access log in the vpt log_format, plain or gzip; "
-            "\"-\" is stdin\n");
-    exit(code);
-}
+static const char  vpt_usage_text[] =
+    "usage: vpt-report [--json] LOG...\n"
+    "  LOG: an access log in the vpt log_format, plain or gzip; "
+    "\"-\" is stdin\n";
 
 
 int
 main(int argc, char **argv)
 {
-    int           c, json, rc;
+    int           json;
     char         *line;
     size_t        i, len;
-    vpt_in_t      in;
+    vpt_logs_t    logs;
     vpt_arm_t   **order;
 
-    static struct option  opts[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+    vpt_opt_t     opts[] = {
+        { "json", VPT_OPT_FLAG, &json, 0, 0 },
+        { NULL, 0, NULL, 0, 0 }
     };
+
+    vpt_tool_init("vpt-report", vpt_usage_text);
 
     json = 0;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            vpt_usage(0);
-            break;
-        default:
-            vpt_usage(2);
-        }
-    }
+    vpt_opt_next(argc, argv, opts);
 
     if (optind == argc) {
         vpt_usage(2);
@@ -867,23 +851,10 @@ main(int argc, char **argv)
     vpt_smap_init(&rep.arms_map);
     vpt_smap_init(&rep.offers_map);
 
-    for (c = optind; c < argc; c++) {
-        if (vpt_in_open(&in, argv[c], 0) != VPT_OK) {
-            vpt_die(1, "vpt-report: %s: %s", argv[c], strerror(errno));
-        }
+    vpt_logs_init(&logs, argv + optind, argc - optind);
 
-        while ((rc = vpt_in_line(&in, &line, &len)) == 1) {
-            if (len == 0 && !in.toolong) {
-                continue;
-            }
-            vpt_report_line(&in, line, len);
-        }
-
-        vpt_in_close(&in);
-
-        if (rc < 0) {
-            vpt_die(1, "vpt-report: %s: read error", argv[c]);
-        }
+    while (vpt_logs_line(&logs, &line, &len)) {
+        vpt_report_line(&logs.in, line, len);
     }
 
     order = vpt_xalloc((rep.narms + 1) * sizeof(vpt_arm_t *));

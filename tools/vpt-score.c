@@ -64,34 +64,11 @@ typedef struct {
 } vpt_score_t;
 
 
-static void
-vpt_usage(int code)
-{
-    fprintf(code ? stderr : stdout,
-            "usage: vpt-score --catalog FILE [--model FILE] "
-            "[--long-term-weight W]\n"
-            "         [--page cart|confirmation] [--hour H] [--json] "
-            "[CONTEXT_JSON_FILE|-]\n");
-    exit(code);
-}
-
-
-static double
-vpt_num_arg(const char *opt, const char *s, double lo, double hi)
-{
-    char    *e;
-    double   x;
-
-    errno = 0;
-    x = strtod(s, &e);
-
-    if (e == s || *e || errno || !(x >= lo && x <= hi)) {
-        vpt_die(2, "vpt-score: %s: expected a number in [%g, %g], "
-                "not \"%s\"", opt, lo, hi, s);
-    }
-
-    return x;
-}
+static const char  vpt_usage_text[] =
+    "usage: vpt-score --catalog FILE [--model FILE] "
+    "[--long-term-weight W]\n"
+    "         [--page cart|confirmation] [--hour H] [--json] "
+    "[CONTEXT_JSON_FILE|-]\n";
 
 
 /* a number with every bit of it: 17 significant digits, null if not finite */
@@ -172,8 +149,8 @@ vpt_score_cmp(const void *a, const void *b)
 int
 main(int argc, char **argv)
 {
-    int                    c, json, hour, used_hour, page;
-    char                   err[VPT_ERRLEN], *text, *arena;
+    int                    json, hour, used_hour, page;
+    char                  *text, *arena;
     size_t                 i, n, len, nf;
     double                 ltw;
     void                  *scratch;
@@ -189,18 +166,20 @@ main(int argc, char **argv)
     vpt_decision_t         d;
     vpt_decide_params_t    dp;
     const char            *catalog, *model_path, *path;
+    const vpt_opt_t       *opt;
     const vpt_offer_t     *o;
 
-    static struct option  opts[] = {
-        { "catalog", required_argument, NULL, 'c' },
-        { "model", required_argument, NULL, 'm' },
-        { "long-term-weight", required_argument, NULL, 'w' },
-        { "page", required_argument, NULL, 'p' },
-        { "hour", required_argument, NULL, 'H' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+    vpt_opt_t              opts[] = {
+        { "catalog", VPT_OPT_STR, &catalog, 0, 0 },
+        { "model", VPT_OPT_STR, &model_path, 0, 0 },
+        { "long-term-weight", VPT_OPT_NUM, &ltw, -1e9, 1e9 },
+        { "page", VPT_OPT_OWN, &page, 0, 0 },
+        { "hour", VPT_OPT_OWN, &hour, 0, 0 },
+        { "json", VPT_OPT_FLAG, &json, 0, 0 },
+        { NULL, 0, NULL, 0, 0 }
     };
+
+    vpt_tool_init("vpt-score", vpt_usage_text);
 
     catalog = model_path = NULL;
     ltw = 1;
@@ -208,18 +187,8 @@ main(int argc, char **argv)
     hour = -1;
     json = 0;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            catalog = optarg;
-            break;
-        case 'm':
-            model_path = optarg;
-            break;
-        case 'w':
-            ltw = vpt_num_arg("--long-term-weight", optarg, -1e9, 1e9);
-            break;
-        case 'p':
+    while ((opt = vpt_opt_next(argc, argv, opts)) != NULL) {
+        if (strcmp(opt->name, "page") == 0) {
             s.data = optarg;
             s.len = strlen(optarg);
             page = vpt_page_parse(s);
@@ -227,22 +196,13 @@ main(int argc, char **argv)
                 vpt_die(2, "vpt-score: --page: expected cart or "
                         "confirmation, not \"%s\"", optarg);
             }
-            break;
-        case 'H':
+
+        } else { /* "hour" */
             hour = (int) vpt_num_arg("--hour", optarg, 0, 23);
             if (hour != atof(optarg)) {
                 vpt_die(2, "vpt-score: --hour: expected a whole hour "
                         "0-23, not \"%s\"", optarg);
             }
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            vpt_usage(0);
-            break;
-        default:
-            vpt_usage(2);
         }
     }
 
@@ -259,23 +219,9 @@ main(int argc, char **argv)
         hour = tm.tm_hour;
     }
 
-    cat = vpt_catalog_load(catalog, err, sizeof(err));
-    if (cat == NULL) {
-        vpt_die(2, "vpt-score: %s", err);
-    }
-
-    model = NULL;
-    if (model_path != NULL) {
-        model = vpt_model_load(model_path, err, sizeof(err));
-        if (model == NULL) {
-            vpt_die(2, "vpt-score: %s", err);
-        }
-    }
-
-    rk = vpt_ranker_create(cat, model, err, sizeof(err));
-    if (rk == NULL) {
-        vpt_die(2, "vpt-score: %s", err);
-    }
+    cat = vpt_xcatalog_load(catalog);
+    model = vpt_xmodel_load(model_path);
+    rk = vpt_xranker_create(cat, model);
 
     text = vpt_read_context(path, &len);
     arena = vpt_xalloc(len + 1);

@@ -330,42 +330,19 @@ vpt_truth_params(vpt_truth_t *t, const vpt_catalog_t *c, uint64_t seed,
 }
 
 
-static void
-vpt_usage(int code)
-{
-    fprintf(code ? stderr : stdout,
-            "usage: vpt-simulate --catalog FILE --rows N [--seed S] "
-            "[--explore E]\n"
-            "         [--truth-out FILE] [--policy prior | --policy model "
-            "FILE]\n"
-            "         [--long-term-weight W] [--min-value V] [--k K]"
-            " > decisions.jsonl\n");
-    exit(code);
-}
-
-
-static double
-vpt_num_arg(const char *opt, const char *s, double lo, double hi)
-{
-    char    *e;
-    double   x;
-
-    errno = 0;
-    x = strtod(s, &e);
-
-    if (e == s || *e || errno || !(x >= lo && x <= hi)) {
-        vpt_die(2, "vpt-simulate: %s: expected a number in [%g, %g], "
-                "not \"%s\"", opt, lo, hi, s);
-    }
-
-    return x;
-}
+static const char  vpt_usage_text[] =
+    "usage: vpt-simulate --catalog FILE --rows N [--seed S] "
+    "[--explore E]\n"
+    "         [--truth-out FILE] [--policy prior | --policy model "
+    "FILE]\n"
+    "         [--long-term-weight W] [--min-value V] [--k K]"
+    " > decisions.jsonl\n";
 
 
 int
 main(int argc, char **argv)
 {
-    int                   c, page;
+    int                   page;
     char                  err[VPT_ERRLEN], id[17], *meta, *text;
     size_t                i, j, m, nf, len, cn, mism;
     uint32_t             *qidx;
@@ -389,19 +366,20 @@ main(int argc, char **argv)
     char                 *arena;
     const char           *catalog, *truth_out, *policy, *model_path;
 
-    static struct option  opts[] = {
-        { "catalog", required_argument, NULL, 'c' },
-        { "rows", required_argument, NULL, 'n' },
-        { "seed", required_argument, NULL, 's' },
-        { "explore", required_argument, NULL, 'e' },
-        { "truth-out", required_argument, NULL, 't' },
-        { "policy", required_argument, NULL, 'p' },
-        { "long-term-weight", required_argument, NULL, 'w' },
-        { "min-value", required_argument, NULL, 'm' },
-        { "k", required_argument, NULL, 'k' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+    vpt_opt_t             opts[] = {
+        { "catalog", VPT_OPT_STR, &catalog, 0, 0 },
+        { "rows", VPT_OPT_U64, &rows, 1, 1e12 },
+        { "seed", VPT_OPT_U64, &seed, 0, 1e18 },
+        { "explore", VPT_OPT_NUM, &explore, 0, 1 },
+        { "truth-out", VPT_OPT_STR, &truth_out, 0, 0 },
+        { "policy", VPT_OPT_OWN, &policy, 0, 0 },
+        { "long-term-weight", VPT_OPT_NUM, &ltw, -1e9, 1e9 },
+        { "min-value", VPT_OPT_NUM, &minv, -1e18, 1e18 },
+        { "k", VPT_OPT_UINT, &truth.k, 1, VPT_MODEL_MAX_K },
+        { NULL, 0, NULL, 0, 0 }
     };
+
+    vpt_tool_init("vpt-simulate", vpt_usage_text);
 
     catalog = truth_out = model_path = NULL;
     policy = "prior";
@@ -412,53 +390,21 @@ main(int argc, char **argv)
     minv = 0;
     truth.k = 4;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            catalog = optarg;
-            break;
-        case 'n':
-            rows = (uint64_t) vpt_num_arg("--rows", optarg, 1, 1e12);
-            break;
-        case 's':
-            seed = (uint64_t) vpt_num_arg("--seed", optarg, 0, 1e18);
-            break;
-        case 'e':
-            explore = vpt_num_arg("--explore", optarg, 0, 1);
-            break;
-        case 't':
-            truth_out = optarg;
-            break;
-        case 'p':
-            policy = optarg;
-            if (strncmp(policy, "model:", 6) == 0) {
-                model_path = policy + 6;
-                policy = "model";
-            } else if (strcmp(policy, "model") == 0) {
-                if (optind >= argc) {
-                    vpt_die(2, "vpt-simulate: --policy model needs a FILE");
-                }
-                model_path = argv[optind++];
-            } else if (strcmp(policy, "prior") != 0) {
-                vpt_die(2, "vpt-simulate: --policy: \"prior\" or "
-                        "\"model FILE\", not \"%s\"", policy);
+    /* --policy prior, --policy model FILE or --policy model:FILE */
+
+    while (vpt_opt_next(argc, argv, opts) != NULL) {
+        policy = optarg;
+        if (strncmp(policy, "model:", 6) == 0) {
+            model_path = policy + 6;
+            policy = "model";
+        } else if (strcmp(policy, "model") == 0) {
+            if (optind >= argc) {
+                vpt_die(2, "vpt-simulate: --policy model needs a FILE");
             }
-            break;
-        case 'w':
-            ltw = vpt_num_arg("--long-term-weight", optarg, -1e9, 1e9);
-            break;
-        case 'm':
-            minv = vpt_num_arg("--min-value", optarg, -1e18, 1e18);
-            break;
-        case 'k':
-            truth.k = (unsigned) vpt_num_arg("--k", optarg, 1,
-                                             VPT_MODEL_MAX_K);
-            break;
-        case 'h':
-            vpt_usage(0);
-            break;
-        default:
-            vpt_usage(2);
+            model_path = argv[optind++];
+        } else if (strcmp(policy, "prior") != 0) {
+            vpt_die(2, "vpt-simulate: --policy: \"prior\" or "
+                    "\"model FILE\", not \"%s\"", policy);
         }
     }
 
@@ -466,10 +412,7 @@ main(int argc, char **argv)
         vpt_usage(2);
     }
 
-    cat = vpt_catalog_load(catalog, err, sizeof(err));
-    if (cat == NULL) {
-        vpt_die(2, "vpt-simulate: %s", err);
-    }
+    cat = vpt_xcatalog_load(catalog);
 
     /* the truth's vocabulary: what the features code makes of shoppers */
 
@@ -545,13 +488,7 @@ main(int argc, char **argv)
 
     free(text);
 
-    lmodel = NULL;
-    if (model_path != NULL) {
-        lmodel = vpt_model_load(model_path, err, sizeof(err));
-        if (lmodel == NULL) {
-            vpt_die(2, "vpt-simulate: %s", err);
-        }
-    }
+    lmodel = vpt_xmodel_load(model_path);
 
     tr = vpt_ranker_create(cat, tmodel, err, sizeof(err));
     lr = vpt_ranker_create(cat, lmodel, err, sizeof(err));

@@ -281,51 +281,28 @@ vpt_evaluate(FILE *f, vpt_auc_t *auc)
 }
 
 
-static void
-vpt_usage(int code)
-{
-    fprintf(code ? stderr : stdout,
-            "usage: vpt-train --catalog FILE --model-out FILE "
-            "[--holdout FRACTION] [--k K]\n"
-            "         [--epochs N] [--l2 X] [--lr X] [--ipw] [--clip C] "
-            "[--seed S] [--json]\n"
-            "         LOG...\n");
-    exit(code);
-}
-
-
-static double
-vpt_num_arg(const char *opt, const char *s, double lo, double hi)
-{
-    char    *e;
-    double   x;
-
-    errno = 0;
-    x = strtod(s, &e);
-
-    if (e == s || *e || errno || !(x >= lo && x <= hi)) {
-        vpt_die(2, "vpt-train: %s: expected a number in [%g, %g], "
-                "not \"%s\"", opt, lo, hi, s);
-    }
-
-    return x;
-}
+static const char  vpt_usage_text[] =
+    "usage: vpt-train --catalog FILE --model-out FILE "
+    "[--holdout FRACTION] [--k K]\n"
+    "         [--epochs N] [--l2 X] [--lr X] [--ipw] [--clip C] "
+    "[--seed S] [--json]\n"
+    "         LOG...\n";
 
 
 int
 main(int argc, char **argv)
 {
-    int              c, json, rc, ipw, improved;
-    char             err[VPT_ERRLEN], *line, *meta;
-    size_t           i, n, len, mlen;
+    int              json, ipw, improved;
+    char             err[VPT_ERRLEN], *meta;
+    size_t           i, n, mlen;
     unsigned         epochs, epoch, best_epoch;
     uint32_t         ids[VPT_MAX_FEATURES * 2];
     uint64_t         ntrain, nheld, nothing, unknown, noprop, pos;
     double           holdout, clip, w, best_loss, best_auc, best_bias, loss;
     float           *best_p;
     FILE            *trainf, *heldf, *mem;
-    vpt_in_t         in;
     vpt_bad_t        bad;
+    vpt_logs_t       logs;
     vpt_buf_t        scratch;
     vpt_auc_t       *auc;
     vpt_row_t       *row;
@@ -333,23 +310,24 @@ main(int argc, char **argv)
     vpt_feat_t       f[VPT_MAX_FEATURES * 2];
     vpt_model_t     *check;
     vpt_catalog_t   *cat;
-    const char      *catalog, *out, *why;
+    const char      *catalog, *out;
 
-    static struct option  opts[] = {
-        { "catalog", required_argument, NULL, 'c' },
-        { "model-out", required_argument, NULL, 'o' },
-        { "holdout", required_argument, NULL, 'H' },
-        { "k", required_argument, NULL, 'k' },
-        { "epochs", required_argument, NULL, 'e' },
-        { "l2", required_argument, NULL, 'l' },
-        { "lr", required_argument, NULL, 'r' },
-        { "ipw", no_argument, NULL, 'i' },
-        { "clip", required_argument, NULL, 'C' },
-        { "seed", required_argument, NULL, 's' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+    vpt_opt_t        opts[] = {
+        { "catalog", VPT_OPT_STR, &catalog, 0, 0 },
+        { "model-out", VPT_OPT_STR, &out, 0, 0 },
+        { "holdout", VPT_OPT_NUM, &holdout, 0, 0.99 },
+        { "k", VPT_OPT_UINT, &fm.k, 1, VPT_MODEL_MAX_K },
+        { "epochs", VPT_OPT_UINT, &epochs, 1, 1000 },
+        { "l2", VPT_OPT_NUM, &fm.l2, 0, 100 },
+        { "lr", VPT_OPT_NUM, &fm.lr, 1e-9, 100 },
+        { "ipw", VPT_OPT_FLAG, &ipw, 0, 0 },
+        { "clip", VPT_OPT_NUM, &clip, 1, 1e9 },
+        { "seed", VPT_OPT_U64, &fm.seed, 0, 1e18 },
+        { "json", VPT_OPT_FLAG, &json, 0, 0 },
+        { NULL, 0, NULL, 0, 0 }
     };
+
+    vpt_tool_init("vpt-train", vpt_usage_text);
 
     catalog = out = NULL;
     holdout = 0.1;
@@ -363,57 +341,13 @@ main(int argc, char **argv)
     fm.l2 = 1e-4;
     fm.seed = 1;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            catalog = optarg;
-            break;
-        case 'o':
-            out = optarg;
-            break;
-        case 'H':
-            holdout = vpt_num_arg("--holdout", optarg, 0, 0.99);
-            break;
-        case 'k':
-            fm.k = (unsigned) vpt_num_arg("--k", optarg, 1, VPT_MODEL_MAX_K);
-            break;
-        case 'e':
-            epochs = (unsigned) vpt_num_arg("--epochs", optarg, 1, 1000);
-            break;
-        case 'l':
-            fm.l2 = vpt_num_arg("--l2", optarg, 0, 100);
-            break;
-        case 'r':
-            fm.lr = vpt_num_arg("--lr", optarg, 1e-9, 100);
-            break;
-        case 'i':
-            ipw = 1;
-            break;
-        case 'C':
-            clip = vpt_num_arg("--clip", optarg, 1, 1e9);
-            break;
-        case 's':
-            fm.seed = (uint64_t) vpt_num_arg("--seed", optarg, 0, 1e18);
-            break;
-        case 'j':
-            json = 1;
-            break;
-        case 'h':
-            vpt_usage(0);
-            break;
-        default:
-            vpt_usage(2);
-        }
-    }
+    vpt_opt_next(argc, argv, opts);
 
     if (catalog == NULL || out == NULL || optind == argc) {
         vpt_usage(2);
     }
 
-    cat = vpt_catalog_load(catalog, err, sizeof(err));
-    if (cat == NULL) {
-        vpt_die(2, "vpt-train: %s", err);
-    }
+    cat = vpt_xcatalog_load(catalog);
 
     vpt_jansson_arena();
     fm.stride = fm.k + 1;
@@ -431,73 +365,47 @@ main(int argc, char **argv)
 
     /* the one pass over the input: records and the vocabulary */
 
-    for (c = optind; c < argc; c++) {
-        if (vpt_in_open(&in, argv[c], 0) != VPT_OK) {
-            vpt_die(1, "vpt-train: %s: %s", argv[c], strerror(errno));
-        }
+    vpt_logs_init(&logs, argv + optind, argc - optind);
 
-        while ((rc = vpt_in_line(&in, &line, &len)) == 1) {
-            if (len == 0 && !in.toolong) {
-                continue;
-            }
-
-            if (in.toolong) {
-                vpt_bad_add(&bad, &in, "longer than 16 MB");
-                continue;
-            }
-
-            if (vpt_row_parse(row, cat, line, len, &scratch, &why)
-                != VPT_OK)
-            {
-                vpt_bad_add(&bad, &in, why);
-                continue;
-            }
-
-            if (row->shown < 0) {
-                if (row->unknown_offer) {
-                    unknown++;
-                } else {
-                    nothing++;
-                }
-                continue;
-            }
-
-            w = 1;
-
-            if (ipw) {
-                if (!row->has_propensity || !(row->propensity > 0)
-                    || row->propensity > 1)
-                {
-                    noprop++;
-                    continue;
-                }
-                w = 1 / row->propensity;
-                w = w > clip ? clip : w;
-            }
-
-            n = vpt_row_features(&row->ctx, row->page, row->hour,
-                                 &cat->offers[row->shown], f,
-                                 VPT_MAX_FEATURES * 2);
-
-            for (i = 0; i < n; i++) {
-                ids[i] = vpt_fm_id(&f[i]);
-            }
-
-            if (vpt_heldout(row->decision, row->decision_len, holdout)) {
-                vpt_rec_write(heldf, row->accepted, w, ids, n);
-                nheld++;
-
+    while (vpt_logs_row(&logs, row, cat, &scratch, &bad)) {
+        if (row->shown < 0) {
+            if (row->unknown_offer) {
+                unknown++;
             } else {
-                vpt_rec_write(trainf, row->accepted, w, ids, n);
-                ntrain++;
-                pos += row->accepted;
+                nothing++;
             }
+            continue;
         }
 
-        vpt_in_close(&in);
+        w = 1;
 
-        if (rc < 0) {
-            vpt_die(1, "vpt-train: %s: read error", argv[c]);
+        if (ipw) {
+            if (!row->has_propensity || !(row->propensity > 0)
+                || row->propensity > 1)
+            {
+                noprop++;
+                continue;
+            }
+            w = 1 / row->propensity;
+            w = w > clip ? clip : w;
+        }
+
+        n = vpt_row_features(&row->ctx, row->page, row->hour,
+                             &cat->offers[row->shown], f,
+                             VPT_MAX_FEATURES * 2);
+
+        for (i = 0; i < n; i++) {
+            ids[i] = vpt_fm_id(&f[i]);
+        }
+
+        if (vpt_heldout(row->decision, row->decision_len, holdout)) {
+            vpt_rec_write(heldf, row->accepted, w, ids, n);
+            nheld++;
+
+        } else {
+            vpt_rec_write(trainf, row->accepted, w, ids, n);
+            ntrain++;
+            pos += row->accepted;
         }
     }
 

@@ -3,11 +3,12 @@
  *
  * What every tool needs: errors and memory, an arena, string and integer
  * maps, bad lines and JSON output.  The rest of the shared code, one file
- * a concern: vpt_tools_in.c (the line reader), vpt_tools_json.c (the
- * top-level JSON scanner), vpt_tools_log.c (a decision-log line, with
- * its context's fast path), vpt_tools_model.c (features, the policy's
- * offers, model files) and vpt_tools_stats.c (held-out split, Wilson
- * interval, AUC).
+ * a concern: vpt_tools_opt.c (the command line: options, and loading the
+ * catalog and model they name), vpt_tools_in.c (the line reader, and the
+ * logs given as operands), vpt_tools_json.c (the top-level JSON scanner),
+ * vpt_tools_log.c (a decision-log line, with its context's fast path),
+ * vpt_tools_model.c (features, the policy's offers, model files) and
+ * vpt_tools_stats.c (held-out split, Wilson interval, AUC).
  */
 
 #include <math.h>

@@ -1,9 +1,10 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
- * What the offline tools share: a streaming line reader (plain or gzip,
- * "-" for stdin, re-readable for multi-pass tools), a scanner for the
- * top level of one JSON object per line, string maps, an arena, the
+ * What the offline tools share: the command line (options from a table,
+ * usage, the catalog and model loaded), a streaming line reader (plain or
+ * gzip, "-" for stdin, re-readable for multi-pass tools), a scanner for
+ * the top level of one JSON object per line, string maps, an arena, the
  * held-out split, statistics and JSON output helpers.
  *
  * The Makefile links every tool with all of tools/vpt_tools*.c: one file
@@ -57,6 +58,23 @@ int vpt_in_open(vpt_in_t *in, const char *path, int spool);
 int vpt_in_line(vpt_in_t *in, char **line, size_t *len);  /* 1, 0: EOF */
 int vpt_in_rewind(vpt_in_t *in);
 void vpt_in_close(vpt_in_t *in);
+
+/*
+ * The lines of the logs named on the command line, one file after the
+ * other, empty lines left out (a line cut for its length comes as an empty
+ * one with in.toolong set).  A file that cannot be opened or read ends the
+ * tool (exit 1).
+ */
+typedef struct {
+    vpt_in_t        in;             /* the file being read */
+    char          **paths;
+    int             npaths;
+    int             next;           /* of paths, the next to open */
+    unsigned        reading:1;
+} vpt_logs_t;
+
+void vpt_logs_init(vpt_logs_t *l, char **paths, int npaths);
+int vpt_logs_line(vpt_logs_t *l, char **line, size_t *len);  /* 1, 0: end */
 
 
 /*
@@ -198,6 +216,13 @@ int vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
     size_t len, vpt_buf_t *scratch, const char **why);
 
 /*
+ * The next row of the logs that parses: 1, 0 at their end.  The other
+ * lines go to bad, with why they were left out.
+ */
+int vpt_logs_row(vpt_logs_t *l, vpt_row_t *row, const vpt_catalog_t *c,
+    vpt_buf_t *scratch, vpt_bad_t *bad);
+
+/*
  * jansson's memory from an arena that vpt_row_parse() empties before each
  * line: no malloc/free per JSON value.  Call it once the catalog and the
  * model are loaded; jansson objects must not outlive their line after.
@@ -258,6 +283,51 @@ void *vpt_xalloc(size_t n);              /* zeroed; exits when out */
 void *vpt_xrealloc(void *p, size_t n);
 void vpt_die(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
+
+
+/*
+ * The command line.  vpt_tool_init() comes first: the tool's name starts
+ * the messages of the helpers below, and its usage is what --help prints
+ * (to stdout, exit 0) and what a bad option gets (to stderr, exit 2).
+ */
+extern const char  *vpt_tool;
+
+void vpt_tool_init(const char *name, const char *usage);
+void vpt_usage(int code) __attribute__((noreturn));
+
+/* a number in [lo, hi], or the tool ends: "--OPT: expected a number ..." */
+double vpt_num_arg(const char *opt, const char *s, double lo, double hi);
+
+typedef enum {
+    VPT_OPT_FLAG = 0,               /* int *: 1 when given */
+    VPT_OPT_STR,                    /* const char **: the argument */
+    VPT_OPT_NUM,                    /* double *: a number in [min, max] */
+    VPT_OPT_UINT,                   /* unsigned *: the same, truncated */
+    VPT_OPT_U64,                    /* uint64_t *: the same, truncated */
+    VPT_OPT_OWN                     /* the caller's: vpt_opt_next() says */
+} vpt_opt_type_e;
+
+typedef struct {
+    const char     *name;           /* --name; a NULL name ends the table */
+    vpt_opt_type_e  type;
+    void           *to;
+    double          min;
+    double          max;
+} vpt_opt_t;
+
+/*
+ * Reads the options (getopt_long(), with --help and -h added): stores
+ * each into its variable, and returns the next VPT_OPT_OWN one, its
+ * argument in optarg, or NULL when the options end (operands from optind).
+ * Without VPT_OPT_OWN options, one call reads them all.
+ */
+const vpt_opt_t *vpt_opt_next(int argc, char **argv, const vpt_opt_t *opts);
+
+/* loaded, or the tool ends with the loader's message (exit 2) */
+vpt_catalog_t *vpt_xcatalog_load(const char *path);
+vpt_model_t *vpt_xmodel_load(const char *path);         /* NULL: none */
+vpt_ranker_t *vpt_xranker_create(const vpt_catalog_t *c,
+    const vpt_model_t *m);
 
 
 #endif /* VPT_TOOLS_H */

@@ -249,3 +249,54 @@ vpt_in_line(vpt_in_t *in, char **line, size_t *len)
 
     return 1;
 }
+
+
+/* the logs named on the command line */
+
+void
+vpt_logs_init(vpt_logs_t *l, char **paths, int npaths)
+{
+    memset(l, 0, sizeof(vpt_logs_t));
+    l->paths = paths;
+    l->npaths = npaths;
+}
+
+
+int
+vpt_logs_line(vpt_logs_t *l, char **line, size_t *len)
+{
+    int  rc;
+
+    for ( ;; ) {
+        if (!l->reading) {
+            if (l->next == l->npaths) {
+                return 0;
+            }
+
+            if (vpt_in_open(&l->in, l->paths[l->next], 0) != VPT_OK) {
+                vpt_die(1, "%s: %s: %s", vpt_tool, l->paths[l->next],
+                        strerror(errno));
+            }
+
+            l->next++;
+            l->reading = 1;
+        }
+
+        rc = vpt_in_line(&l->in, line, len);
+
+        if (rc == 1) {
+            if (*len == 0 && !l->in.toolong) {
+                continue;
+            }
+
+            return 1;
+        }
+
+        vpt_in_close(&l->in);
+        l->reading = 0;
+
+        if (rc < 0) {
+            vpt_die(1, "%s: %s: read error", vpt_tool, l->paths[l->next - 1]);
+        }
+    }
+}

@@ -647,6 +647,31 @@ vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
 
 
 int
+vpt_logs_row(vpt_logs_t *l, vpt_row_t *row, const vpt_catalog_t *c,
+    vpt_buf_t *scratch, vpt_bad_t *bad)
+{
+    char        *line;
+    size_t       len;
+    const char  *why;
+
+    while (vpt_logs_line(l, &line, &len)) {
+        if (l->in.toolong) {
+            vpt_bad_add(bad, &l->in, "longer than 16 MB");
+            continue;
+        }
+
+        if (vpt_row_parse(row, c, line, len, scratch, &why) != VPT_OK) {
+            vpt_bad_add(bad, &l->in, why);
+            continue;
+        }
+
+        return 1;
+    }
+
+    return 0;
+}
+
+int
 vpt_time_hour(const char *p, size_t len)
 {
     if (len < 13 || p[10] != 'T' || p[11] < '0' || p[11] > '2'
