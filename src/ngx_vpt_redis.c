@@ -35,9 +35,13 @@
 #define NGX_VPT_REDIS_DEFAULT_PORT     6379
 #define NGX_VPT_REDIS_MAX_PENDING      10000    /* commands in flight */
 #define NGX_VPT_REDIS_LOG_EVERY        1000     /* ms, fire error logs */
+#define NGX_VPT_REDIS_CMD_STACK        512      /* bytes, a command */
 
 
 static ngx_uint_t ngx_vpt_redis_usable(void);
+static ngx_int_t ngx_vpt_redis_send(redisCallbackFn *fn, void *privdata,
+    int argc, const char **argv, const size_t *argvlen);
+static u_char *ngx_vpt_redis_number(u_char *p, size_t n);
 static void ngx_vpt_redis_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_vpt_redis_fire_reply(redisAsyncContext *ac, void *r,
@@ -259,9 +263,8 @@ ngx_vpt_redis_command(ngx_vpt_redis_handler_pt handler, void *data,
     pc->call.start = ngx_current_msec;
     pc->recorded = 0;
 
-    if (redisAsyncCommandArgv(w->ac, ngx_vpt_redis_reply, pc, argc, argv,
-                              argvlen)
-        != REDIS_OK)
+    if (ngx_vpt_redis_send(ngx_vpt_redis_reply, pc, argc, argv, argvlen)
+        != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "vpt redis \"%V\": cannot queue a command: %s",
@@ -304,10 +307,10 @@ ngx_vpt_redis_fire(int argc, const char **argv, const size_t *argvlen)
 
     /* no call record: the send time travels as the callback's data */
 
-    if (redisAsyncCommandArgv(w->ac, ngx_vpt_redis_fire_reply,
-                              (void *) (uintptr_t) ngx_current_msec,
-                              argc, argv, argvlen)
-        != REDIS_OK)
+    if (ngx_vpt_redis_send(ngx_vpt_redis_fire_reply,
+                           (void *) (uintptr_t) ngx_current_msec,
+                           argc, argv, argvlen)
+        != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "vpt redis \"%V\": cannot queue a command: %s",
@@ -321,6 +324,97 @@ ngx_vpt_redis_fire(int argc, const char **argv, const size_t *argvlen)
     w->stats.sent++;
 
     return NGX_OK;
+}
+
+
+/*
+ * Queues a command in Redis's protocol (RESP), written here instead of by
+ * redisAsyncCommandArgv(): hiredis's formatter builds it in an sds string
+ * with sdscatfmt(), a few reallocations and a format parse per argument,
+ * about two thirds of what queueing a command cost (~2,400 of ~3,500
+ * instructions).  The same bytes: "*<argc>\r\n", then
+ * "$<length>\r\n<argument>\r\n" for each argument.  A command fits on
+ * the stack unless its arguments are long; hiredis copies it into its
+ * output buffer.
+ */
+
+static ngx_int_t
+ngx_vpt_redis_send(redisCallbackFn *fn, void *privdata, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    int       i, rc;
+    size_t    len;
+    u_char   *buf, *p;
+    u_char    stack[NGX_VPT_REDIS_CMD_STACK];
+
+    if (argc <= 0) {
+        return NGX_ERROR;
+    }
+
+    /* the digits of a length at their longest; and a NUL */
+
+    len = sizeof("*\r\n") - 1 + NGX_SIZE_T_LEN + 1;
+
+    for (i = 0; i < argc; i++) {
+        len += sizeof("$\r\n\r\n") - 1 + NGX_SIZE_T_LEN + argvlen[i];
+    }
+
+    if (len <= sizeof(stack)) {
+        buf = stack;
+
+    } else {
+        buf = ngx_alloc(len, ngx_cycle->log);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    p = buf;
+
+    *p++ = '*';
+    p = ngx_vpt_redis_number(p, (size_t) argc);
+    *p++ = CR; *p++ = LF;
+
+    for (i = 0; i < argc; i++) {
+        *p++ = '$';
+        p = ngx_vpt_redis_number(p, argvlen[i]);
+        *p++ = CR; *p++ = LF;
+        p = ngx_cpymem(p, argv[i], argvlen[i]);
+        *p++ = CR; *p++ = LF;
+    }
+
+    /*
+     * not sent: hiredis, looking for the command's name, reads the byte
+     * after the first argument, past the end of a one-argument command
+     */
+    *p = '\0';
+
+    rc = redisAsyncFormattedCommand(ngx_vpt_redis.ac, fn, privdata,
+                                    (const char *) buf, p - buf);
+
+    if (buf != stack) {
+        ngx_free(buf);
+    }
+
+    return (rc == REDIS_OK) ? NGX_OK : NGX_ERROR;
+}
+
+
+/* decimal digits, no sign */
+
+static u_char *
+ngx_vpt_redis_number(u_char *p, size_t n)
+{
+    u_char  *d, digits[NGX_SIZE_T_LEN];
+
+    d = digits + NGX_SIZE_T_LEN;
+
+    do {
+        *--d = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return ngx_cpymem(p, d, digits + NGX_SIZE_T_LEN - d);
 }
 
 

@@ -8,33 +8,66 @@
  * hiredis's socket on nginx's event loop.
  *
  * The socket that hiredis opens is wrapped in an nginx connection
- * (ngx_get_connection) so that hiredis's addRead/delRead/addWrite/delWrite
- * hooks map straight to ngx_add_event/ngx_del_event on its read and write
- * events, edge-triggered where nginx's event method is (NGX_CLEAR_EVENT),
- * level otherwise.
+ * (ngx_get_connection); hiredis's addRead/delRead/addWrite/delWrite hooks
+ * tell what it wants, and how they map to events depends on the event
+ * method.
  *
- * Draining.  redisAsyncHandleRead() does a single read() of at most 16k.
- * Under edge-triggered epoll a read that leaves data in the socket would
- * never be reported again, so the read handler loops: after each call it
- * peeks one byte with recv(MSG_PEEK|MSG_DONTWAIT) and calls hiredis again
- * unless the peek says EAGAIN.  The peek also sees a pending EOF (0) or
- * socket error (-1), which hiredis then reads and turns into a disconnect,
- * so a FIN that came with the last data is not lost either.  After 64
- * rounds (1M) the handler yields: its event is posted to the next loop
- * iteration so other connections run.  Writes need no loop: hiredis writes
- * its whole buffer and asks for a write event (addWrite) only when the
- * socket was full, and that edge does come.
+ * epoll ("level" mode, w->level): the socket is registered once for
+ * reading, level-triggered (not with EPOLLET, which nginx uses for its
+ * own connections), and stays so until the connection ends; writing needs
+ * no registration in the common case.  Per command nothing reaches the
+ * kernel but the write() that sends it, shared with the other commands
+ * of the same event-loop iteration.
+ *
+ *   Reading.  redisAsyncHandleRead() does a single read() of at most 16k.
+ *   The read event being level-triggered, whatever that read left in the
+ *   socket (a longer burst, an EOF or error that came right behind the
+ *   data) is reported again by the next epoll_wait(): nothing is ever
+ *   left unread, and no extra syscall is needed to find that out (an
+ *   edge-triggered socket would need one after every read, a peek or a
+ *   read until EAGAIN, since nothing else says the read drained it: the
+ *   bytes hiredis read are not visible from outside).  A long burst is
+ *   thereby read 16k per event-loop iteration, other connections running
+ *   in between.
+ *
+ *   Writing.  The write event is "ready" (wev->ready, kept by this file)
+ *   while the socket is believed to take more data.  hiredis calls
+ *   addWrite for every command it queues; then, if the write event is
+ *   ready, it is posted (ngx_posted_events, run at the end of the current
+ *   event-loop iteration), so all the commands queued in one iteration, by
+ *   any number of requests, go out in one write().  If that write leaves
+ *   data behind (the socket is full; hiredis keeps the rest in its output
+ *   buffer), the event is no longer ready and is registered,
+ *   level-triggered, until the buffer is empty again: a partial write
+ *   always means a wait for the socket to drain, never a busy loop.
+ *   delWrite does nothing: the write handler itself sees that the buffer
+ *   is empty.  The connect, too, completes with the write event, which is
+ *   registered from the start until then.
+ *
+ * The other event methods (kqueue, poll, ...: "generic" mode, as it
+ * always was; Debian's nginx has epoll only): every hook maps straight to
+ * ngx_add_event/ngx_del_event, edge-triggered where the method is
+ * (NGX_CLEAR_EVENT), level otherwise.  Under edge-triggered events the
+ * read handler drains: after each hiredis read it peeks one byte with
+ * recv(MSG_PEEK|MSG_DONTWAIT) and calls hiredis again unless the peek
+ * says EAGAIN.  The peek also sees a pending EOF (0) or socket error
+ * (-1), which hiredis then reads and turns into a disconnect, so a FIN
+ * that came with the last data is not lost either.  After 64 rounds (1M)
+ * the handler yields: its event is posted to the next loop iteration so
+ * other connections run.  hiredis writes its whole buffer and asks for a
+ * write event only when the socket was full, and that edge does come.
  *
  * The end of a connection.  hiredis calls the ev.cleanup hook on every way
  * a context ends (connect failure, error, EOF, our own redisAsyncFree()),
  * while onDisconnect is called only for contexts that had connected, so
  * the cleanup hook is the one place that handles it: it deletes the
- * events, frees the nginx connection without closing the fd (hiredis
- * closes it right after, in redisFree(); the connection's fd is set to -1
- * so a stale event for it in the same epoll batch is skipped), forgets the
- * context and schedules the reconnect.  Past that point hiredis frees the
- * context: nothing here touches it again, which is why every handler that
- * calls into hiredis checks afterwards that the context is still ours.
+ * events (and a posted write), frees the nginx connection without closing
+ * the fd (hiredis closes it right after, in redisFree(); the connection's
+ * fd is set to -1 so a stale event for it in the same epoll batch is
+ * skipped), forgets the context and schedules the reconnect.  Past that
+ * point hiredis frees the context: nothing here touches it again, which
+ * is why every handler that calls into hiredis checks afterwards that the
+ * context is still ours.
  *
  * Reconnect: a cancelable timer, 50 ms doubling to 5 s, +-25% jitter,
  * reset by a successful connect; none once the worker is exiting.  The
@@ -134,6 +167,7 @@ ngx_vpt_redis_connect(void)
     w->ac = ac;
     w->conn = c;
     w->reason = NULL;
+    w->level = (ngx_event_flags & NGX_USE_EPOLL_EVENT) ? 1 : 0;
 
     ac->ev.data = ac;
     ac->ev.addRead = ngx_vpt_redis_add_read;
@@ -148,6 +182,11 @@ ngx_vpt_redis_connect(void)
     /* the connect completes with the first write event */
 
     ngx_vpt_redis_event(ac, 1, 1);
+
+    if (w->level) {
+        /* registered once, for the life of the connection */
+        ngx_vpt_redis_event(ac, 0, 1);
+    }
 }
 
 
@@ -349,6 +388,12 @@ ngx_vpt_redis_read_handler(ngx_event_t *rev)
         return;
     }
 
+    if (ngx_vpt_redis.level) {
+        /* level-triggered: what this read leaves is reported again */
+        redisAsyncHandleRead(ac);
+        return;
+    }
+
     for (i = 0; i < NGX_VPT_REDIS_READS_PER_EVENT; i++) {
 
         redisAsyncHandleRead(ac);
@@ -395,9 +440,53 @@ ngx_vpt_redis_write_handler(ngx_event_t *wev)
         return;
     }
 
-    /* completes the connect, then writes hiredis's buffer once */
+    if (!ngx_vpt_redis.level) {
+        /* completes the connect, then writes hiredis's buffer once */
+        redisAsyncHandleWrite(ac);
+        return;
+    }
 
-    redisAsyncHandleWrite(ac);
+    if (!(ac->c.flags & REDIS_CONNECTED) || sdslen(ac->c.obuf) > 0) {
+
+        /* not ready while hiredis writes: addWrite must not post us */
+        wev->ready = 0;
+
+        /* completes the connect, then writes hiredis's buffer once */
+
+        redisAsyncHandleWrite(ac);
+
+        if (ngx_vpt_redis.ac != ac) {
+            /* freed inside: c, wev and ac are no longer ours */
+            return;
+        }
+
+        if (!(ac->c.flags & REDIS_CONNECTED)) {
+            /* still connecting: the write event stays registered */
+            return;
+        }
+    }
+
+    if (sdslen(ac->c.obuf) == 0) {
+        /* all sent: the socket takes more, no event needed for that */
+
+        wev->ready = 1;
+
+        if (wev->active) {
+            ngx_vpt_redis_event(ac, 1, 0);
+        }
+
+        return;
+    }
+
+    /*
+     * A partial write (or none, EAGAIN): the socket is full, hiredis keeps
+     * the rest.  Wait for the socket to drain: the write event,
+     * level-triggered, stays registered until the buffer is empty.
+     */
+
+    if (!wev->active) {
+        ngx_vpt_redis_event(ac, 1, 1);
+    }
 }
 
 
@@ -406,28 +495,67 @@ ngx_vpt_redis_write_handler(ngx_event_t *wev)
 static void
 ngx_vpt_redis_add_read(void *data)
 {
-    ngx_vpt_redis_event(data, 0, 1);
+    if (!ngx_vpt_redis.level) {
+        ngx_vpt_redis_event(data, 0, 1);
+    }
+
+    /* level mode: registered from the connect on */
 }
 
 
 static void
 ngx_vpt_redis_del_read(void *data)
 {
-    ngx_vpt_redis_event(data, 0, 0);
+    if (!ngx_vpt_redis.level) {
+        ngx_vpt_redis_event(data, 0, 0);
+    }
+
+    /* level mode: hiredis reads only when called, and always reads */
 }
 
+
+/* called for each command queued, and after a write that left data */
 
 static void
 ngx_vpt_redis_add_write(void *data)
 {
-    ngx_vpt_redis_event(data, 1, 1);
+    ngx_event_t             *wev;
+    ngx_vpt_redis_worker_t  *w;
+
+    w = &ngx_vpt_redis;
+
+    if (!w->level) {
+        ngx_vpt_redis_event(data, 1, 1);
+        return;
+    }
+
+    if (data == NULL || data != w->ac || w->conn == NULL) {
+        return;
+    }
+
+    wev = w->conn->write;
+
+    /*
+     * Not ready: the write handler is running, or the write event is
+     * registered (connecting, or waiting for the socket to drain); either
+     * way the new command goes out with the rest.
+     */
+
+    if (wev->ready && !wev->posted) {
+        /* the end of this event-loop iteration: one write for all */
+        ngx_post_event(wev, &ngx_posted_events);
+    }
 }
 
 
 static void
 ngx_vpt_redis_del_write(void *data)
 {
-    ngx_vpt_redis_event(data, 1, 0);
+    if (!ngx_vpt_redis.level) {
+        ngx_vpt_redis_event(data, 1, 0);
+    }
+
+    /* level mode: the write handler sees the empty buffer itself */
 }
 
 
@@ -462,7 +590,8 @@ ngx_vpt_redis_event(redisAsyncContext *ac, ngx_uint_t write, ngx_uint_t on)
         }
 
         rc = ngx_add_event(ev, event,
-                           (ngx_event_flags & NGX_USE_CLEAR_EVENT)
+                           (!w->level
+                            && (ngx_event_flags & NGX_USE_CLEAR_EVENT))
                            ? NGX_CLEAR_EVENT : NGX_LEVEL_EVENT);
 
     } else {

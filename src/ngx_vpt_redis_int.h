@@ -55,6 +55,7 @@ typedef struct {
     ngx_vpt_redis_stats_t      stats;
 
     unsigned                   connected:1;
+    unsigned                   level:1;     /* the adapter's level mode */
     unsigned                   exiting:1;
 } ngx_vpt_redis_worker_t;
 
