@@ -16,8 +16,39 @@
  * JSON string is never longer than its text minus its two quotes, so an
  * arena of the text's length always holds every string vpt_context_parse()
  * keeps.
+ *
+ * Cost.  json_loadb() is most of a parse, about 175 instructions a byte
+ * of text in jansson 2.14's lexer alone, which this file cannot change;
+ * around it were jansson's allocations (a context of 330 bytes makes some
+ * 120 malloc() and as many free() calls: 15% of the parse) and our own
+ * hash lookup of each field.  So:
+ *
+ *   - while json_loadb() runs here, jansson allocates from vpt_ctx_jmem, a
+ *     static buffer emptied at every parse, by bumping an offset; free()
+ *     of that memory does nothing.  A tree that fits there, as that of any
+ *     context of a few KB does, is never freed: emptying the buffer at the
+ *     next parse drops it.  A context that needs more gets the rest from
+ *     the allocator installed before ours (malloc() normally), and its tree
+ *     is freed with json_decref() as before;
+ *
+ *   - json_set_alloc_funcs() is process-wide: our functions stay installed
+ *     after the first parse and, outside json_loadb() here, pass every call
+ *     on to the functions they replaced, so the catalog, the model and the
+ *     tools' own jansson arena (tools/vpt_tools_log.c) keep their memory; a
+ *     pointer is ours by its address.  Functions someone installs later are
+ *     chained to at the next parse.  This assumes no other thread uses
+ *     jansson while vpt_context_parse() runs: an nginx worker and the tools
+ *     have a single thread;
+ *
+ *   - the fields of an object are found in one pass over its keys, not by
+ *     a hash lookup each, and copied in the same order as before (which
+ *     matters when the arena is too small for every string).
+ *
+ * Under AddressSanitizer, only what jansson was given during the current
+ * parse of vpt_ctx_jmem is addressable.
  */
 
+#include <stdint.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -25,11 +56,149 @@
 #include "vpt_context.h"
 
 
+#if defined(__SANITIZE_ADDRESS__)
+#define VPT_CTX_ASAN  1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VPT_CTX_ASAN  1
+#endif
+#endif
+
+#ifdef VPT_CTX_ASAN
+#include <sanitizer/asan_interface.h>
+#define vpt_ctx_poison(p, n)    ASAN_POISON_MEMORY_REGION(p, n)
+#define vpt_ctx_unpoison(p, n)  ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define vpt_ctx_poison(p, n)
+#define vpt_ctx_unpoison(p, n)
+#endif
+
+
 typedef struct {
     char    *base;
     size_t   used;
     size_t   size;
 } vpt_ctx_arena_t;
+
+
+/* the keys read from an object, found in one pass over its keys */
+
+typedef struct {
+    const char  *name;
+    size_t       len;
+} vpt_ctx_key_t;
+
+#define vpt_ctx_key(s)  { s, sizeof(s) - 1 }
+
+enum {
+    VPT_CTX_USER = 0,
+    VPT_CTX_DEVICE,
+    VPT_CTX_REFERRER,
+    VPT_CTX_COUNTRY,
+    VPT_CTX_LOCAL_HOUR,
+    VPT_CTX_CART,
+    VPT_CTX_ORDER,
+    VPT_CTX_HISTORY,
+    VPT_CTX_VIEWED,
+    VPT_CTX_INTENT,
+    VPT_CTX_FEATURES,
+    VPT_CTX_NROOT
+};
+
+static const vpt_ctx_key_t  vpt_ctx_root_keys[] = {
+    [VPT_CTX_USER] = vpt_ctx_key("user"),
+    [VPT_CTX_DEVICE] = vpt_ctx_key("device"),
+    [VPT_CTX_REFERRER] = vpt_ctx_key("referrer"),
+    [VPT_CTX_COUNTRY] = vpt_ctx_key("country"),
+    [VPT_CTX_LOCAL_HOUR] = vpt_ctx_key("local_hour"),
+    [VPT_CTX_CART] = vpt_ctx_key("cart"),
+    [VPT_CTX_ORDER] = vpt_ctx_key("order"),
+    [VPT_CTX_HISTORY] = vpt_ctx_key("history"),
+    [VPT_CTX_VIEWED] = vpt_ctx_key("viewed"),
+    [VPT_CTX_INTENT] = vpt_ctx_key("intent"),
+    [VPT_CTX_FEATURES] = vpt_ctx_key("features")
+};
+
+enum {
+    VPT_CTX_USER_ID = 0,
+    VPT_CTX_USER_LOYALTY,
+    VPT_CTX_USER_ORDERS,
+    VPT_CTX_USER_LTV,
+    VPT_CTX_NUSER
+};
+
+static const vpt_ctx_key_t  vpt_ctx_user_keys[] = {
+    [VPT_CTX_USER_ID] = vpt_ctx_key("id"),
+    [VPT_CTX_USER_LOYALTY] = vpt_ctx_key("loyalty_member"),
+    [VPT_CTX_USER_ORDERS] = vpt_ctx_key("orders"),
+    [VPT_CTX_USER_LTV] = vpt_ctx_key("lifetime_value")
+};
+
+enum {
+    VPT_CTX_ORDER_ID = 0,
+    VPT_CTX_ORDER_TOTAL,
+    VPT_CTX_ORDER_CURRENCY,
+    VPT_CTX_NORDER
+};
+
+static const vpt_ctx_key_t  vpt_ctx_order_keys[] = {
+    [VPT_CTX_ORDER_ID] = vpt_ctx_key("id"),
+    [VPT_CTX_ORDER_TOTAL] = vpt_ctx_key("total"),
+    [VPT_CTX_ORDER_CURRENCY] = vpt_ctx_key("currency")
+};
+
+enum {
+    VPT_CTX_HISTORY_CATEGORIES = 0,
+    VPT_CTX_HISTORY_SKUS,
+    VPT_CTX_NHISTORY
+};
+
+static const vpt_ctx_key_t  vpt_ctx_history_keys[] = {
+    [VPT_CTX_HISTORY_CATEGORIES] = vpt_ctx_key("categories"),
+    [VPT_CTX_HISTORY_SKUS] = vpt_ctx_key("skus")
+};
+
+enum {
+    VPT_CTX_ITEM_SKU = 0,
+    VPT_CTX_ITEM_CATEGORY,
+    VPT_CTX_ITEM_PRICE,
+    VPT_CTX_ITEM_QTY,
+    VPT_CTX_NITEM
+};
+
+static const vpt_ctx_key_t  vpt_ctx_item_keys[] = {
+    [VPT_CTX_ITEM_SKU] = vpt_ctx_key("sku"),
+    [VPT_CTX_ITEM_CATEGORY] = vpt_ctx_key("category"),
+    [VPT_CTX_ITEM_PRICE] = vpt_ctx_key("price"),
+    [VPT_CTX_ITEM_QTY] = vpt_ctx_key("qty")
+};
+
+#define vpt_ctx_keys_check(keys, n)                                         \
+    _Static_assert(sizeof(keys) / sizeof(keys[0]) == n, #keys)
+
+vpt_ctx_keys_check(vpt_ctx_root_keys, VPT_CTX_NROOT);
+vpt_ctx_keys_check(vpt_ctx_user_keys, VPT_CTX_NUSER);
+vpt_ctx_keys_check(vpt_ctx_order_keys, VPT_CTX_NORDER);
+vpt_ctx_keys_check(vpt_ctx_history_keys, VPT_CTX_NHISTORY);
+vpt_ctx_keys_check(vpt_ctx_item_keys, VPT_CTX_NITEM);
+
+
+/*
+ * jansson's memory while vpt_context_parse() runs json_loadb(): 64 KB
+ * holds the tree of a context of about 6 KB (jansson needs about ten
+ * bytes per byte of text).
+ */
+
+#define VPT_CTX_JMEM    (64 * 1024)
+#define VPT_CTX_JALIGN  16              /* as malloc()'s */
+
+static char           vpt_ctx_jmem[VPT_CTX_JMEM]
+                          __attribute__((aligned(VPT_CTX_JALIGN)));
+static size_t         vpt_ctx_jused;
+static int            vpt_ctx_jactive;    /* json_loadb() running */
+static int            vpt_ctx_jspilled;   /* it needed the heap too */
+static json_malloc_t  vpt_ctx_jprev_malloc;
+static json_free_t    vpt_ctx_jprev_free;
 
 
 static void vpt_ctx_user(vpt_context_t *ctx, vpt_ctx_arena_t *a, json_t *v);
@@ -44,6 +213,12 @@ static void vpt_ctx_features(vpt_context_t *ctx, vpt_ctx_arena_t *a,
     json_t *v);
 static int vpt_ctx_str(vpt_ctx_arena_t *a, json_t *v, vpt_str_t *out);
 static int vpt_ctx_num(json_t *v, double *out);
+static void vpt_ctx_fields(json_t *obj, const vpt_ctx_key_t *keys,
+    size_t nkeys, json_t **out);
+static void vpt_ctx_jbegin(void);
+static void vpt_ctx_jend(json_t *root);
+static void *vpt_ctx_jmalloc(size_t n);
+static void vpt_ctx_jfree(void *p);
 
 
 void
@@ -63,24 +238,24 @@ int
 vpt_context_parse(vpt_context_t *ctx, const char *json, size_t len,
     char *arena, size_t arena_len)
 {
-    int           rc;
-    json_t       *root;
-    json_error_t  je;
-
-    vpt_context_init(ctx);
+    int      rc;
+    json_t  *root;
 
     if (len > VPT_CTX_MAX_BYTES) {
+        vpt_context_init(ctx);
         return VPT_ERROR;
     }
 
-    root = json_loadb(json, len, 0, &je);
-    if (root == NULL) {
-        return VPT_ERROR;
-    }
+    /* no json_error_t: its message would only cost time on bad contexts */
 
+    vpt_ctx_jbegin();
+    root = json_loadb(json, len, 0, NULL);
+    vpt_ctx_jactive = 0;
+
+    /* VPT_ERROR for a NULL root, after vpt_context_init() */
     rc = vpt_context_from_json(ctx, root, arena, arena_len);
 
-    json_decref(root);
+    vpt_ctx_jend(root);
 
     return rc;
 }
@@ -90,7 +265,7 @@ int
 vpt_context_from_json(vpt_context_t *ctx, const void *obj, char *arena,
     size_t arena_len)
 {
-    json_t           *root, *v;
+    json_t           *root, *v, *f[VPT_CTX_NROOT];
     json_int_t        hour;
     vpt_ctx_arena_t   a;
 
@@ -106,13 +281,15 @@ vpt_context_from_json(vpt_context_t *ctx, const void *obj, char *arena,
     a.used = 0;
     a.size = (arena != NULL) ? arena_len : 0;
 
-    vpt_ctx_user(ctx, &a, json_object_get(root, "user"));
+    vpt_ctx_fields(root, vpt_ctx_root_keys, VPT_CTX_NROOT, f);
 
-    vpt_ctx_str(&a, json_object_get(root, "device"), &ctx->device);
-    vpt_ctx_str(&a, json_object_get(root, "referrer"), &ctx->referrer);
-    vpt_ctx_str(&a, json_object_get(root, "country"), &ctx->country);
+    vpt_ctx_user(ctx, &a, f[VPT_CTX_USER]);
 
-    v = json_object_get(root, "local_hour");
+    vpt_ctx_str(&a, f[VPT_CTX_DEVICE], &ctx->device);
+    vpt_ctx_str(&a, f[VPT_CTX_REFERRER], &ctx->referrer);
+    vpt_ctx_str(&a, f[VPT_CTX_COUNTRY], &ctx->country);
+
+    v = f[VPT_CTX_LOCAL_HOUR];
 
     if (json_is_integer(v)) {
         hour = json_integer_value(v);
@@ -122,18 +299,17 @@ vpt_context_from_json(vpt_context_t *ctx, const void *obj, char *arena,
         }
     }
 
-    ctx->ncart = vpt_ctx_items(&a, json_object_get(root, "cart"), ctx->cart,
+    ctx->ncart = vpt_ctx_items(&a, f[VPT_CTX_CART], ctx->cart,
                                &ctx->cart_total);
 
-    vpt_ctx_order(ctx, &a, json_object_get(root, "order"));
-    vpt_ctx_history(ctx, &a, json_object_get(root, "history"));
+    vpt_ctx_order(ctx, &a, f[VPT_CTX_ORDER]);
+    vpt_ctx_history(ctx, &a, f[VPT_CTX_HISTORY]);
 
-    ctx->nviewed = vpt_ctx_items(&a, json_object_get(root, "viewed"),
-                                 ctx->viewed, NULL);
+    ctx->nviewed = vpt_ctx_items(&a, f[VPT_CTX_VIEWED], ctx->viewed, NULL);
 
-    vpt_ctx_str(&a, json_object_get(root, "intent"), &ctx->intent);
+    vpt_ctx_str(&a, f[VPT_CTX_INTENT], &ctx->intent);
 
-    vpt_ctx_features(ctx, &a, json_object_get(root, "features"));
+    vpt_ctx_features(ctx, &a, f[VPT_CTX_FEATURES]);
 
     return VPT_OK;
 }
@@ -144,22 +320,24 @@ vpt_context_from_json(vpt_context_t *ctx, const void *obj, char *arena,
 static void
 vpt_ctx_user(vpt_context_t *ctx, vpt_ctx_arena_t *a, json_t *v)
 {
-    json_t  *e;
+    json_t  *e, *f[VPT_CTX_NUSER];
 
     if (!json_is_object(v)) {
         return;
     }
 
-    vpt_ctx_str(a, json_object_get(v, "id"), &ctx->user_id);
+    vpt_ctx_fields(v, vpt_ctx_user_keys, VPT_CTX_NUSER, f);
 
-    e = json_object_get(v, "loyalty_member");
+    vpt_ctx_str(a, f[VPT_CTX_USER_ID], &ctx->user_id);
+
+    e = f[VPT_CTX_USER_LOYALTY];
 
     if (json_is_boolean(e)) {
         ctx->loyalty_member = json_is_true(e) ? 1 : 0;
     }
 
-    vpt_ctx_num(json_object_get(v, "orders"), &ctx->orders);
-    vpt_ctx_num(json_object_get(v, "lifetime_value"), &ctx->lifetime_value);
+    vpt_ctx_num(f[VPT_CTX_USER_ORDERS], &ctx->orders);
+    vpt_ctx_num(f[VPT_CTX_USER_LTV], &ctx->lifetime_value);
 }
 
 
@@ -168,13 +346,17 @@ vpt_ctx_user(vpt_context_t *ctx, vpt_ctx_arena_t *a, json_t *v)
 static void
 vpt_ctx_order(vpt_context_t *ctx, vpt_ctx_arena_t *a, json_t *v)
 {
+    json_t  *f[VPT_CTX_NORDER];
+
     if (!json_is_object(v)) {
         return;
     }
 
-    vpt_ctx_str(a, json_object_get(v, "id"), &ctx->order_id);
-    vpt_ctx_num(json_object_get(v, "total"), &ctx->order_total);
-    vpt_ctx_str(a, json_object_get(v, "currency"), &ctx->order_currency);
+    vpt_ctx_fields(v, vpt_ctx_order_keys, VPT_CTX_NORDER, f);
+
+    vpt_ctx_str(a, f[VPT_CTX_ORDER_ID], &ctx->order_id);
+    vpt_ctx_num(f[VPT_CTX_ORDER_TOTAL], &ctx->order_total);
+    vpt_ctx_str(a, f[VPT_CTX_ORDER_CURRENCY], &ctx->order_currency);
 }
 
 
@@ -183,15 +365,18 @@ vpt_ctx_order(vpt_context_t *ctx, vpt_ctx_arena_t *a, json_t *v)
 static void
 vpt_ctx_history(vpt_context_t *ctx, vpt_ctx_arena_t *a, json_t *v)
 {
+    json_t  *f[VPT_CTX_NHISTORY];
+
     if (!json_is_object(v)) {
         return;
     }
 
-    ctx->nhistory_categories = vpt_ctx_strs(a,
-                                   json_object_get(v, "categories"),
-                                   ctx->history_categories);
+    vpt_ctx_fields(v, vpt_ctx_history_keys, VPT_CTX_NHISTORY, f);
 
-    ctx->nhistory_skus = vpt_ctx_strs(a, json_object_get(v, "skus"),
+    ctx->nhistory_categories = vpt_ctx_strs(a, f[VPT_CTX_HISTORY_CATEGORIES],
+                                            ctx->history_categories);
+
+    ctx->nhistory_skus = vpt_ctx_strs(a, f[VPT_CTX_HISTORY_SKUS],
                                       ctx->history_skus);
 }
 
@@ -208,7 +393,7 @@ vpt_ctx_items(vpt_ctx_arena_t *a, json_t *v, vpt_item_t *items,
     double *total)
 {
     size_t       i, n;
-    json_t      *e;
+    json_t      *e, *f[VPT_CTX_NITEM];
     vpt_item_t   item, *it;
 
     if (total != NULL) {
@@ -231,8 +416,10 @@ vpt_ctx_items(vpt_ctx_arena_t *a, json_t *v, vpt_item_t *items,
         memset(it, 0, sizeof(vpt_item_t));
         it->qty = 1;
 
-        vpt_ctx_num(json_object_get(e, "price"), &it->price);
-        vpt_ctx_num(json_object_get(e, "qty"), &it->qty);
+        vpt_ctx_fields(e, vpt_ctx_item_keys, VPT_CTX_NITEM, f);
+
+        vpt_ctx_num(f[VPT_CTX_ITEM_PRICE], &it->price);
+        vpt_ctx_num(f[VPT_CTX_ITEM_QTY], &it->qty);
 
         if (total != NULL) {
             *total += it->price * it->qty;
@@ -242,8 +429,8 @@ vpt_ctx_items(vpt_ctx_arena_t *a, json_t *v, vpt_item_t *items,
             continue;
         }
 
-        vpt_ctx_str(a, json_object_get(e, "sku"), &it->sku);
-        vpt_ctx_str(a, json_object_get(e, "category"), &it->category);
+        vpt_ctx_str(a, f[VPT_CTX_ITEM_SKU], &it->sku);
+        vpt_ctx_str(a, f[VPT_CTX_ITEM_CATEGORY], &it->category);
 
         n++;
     }
@@ -285,6 +472,7 @@ vpt_ctx_strs(vpt_ctx_arena_t *a, json_t *v, vpt_str_t *strs)
 static void
 vpt_ctx_features(vpt_context_t *ctx, vpt_ctx_arena_t *a, json_t *v)
 {
+    void        *iter;
     size_t       keylen, used;
     json_t      *e;
     vpt_attr_t  *f;
@@ -294,10 +482,13 @@ vpt_ctx_features(vpt_context_t *ctx, vpt_ctx_arena_t *a, json_t *v)
         return;
     }
 
-    json_object_keylen_foreach(v, key, keylen, e) {
-        if (ctx->nfeatures == VPT_CTX_MAX_FEATURES) {
-            break;
-        }
+    for (iter = json_object_iter(v);
+         iter != NULL && ctx->nfeatures < VPT_CTX_MAX_FEATURES;
+         iter = json_object_iter_next(v, iter))
+    {
+        key = json_object_iter_key(iter);
+        keylen = json_object_iter_key_len(iter);
+        e = json_object_iter_value(iter);
 
         if (keylen == 0 || !(json_is_string(e) || json_is_number(e))) {
             continue;
@@ -381,4 +572,118 @@ vpt_ctx_num(json_t *v, double *out)
     *out = d;
 
     return VPT_OK;
+}
+
+
+/*
+ * out[k]: the value of keys[k] in obj, or NULL.  A key appears once in a
+ * jansson object (a repeated key replaces the value), so this finds what
+ * json_object_get() would, without hashing every name looked up.
+ */
+
+static void
+vpt_ctx_fields(json_t *obj, const vpt_ctx_key_t *keys, size_t nkeys,
+    json_t **out)
+{
+    void        *iter;
+    size_t       k, len;
+    const char  *key;
+
+    for (k = 0; k < nkeys; k++) {
+        out[k] = NULL;
+    }
+
+    for (iter = json_object_iter(obj);
+         iter != NULL;
+         iter = json_object_iter_next(obj, iter))
+    {
+        key = json_object_iter_key(iter);
+        len = json_object_iter_key_len(iter);
+
+        for (k = 0; k < nkeys; k++) {
+            if (keys[k].len == len && key[0] == keys[k].name[0]
+                && memcmp(key, keys[k].name, len) == 0)
+            {
+                out[k] = json_object_iter_value(iter);
+                break;
+            }
+        }
+    }
+}
+
+
+/* jansson's memory: see the top of this file */
+
+static void
+vpt_ctx_jbegin(void)
+{
+    json_free_t    f;
+    json_malloc_t  m;
+
+    json_get_alloc_funcs(&m, &f);
+
+    if (m != vpt_ctx_jmalloc) {
+        /* the first parse, or someone installed theirs since */
+        vpt_ctx_jprev_malloc = m;
+        vpt_ctx_jprev_free = f;
+        json_set_alloc_funcs(vpt_ctx_jmalloc, vpt_ctx_jfree);
+    }
+
+    vpt_ctx_poison(vpt_ctx_jmem, VPT_CTX_JMEM);
+
+    vpt_ctx_jused = 0;
+    vpt_ctx_jspilled = 0;
+    vpt_ctx_jactive = 1;
+}
+
+
+/*
+ * After the parse: a tree that lives in vpt_ctx_jmem only is dropped with
+ * it (nothing but this file ever saw it); one with heap parts is freed.
+ */
+
+static void
+vpt_ctx_jend(json_t *root)
+{
+    if (root != NULL && vpt_ctx_jspilled) {
+        json_decref(root);
+    }
+
+    vpt_ctx_poison(vpt_ctx_jmem, vpt_ctx_jused);
+}
+
+
+static void *
+vpt_ctx_jmalloc(size_t n)
+{
+    char    *p;
+    size_t   size;
+
+    if (vpt_ctx_jactive) {
+        size = (n + VPT_CTX_JALIGN - 1) & ~(size_t) (VPT_CTX_JALIGN - 1);
+
+        if (size >= n && size <= VPT_CTX_JMEM - vpt_ctx_jused) {
+            p = vpt_ctx_jmem + vpt_ctx_jused;
+            vpt_ctx_jused += size;
+
+            vpt_ctx_unpoison(p, n);
+
+            return p;
+        }
+
+        vpt_ctx_jspilled = 1;
+    }
+
+    return vpt_ctx_jprev_malloc(n);
+}
+
+
+static void
+vpt_ctx_jfree(void *p)
+{
+    if ((uintptr_t) p - (uintptr_t) vpt_ctx_jmem < VPT_CTX_JMEM) {
+        return;
+    }
+
+    vpt_ctx_jprev_free(p);
 }

@@ -73,6 +73,14 @@ void vpt_context_init(vpt_context_t *ctx);
 /*
  * VPT_OK, or VPT_ERROR when json is not a JSON object (bad_context).
  * arena must have at least len bytes; strings of ctx point into it.
+ *
+ * Single-threaded: while it runs, jansson allocates from a static buffer
+ * of vpt_context.c, through allocation functions it installs with
+ * json_set_alloc_funcs() (process-wide) at the first call.  Outside the
+ * parse they pass every call on to the functions installed before them,
+ * so other users of jansson in the process are not affected, but no other
+ * thread may use jansson while a parse runs (an nginx worker and the tools
+ * have one thread).
  */
 int vpt_context_parse(vpt_context_t *ctx, const char *json, size_t len,
     char *arena, size_t arena_len);

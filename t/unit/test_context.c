@@ -5,6 +5,7 @@
  * a JSON object; wrong types are absent, arrays are bounded.
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <jansson.h>
@@ -546,6 +547,320 @@ VPT_TEST(strings_that_do_not_fit_the_arena_are_absent)
 }
 
 
+VPT_TEST(a_repeated_key_keeps_its_last_value)
+{
+    vpt_context_t  ctx;
+
+    VPT_CHECK(parse(&ctx,
+        "{\"device\": \"a\", \"country\": \"US\", \"device\": \"b\","
+        " \"user\": {\"id\": \"x\", \"orders\": 2, \"id\": \"y\"},"
+        " \"cart\": [{\"sku\": \"A\", \"price\": 1, \"sku\": \"B\","
+        " \"price\": 2}],"
+        " \"features\": {\"k\": \"1\", \"j\": 3, \"k\": \"2\"},"
+        " \"intent\": 5, \"intent\": \"gift\"}") == VPT_OK);
+
+    CHECK_S(ctx.device, "b");
+    CHECK_S(ctx.country, "US");
+    CHECK_S(ctx.user_id, "y");
+    VPT_CHECK(ctx.orders == 2);
+    VPT_CHECK(ctx.ncart == 1);
+    CHECK_S(ctx.cart[0].sku, "B");
+    VPT_CHECK(ctx.cart[0].price == 2 && ctx.cart_total == 2);
+    CHECK_S(ctx.intent, "gift");
+
+    /* the key keeps its place, with the new value */
+    VPT_CHECK(ctx.nfeatures == 2);
+    CHECK_S(ctx.features[0].name, "k");
+    CHECK_S(ctx.features[0].str, "2");
+    CHECK_S(ctx.features[1].name, "j");
+    VPT_CHECK(ctx.features[1].is_num && ctx.features[1].num == 3);
+
+    /* names are matched in full, not by prefix or by first letter */
+    VPT_CHECK(parse(&ctx,
+        "{\"devices\": \"a\", \"devic\": \"b\", \"Device\": \"c\","
+        " \"dEvice\": \"d\", \"user\": {\"i\": \"x\", \"idx\": \"y\"}}")
+        == VPT_OK);
+    VPT_CHECK(is_empty(&ctx));
+}
+
+
+/* the same strings and numbers, wherever the strings are */
+
+static int
+same_str(vpt_str_t a, vpt_str_t b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len)
+                                            == 0);
+}
+
+
+static int
+same_items(const vpt_item_t *a, const vpt_item_t *b, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (!same_str(a[i].sku, b[i].sku)
+            || !same_str(a[i].category, b[i].category)
+            || a[i].price != b[i].price || a[i].qty != b[i].qty)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+same_context(const vpt_context_t *a, const vpt_context_t *b)
+{
+    size_t  i;
+
+    if (!same_str(a->user_id, b->user_id)
+        || a->loyalty_member != b->loyalty_member
+        || a->orders != b->orders || a->lifetime_value != b->lifetime_value
+        || !same_str(a->device, b->device)
+        || !same_str(a->referrer, b->referrer)
+        || !same_str(a->country, b->country)
+        || a->local_hour != b->local_hour
+        || a->ncart != b->ncart || !same_items(a->cart, b->cart, a->ncart)
+        || a->cart_total != b->cart_total
+        || !same_str(a->order_id, b->order_id)
+        || a->order_total != b->order_total
+        || !same_str(a->order_currency, b->order_currency)
+        || a->nhistory_categories != b->nhistory_categories
+        || a->nhistory_skus != b->nhistory_skus
+        || a->nviewed != b->nviewed
+        || !same_items(a->viewed, b->viewed, a->nviewed)
+        || !same_str(a->intent, b->intent)
+        || a->nfeatures != b->nfeatures)
+    {
+        return 0;
+    }
+
+    for (i = 0; i < a->nhistory_categories; i++) {
+        if (!same_str(a->history_categories[i], b->history_categories[i])) {
+            return 0;
+        }
+    }
+
+    for (i = 0; i < a->nhistory_skus; i++) {
+        if (!same_str(a->history_skus[i], b->history_skus[i])) {
+            return 0;
+        }
+    }
+
+    for (i = 0; i < a->nfeatures; i++) {
+        if (!same_str(a->features[i].name, b->features[i].name)
+            || a->features[i].is_num != b->features[i].is_num
+            || a->features[i].num != b->features[i].num
+            || !same_str(a->features[i].str, b->features[i].str))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* a context of n cart and viewed items, features, history: ~95 n bytes */
+
+static char *
+big_context(size_t n)
+{
+    char    *s;
+    size_t   i, len, size;
+
+    size = 200 * n + 512;
+    s = malloc(size);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    len = snprintf(s, size, "{\"user\": {\"id\": \"u-big\", \"orders\": 9},"
+                   " \"device\": \"mobile\", \"local_hour\": 3, \"cart\": [");
+
+    for (i = 0; i < n; i++) {
+        len += snprintf(s + len, size - len, "%s{\"sku\": \"SKU-%zu\","
+                        " \"category\": \"cat-%zu\", \"price\": %zu.25,"
+                        " \"qty\": %zu}", i ? ", " : "", i, i % 7, i % 50,
+                        1 + i % 3);
+    }
+
+    len += snprintf(s + len, size - len, "], \"viewed\": [");
+
+    for (i = 0; i < n; i++) {
+        len += snprintf(s + len, size - len, "%s{\"sku\": \"V-%zu\"}",
+                        i ? ", " : "", i);
+    }
+
+    len += snprintf(s + len, size - len, "], \"history\": {\"skus\": [\"H-1\","
+                    " \"H-2\"]}, \"features\": {\"a\": \"x\", \"b\": 2},"
+                    " \"intent\": \"browse\"}");
+
+    return s;
+}
+
+
+VPT_TEST(parse_is_from_json_of_jansson_s_tree)
+{
+    char            *text, *a1, *a2;
+    size_t           i, len;
+    json_t          *root;
+    vpt_context_t    got, want;
+    static size_t    sizes[] = { 0, 1, 4, 32, 100, 400 };
+
+    /* from a few items to a tree larger than the parser's own memory */
+
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        text = big_context(sizes[i]);
+        VPT_CHECK(text != NULL);
+        if (text == NULL) {
+            return;
+        }
+
+        len = strlen(text);
+        a1 = malloc(len);
+        a2 = malloc(len);
+
+        root = json_loadb(text, len, 0, NULL);
+        VPT_CHECK(root != NULL);
+
+        VPT_CHECK(vpt_context_from_json(&want, root, a2, len) == VPT_OK);
+        VPT_CHECK(vpt_context_parse(&got, text, len, a1, len) == VPT_OK);
+        VPT_CHECK_MSG(same_context(&got, &want), "%zu items", sizes[i]);
+        VPT_CHECK(got.ncart == (sizes[i] < VPT_CTX_MAX_ITEMS
+                                ? sizes[i] : VPT_CTX_MAX_ITEMS));
+
+        /* broken at the end: bad_context, whatever was built is freed */
+        VPT_CHECK(vpt_context_parse(&got, text, len - 1, a1, len)
+                  == VPT_ERROR);
+        VPT_CHECK(is_empty(&got));
+
+        json_decref(root);
+        free(a1);
+        free(a2);
+        free(text);
+    }
+}
+
+
+VPT_TEST(a_context_outlives_the_next_parse)
+{
+    char           a1[64], a2[64];
+    vpt_context_t  c1, c2;
+
+    VPT_CHECK(vpt_context_parse(&c1, "{\"device\": \"mobile\"}", 20,
+                                a1, sizeof(a1)) == VPT_OK);
+    VPT_CHECK(vpt_context_parse(&c2, "{\"device\": \"tablet\"}", 20,
+                                a2, sizeof(a2)) == VPT_OK);
+
+    CHECK_S(c1.device, "mobile");
+    CHECK_S(c2.device, "tablet");
+}
+
+
+/* an allocator of jansson's installed by someone else, counting calls */
+
+static size_t  other_mallocs, other_frees;
+
+
+static void *
+other_malloc(size_t n)
+{
+    other_mallocs++;
+    return malloc(n);
+}
+
+
+static void
+other_free(void *p)
+{
+    if (p != NULL) {
+        other_frees++;
+    }
+
+    free(p);
+}
+
+
+VPT_TEST(jansson_s_other_users_keep_their_allocator)
+{
+    char           *text, *a;
+    size_t          len, mallocs;
+    json_t         *before, *after;
+    vpt_context_t   ctx;
+
+    /* installed before a parse, as tools/vpt_tools_log.c does */
+
+    json_set_alloc_funcs(other_malloc, other_free);
+    other_mallocs = other_frees = 0;
+
+    before = json_pack("{s:s, s:[i, i]}", "name", "catalog", "ids", 1, 2);
+    VPT_CHECK(before != NULL && other_mallocs > 0);
+
+    /* a small context takes nothing from it */
+
+    mallocs = other_mallocs;
+    VPT_CHECK(parse(&ctx, "{\"device\": \"mobile\", \"cart\": [{\"sku\":"
+                    " \"A\", \"price\": 2.5}], \"features\": {\"a\": 1}}")
+              == VPT_OK);
+    VPT_CHECK(other_mallocs == mallocs);
+    CHECK_S(ctx.device, "mobile");
+
+    /* outside a parse, jansson's memory is still its */
+
+    after = json_pack("{s:s}", "name", "model");
+    VPT_CHECK(after != NULL && other_mallocs > mallocs);
+
+    json_decref(before);
+    json_decref(after);
+    VPT_CHECK(other_frees == other_mallocs);
+
+    /* a context too large for the parser's memory: the rest is freed */
+
+    text = big_context(400);
+    VPT_CHECK(text != NULL);
+    if (text != NULL) {
+        len = strlen(text);
+        a = malloc(len);
+
+        mallocs = other_mallocs;
+        VPT_CHECK(vpt_context_parse(&ctx, text, len, a, len) == VPT_OK);
+        VPT_CHECK(other_mallocs > mallocs);
+        VPT_CHECK(other_frees == other_mallocs);
+        VPT_CHECK(ctx.ncart == VPT_CTX_MAX_ITEMS);
+
+        VPT_CHECK(vpt_context_parse(&ctx, text, len - 2, a, len)
+                  == VPT_ERROR);
+        VPT_CHECK(other_frees == other_mallocs);
+
+        free(a);
+        free(text);
+    }
+
+    /* installed after a parse: the next parse keeps it too */
+
+    json_set_alloc_funcs(malloc, free);
+    VPT_CHECK(parse(&ctx, "{\"device\": \"tablet\"}") == VPT_OK);
+
+    json_set_alloc_funcs(other_malloc, other_free);
+    other_mallocs = other_frees = 0;
+
+    VPT_CHECK(parse(&ctx, "{\"device\": \"desktop\"}") == VPT_OK);
+    CHECK_S(ctx.device, "desktop");
+
+    after = json_pack("[s]", "x");
+    VPT_CHECK(after != NULL && other_mallocs > 0);
+    json_decref(after);
+    VPT_CHECK(other_frees == other_mallocs);
+
+    json_set_alloc_funcs(malloc, free);
+}
+
+
 int
 main(void)
 {
@@ -566,6 +881,10 @@ main(void)
     VPT_RUN(unknown_fields_are_ignored);
     VPT_RUN(an_arena_of_the_text_length_holds_every_string);
     VPT_RUN(strings_that_do_not_fit_the_arena_are_absent);
+    VPT_RUN(a_repeated_key_keeps_its_last_value);
+    VPT_RUN(parse_is_from_json_of_jansson_s_tree);
+    VPT_RUN(a_context_outlives_the_next_parse);
+    VPT_RUN(jansson_s_other_users_keep_their_allocator);
 
     free(arena);
 
