@@ -150,6 +150,7 @@ extern ngx_module_t  ngx_http_vpt_module;
 /* ngx_vpt_request.c */
 ngx_int_t ngx_http_vpt_init_request(ngx_conf_t *cf);
 ngx_http_vpt_ctx_t *ngx_http_vpt_get_ctx(ngx_http_request_t *r);
+void ngx_http_vpt_cancel(ngx_http_vpt_ctx_t *ctx);
 ngx_int_t ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx);
 
 /* ngx_vpt_filter.c */

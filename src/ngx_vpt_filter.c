@@ -57,6 +57,7 @@ static ngx_int_t ngx_http_vpt_insert(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx);
 static ngx_int_t ngx_http_vpt_output(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx);
+static ngx_uint_t ngx_http_vpt_part_ends(ngx_chain_t *cl);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -119,12 +120,12 @@ ngx_http_vpt_header_filter(ngx_http_request_t *r)
         return ngx_http_next_header_filter(r);
     }
 
-    mem = ngx_palloc(r->pool, vpt_splice_size(vlcf->anchor));
+    mem = ngx_palloc(r->pool, vpt_splice_size(ctx->conf->anchor));
     if (mem == NULL) {
         return ngx_http_next_header_filter(r);
     }
 
-    vpt_splice_init(&ctx->splice, vlcf->anchor, mem);
+    vpt_splice_init(&ctx->splice, ctx->conf->anchor, mem);
 
     ctx->filtering = 1;
     ctx->last_out = &ctx->out;
@@ -175,12 +176,16 @@ ngx_http_vpt_is_html(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_vpt_set_private(ngx_http_request_t *r)
 {
-    ngx_uint_t         i;
+    u_char            *p, *last, *tok, *end, *comma;
+    size_t             len;
+    ngx_uint_t         i, n;
     ngx_table_elt_t  **ccp, *cc;
 
     ccp = r->headers_out.cache_control.elts;
+    n = r->headers_out.cache_control.nelts;
+    len = sizeof("private") - 1;
 
-    for (i = 0; i < r->headers_out.cache_control.nelts; i++) {
+    for (i = 0; i < n; i++) {
         if (ngx_strlcasestrn(ccp[i]->value.data,
                              ccp[i]->value.data + ccp[i]->value.len,
                              (u_char *) "private", 7 - 1)
@@ -190,10 +195,44 @@ ngx_http_vpt_set_private(ngx_http_request_t *r)
         {
             return NGX_OK;
         }
+
+        len += 2 + ccp[i]->value.len;
     }
 
-    for (i = 0; i < r->headers_out.cache_control.nelts; i++) {
+    /* "private", then the other directives as they were, but "public" */
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_cpymem(p, "private", sizeof("private") - 1);
+
+    for (i = 0; i < n; i++) {
         ccp[i]->hash = 0;
+        end = ccp[i]->value.data + ccp[i]->value.len;
+
+        for (tok = ccp[i]->value.data; tok < end; tok++) {
+            while (tok < end && (*tok == ' ' || *tok == ',')) {
+                tok++;
+            }
+
+            comma = ngx_strlchr(tok, end, ',');
+            len = (comma ? comma : end) - tok;
+
+            while (len && tok[len - 1] == ' ') {
+                len--;
+            }
+
+            if (len && !(len == 6 && ngx_strncasecmp(tok, (u_char *) "public",
+                                                     6) == 0))
+            {
+                last = ngx_cpymem(last, ", ", 2);
+                last = ngx_cpymem(last, tok, len);
+            }
+
+            tok = comma ? comma : end;
+        }
     }
 
     if (r->headers_out.cache_control.elts == NULL) {
@@ -219,7 +258,8 @@ ngx_http_vpt_set_private(ngx_http_request_t *r)
 
     cc->hash = 1;
     ngx_str_set(&cc->key, "Cache-Control");
-    ngx_str_set(&cc->value, "private");
+    cc->value.data = p;
+    cc->value.len = last - p;
     *ccp = cc;
 
     return NGX_OK;
@@ -241,6 +281,12 @@ ngx_http_vpt_skip(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
         ctx->redis_time = -1;
         ctx->decided = 1;
         ngx_http_set_ctx(r, ctx, ngx_http_vpt_module);
+    }
+
+    if (!ctx->decided) {
+        /* nobody will use the answer: no wait, no breaker failure */
+        ngx_http_vpt_cancel(ctx);
+        ctx->decided = 1;
     }
 
     ctx->final = status;
@@ -298,6 +344,21 @@ ngx_http_vpt_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         }
 
         if (ngx_http_vpt_scan(r, ctx, cl->buf) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->waiting && ngx_http_vpt_part_ends(in)) {
+        /*
+         * The addition filter ends our part here and appends a
+         * subrequest's body next: what we hold must go out before it, so
+         * stop waiting and go on without an offer.
+         */
+        ngx_http_vpt_cancel(ctx);
+        ctx->status = NGX_VPT_ST_REDIS_TIMEOUT;
+        ctx->decided = 1;
+
+        if (ngx_http_vpt_insert(r, ctx) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -550,8 +611,10 @@ ngx_http_vpt_emit_copy(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
     b->temporary = 1;
     b->shadow = NULL;
     b->last_buf = 0;
+    b->last_in_chain = 0;
     b->flush = 0;
     b->sync = 0;
+    b->recycled = 0;
     b->tag = (ngx_buf_tag_t) &ngx_http_vpt_copy_tag;
 
     **last = cl;
@@ -608,7 +671,7 @@ static ngx_int_t
 ngx_http_vpt_insert(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
 {
     ngx_buf_t    *b;
-    ngx_chain_t  *cl;
+    ngx_chain_t  *cl, *next;
 
     ctx->waiting = 0;
     r->buffered &= ~NGX_HTTP_VPT_BUFFERED;
@@ -644,8 +707,8 @@ ngx_http_vpt_insert(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
 
         } else {
             /* replaced: its copies and pointers are simply not sent */
-            for (cl = ctx->held_anchor; cl; /* void */) {
-                ngx_chain_t  *next = cl->next;
+            for (cl = ctx->held_anchor; cl; cl = next) {
+                next = cl->next;
 
                 if (cl->buf->tag == (ngx_buf_tag_t) &ngx_http_vpt_copy_tag) {
                     cl->next = ctx->free_copies;
@@ -655,8 +718,6 @@ ngx_http_vpt_insert(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
                     cl->next = ctx->free;
                     ctx->free = cl;
                 }
-
-                cl = next;
             }
         }
 
@@ -789,4 +850,19 @@ ngx_http_vpt_output(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
     }
 
     return rc;
+}
+
+
+/* a buffer that ends this request's part of the body but not the body */
+
+static ngx_uint_t
+ngx_http_vpt_part_ends(ngx_chain_t *cl)
+{
+    for ( /* void */ ; cl; cl = cl->next) {
+        if (cl->buf->last_in_chain && !cl->buf->last_buf) {
+            return 1;
+        }
+    }
+
+    return 0;
 }

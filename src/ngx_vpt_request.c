@@ -19,6 +19,9 @@
 #include "ngx_vpt.h"
 
 
+/* VPT_CTX_MAX_BYTES: GETRANGE's end is inclusive, one more tells "too big" */
+#define NGX_VPT_CTX_LAST_BYTE  "65536"
+
 /* counters live 30 days from the first impression or accept */
 #define NGX_VPT_COUNTERS_TTL  "2592000"
 
@@ -91,7 +94,8 @@ ngx_http_vpt_phase_handler(ngx_http_request_t *r)
 ngx_http_vpt_ctx_t *
 ngx_http_vpt_get_ctx(ngx_http_request_t *r)
 {
-    ngx_http_vpt_ctx_t       *ctx;
+    ngx_pool_cleanup_t       *cln;
+    ngx_http_vpt_ctx_t       *ctx, *old;
     ngx_http_vpt_loc_conf_t  *vlcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_vpt_module);
@@ -101,7 +105,52 @@ ngx_http_vpt_get_ctx(ngx_http_request_t *r)
 
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
 
+    if (r->internal) {
+        /*
+         * An internal redirect cleared r->ctx, but the lookup started
+         * before it is still ours (its cleanup is in the pool): go on with
+         * it for the same location; for another, stop it, so one page
+         * never costs two lookups nor two breaker failures.
+         */
+
+        for (cln = r->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler != ngx_http_vpt_cleanup) {
+                continue;
+            }
+
+            old = cln->data;
+
+            if (old->conf == vlcf && !old->filtering) {
+                ngx_http_set_ctx(r, old, ngx_http_vpt_module);
+                return old;
+            }
+
+            ngx_http_vpt_cancel(old);
+        }
+    }
+
     return ngx_http_vpt_create_ctx(r, vlcf);
+}
+
+
+/*
+ * The lookup's result will not be used: let go of the Redis calls (without
+ * counting a failure) and of the timer.
+ */
+
+void
+ngx_http_vpt_cancel(ngx_http_vpt_ctx_t *ctx)
+{
+    ngx_vpt_redis_detach(ctx->calls[0]);
+    ngx_vpt_redis_detach(ctx->calls[1]);
+
+    ctx->calls[0] = NULL;
+    ctx->calls[1] = NULL;
+    ctx->pending = 0;
+
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
 }
 
 
@@ -203,9 +252,9 @@ ngx_http_vpt_start_lookup(ngx_http_vpt_ctx_t *ctx,
     ngx_http_vpt_main_conf_t *vmcf)
 {
     u_char                   *p;
-    size_t                    argvlen[2];
+    size_t                    argvlen[4];
     ngx_str_t                 key, counters;
-    const char               *argv[2];
+    const char               *argv[4];
     ngx_msec_int_t            elapsed, left;
     ngx_time_t               *tp;
     ngx_http_request_t       *r;
@@ -242,13 +291,21 @@ ngx_http_vpt_start_lookup(ngx_http_vpt_ctx_t *ctx,
 
     ctx->redis_start = ngx_current_msec;
 
-    argv[0] = "GET";
-    argvlen[0] = 3;
+    /*
+     * GETRANGE, not GET: a runaway value costs one byte more than the
+     * largest context we accept, never its whole size
+     */
+    argv[0] = "GETRANGE";
+    argvlen[0] = 8;
     argv[1] = (const char *) key.data;
     argvlen[1] = key.len;
+    argv[2] = "0";
+    argvlen[2] = 1;
+    argv[3] = NGX_VPT_CTX_LAST_BYTE;
+    argvlen[3] = sizeof(NGX_VPT_CTX_LAST_BYTE) - 1;
 
     ctx->calls[0] = ngx_vpt_redis_command(ngx_http_vpt_context_reply, ctx,
-                                          2, argv, argvlen);
+                                          4, argv, argvlen);
     if (ctx->calls[0] == NULL) {
         ctx->status = NGX_VPT_ST_REDIS_ERROR;
         ctx->decided = 1;
@@ -265,9 +322,17 @@ ngx_http_vpt_start_lookup(ngx_http_vpt_ctx_t *ctx,
 
     ctx->calls[1] = ngx_vpt_redis_command(ngx_http_vpt_counters_reply, ctx,
                                           2, argv, argvlen);
-    if (ctx->calls[1] != NULL) {
-        ctx->pending++;
+    if (ctx->calls[1] == NULL) {
+        /* without the counters, caps and accepts would be ignored */
+        ngx_vpt_redis_detach(ctx->calls[0]);
+        ctx->calls[0] = NULL;
+        ctx->pending = 0;
+        ctx->status = NGX_VPT_ST_REDIS_ERROR;
+        ctx->decided = 1;
+        return;
     }
+
+    ctx->pending++;
 
     ctx->timer.handler = ngx_http_vpt_timeout_handler;
     ctx->timer.data = ctx;
@@ -321,12 +386,15 @@ ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
 
         if (ngx_http_vpt_log_allowed(&skipped)) {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "vpt: redis GET failed: %s "
+                          "vpt: redis GETRANGE failed: %s "
                           "(%ui more since the last report)",
                           reply ? reply->str : "connection lost", skipped);
         }
 
-    } else if (reply->type == REDIS_REPLY_NIL) {
+    } else if (reply->type == REDIS_REPLY_NIL
+               || (reply->type == REDIS_REPLY_STRING && reply->len == 0))
+    {
+        /* GETRANGE answers a missing key with an empty string */
         ctx->status = NGX_VPT_ST_NO_CONTEXT;
 
     } else if (reply->type != REDIS_REPLY_STRING
@@ -646,17 +714,7 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
 static void
 ngx_http_vpt_cleanup(void *data)
 {
-    ngx_http_vpt_ctx_t  *ctx = data;
-
-    ngx_vpt_redis_detach(ctx->calls[0]);
-    ngx_vpt_redis_detach(ctx->calls[1]);
-
-    ctx->calls[0] = NULL;
-    ctx->calls[1] = NULL;
-
-    if (ctx->timer.timer_set) {
-        ngx_del_timer(&ctx->timer);
-    }
+    ngx_http_vpt_cancel(data);
 }
 
 

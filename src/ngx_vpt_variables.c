@@ -224,7 +224,9 @@ ngx_http_vpt_status_variable(ngx_http_request_t *r,
          * Redis had not answered when the log was written: the page went
          * out without reaching an anchor, or was a control page
          */
-        st = ctx->filtering ? NGX_VPT_ST_NO_ANCHOR : NGX_VPT_ST_CONTROL;
+        st = ctx->filtering ? NGX_VPT_ST_NO_ANCHOR
+             : ctx->variant == NGX_VPT_VARIANT_CONTROL ? NGX_VPT_ST_CONTROL
+             : NGX_VPT_ST_SKIPPED;
 
     } else {
         st = ctx->status;

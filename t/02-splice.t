@@ -330,8 +330,8 @@ check_injected(get('/gunzip/gzip'),
     is($r->{headers}{'cache-control'}, 'no-store',
        'Cache-Control: no-store is kept');
     $r = get('/up/public');
-    is($r->{headers}{'cache-control'}, 'private',
-       'Cache-Control: public is made private');
+    is($r->{headers}{'cache-control'}, 'private, max-age=60',
+       'Cache-Control: public is made private, other directives kept');
     ok(!exists $r->{headers}{'etag'}, 'upstream ETag cleared');
     ok(!exists $r->{headers}{'last-modified'}, 'upstream Last-Modified cleared');
     $r = get('/up-off/public');
