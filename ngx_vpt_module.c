@@ -375,6 +375,7 @@ ngx_http_vpt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->split_permyriad == NGX_CONF_UNSET) {
         conf->split_name = prev->split_name;
         conf->split_permyriad = prev->split_permyriad;
+        conf->split_hash = prev->split_hash;
     }
 
     ngx_conf_merge_ptr_value(conf->session_key, prev->session_key, NULL);
@@ -690,6 +691,10 @@ ngx_http_vpt_split(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     vlcf->split_name = value[1];
     vlcf->split_permyriad = permyriad;
+
+    /* the per-request hash goes on from here with the session key */
+    vlcf->split_hash = vpt_hash_more(vpt_hash(value[1].data, value[1].len),
+                                     "\n", 1);
 
     return NGX_CONF_OK;
 

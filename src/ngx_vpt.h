@@ -88,6 +88,7 @@ typedef struct {
     double                    explore;
     ngx_str_t                 split_name;      /* len 0: no split */
     ngx_int_t                 split_permyriad; /* control share, 1/10000 */
+    uint64_t                  split_hash;      /* of "NAME\n", once */
     ngx_flag_t                beacon;
     ngx_flag_t                status_page;
 } ngx_http_vpt_loc_conf_t;

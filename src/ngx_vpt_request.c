@@ -215,9 +215,8 @@ ngx_http_vpt_create_ctx(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf)
     }
 
     if (vlcf->split_name.len) {
-        h = vpt_hash(vlcf->split_name.data, vlcf->split_name.len);
-        h = vpt_hash_more(h, "\n", 1);
-        h = vpt_hash_more(h, ctx->session.data, ctx->session.len);
+        h = vpt_hash_more(vlcf->split_hash, ctx->session.data,
+                          ctx->session.len);
         bucket = (ngx_uint_t) (h % 10000);
 
         ctx->variant = (bucket < (ngx_uint_t) vlcf->split_permyriad)
@@ -567,7 +566,8 @@ static void
 ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx)
 {
     void                      *scratch;
-    ngx_tm_t                   tm;
+    ngx_int_t                  hour;
+    ngx_time_t                *tp;
     ngx_http_request_t        *r;
     vpt_decide_params_t        params;
     ngx_http_vpt_loc_conf_t   *vlcf;
@@ -588,10 +588,12 @@ ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx)
         return;
     }
 
-    ngx_localtime(ngx_time(), &tm);
+    /* the server's local hour, from nginx's cached time: no libc call */
+    tp = ngx_timeofday();
+    hour = (ngx_int_t) (((tp->sec + tp->gmtoff * 60) / 3600) % 24);
 
     params.page = (vpt_page_e) vlcf->page;
-    params.hour = tm.ngx_tm_hour;
+    params.hour = (int) (hour < 0 ? hour + 24 : hour);
     params.slots = (unsigned) vlcf->slots;
     params.min_value = vlcf->min_value;
     params.long_term_weight = vlcf->long_term_weight;
