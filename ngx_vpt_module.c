@@ -13,6 +13,10 @@
 #include "ngx_vpt.h"
 
 
+typedef void *(*ngx_http_vpt_load_pt)(const char *path, char *err,
+    size_t errlen);
+
+
 static ngx_int_t ngx_http_vpt_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_vpt_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_vpt_create_main_conf(ngx_conf_t *cf);
@@ -37,6 +41,12 @@ static char *ngx_http_vpt_set_double(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_vpt_check_slots(ngx_conf_t *cf, void *post,
     void *data);
+static void *ngx_http_vpt_load_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_http_vpt_load_pt load, ngx_pool_cleanup_pt free);
+static void *ngx_http_vpt_load_catalog(const char *path, char *err,
+    size_t errlen);
+static void *ngx_http_vpt_load_model(const char *path, char *err,
+    size_t errlen);
 static vpt_ranker_t *ngx_http_vpt_get_ranker(ngx_conf_t *cf,
     ngx_http_vpt_main_conf_t *vmcf, vpt_model_t *model);
 static void ngx_http_vpt_free_catalog(void *data);
@@ -49,6 +59,7 @@ typedef struct {
     double   min;
     double   max;
 } ngx_http_vpt_double_bounds_t;
+
 
 
 static ngx_conf_enum_t  ngx_http_vpt_pages[] = {
@@ -477,39 +488,20 @@ ngx_http_vpt_catalog(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_vpt_main_conf_t *vmcf = conf;
 
-    char                 err[VPT_ERRLEN];
-    ngx_str_t           *value, name;
-    ngx_pool_cleanup_t  *cln;
+    ngx_str_t  *value;
 
     if (vmcf->catalog != NULL) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    name = value[1];
+    vmcf->catalog_file = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
+    vmcf->catalog = ngx_http_vpt_load_file(cf, &vmcf->catalog_file,
+                                           ngx_http_vpt_load_catalog,
+                                           ngx_http_vpt_free_catalog);
 
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    /* ngx_conf_full_name() NUL-terminates */
-    vmcf->catalog = vpt_catalog_load((char *) name.data, err, sizeof(err));
-
-    if (vmcf->catalog == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
-        return NGX_CONF_ERROR;
-    }
-
-    vmcf->catalog_file = name;
-    cln->handler = ngx_http_vpt_free_catalog;
-    cln->data = vmcf->catalog;
-
-    return NGX_CONF_OK;
+    return vmcf->catalog ? NGX_CONF_OK : NGX_CONF_ERROR;
 }
 
 
@@ -518,9 +510,7 @@ ngx_http_vpt_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_vpt_loc_conf_t *vlcf = conf;
 
-    char                 err[VPT_ERRLEN];
-    ngx_str_t           *value, name;
-    ngx_pool_cleanup_t  *cln;
+    ngx_str_t  *value;
 
     if (vlcf->model != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -533,29 +523,65 @@ ngx_http_vpt_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_OK;
     }
 
-    name = value[1];
+    vlcf->model_file = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
+    vlcf->model = ngx_http_vpt_load_file(cf, &vlcf->model_file,
+                                         ngx_http_vpt_load_model,
+                                         ngx_http_vpt_free_model);
+
+    return vlcf->model ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+/*
+ * A catalog or a model: the path relative to the configuration prefix,
+ * loaded and validated now (any error fails "nginx -t" with the loader's
+ * message), freed with the cycle's pool.
+ */
+
+static void *
+ngx_http_vpt_load_file(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_http_vpt_load_pt load, ngx_pool_cleanup_pt free)
+{
+    char                 err[VPT_ERRLEN];
+    void                *data;
+    ngx_pool_cleanup_t  *cln;
+
+    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
+        return NULL;
     }
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
-    vlcf->model = vpt_model_load((char *) name.data, err, sizeof(err));
+    /* ngx_conf_full_name() NUL-terminates */
+    data = load((char *) name->data, err, sizeof(err));
 
-    if (vlcf->model == NULL) {
+    if (data == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
-        return NGX_CONF_ERROR;
+        return NULL;
     }
 
-    vlcf->model_file = name;
-    cln->handler = ngx_http_vpt_free_model;
-    cln->data = vlcf->model;
+    cln->handler = free;
+    cln->data = data;
 
-    return NGX_CONF_OK;
+    return data;
+}
+
+
+static void *
+ngx_http_vpt_load_catalog(const char *path, char *err, size_t errlen)
+{
+    return vpt_catalog_load(path, err, errlen);
+}
+
+
+static void *
+ngx_http_vpt_load_model(const char *path, char *err, size_t errlen)
+{
+    return vpt_model_load(path, err, errlen);
 }
 
 
