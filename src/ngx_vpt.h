@@ -122,6 +122,7 @@ struct ngx_http_vpt_ctx_s {
     ngx_vpt_redis_call_t     *calls[2];      /* context, caps */
     ngx_uint_t                pending;       /* replies outstanding */
     ngx_event_t               timer;
+    ngx_str_t                 counters_key;  /* "<prefix><session>:vpt" */
     ngx_msec_t                redis_start;
     ngx_msec_int_t            redis_time;    /* -1: no lookup */
 

@@ -349,6 +349,12 @@ ngx_http_vpt_counters_key(ngx_http_vpt_ctx_t *ctx, ngx_str_t *key)
     u_char                   *p;
     ngx_http_vpt_loc_conf_t  *vlcf;
 
+    /* built once: the lookup reads the hash, the impressions write it */
+    if (ctx->counters_key.len) {
+        *key = ctx->counters_key;
+        return NGX_OK;
+    }
+
     vlcf = ctx->conf;
 
     key->len = vlcf->context_prefix.len + ctx->session.len
@@ -362,6 +368,8 @@ ngx_http_vpt_counters_key(ngx_http_vpt_ctx_t *ctx, ngx_str_t *key)
                    vlcf->context_prefix.len);
     p = ngx_cpymem(p, ctx->session.data, ctx->session.len);
     ngx_memcpy(p, ":vpt", sizeof(":vpt") - 1);
+
+    ctx->counters_key = *key;
 
     return NGX_OK;
 }

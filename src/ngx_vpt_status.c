@@ -271,6 +271,17 @@ ngx_http_vpt_status_conf(void)
     ngx_shm_zone_t   *zone;
     ngx_list_part_t  *part;
 
+    static ngx_cycle_t                 *cycle;
+    static ngx_http_vpt_status_conf_t  *conf;
+
+    /* a worker lives in one cycle: look the zone up once */
+    if (cycle == ngx_cycle) {
+        return conf;
+    }
+
+    cycle = (ngx_cycle_t *) ngx_cycle;
+    conf = NULL;
+
     part = (ngx_list_part_t *) &ngx_cycle->shared_memory.part;
     zone = part->elts;
 
@@ -293,7 +304,8 @@ ngx_http_vpt_status_conf(void)
                            ngx_http_vpt_status_zone_name.len)
                == 0)
         {
-            return zone[i].data;
+            conf = zone[i].data;
+            return conf;
         }
     }
 }
@@ -330,12 +342,7 @@ ngx_http_vpt_status_log_handler(ngx_http_request_t *r)
     ngx_http_vpt_status_shm_t   *sh;
     ngx_http_vpt_status_conf_t  *conf;
 
-    conf = ngx_http_vpt_status_conf();
-    if (conf == NULL || conf->sh == NULL) {
-        return NGX_OK;
-    }
-
-    ngx_http_vpt_status_publish(conf);
+    /* the requests vpt never saw cost one pointer test */
 
     if (r != r->main) {
         return NGX_OK;
@@ -345,6 +352,13 @@ ngx_http_vpt_status_log_handler(ngx_http_request_t *r)
     if (ctx == NULL) {
         return NGX_OK;
     }
+
+    conf = ngx_http_vpt_status_conf();
+    if (conf == NULL || conf->sh == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_vpt_status_publish(conf);
 
     v = ngx_http_get_indexed_variable(r, conf->status_index);
     if (v == NULL || v->not_found) {
