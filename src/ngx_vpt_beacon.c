@@ -12,7 +12,9 @@
  * write is fire and forget: the answer never waits on it.
  *
  * Anything malformed is 400 and leaves no trace: no context (so no
- * "accept" in the log) and no Redis write.
+ * "accept" in the log) and no Redis write.  What malformed means (repeated
+ * or encoded names, bad percent-encoding, the id grammars) is decided by
+ * the pure core, vpt_query_beacon(); here we only look the offer up.
  */
 
 #include <ngx_config.h>
@@ -20,18 +22,15 @@
 #include <ngx_http.h>
 
 #include "ngx_vpt.h"
+#include "vpt_query.h"
 
 
-#define NGX_VPT_DECISION_LEN    16
-#define NGX_VPT_MAX_ID_LEN      64
 #define NGX_VPT_ACCEPTED_TTL    "2592000"       /* 30 days */
 
 
 static ngx_int_t ngx_http_vpt_beacon_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_vpt_beacon_arg(ngx_http_request_t *r,
-    char *name, ngx_str_t *value);
-static ngx_int_t ngx_http_vpt_is_decision(ngx_str_t *s);
-static ngx_int_t ngx_http_vpt_is_id(ngx_str_t *s);
+static ngx_int_t ngx_http_vpt_beacon_copy(ngx_http_request_t *r,
+    vpt_query_beacon_t *q, ngx_http_vpt_ctx_t *ctx);
 static void ngx_http_vpt_beacon_record(ngx_http_request_t *r,
     ngx_http_vpt_loc_conf_t *vlcf, ngx_str_t *offer);
 static ngx_int_t ngx_http_vpt_add_header(ngx_http_request_t *r,
@@ -75,7 +74,7 @@ ngx_http_vpt_beacon_handler(ngx_http_request_t *r)
     long                       offer;
     ngx_int_t                  rc;
     vpt_str_t                  id;
-    ngx_str_t                  d, o, x;
+    vpt_query_beacon_t         q;
     ngx_http_vpt_ctx_t        *ctx;
     ngx_http_vpt_loc_conf_t   *vlcf;
     ngx_http_vpt_main_conf_t  *vmcf;
@@ -99,43 +98,25 @@ ngx_http_vpt_beacon_handler(ngx_http_request_t *r)
     /* only a valid accept has a context, whatever ran before us */
     ngx_http_set_ctx(r, NULL, ngx_http_vpt_module);
 
-    if (ngx_http_vpt_beacon_arg(r, "d", &d) != NGX_OK
-        || ngx_http_vpt_beacon_arg(r, "o", &o) != NGX_OK)
+    /* the request line the log adds to the message shows the query */
+
+    if (vpt_query_beacon(&q, (const char *) r->args.data, r->args.len)
+        != VPT_OK)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "vpt beacon: \"d\" and \"o\" are required");
+                      "vpt beacon: %s", q.why);
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    if (!ngx_http_vpt_is_decision(&d)) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "vpt beacon: invalid decision id \"%V\"", &d);
-        return NGX_HTTP_BAD_REQUEST;
-    }
+    id.data = q.arg[VPT_QUERY_O].data;
+    id.len = q.arg[VPT_QUERY_O].len;
 
-    id.data = (const char *) o.data;
-    id.len = o.len;
-
-    offer = ngx_http_vpt_is_id(&o) ? vpt_catalog_find(vmcf->catalog, id) : -1;
+    offer = vpt_catalog_find(vmcf->catalog, id);
 
     if (offer < 0) {
+        /* safe to log: it passed the id grammar */
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "vpt beacon: unknown offer \"%V\"", &o);
-        return NGX_HTTP_BAD_REQUEST;
-    }
-
-    rc = ngx_http_vpt_beacon_arg(r, "x", &x);
-
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (rc == NGX_DECLINED) {
-        ngx_str_null(&x);
-
-    } else if (!ngx_http_vpt_is_id(&x)) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "vpt beacon: invalid experiment \"%V\"", &x);
+                      "vpt beacon: unknown offer \"%*s\"", id.len, id.data);
         return NGX_HTTP_BAD_REQUEST;
     }
 
@@ -144,22 +125,21 @@ ngx_http_vpt_beacon_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* the args are copies in r->pool already */
+    if (ngx_http_vpt_beacon_copy(r, &q, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     ctx->request = r;
     ctx->conf = vlcf;
     ctx->redis_time = -1;
     ctx->decided = 1;
     ctx->final = NGX_VPT_ST_ACCEPT;
-    ctx->accept_decision = d;
-    ctx->accept_offer = o;
-    ctx->accept_experiment = x;
     ctx->accept_value = vmcf->catalog->offers[offer].value;
 
     ngx_http_set_ctx(r, ctx, ngx_http_vpt_module);
 
     if (vmcf->redis != NULL) {
-        ngx_http_vpt_beacon_record(r, vlcf, &o);
+        ngx_http_vpt_beacon_record(r, vlcf, &ctx->accept_offer);
     }
 
     if (ngx_http_vpt_add_header(r, "Cache-Control", "no-store") != NGX_OK) {
@@ -175,86 +155,44 @@ ngx_http_vpt_beacon_handler(ngx_http_request_t *r)
 
 
 /*
- * An argument, percent-decoded into r->pool: NGX_OK, NGX_DECLINED when it
- * is absent, NGX_ERROR when out of memory.  The first of repeated
- * arguments wins, as with $arg_*.
+ * The decoded arguments live in q, on our stack: the log handler and the
+ * variables read them later, from one copy in r->pool.
  */
 
 static ngx_int_t
-ngx_http_vpt_beacon_arg(ngx_http_request_t *r, char *name, ngx_str_t *value)
+ngx_http_vpt_beacon_copy(ngx_http_request_t *r, vpt_query_beacon_t *q,
+    ngx_http_vpt_ctx_t *ctx)
 {
-    u_char     *dst, *src;
-    ngx_str_t   raw;
+    u_char           *p;
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_str_t        *dst[VPT_QUERY_NARGS];
+    vpt_query_arg_t  *a;
 
-    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &raw) != NGX_OK) {
-        return NGX_DECLINED;
+    dst[VPT_QUERY_D] = &ctx->accept_decision;
+    dst[VPT_QUERY_O] = &ctx->accept_offer;
+    dst[VPT_QUERY_X] = &ctx->accept_experiment;
+
+    len = 0;
+
+    for (i = 0; i < VPT_QUERY_NARGS; i++) {
+        len += q->arg[i].len;
     }
 
-    value->data = ngx_pnalloc(r->pool, raw.len + 1);
-    if (value->data == NULL) {
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
         return NGX_ERROR;
     }
 
-    dst = value->data;
-    src = raw.data;
+    for (i = 0; i < VPT_QUERY_NARGS; i++) {
+        a = &q->arg[i];
 
-    ngx_unescape_uri(&dst, &src, raw.len, 0);
-
-    value->len = dst - value->data;
+        dst[i]->data = p;
+        dst[i]->len = a->len;
+        p = ngx_cpymem(p, a->data, a->len);
+    }
 
     return NGX_OK;
-}
-
-
-/* our decision ids: 16 lowercase hex digits (ngx_hex_dump of 64 bits) */
-
-static ngx_int_t
-ngx_http_vpt_is_decision(ngx_str_t *s)
-{
-    ngx_uint_t  i;
-
-    if (s->len != NGX_VPT_DECISION_LEN) {
-        return 0;
-    }
-
-    for (i = 0; i < s->len; i++) {
-        if (!((s->data[i] >= '0' && s->data[i] <= '9')
-              || (s->data[i] >= 'a' && s->data[i] <= 'f')))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-/* offer ids and experiment names: 1..64 bytes of [A-Za-z0-9._:-] */
-
-static ngx_int_t
-ngx_http_vpt_is_id(ngx_str_t *s)
-{
-    u_char      c;
-    ngx_uint_t  i;
-
-    if (s->len == 0 || s->len > NGX_VPT_MAX_ID_LEN) {
-        return 0;
-    }
-
-    for (i = 0; i < s->len; i++) {
-        c = s->data[i];
-
-        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
-            || (c >= 'A' && c <= 'Z')
-            || c == '.' || c == '_' || c == ':' || c == '-')
-        {
-            continue;
-        }
-
-        return 0;
-    }
-
-    return 1;
 }
 
 
