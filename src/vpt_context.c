@@ -9,8 +9,22 @@
  *     (its vpt_context_init() value);
  *   - array entries of the wrong type are skipped, and entries past the
  *     array sizes are dropped (cart_total still counts every cart item);
- *   - empty strings are absent, like missing ones;
+ *   - empty strings are absent, like missing ones, and so are strings
+ *     with a NUL byte ("\u0000");
  *   - a string that no longer fits in the arena is absent.
+ *
+ * What jansson refuses is not JSON to us either, and the whole value is
+ * bad: more than VPT_CTX_MAX_BYTES, invalid UTF-8, a NUL byte in a key,
+ * nesting deeper than JSON_PARSER_MAX_DEPTH (2048), a number beyond a
+ * double's range (1e400; an integer of any size below that is a double
+ * here), NaN or Infinity, bytes after the object.
+ *
+ * Bounds.  VPT_CTX_MAX_BYTES bounds everything: the parse is linear in
+ * the text, and jansson's tree of 64 KB of the worst text for it, ~21,000
+ * empty objects in an array, is about 4.4 MB, freed before the parse
+ * returns (t/unit/test_context.c measures it).  What is kept is bounded by
+ * the struct: VPT_CTX_MAX_ITEMS, _STRS and _FEATURES entries, strings in
+ * the caller's arena; nothing is allocated per entry beyond jansson's own.
  *
  * Strings are copied into the caller's arena without a NUL.  A decoded
  * JSON string is never longer than its text minus its two quotes, so an
@@ -248,8 +262,16 @@ vpt_context_parse(vpt_context_t *ctx, const char *json, size_t len,
 
     /* no json_error_t: its message would only cost time on bad contexts */
 
+    /*
+     * JSON_ALLOW_NUL: a "\u0000" makes its string absent (vpt_ctx_str()),
+     * not the whole context bad.  JSON_DECODE_INT_AS_REAL: an integer
+     * beyond 64 bits is a number like any other, not a syntax error; no
+     * field needs more than a double's 53 bits of precision.
+     */
+
     vpt_ctx_jbegin();
-    root = json_loadb(json, len, 0, NULL);
+    root = json_loadb(json, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL,
+                      NULL);
     vpt_ctx_jactive = 0;
 
     /* VPT_ERROR for a NULL root, after vpt_context_init() */
@@ -265,8 +287,8 @@ int
 vpt_context_from_json(vpt_context_t *ctx, const void *obj, char *arena,
     size_t arena_len)
 {
-    json_t           *root, *v, *f[VPT_CTX_NROOT];
-    json_int_t        hour;
+    double            hour;
+    json_t           *root, *f[VPT_CTX_NROOT];
     vpt_ctx_arena_t   a;
 
     vpt_context_init(ctx);
@@ -289,14 +311,12 @@ vpt_context_from_json(vpt_context_t *ctx, const void *obj, char *arena,
     vpt_ctx_str(&a, f[VPT_CTX_REFERRER], &ctx->referrer);
     vpt_ctx_str(&a, f[VPT_CTX_COUNTRY], &ctx->country);
 
-    v = f[VPT_CTX_LOCAL_HOUR];
+    /* a whole number: 20 and 20.0 alike, as integers may be reals here */
 
-    if (json_is_integer(v)) {
-        hour = json_integer_value(v);
-
-        if (hour >= 0 && hour <= 23) {
-            ctx->local_hour = (int) hour;
-        }
+    if (vpt_ctx_num(f[VPT_CTX_LOCAL_HOUR], &hour) == VPT_OK
+        && hour <= 23 && hour == (double) (int) hour)
+    {
+        ctx->local_hour = (int) hour;
     }
 
     ctx->ncart = vpt_ctx_items(&a, f[VPT_CTX_CART], ctx->cart,
@@ -490,7 +510,9 @@ vpt_ctx_features(vpt_context_t *ctx, vpt_ctx_arena_t *a, json_t *v)
         keylen = json_object_iter_key_len(iter);
         e = json_object_iter_value(iter);
 
-        if (keylen == 0 || !(json_is_string(e) || json_is_number(e))) {
+        if (keylen == 0 || memchr(key, '\0', keylen) != NULL
+            || !(json_is_string(e) || json_is_number(e)))
+        {
             continue;
         }
 
@@ -524,24 +546,31 @@ vpt_ctx_features(vpt_context_t *ctx, vpt_ctx_arena_t *a, json_t *v)
 }
 
 
-/* VPT_OK and a copy in the arena for a non-empty string that fits */
+/*
+ * VPT_OK and a copy in the arena for a non-empty string that fits.  One
+ * with a NUL byte is absent: no name, id or category has one, and C string
+ * functions further on (snprintf's %s in a tool) would cut it short.
+ */
 
 static int
 vpt_ctx_str(vpt_ctx_arena_t *a, json_t *v, vpt_str_t *out)
 {
-    size_t  len;
+    size_t       len;
+    const char  *s;
 
     if (!json_is_string(v)) {
         return VPT_ERROR;
     }
 
+    s = json_string_value(v);
     len = json_string_length(v);
 
-    if (len == 0 || len > a->size - a->used) {
+    if (len == 0 || len > a->size - a->used || memchr(s, '\0', len) != NULL)
+    {
         return VPT_ERROR;
     }
 
-    memcpy(a->base + a->used, json_string_value(v), len);
+    memcpy(a->base + a->used, s, len);
 
     out->data = a->base + a->used;
     out->len = len;

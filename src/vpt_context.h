@@ -5,9 +5,10 @@
  * into fixed-size arrays whose strings live in a caller-provided arena, so
  * the ranker reads it without further allocation.  The shop owns this data:
  * unknown fields are ignored, a field of the wrong type (or a number out of
- * its range: negative, an hour outside 0..23) is absent, an empty string is
- * absent, items beyond the array sizes are dropped.  An item's price is 0
- * and its qty 1 when absent.
+ * its range: negative, an hour outside 0..23 or not whole) is absent, an
+ * empty string or one with a NUL byte is absent, items beyond the array
+ * sizes are dropped.  An item's price is 0 and its qty 1 when absent.
+ * Text that jansson refuses (see vpt_context.c) is not a context at all.
  */
 
 #ifndef VPT_CONTEXT_H
