@@ -68,6 +68,7 @@
 #include <jansson.h>
 
 #include "vpt_context.h"
+#include "vpt_context_int.h"
 
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -95,106 +96,7 @@ typedef struct {
 } vpt_ctx_arena_t;
 
 
-/* the keys read from an object, found in one pass over its keys */
-
-typedef struct {
-    const char  *name;
-    size_t       len;
-} vpt_ctx_key_t;
-
-#define vpt_ctx_key(s)  { s, sizeof(s) - 1 }
-
-enum {
-    VPT_CTX_USER = 0,
-    VPT_CTX_DEVICE,
-    VPT_CTX_REFERRER,
-    VPT_CTX_COUNTRY,
-    VPT_CTX_LOCAL_HOUR,
-    VPT_CTX_CART,
-    VPT_CTX_ORDER,
-    VPT_CTX_HISTORY,
-    VPT_CTX_VIEWED,
-    VPT_CTX_INTENT,
-    VPT_CTX_FEATURES,
-    VPT_CTX_NROOT
-};
-
-static const vpt_ctx_key_t  vpt_ctx_root_keys[] = {
-    [VPT_CTX_USER] = vpt_ctx_key("user"),
-    [VPT_CTX_DEVICE] = vpt_ctx_key("device"),
-    [VPT_CTX_REFERRER] = vpt_ctx_key("referrer"),
-    [VPT_CTX_COUNTRY] = vpt_ctx_key("country"),
-    [VPT_CTX_LOCAL_HOUR] = vpt_ctx_key("local_hour"),
-    [VPT_CTX_CART] = vpt_ctx_key("cart"),
-    [VPT_CTX_ORDER] = vpt_ctx_key("order"),
-    [VPT_CTX_HISTORY] = vpt_ctx_key("history"),
-    [VPT_CTX_VIEWED] = vpt_ctx_key("viewed"),
-    [VPT_CTX_INTENT] = vpt_ctx_key("intent"),
-    [VPT_CTX_FEATURES] = vpt_ctx_key("features")
-};
-
-enum {
-    VPT_CTX_USER_ID = 0,
-    VPT_CTX_USER_LOYALTY,
-    VPT_CTX_USER_ORDERS,
-    VPT_CTX_USER_LTV,
-    VPT_CTX_NUSER
-};
-
-static const vpt_ctx_key_t  vpt_ctx_user_keys[] = {
-    [VPT_CTX_USER_ID] = vpt_ctx_key("id"),
-    [VPT_CTX_USER_LOYALTY] = vpt_ctx_key("loyalty_member"),
-    [VPT_CTX_USER_ORDERS] = vpt_ctx_key("orders"),
-    [VPT_CTX_USER_LTV] = vpt_ctx_key("lifetime_value")
-};
-
-enum {
-    VPT_CTX_ORDER_ID = 0,
-    VPT_CTX_ORDER_TOTAL,
-    VPT_CTX_ORDER_CURRENCY,
-    VPT_CTX_NORDER
-};
-
-static const vpt_ctx_key_t  vpt_ctx_order_keys[] = {
-    [VPT_CTX_ORDER_ID] = vpt_ctx_key("id"),
-    [VPT_CTX_ORDER_TOTAL] = vpt_ctx_key("total"),
-    [VPT_CTX_ORDER_CURRENCY] = vpt_ctx_key("currency")
-};
-
-enum {
-    VPT_CTX_HISTORY_CATEGORIES = 0,
-    VPT_CTX_HISTORY_SKUS,
-    VPT_CTX_NHISTORY
-};
-
-static const vpt_ctx_key_t  vpt_ctx_history_keys[] = {
-    [VPT_CTX_HISTORY_CATEGORIES] = vpt_ctx_key("categories"),
-    [VPT_CTX_HISTORY_SKUS] = vpt_ctx_key("skus")
-};
-
-enum {
-    VPT_CTX_ITEM_SKU = 0,
-    VPT_CTX_ITEM_CATEGORY,
-    VPT_CTX_ITEM_PRICE,
-    VPT_CTX_ITEM_QTY,
-    VPT_CTX_NITEM
-};
-
-static const vpt_ctx_key_t  vpt_ctx_item_keys[] = {
-    [VPT_CTX_ITEM_SKU] = vpt_ctx_key("sku"),
-    [VPT_CTX_ITEM_CATEGORY] = vpt_ctx_key("category"),
-    [VPT_CTX_ITEM_PRICE] = vpt_ctx_key("price"),
-    [VPT_CTX_ITEM_QTY] = vpt_ctx_key("qty")
-};
-
-#define vpt_ctx_keys_check(keys, n)                                         \
-    _Static_assert(sizeof(keys) / sizeof(keys[0]) == n, #keys)
-
-vpt_ctx_keys_check(vpt_ctx_root_keys, VPT_CTX_NROOT);
-vpt_ctx_keys_check(vpt_ctx_user_keys, VPT_CTX_NUSER);
-vpt_ctx_keys_check(vpt_ctx_order_keys, VPT_CTX_NORDER);
-vpt_ctx_keys_check(vpt_ctx_history_keys, VPT_CTX_NHISTORY);
-vpt_ctx_keys_check(vpt_ctx_item_keys, VPT_CTX_NITEM);
+/* the keys read from each object: vpt_context_int.h */
 
 
 /*
@@ -250,6 +152,25 @@ vpt_context_init(vpt_context_t *ctx)
 
 int
 vpt_context_parse(vpt_context_t *ctx, const char *json, size_t len,
+    char *arena, size_t arena_len)
+{
+    if (len > VPT_CTX_MAX_BYTES) {
+        vpt_context_init(ctx);
+        return VPT_ERROR;
+    }
+
+    /* plain contexts, the common case, without jansson's cost */
+
+    if (vpt_context_parse_fast(ctx, json, len, arena, arena_len) == VPT_OK) {
+        return VPT_OK;
+    }
+
+    return vpt_context_parse_jansson(ctx, json, len, arena, arena_len);
+}
+
+
+int
+vpt_context_parse_jansson(vpt_context_t *ctx, const char *json, size_t len,
     char *arena, size_t arena_len)
 {
     int      rc;
@@ -614,28 +535,23 @@ static void
 vpt_ctx_fields(json_t *obj, const vpt_ctx_key_t *keys, size_t nkeys,
     json_t **out)
 {
-    void        *iter;
-    size_t       k, len;
-    const char  *key;
+    int     k;
+    void   *iter;
+    size_t  i;
 
-    for (k = 0; k < nkeys; k++) {
-        out[k] = NULL;
+    for (i = 0; i < nkeys; i++) {
+        out[i] = NULL;
     }
 
     for (iter = json_object_iter(obj);
          iter != NULL;
          iter = json_object_iter_next(obj, iter))
     {
-        key = json_object_iter_key(iter);
-        len = json_object_iter_key_len(iter);
+        k = vpt_ctx_key_find(keys, nkeys, json_object_iter_key(iter),
+                             json_object_iter_key_len(iter));
 
-        for (k = 0; k < nkeys; k++) {
-            if (keys[k].len == len && key[0] == keys[k].name[0]
-                && memcmp(key, keys[k].name, len) == 0)
-            {
-                out[k] = json_object_iter_value(iter);
-                break;
-            }
+        if (k >= 0) {
+            out[k] = json_object_iter_value(iter);
         }
     }
 }

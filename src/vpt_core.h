@@ -15,6 +15,7 @@
 
 #define VPT_OK          0
 #define VPT_ERROR      -1
+#define VPT_DECLINED   -5      /* not mine: let the general path decide */
 
 #define VPT_ERRLEN      512
 
