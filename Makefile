@@ -5,6 +5,7 @@
 #   make demo       installs what is missing, starts Redis and nginx, prints URLs
 #   make demo-stop
 #   make bench      ranker micro-benchmark and the nginx throughput benchmark
+#   make fault      fault injection under load (tools/fault-inject)
 
 SHELL      := /bin/bash
 NGINX_SRC  ?= /usr/share/nginx/src
@@ -26,7 +27,8 @@ UNIT_SRCS  := $(wildcard t/unit/test_*.c)
 UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 TOOLS      := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/vpt-*.c))
 
-.PHONY: all module unit integration test tools demo demo-stop bench clean deps
+.PHONY: all module unit integration test tools demo demo-stop bench fault \
+        clean deps
 
 all: module tools
 
@@ -83,6 +85,15 @@ demo-stop:
 bench: module tools
 	./tools/bench-rank
 	./tools/bench-nginx
+
+# fault injection under load (tools/fault-inject); its load generator needs
+# no core.  make fault FAULT_ARGS=--quick
+$(BUILD)/tools/fault-inject-load: tools/fault-inject-load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -o $@ $<
+
+fault: module $(BUILD)/tools/fault-inject-load
+	./tools/fault-inject $(FAULT_ARGS)
 
 clean:
 	rm -rf $(BUILD)
