@@ -149,8 +149,22 @@ struct ngx_http_vpt_ctx_s {
 extern ngx_module_t  ngx_http_vpt_module;
 
 
+/*
+ * A longer session key is no session (ngx_http_vpt_session()).  Session
+ * ids are 16 to 64 bytes in practice; 256 leaves room for a signed one.
+ */
+#define NGX_VPT_SESSION_MAX   256
+
+/* bytes of a shopper's value shown in a log line, and their escaped room */
+#define NGX_VPT_LOG_SHOW      32
+#define NGX_VPT_LOG_ESCAPED   (NGX_VPT_LOG_SHOW * 4 + sizeof("..."))
+
+
 /* ngx_vpt_request.c */
 ngx_int_t ngx_http_vpt_init_request(ngx_conf_t *cf);
+ngx_int_t ngx_http_vpt_session(ngx_http_request_t *r,
+    ngx_http_vpt_loc_conf_t *vlcf, ngx_str_t *session);
+size_t ngx_http_vpt_log_escape(u_char *dst, u_char *src, size_t len);
 ngx_http_vpt_ctx_t *ngx_http_vpt_get_ctx(ngx_http_request_t *r);
 void ngx_http_vpt_cancel(ngx_http_vpt_ctx_t *ctx);
 ngx_int_t ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx);

@@ -44,6 +44,9 @@ static ngx_int_t ngx_http_vpt_counters_key(ngx_http_vpt_ctx_t *ctx,
 static ngx_uint_t ngx_http_vpt_log_allowed(ngx_uint_t *skipped);
 
 
+static u_char  ngx_http_vpt_hex[] = "0123456789abcdef";
+
+
 ngx_int_t
 ngx_http_vpt_init_request(ngx_conf_t *cf)
 {
@@ -202,13 +205,7 @@ ngx_http_vpt_create_ctx(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf)
     h = vpt_hash(&seed, sizeof(seed));
     ngx_hex_dump(ctx->decision_id, (u_char *) &h, sizeof(h));
 
-    if (ngx_http_complex_value(r, vlcf->session_key, &ctx->session)
-        != NGX_OK)
-    {
-        ctx->session.len = 0;
-    }
-
-    if (ctx->session.len == 0) {
+    if (ngx_http_vpt_session(r, vlcf, &ctx->session) != NGX_OK) {
         ctx->status = NGX_VPT_ST_NO_SESSION;
         ctx->decided = 1;
         return ctx;
@@ -381,6 +378,8 @@ ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
     ngx_http_vpt_ctx_t  *ctx = call->data;
 
     char                *arena;
+    size_t               n;
+    u_char               show[NGX_VPT_LOG_ESCAPED];
     ngx_uint_t           skipped;
     ngx_http_request_t  *r;
 
@@ -435,10 +434,13 @@ ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
     if (ctx->status == NGX_VPT_ST_BAD_CONTEXT
         && ngx_http_vpt_log_allowed(&skipped))
     {
+        n = ngx_http_vpt_log_escape(show, ctx->session.data,
+                                    ctx->session.len);
+
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "vpt: context of session \"%V\" is not a JSON object "
+                      "vpt: context of session \"%*s\" is not a JSON object "
                       "of at most %d bytes (%ui more since the last report)",
-                      &ctx->session, VPT_CTX_MAX_BYTES, skipped);
+                      n, show, VPT_CTX_MAX_BYTES, skipped);
     }
 
     if (ctx->pending == 0) {
@@ -725,6 +727,103 @@ static void
 ngx_http_vpt_cleanup(void *data)
 {
     ngx_http_vpt_cancel(data);
+}
+
+
+/*
+ * The shopper's session key: NGX_OK, or NGX_DECLINED (and session->len 0)
+ * for no session.  A key longer than NGX_VPT_SESSION_MAX bytes or with a
+ * control byte (below 0x20, or 0x7f) is no session either: no shop names
+ * its shoppers so (a cookie cannot even carry a control byte), each byte
+ * would travel to Redis twice per page, and the counters would make keys
+ * there that nothing ever reads.  Spaces and bytes from 0x80 up are kept:
+ * Redis keys are binary-safe, and our commands are length-prefixed.
+ * A refused key is reported, escaped and cut short, at most once a second.
+ */
+
+ngx_int_t
+ngx_http_vpt_session(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf,
+    ngx_str_t *session)
+{
+    u_char      *p, *last;
+    size_t       n;
+    u_char       show[NGX_VPT_LOG_ESCAPED];
+    ngx_uint_t   skipped;
+
+    if (ngx_http_complex_value(r, vlcf->session_key, session) != NGX_OK) {
+        session->len = 0;
+        return NGX_DECLINED;
+    }
+
+    if (session->len == 0) {
+        return NGX_DECLINED;
+    }
+
+    last = session->data + session->len;
+
+    for (p = session->data; p < last; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            break;
+        }
+    }
+
+    if (p == last && session->len <= NGX_VPT_SESSION_MAX) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_vpt_log_allowed(&skipped)) {
+        n = ngx_http_vpt_log_escape(show, session->data, session->len);
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "vpt: session key \"%*s\" of %uz bytes ignored: %s, "
+                      "a key is at most %d bytes without control bytes "
+                      "(%ui more since the last report)",
+                      n, show, session->len,
+                      (p < last) ? "a control byte" : "too long",
+                      NGX_VPT_SESSION_MAX, skipped);
+    }
+
+    session->len = 0;
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Bytes a shopper controls, made safe for a log line: at most
+ * NGX_VPT_LOG_SHOW of them, each byte outside printable ASCII and each
+ * '"' and '\' as \xHH, and "..." when cut.  dst has NGX_VPT_LOG_ESCAPED
+ * bytes; the length written is returned (for "%*s").
+ */
+
+size_t
+ngx_http_vpt_log_escape(u_char *dst, u_char *src, size_t len)
+{
+    u_char  c, *d;
+    size_t  i, n;
+
+    n = ngx_min(len, NGX_VPT_LOG_SHOW);
+    d = dst;
+
+    for (i = 0; i < n; i++) {
+        c = src[i];
+
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+            *d++ = '\\';
+            *d++ = 'x';
+            *d++ = ngx_http_vpt_hex[c >> 4];
+            *d++ = ngx_http_vpt_hex[c & 0xf];
+
+        } else {
+            *d++ = c;
+        }
+    }
+
+    if (n < len) {
+        d = ngx_cpymem(d, "...", 3);
+    }
+
+    return d - dst;
 }
 
 

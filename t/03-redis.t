@@ -7,6 +7,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use JSON::PP;
+use IO::Select;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(time sleep);
 use VPT::Test;
@@ -43,6 +44,19 @@ sub nginx_http {
         root $dir/www;
         vpt on;
         vpt_redis_timeout 50ms;
+        large_client_header_buffers 4 32k;      # 10 KB session keys
+
+        # the session key from the decoded path: any byte but NUL ((?s):
+        # '.' takes a newline too)
+        location ~ "(?s)^/k/(?<vsid>.*)\$" {
+            vpt_session_key \$vsid;
+            try_files /thanks.html =404;
+        }
+
+        location /h/ {
+            vpt_session_key \$http_x_sid;
+            try_files /thanks.html =404;
+        }
 
         # the anchor is in the first piece: the filter waits for Redis
         # while the rest of the page arrives
@@ -148,6 +162,144 @@ for my $case ([ 'malformed', '{"user": {"id": "x"' ],
     is($r->{body}, $page, 'no session: the origin page');
     is(last_status()->{status}, 'no_session', 'status no_session');
     is($after - $before, 1, 'no session: no Redis call at all');
+}
+
+# --- session keys that are not plain ------------------------------------------
+
+# What Redis was asked, as MONITOR shows it: [command, args...] with the
+# arguments unquoted back to their bytes (MONITOR prints them as sdscatrepr
+# does: \" \\ \n \r \t \a \b and \xHH).
+sub monitor_start {
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $rd->{port}, Proto => 'tcp',
+                                  Timeout => 5) or die "monitor: $!";
+    binmode $s;
+    print $s "*1\r\n\$7\r\nMONITOR\r\n";
+    my $ok = <$s>;
+    die "monitor: $ok" unless $ok =~ /^\+OK/;
+    return $s;
+}
+
+sub monitor_read {
+    my ($s) = @_;
+    my ($buf, @cmds) = ('');
+    my $sel = IO::Select->new($s);
+    # the module's commands follow the page; what is late is quiet 0.3 s
+    while ($sel->can_read(0.3)) {
+        sysread($s, $buf, 65536, length $buf) or last;
+    }
+    for my $line (split /\r\n/, $buf) {
+        next unless $line =~ /^\+\d+\.\d+ \[[^\]]*\] (.*)$/;
+        my $args = $1;
+        my @a;
+        while ($args =~ /\G"((?:[^"\\]|\\.)*)" ?/gc) {
+            (my $v = $1) =~ s{\\(x[0-9a-f]{2}|.)}{
+                my $e = $1;
+                length($e) == 3 ? chr(hex substr($e, 1))
+                : { n => "\n", r => "\r", t => "\t", a => "\a",
+                    b => "\b" }->{$e} // $e
+            }ge;
+            push @a, $v;
+        }
+        push @cmds, \@a;
+    }
+    return @cmds;
+}
+
+# the module's commands among what Redis was asked
+my @monitored;
+
+sub module_cmds {
+    push @monitored, @_;
+    return grep { $_->[0] =~ /^(GETRANGE|HGETALL|HINCRBY|EXPIRE|HSET)$/i }
+           @_;
+}
+
+sub pct { (my $s = shift) =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge;
+          return $s }
+
+{
+    my $mon = monitor_start();
+    redis_cmd($rd, 'SET', 'sentinel', 'still here');
+
+    # kept: one key each, exactly these bytes, in every command
+    my @kept = ('a b', 'x *1 $8 FLUSHALL', "*1\$8", '"quoted" \\ back',
+                "caf\xc3\xa9 \xe2\x98\x83", "\xff\xfe\x80", '100%', '?#&=;',
+                'k' x 256);
+    for my $i (0 .. $#kept) {
+        my $sid = $kept[$i];
+        my $show = length $sid > 40 ? length($sid) . ' bytes' : $sid;
+        redis_cmd($rd, 'SET', "vpt:ctx:$sid", ctx_json("odd$i"));
+        monitor_read($mon);
+
+        my $r = http_get($port, '/k/' . pct($sid));
+        like($r->{body}, qr{<p class="hello">Hi odd$i</p>},
+             "session key '$show': its own context, read from Redis");
+        is(last_status()->{status}, 'injected', "'$show': injected");
+
+        my @cmds = module_cmds(monitor_read($mon));
+        my @keys = map { $_->[1] } @cmds;
+        is_deeply(\@keys, [ "vpt:ctx:$sid", "vpt:ctx:$sid:vpt",
+                            "vpt:ctx:$sid:vpt", "vpt:ctx:$sid:vpt" ],
+                  "'$show': GETRANGE, HGETALL, HINCRBY, EXPIRE, each on "
+                  . "exactly the key") or diag explain \@cmds;
+        is(redis_cmd($rd, 'HGET', "vpt:ctx:$sid:vpt", 'i:hello'), 1,
+           "'$show': the impression is under the key itself");
+    }
+
+    # refused: no session, and not a single command
+    my @refused = (
+        [ 'CR/LF and a command', '/k/' . pct("a\r\n*1\r\n\$8\r\nFLUSHALL\r\n") ],
+        [ 'a lone LF', '/k/' . pct("\n") ],
+        [ 'a tab, from a header', '/h/', headers => { 'X-Sid' => "a\tb" } ],
+        [ 'DEL', '/k/' . pct("a\x7fb") ],
+        [ 'ESC', '/k/' . pct("\e[2J") ],
+        [ '257 bytes', '/k/' . ('k' x 257) ],
+        [ '10 KB, from a header', '/h/', headers => { 'X-Sid' => 'h' x 10240 } ],
+        [ '10 KB, from the cookie', '/thanks.html', sid => 'c' x 10240 ],
+    );
+    for my $c (@refused) {
+        my ($name, $path, %o) = @$c;
+        redis_cmd($rd, 'SET', "vpt:ctx:probe", ctx_json('probe'));
+        my $dbsize = redis_cmd($rd, 'DBSIZE');
+        monitor_read($mon);
+
+        my $r = http_get($port, $path, %o);
+        is($r->{status}, 200, "session key with $name: 200");
+        is($r->{body}, $page, "session key with $name: the origin page");
+        is(last_status()->{status}, 'no_session', "$name: no_session");
+        is_deeply([ module_cmds(monitor_read($mon)) ], [],
+                  "$name: not one command to Redis");
+        is(redis_cmd($rd, 'DBSIZE'), $dbsize, "$name: no key made");
+    }
+
+    is(redis_cmd($rd, 'GET', 'sentinel'), 'still here',
+       'after every attempt, the other keys are still there');
+    ok(@monitored > 0 && !grep({ $_->[0] !~ /^(GETRANGE|HGETALL|HINCRBY|EXPIRE)$/ }
+                               @monitored),
+       'while pages were asked for, Redis saw our four commands and no other');
+
+    # NUL never reaches the key: nginx refuses it in a path or a header
+    is(http_get($port, '/k/a%00b')->{status}, 400, 'NUL in the path: 400');
+    is(http_get($port, '/h/', headers => { 'X-Sid' => "a\0b" })->{status},
+       400, 'NUL in a header: 400');
+    close $mon;
+
+    # the error log: escaped and cut short, one line each, rate-limited
+    my $log = error_log($ng);
+    unlike($log, qr/\r/, 'no CR from a shopper in the error log');
+    unlike($log, qr/FLUSHALL\n|\n\*1|\n\$8/,
+           'no line of the error log starts with a shopper\'s bytes');
+    like($log, qr/vpt: session key "a\\x0d\\x0a\*1\\x0d\\x0a\$8\\x0d\\x0aFLUSHALL\\x0d\\x0a" of 21 bytes ignored: a control byte/,
+         'a refused key is logged with its control bytes escaped');
+
+    sleep 1.1;      # the next report is a second later
+    http_get($port, '/h/', headers => { 'X-Sid' => 'q' x 10240 });
+    like(error_log($ng), qr/vpt: session key "q{32}\.\.\." of 10240 bytes ignored: too long, a key is at most 256 bytes/,
+         'a 10 KB key is logged as its first 32 bytes and its length');
+    my @long = grep { length > 600 } split /\n/, error_log($ng);
+    is(scalar @long, 0, 'no line of the error log is longer than 600 bytes')
+        or diag substr($long[0], 0, 300);
 }
 
 # --- many shoppers at once on one worker ------------------------------------
