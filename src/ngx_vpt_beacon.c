@@ -198,8 +198,9 @@ ngx_http_vpt_beacon_copy(ngx_http_request_t *r, vpt_query_beacon_t *q,
 
 /*
  * HSET <prefix><session>:vpt a:<offer> 1, then EXPIRE, fire and forget:
- * the hash the page requests read with HGETALL.  Without a session there
- * is no one to remember the accept for; it is still logged.
+ * the hash the page requests read with HGETALL.  Without a session (or
+ * with a key the pages refuse, see ngx_http_vpt_session()) there is no one
+ * to remember the accept for; it is still logged.
  */
 
 static void
@@ -207,14 +208,13 @@ ngx_http_vpt_beacon_record(ngx_http_request_t *r,
     ngx_http_vpt_loc_conf_t *vlcf, ngx_str_t *offer)
 {
     u_char      *p;
-    size_t       argvlen[4];
+    size_t       n, argvlen[4];
+    u_char       show[NGX_VPT_LOG_ESCAPED];
     ngx_int_t    rc;
     ngx_str_t    session, key, field;
     const char  *argv[4];
 
-    if (ngx_http_complex_value(r, vlcf->session_key, &session) != NGX_OK
-        || session.len == 0)
-    {
+    if (ngx_http_vpt_session(r, vlcf, &session) != NGX_OK) {
         return;
     }
 
@@ -247,9 +247,11 @@ ngx_http_vpt_beacon_record(ngx_http_request_t *r,
     rc = ngx_vpt_redis_fire(4, argv, argvlen);
 
     if (rc != NGX_OK) {
+        n = ngx_http_vpt_log_escape(show, session.data, session.len);
+
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "vpt beacon: accept of \"%V\" by session \"%V\" "
-                      "not recorded in Redis: %s", offer, &session,
+                      "vpt beacon: accept of \"%V\" by session \"%*s\" "
+                      "not recorded in Redis: %s", offer, n, show,
                       rc == NGX_DECLINED ? "not usable now" : "refused");
         return;
     }

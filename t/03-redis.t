@@ -58,6 +58,11 @@ sub nginx_http {
             try_files /thanks.html =404;
         }
 
+        location = /vpt/accept {
+            vpt_beacon;
+            vpt_session_key \$http_x_sid;
+        }
+
         # the anchor is in the first piece: the filter waits for Redis
         # while the rest of the page arrives
         location /early/ {
@@ -278,6 +283,23 @@ sub pct { (my $s = shift) =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge;
     ok(@monitored > 0 && !grep({ $_->[0] !~ /^(GETRANGE|HGETALL|HINCRBY|EXPIRE)$/ }
                                @monitored),
        'while pages were asked for, Redis saw our four commands and no other');
+
+    # the beacon takes the same keys and refuses the same ones
+    my $accept = '/vpt/accept?d=0123456789abcdef&o=hello';
+    monitor_read($mon);
+    is(http_get($port, $accept, headers => { 'X-Sid' => 'x *1 $8 y' })
+       ->{status}, 204, 'beacon, odd key: 204');
+    is_deeply([ map { [ @$_[0 .. 2] ] } module_cmds(monitor_read($mon)) ],
+              [ [ 'HSET', 'vpt:ctx:x *1 $8 y:vpt', 'a:hello' ],
+                [ 'EXPIRE', 'vpt:ctx:x *1 $8 y:vpt', '2592000' ] ],
+              'beacon, odd key: the accept is recorded under exactly it');
+    for my $sid ("a	b", 'b' x 10240) {
+        my $r = http_get($port, $accept, headers => { 'X-Sid' => $sid });
+        is($r->{status}, 204, 'beacon, refused key (' . length($sid)
+                              . ' bytes): still 204, the accept is logged');
+        is_deeply([ module_cmds(monitor_read($mon)) ], [],
+                  'beacon, refused key: nothing sent to Redis');
+    }
 
     # NUL never reaches the key: nginx refuses it in a path or a header
     is(http_get($port, '/k/a%00b')->{status}, 400, 'NUL in the path: 400');
