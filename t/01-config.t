@@ -6,6 +6,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use Time::HiRes qw(time);
 use VPT::Test;
 
 my $root = repo_root();
@@ -91,6 +92,88 @@ for my $case (@bad) {
     my ($rc, $out) = conf_with($http);
     isnt($rc, 0, "$name fails nginx -t");
     like($out, $re, "$name: the message says what and where") or diag $out;
+}
+
+# --- catalogs at their worst ---------------------------------------------------
+
+my $dir = tmpdir();
+
+# n offers "o-0" ..., each with rules, features and placeholders; the last
+# one's id is "o-$dup" when $dup is given
+sub many_offers {
+    my ($n, $dup) = @_;
+    my @o;
+    for my $i (0 .. $n - 1) {
+        my $id = defined $dup && $i == $n - 1 ? $dup : $i;
+        push @o, qq({"id": "o-$id", "kind": "cross_sell", )
+               . qq("markup": "<p>{{user.id}} {{offer}} $i</p>", )
+               . qq("pages": ["cart", "confirmation"], "value": $i.5, )
+               . qq("prior": 0.0${\ (1 + $i % 9)}, )
+               . qq("devices": ["mobile", "d${\ ($i % 50)}"], )
+               . qq("hours": [[${\ ($i % 24)}, ${\ (($i + 5) % 24)}]], )
+               . qq("categories_any": ["c${\ ($i % 40)}"], )
+               . qq("features": {"category": "c${\ ($i % 40)}", "rank": $i}});
+    }
+    return qq({"version": "many", "offers": [\n) . join(",\n", @o) . "\n]}\n";
+}
+
+sub vpt_location {
+    my ($catalog) = @_;
+    return "vpt_catalog $catalog;\n"
+         . "server { listen 127.0.0.1:1; location / { vpt on; "
+         . "vpt_model $root/conf.d/model.json; } }";
+}
+
+{
+    write_file("$dir/catalog-5000.json", many_offers(5000));
+    my $t0 = time;
+    my ($rc, $out) = conf_with(vpt_location("$dir/catalog-5000.json"));
+    my $took = time - $t0;
+    is($rc, 0, 'a catalog of 5,000 offers passes nginx -t') or diag $out;
+    like($out, qr/status page counts the first 4096 offers of the catalog's 5000/,
+         '5,000 offers: nginx -t says the status page counts 4,096');
+    note(sprintf 'nginx -t with 5,000 offers and a model: %.2f s', $took);
+}
+
+{
+    write_file("$dir/catalog-5000-dup.json", many_offers(5000, 17));
+    my ($rc, $out) = conf_with(vpt_location("$dir/catalog-5000-dup.json"));
+    isnt($rc, 0, 'a duplicate id among 5,000 offers fails nginx -t');
+    like($out, qr/catalog "[^"]*catalog-5000-dup\.json": offer #4999 \("o-17"\): "id": duplicate of offer #17 in \S+:\d+$/m,
+         'the message names the file, both offers\' indexes and the id')
+        or diag $out;
+
+    ($rc, $out) = conf_with("vpt_catalog $root/t/data/catalog-duplicate-id.json;");
+    like($out, qr/catalog-duplicate-id\.json": offer #3 \("dup"\): "id": duplicate of offer #1 in \S+:\d+$/m,
+         'the fixture\'s duplicate: offer #3 repeats offer #1') or diag $out;
+}
+
+{
+    my $base = '"kind": "upsell", "markup": "m", "pages": ["cart"]';
+    write_file("$dir/catalog-odd-id.json",
+               qq({"offers": [{"id": "ok", $base},\n)
+               . qq({"id": "a\\r\\n[emerg] forged", $base}]}));
+    my ($rc, $out) = conf_with("vpt_catalog $dir/catalog-odd-id.json;");
+    isnt($rc, 0, 'an id with CR/LF fails nginx -t');
+    like($out, qr/catalog-odd-id\.json": offer #1: "id": byte 1 is not a letter, digit, '\.', '_', ':' or '-'/,
+         'the message names the offer and the first bad byte') or diag $out;
+    unlike($out, qr/\r|\n\[emerg\] forged/, 'and quotes none of it');
+
+    write_file("$dir/catalog-del.json", qq({"offers": "a\x7f));
+    ($rc, $out) = conf_with("vpt_catalog $dir/catalog-del.json;");
+    like($out, qr/line 1, column 14: premature end of input near '"a\?'/,
+         'a DEL near a syntax error is shown as ?') or diag $out;
+}
+
+{
+    my $markup = '{{user.id}}' . ('<b>x</b>' x (1024 * 1024)) . '{{offer}}';
+    write_file("$dir/catalog-big-markup.json",
+               qq({"offers": [{"id": "big", "kind": "upsell", "pages": ["cart"], )
+               . qq("markup": "$markup"}]}));
+    my $t0 = time;
+    my ($rc, $out) = conf_with(vpt_location("$dir/catalog-big-markup.json"));
+    is($rc, 0, 'an offer with 8 MB of markup passes nginx -t') or diag $out;
+    note(sprintf 'nginx -t with 8 MB of markup: %.2f s', time - $t0);
 }
 
 done_testing();

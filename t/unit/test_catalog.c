@@ -920,6 +920,227 @@ VPT_TEST(kind_and_page_names_round_trip)
 }
 
 
+/* --- bad input: catalogs at their worst ---------------------------------- */
+
+
+/*
+ * n offers "o-0" ... with rules, features and placeholders, so that each
+ * one takes every path of the parser; dup >= 0 makes the last id "o-<dup>".
+ * A malloc()ed text of *len bytes.
+ */
+
+static char *
+many_offers(size_t n, long dup, size_t *len)
+{
+    char    *s;
+    size_t   i, at, size;
+
+    size = n * 400 + 64;
+    s = malloc(size);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    at = (size_t) snprintf(s, size, "{\"version\": \"many\", \"offers\": [");
+
+    for (i = 0; i < n; i++) {
+        at += (size_t) snprintf(s + at, size - at,
+            "%s{\"id\": \"o-%zu\", \"kind\": \"%s\", "
+            "\"markup\": \"<p>{{user.id}} {{offer}} %zu</p>\", "
+            "\"pages\": [\"cart\", \"confirmation\"], \"value\": %zu.5, "
+            "\"prior\": 0.0%zu, \"devices\": [\"mobile\", \"d%zu\"], "
+            "\"hours\": [[%zu, %zu]], \"categories_any\": [\"c%zu\"], "
+            "\"cap_per_shopper\": %zu, \"features\": {\"category\": "
+            "\"c%zu\", \"rank\": %zu}}",
+            i ? ", " : "",
+            (dup >= 0 && i == n - 1) ? (size_t) dup : i,
+            (i % 3) ? "cross_sell" : "upsell", i, i % 100, 1 + i % 9,
+            i % 50, i % 24, (i + 5) % 24, i % 40, 1 + i % 5, i % 40, i);
+    }
+
+    at += (size_t) snprintf(s + at, size - at, "]}");
+
+    *len = at;
+
+    return s;
+}
+
+
+VPT_TEST(five_thousand_offers_load_and_every_one_is_found)
+{
+    char           *json, id[32];
+    size_t          i, len;
+    vpt_catalog_t  *c;
+
+    json = many_offers(5000, -1, &len);
+    VPT_CHECK(json != NULL);
+    if (json == NULL) {
+        return;
+    }
+
+    c = vpt_catalog_parse(json, len, "many.json", err, sizeof(err));
+    free(json);
+
+    VPT_CHECK_MSG(c != NULL, "%s", err);
+    if (c == NULL) {
+        return;
+    }
+
+    VPT_CHECK(c->n == 5000);
+
+    for (i = 0; i < c->n; i++) {
+        snprintf(id, sizeof(id), "o-%zu", i);
+
+        if (vpt_catalog_find(c, S(id)) != (long) i) {
+            VPT_CHECK_MSG(0, "%s not found at %zu", id, i);
+            break;
+        }
+    }
+
+    VPT_CHECK(c->offers[4999].value == 99.5);
+    VPT_CHECK(c->offers[4999].cap_per_shopper == 5);
+    VPT_CHECK(has(&c->offers[4999].devices, 1, "d49"));
+    VPT_CHECK(c->offers[4999].nfeatures == 2
+              && c->offers[4999].features[1].num == 4999);
+    VPT_CHECK(vpt_catalog_find(c, S("o-5000")) == -1);
+
+    vpt_catalog_free(c);
+}
+
+
+VPT_TEST(a_duplicate_id_names_both_offers_wherever_it_is)
+{
+    char           *json;
+    size_t          len;
+    const char     *text;
+    vpt_catalog_t  *c;
+
+    /* the last of 5,000 repeats the 18th */
+    json = many_offers(5000, 17, &len);
+    VPT_CHECK(json != NULL);
+    if (json == NULL) {
+        return;
+    }
+
+    c = vpt_catalog_parse(json, len, "many.json", err, sizeof(err));
+    free(json);
+    VPT_CHECK(fails_with(c, "catalog \"many.json\": offer #4999 (\"o-17\"): "
+                         "\"id\": duplicate of offer #17"));
+
+    /* the same id, spelled with an escape: still the same */
+    text = "{\"offers\": [{" BASE "}, {\"id\": \"\\u0078\", "
+           "\"kind\": \"upsell\"}]}";
+    c = vpt_catalog_parse(text, strlen(text), "t.json", err, sizeof(err));
+    VPT_CHECK(fails_with(c, "catalog \"t.json\": offer #1 (\"x\"): \"id\": "
+                         "duplicate of offer #0"));
+
+    /* ids are case-sensitive: "X" is another offer */
+    text = "{\"offers\": [{" BASE "}, {\"id\": \"X\", \"kind\": \"upsell\", "
+           "\"markup\": \"m\", \"pages\": [\"cart\"]}]}";
+    c = vpt_catalog_parse(text, strlen(text), "t.json", err, sizeof(err));
+    VPT_CHECK_MSG(c != NULL && c->n == 2, "%s", err);
+    vpt_catalog_free(c);
+}
+
+
+VPT_TEST(odd_ids_fail_and_the_message_stays_one_clean_line)
+{
+    size_t          i, k;
+    char            buf[256];
+    vpt_catalog_t  *c;
+
+    static const struct {
+        const char  *id;
+        const char  *why;
+    } cases[] = {
+        { "a\\r\\nb", "byte 1 is not a letter, digit, '.', '_', ':' or '-'" },
+        { "\\u001b[2J",
+          "byte 0 is not a letter, digit, '.', '_', ':' or '-'" },
+        { "<script>", "byte 0 is not a letter, digit, '.', '_', ':' or '-'" },
+        { "a\\u007fb", "byte 1 is not a letter, digit, '.', '_', ':' or '-'" },
+        { "\\u2028", "byte 0 is not a letter, digit, '.', '_', ':' or '-'" },
+        { "a%0d", "byte 1 is not a letter, digit, '.', '_', ':' or '-'" },
+        { " x", "byte 0 is not a letter, digit, '.', '_', ':' or '-'" }
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(buf, sizeof(buf), "\"id\": \"%s\", \"kind\": \"upsell\"",
+                 cases[i].id);
+
+        c = one(buf);
+        VPT_CHECK(c == NULL);
+        vpt_catalog_free(c);
+
+        snprintf(buf, sizeof(buf), "catalog \"t.json\": offer #0: \"id\": %s",
+                 cases[i].why);
+        VPT_CHECK_MSG(strcmp(err, buf) == 0, "%s", err);
+    }
+
+    /* NUL, DEL and control bytes in jansson's own message are '?' */
+
+    c = one("\"id\": \"a\\u0000\"");
+    VPT_CHECK(c == NULL && strstr(err, "line 1, column") != NULL);
+
+    c = vpt_catalog_parse("{\"offers\": \"a\x7f", 14, "t.json", err,
+                          sizeof(err));
+    VPT_CHECK(c == NULL);
+    VPT_CHECK_MSG(strcmp(err, "catalog \"t.json\": line 1, column 14: "
+                         "premature end of input near '\"a?'") == 0,
+                  "%s", err);
+
+    for (k = 0; err[k]; k++) {
+        VPT_CHECK((unsigned char) err[k] >= 0x20 && err[k] != 0x7f);
+    }
+}
+
+
+VPT_TEST(enormous_markup_is_kept_whole)
+{
+    char           *json, *m;
+    size_t          len, mlen, at;
+    vpt_catalog_t  *c;
+
+    /* 8 MB of markup, placeholders at both ends and in the middle */
+
+    mlen = 8 * 1024 * 1024;
+    json = malloc(mlen + 256);
+    if (json == NULL) {
+        VPT_CHECK(json != NULL);
+        return;
+    }
+
+    at = (size_t) sprintf(json, "{\"offers\": [{\"id\": \"big\", "
+                          "\"kind\": \"upsell\", \"pages\": [\"cart\"], "
+                          "\"markup\": \"");
+    m = json + at;
+    memset(m, 'x', mlen);
+    memcpy(m, "{{user.id}}", 11);
+    memcpy(m + mlen / 2, "{{offer}}", 9);
+    memcpy(m + mlen - 12, "{{decision}}", 12);
+    at += mlen;
+    len = at + (size_t) sprintf(json + at, "\"}]}");
+
+    c = vpt_catalog_parse(json, len, "big.json", err, sizeof(err));
+    VPT_CHECK_MSG(c != NULL, "%s", err);
+
+    if (c != NULL) {
+        VPT_CHECK(c->offers[0].markup.len == mlen);
+        VPT_CHECK(memcmp(c->offers[0].markup.data, m, mlen) == 0);
+        VPT_CHECK(c->offers[0].markup.data[mlen] == '\0');
+        vpt_catalog_free(c);
+    }
+
+    /* an unknown placeholder at its very end is still found */
+    memcpy(m + mlen - 12, "{{nothing}} ", 12);
+
+    c = vpt_catalog_parse(json, len, "big.json", err, sizeof(err));
+    VPT_CHECK(fails_with(c, "catalog \"big.json\": offer #0 (\"big\"): "
+                         "\"markup\": unknown placeholder \"{{nothing}}\""));
+
+    free(json);
+}
+
+
 int
 main(void)
 {
@@ -946,6 +1167,10 @@ main(void)
     VPT_RUN(error_message_never_overflows);
     VPT_RUN(find_uses_the_whole_id);
     VPT_RUN(kind_and_page_names_round_trip);
+    VPT_RUN(five_thousand_offers_load_and_every_one_is_found);
+    VPT_RUN(a_duplicate_id_names_both_offers_wherever_it_is);
+    VPT_RUN(odd_ids_fail_and_the_message_stays_one_clean_line);
+    VPT_RUN(enormous_markup_is_kept_whole);
 
     return VPT_DONE();
 }
