@@ -140,6 +140,7 @@ struct ngx_http_vpt_ctx_s {
     unsigned                  decided:1;     /* status is final */
     unsigned                  filtering:1;   /* the body filter is on */
     unsigned                  waiting:1;     /* anchor seen, not decided */
+    unsigned                  parked:1;      /* phases wait for the lookup */
     unsigned                  spliced:1;     /* anchor handled */
     unsigned                  timed_out:1;
     unsigned                  counters_known:1;  /* the hash exists */
@@ -172,6 +173,7 @@ ngx_int_t ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx);
 /* ngx_vpt_filter.c */
 ngx_int_t ngx_http_vpt_init_filter(ngx_conf_t *cf);
 void ngx_http_vpt_resume(ngx_http_vpt_ctx_t *ctx);
+ngx_int_t ngx_http_vpt_type_is_html(ngx_str_t *type);
 
 /* ngx_vpt_variables.c */
 ngx_int_t ngx_http_vpt_add_variables(ngx_conf_t *cf);

@@ -151,10 +151,15 @@ ngx_http_vpt_header_filter(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_vpt_is_html(ngx_http_request_t *r)
 {
-    ngx_str_t  *type;
+    return ngx_http_vpt_type_is_html(&r->headers_out.content_type);
+}
 
-    type = &r->headers_out.content_type;
 
+/* "text/html", with parameters or without */
+
+ngx_int_t
+ngx_http_vpt_type_is_html(ngx_str_t *type)
+{
     if (type->len < sizeof("text/html") - 1
         || ngx_strncasecmp(type->data, (u_char *) "text/html",
                            sizeof("text/html") - 1) != 0)

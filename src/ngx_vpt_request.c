@@ -35,6 +35,8 @@ static void ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call,
     redisReply *reply);
 static void ngx_http_vpt_counters_reply(ngx_vpt_redis_call_t *call,
     redisReply *reply);
+static ngx_int_t ngx_http_vpt_static_html(ngx_http_request_t *r);
+static void ngx_http_vpt_unpark(ngx_http_vpt_ctx_t *ctx);
 static void ngx_http_vpt_lookup_done(ngx_http_vpt_ctx_t *ctx);
 static void ngx_http_vpt_timeout_handler(ngx_event_t *ev);
 static void ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx);
@@ -69,6 +71,7 @@ ngx_http_vpt_init_request(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_vpt_phase_handler(ngx_http_request_t *r)
 {
+    ngx_http_vpt_ctx_t       *ctx;
     ngx_http_vpt_loc_conf_t  *vlcf;
 
     if (r != r->main || (r->method & NGX_HTTP_HEAD)) {
@@ -81,10 +84,89 @@ ngx_http_vpt_phase_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    /* an allocation failure only means no offer: fail open */
-    (void) ngx_http_vpt_get_ctx(r);
+    ctx = ngx_http_vpt_get_ctx(r);
 
-    return NGX_DECLINED;
+    /* an allocation failure only means no offer: fail open */
+
+    if (ctx == NULL || ctx->decided || r->content_handler != NULL
+        || !ngx_http_vpt_static_html(r))
+    {
+        return NGX_DECLINED;
+    }
+
+    /*
+     * No content handler: nginx makes the page itself (a static file), in
+     * this event-loop iteration, and would reach the anchor before Redis
+     * can answer.  Waiting here for the lookup (never past its timer) costs
+     * the page no time, as its end waited for the lookup anyway, but it
+     * is then read, spliced and sent in one go, not in two writes around
+     * a held anchor.  A proxied page is not held: its upstream works while
+     * Redis answers.  Re-entered after ngx_http_vpt_unpark().
+     */
+
+    ctx->parked = 1;
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_AGAIN;
+}
+
+
+/*
+ * The type the static module will give the file, as it finds it
+ * (ngx_http_set_content_type()): an image in a location where vpt is on
+ * does not wait.
+ */
+
+static ngx_int_t
+ngx_http_vpt_static_html(ngx_http_request_t *r)
+{
+    u_char                     c, lower[16];
+    ngx_str_t                 *type;
+    ngx_uint_t                 i, hash;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    type = &clcf->default_type;
+
+    if (r->exten.len && r->exten.len <= sizeof(lower)) {
+        hash = 0;
+
+        for (i = 0; i < r->exten.len; i++) {
+            c = ngx_tolower(r->exten.data[i]);
+            hash = ngx_hash(hash, c);
+            lower[i] = c;
+        }
+
+        type = ngx_hash_find(&clcf->types_hash, hash, lower, r->exten.len);
+
+        if (type == NULL) {
+            type = &clcf->default_type;
+        }
+    }
+
+    return ngx_http_vpt_type_is_html(type);
+}
+
+
+/*
+ * The lookup is over: the phases go on, from the posted write event
+ * (ngx_http_request_handler() -> ngx_http_core_run_phases()), at the end
+ * of this event-loop iteration.
+ */
+
+static void
+ngx_http_vpt_unpark(ngx_http_vpt_ctx_t *ctx)
+{
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    ctx->parked = 0;
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    ngx_post_event(r->connection->write, &ngx_posted_events);
 }
 
 
@@ -418,16 +500,19 @@ ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
         {
             ctx->status = NGX_VPT_ST_REDIS_ERROR;
 
+        } else if (vpt_context_parse(ctx->shopper, reply->str, reply->len,
+                                     arena, reply->len + 1)
+                   != VPT_OK)
+        {
+            /*
+             * not kept for $vpt_context: it may be no UTF-8 at all, which
+             * escape=json passes on, and one such line is not JSON
+             */
+            ctx->status = NGX_VPT_ST_BAD_CONTEXT;
+
         } else {
             ngx_memcpy(ctx->context_json.data, reply->str, reply->len);
             ctx->context_json.len = reply->len;
-
-            if (vpt_context_parse(ctx->shopper, reply->str, reply->len,
-                                  arena, reply->len + 1)
-                != VPT_OK)
-            {
-                ctx->status = NGX_VPT_ST_BAD_CONTEXT;
-            }
         }
     }
 
@@ -538,6 +623,9 @@ ngx_http_vpt_lookup_done(ngx_http_vpt_ctx_t *ctx)
 
     if (ctx->waiting) {
         ngx_http_vpt_resume(ctx);
+
+    } else if (ctx->parked) {
+        ngx_http_vpt_unpark(ctx);
     }
 }
 
@@ -568,6 +656,9 @@ ngx_http_vpt_timeout_handler(ngx_event_t *ev)
 
     if (ctx->waiting) {
         ngx_http_vpt_resume(ctx);
+
+    } else if (ctx->parked) {
+        ngx_http_vpt_unpark(ctx);
     }
 }
 

@@ -1,6 +1,7 @@
 # The module among nginx's other features: internal redirects (try_files,
-# error_page) cost one lookup, and add_after_body keeps the page in order
-# even while the filter waits for Redis.
+# error_page) cost one lookup, add_after_body keeps the page in order even
+# while the filter waits for Redis, and a static page waits for the lookup
+# before it is read (a static image, or a client that goes away, does not).
 
 use strict;
 use warnings;
@@ -28,7 +29,12 @@ my $origin = start_origin(sub {
     return { headers => ['Content-Type', 'text/html'], body => $page,
              chunks => [ 1, length($page) - 1 ], delay => 0.05 };
 });
-for my $who ('amy', 'bea') {
+# the same page at once: the filter reaches the anchor before Redis answers
+my $fast = start_origin(sub {
+    return { headers => ['Content-Type', 'text/html'], body => $page };
+});
+write_file("$dir/www/pixel.png", "\x89PNG\r\n\x1a\n");
+for my $who ('amy', 'bea', 'cid') {
     redis_cmd($rd, 'SET', "vpt:ctx:$who",
               encode_json({ user => { id => $who }, device => 'desktop' }));
 }
@@ -51,6 +57,10 @@ my $ng = start_nginx(ports => [$port], http => <<"HTTP");
         location \@thanks { rewrite ^ /thanks.html break; }
         location /footer/ {
             alias $dir/www/;
+            add_after_body /footer.html;
+        }
+        location /fast-footer/ {
+            proxy_pass http://127.0.0.1:$fast->{port}/;
             add_after_body /footer.html;
         }
         location /slow-footer/ {
@@ -101,12 +111,72 @@ sub last_log {
         POSIX::_exit(0);
     }
     sleep 0.02;
-    my $r = http_get($port, '/footer/thanks.html', sid => 'amy');
+    my $r = http_get($port, '/fast-footer/thanks.html', sid => 'amy');
     waitpid $pid, 0;
     is($r->{body}, $page . $footer,
        'add_after_body while waiting for Redis: page, then footer, in order');
     is(last_log()->{status}, 'redis_timeout',
        'and the page did not wait: no offer this time');
+}
+
+# Redis busy for 0.1 s, the lookup's timer at 200 ms (generous margins:
+# these check who waits, not how fast anything is)
+sub while_redis_sleeps {
+    my ($secs, $code) = @_;
+    my $pid = fork // die;
+    if ($pid == 0) {
+        eval { redis_cmd($rd, 'DEBUG', 'SLEEP', $secs) };
+        POSIX::_exit(0);
+    }
+    sleep 0.02;
+    my @r = $code->();
+    waitpid $pid, 0;
+    return @r;
+}
+
+{
+    my ($r, $t) = while_redis_sleeps(0.1, sub {
+        my $t0 = Time::HiRes::time();
+        my $r = http_get($port, '/footer/thanks.html', sid => 'bea');
+        return ($r, Time::HiRes::time() - $t0);
+    });
+    my $l = last_log();
+    is($l->{status}, 'injected',
+       'a static page waits for a slow Redis before it is read: the offer');
+    (my $want = $page) =~ s{</body>}{<div class="vpt-offer" data-vpt-decision="$l->{decision}" data-vpt-offer="hello"><p class="hello">Hi bea</p></div></body>};
+    is($r->{body}, $want . $footer, 'the page whole, the footer after it');
+    cmp_ok($t, '>', 0.05, 'it did wait for Redis');
+}
+
+{
+    my ($r, $t) = while_redis_sleeps(1, sub {
+        my $t0 = Time::HiRes::time();
+        my $r = http_get($port, '/footer/pixel.png', sid => 'bea');
+        return ($r, Time::HiRes::time() - $t0);
+    });
+    is($r->{status}, 200, 'a static image in the same location: 200');
+    cmp_ok($t, '<', 0.15, 'and it does not wait for Redis (asleep for 1 s)');
+}
+
+{
+    # a shopper who leaves while the page waits: 499, and the late reply
+    # finds nothing to resume
+    while_redis_sleeps(0.3, sub {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp')
+            or die "connect: $!";
+        print $s "GET /footer/thanks.html HTTP/1.1\r\nHost: localhost\r\n"
+               . "Cookie: vpt_sid=cid\r\n\r\n";
+        sleep 0.05;
+        close $s;
+        return ();
+    });
+    my $r = http_get($port, '/footer/thanks.html', sid => 'cid');
+    like($r->{body}, qr/Hi cid/, "the next page gets its offer")
+        or diag explain last_log();
+    my @l = access_log_lines($ng);
+    like($l[-2], qr/"http_status":\s*"?499/, 'the one that left: 499')
+        or diag $l[-2];
 }
 
 unlike(error_log($ng), qr/\[(alert|crit|emerg)\]/, 'no alerts');
