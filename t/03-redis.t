@@ -152,12 +152,42 @@ redis_cmd($rd, 'SET', 'vpt:ctx:alice', ctx_json('alice'));
 for my $case ([ 'malformed', '{"user": {"id": "x"' ],
               [ 'not an object (array)', '[1, 2, 3]' ],
               [ 'not an object (number)', '42' ],
-              [ 'huge (1 MB)', '{"intent": "' . ('x' x (1024 * 1024)) . '"}' ]) {
+              [ 'huge (1 MB)', '{"intent": "' . ('x' x (1024 * 1024)) . '"}' ],
+              [ 'nested 60,000 deep', '{"cart": ' . ('[' x 60000) . '}' ],
+              [ 'invalid UTF-8', qq({"intent": "\xff\xfe"}) ],
+              [ 'a number beyond a double', '{"user": {"orders": 1e400}}' ],
+              [ 'NaN', '{"user": {"orders": NaN}}' ],
+              [ 'trailing bytes', '{"device": "mobile"} {}' ]) {
     my ($name, $value) = @$case;
     redis_cmd($rd, 'SET', 'vpt:ctx:odd', $value);
     my $r = view('odd');
     is($r->{body}, $page, "context $name: the origin page");
-    is(last_status()->{status}, 'bad_context', "context $name: bad_context");
+    my $l = last_status();
+    is($l->{status}, 'bad_context', "context $name: bad_context");
+    is($l->{context}, '', "context $name: not in the decision log");
+}
+
+# odd, but an object: the odd fields are absent, the rest is used
+for my $case (
+    [ 'NUL bytes in strings',
+      '{"user": {"id": "odd", "loyalty_member": false}, '
+      . '"device": "desk\\u0000top", "intent": "\\u0000"}' ],
+    [ 'integers beyond 64 bits, wrong types, repeated keys',
+      '{"user": {"id": 7, "orders": 99999999999999999999999, "id": "odd", '
+      . '"loyalty_member": "no"}, "local_hour": 25, "cart": {}, '
+      . '"features": [1]}' ],
+    [ '4,000 cart items (52 KB)',
+      '{"user": {"id": "odd"}, "cart": ['
+      . join(', ', ('{"price": 1}') x 4000) . ']}' ],
+    [ 'nested 2,000 deep in an unknown field',
+      '{"user": {"id": "odd"}, "x": ' . ('[' x 2000) . (']' x 2000) . '}' ]) {
+    my ($name, $value) = @$case;
+    redis_cmd($rd, 'SET', 'vpt:ctx:odd', $value);
+    redis_cmd($rd, 'DEL', 'vpt:ctx:odd:vpt');
+    my $r = view('odd');
+    like($r->{body}, qr{<p class="hello">Hi odd</p>},
+         "context with $name: the offer, with what is usable");
+    is(last_status()->{status}, 'injected', "context with $name: injected");
 }
 
 {
