@@ -86,6 +86,25 @@ bench: module tools
 	./tools/bench-rank
 	./tools/bench-nginx
 
+# --- Fuzzing (README: "Fuzzing") -------------------------------------------
+# Every t/fuzz/fuzz_*.c for FUZZ_SECONDS each: with libFuzzer when clang has
+# it, else the gcc fallback (seeds plus seeded mutations); FUZZ_ENGINE=
+# libfuzzer or fallback forces one.  Any crash or broken invariant fails.
+FUZZ_SECONDS ?= 60
+FUZZ_ENGINE  ?= auto
+
+.PHONY: fuzz fuzz-smoke fuzz-fallback
+
+fuzz:
+	FUZZ_ENGINE=$(FUZZ_ENGINE) t/fuzz/run $(FUZZ_SECONDS)
+
+# for CI: 10 seconds a target
+fuzz-smoke:
+	FUZZ_ENGINE=$(FUZZ_ENGINE) t/fuzz/run 10
+
+fuzz-fallback:
+	FUZZ_ENGINE=fallback t/fuzz/run $(FUZZ_SECONDS)
+
 # fault injection under load (tools/fault-inject); its load generator needs
 # no core.  make fault FAULT_ARGS=--quick
 $(BUILD)/tools/fault-inject-load: tools/fault-inject-load.c
