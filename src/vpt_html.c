@@ -27,7 +27,8 @@ enum {
     VPT_HTML_DATA = 0,
     VPT_HTML_TAG_OPEN,        /* "<" in text */
     VPT_HTML_END_OPEN,        /* "</" */
-    VPT_HTML_TAG_NAME,        /* n: bytes of the name */
+    VPT_HTML_TAG_NAME,        /* a start tag's, n: bytes of the name */
+    VPT_HTML_END_NAME,        /* an end tag's */
     VPT_HTML_BEFORE_ATTR,     /* also after "/" and after a quoted value */
     VPT_HTML_ATTR_NAME,       /* in or after an attribute name */
     VPT_HTML_BEFORE_VALUE,
@@ -331,6 +332,7 @@ vpt_html_run(vpt_html_t *h, const unsigned char *start, size_t len, int stop)
     case VPT_HTML_TAG_OPEN:       goto tag_open;
     case VPT_HTML_END_OPEN:       goto end_open;
     case VPT_HTML_TAG_NAME:       goto tag_name;
+    case VPT_HTML_END_NAME:       goto end_name;
     case VPT_HTML_BEFORE_ATTR:    goto before_attr;
     case VPT_HTML_ATTR_NAME:      goto attr_name;
     case VPT_HTML_BEFORE_VALUE:   goto before_value;
@@ -373,7 +375,6 @@ tag_open:
 
     if (vpt_html_class[c] & VPT_HTML_ALPHA) {
         /* the letter is the name's first: reconsumed */
-        h->end_tag = 0;
         n = 0;
         goto tag_name;
     }
@@ -403,9 +404,8 @@ end_open:
     c = *p;
 
     if (vpt_html_class[c] & VPT_HTML_ALPHA) {
-        h->end_tag = 1;
-        n = 0;
-        goto tag_name;
+        h->elem = 0;
+        goto end_name;
     }
 
     if (c == '>') {
@@ -418,7 +418,7 @@ end_open:
 
 tag_name:
 
-    /* names are short: byte by byte, kept for the raw text check */
+    /* a start tag's name: short, byte by byte, kept for the raw text check */
 
     while (p < end && !(vpt_html_class[*p] & VPT_HTML_NAME_END)) {
         if (n < VPT_HTML_NAME_MAX) {
@@ -431,10 +431,26 @@ tag_name:
 
     VPT_HTML_NEED(VPT_HTML_TAG_NAME);
 
-    h->elem = h->end_tag ? 0 : vpt_html_elem(h->name, n);
+    h->elem = vpt_html_elem(h->name, n);
 
     if (*p++ == '>') {
         goto tag_end;
+    }
+
+    goto before_attr;
+
+end_name:
+
+    /* an end tag's name opens nothing: not kept */
+
+    while (p < end && !(vpt_html_class[*p] & VPT_HTML_NAME_END)) {
+        p++;
+    }
+
+    VPT_HTML_NEED(VPT_HTML_END_NAME);
+
+    if (*p++ == '>') {
+        goto data;
     }
 
 before_attr:
@@ -610,9 +626,21 @@ comment:
     c = *p;
 
     if (c == '-') {
-        /* "--!-" is one dash again */
         p++;
-        n = (n == 3) ? 1 : 2;
+
+        if (n == 3) {
+            /* "--!-" is one dash again */
+            n = 1;
+            goto comment;
+        }
+
+        /* "--", and any run of dashes after it */
+
+        while (p < end && *p == '-') {
+            p++;
+        }
+
+        n = 2;
         goto comment;
     }
 
@@ -680,7 +708,6 @@ raw_lt:
         /* "</script " or "</script/": the end tag's attributes follow */
         p++;
         h->elem = 0;
-        h->end_tag = 1;
         h->esc = 0;
         goto before_attr;
 

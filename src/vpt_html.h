@@ -33,7 +33,6 @@ typedef struct {
     unsigned char  state;
     unsigned char  n;          /* progress within the current state */
     unsigned char  elem;       /* raw text element opened or being read */
-    unsigned char  end_tag:1;  /* the tag being read is an end tag */
     unsigned char  esc:1;      /* "</script" read in an escaped script */
     unsigned char  dbl:1;      /* script data double escaped */
     unsigned char  name[VPT_HTML_NAME_MAX];  /* start tag name, lowercase */
