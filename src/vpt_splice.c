@@ -22,6 +22,16 @@
  * is vectorised); a regex with pcre2_match and PCRE2_PARTIAL_HARD, JIT
  * compiled when PCRE2 can.
  *
+ * Only a match that starts where the HTML tokenizer is in the data state
+ * counts (vpt_html.h): one in a comment, a script, a tag is passed over.
+ * The tokenizer reads V in order and only what the feed decides on: at a
+ * feed's start it has read everything before V[0] (held bytes are read
+ * once released), and a feed moves it (t, a V offset) to each candidate
+ * match before judging it, to the end of V when nothing is held, or to the
+ * first held byte.  A candidate in markup skips the search to the next
+ * byte read in the data state (vpt_html_skip), so neither the search nor
+ * the tokenizer reads a byte twice, whatever the pattern.
+ *
  * Held bytes are written to the half of the double buffer that does not
  * hold the current H, so the H of a feed stays readable until the next one.
  */
@@ -83,7 +93,7 @@ static size_t vpt_lit_rarest(const unsigned char *lit, size_t len);
 static vpt_find_e vpt_lit_find(const vpt_anchor_t *a,
     const unsigned char *p, size_t len, size_t *pos);
 static vpt_find_e vpt_lit_find_in_held(const vpt_anchor_t *a,
-    const unsigned char *p, size_t len, size_t h, size_t *pos);
+    const unsigned char *p, size_t len, size_t from, size_t h, size_t *pos);
 static vpt_find_e vpt_re_find(const vpt_anchor_t *a,
     const unsigned char *p, size_t len, size_t start, size_t *ms,
     size_t *me);
@@ -94,6 +104,10 @@ static void vpt_splice_feed_regex(vpt_splice_t *s,
     const unsigned char *data, size_t len, vpt_splice_result_t *res);
 static size_t vpt_splice_boundary(vpt_splice_t *s, const unsigned char *data,
     size_t len);
+static void vpt_splice_tokenize(vpt_splice_t *s, const unsigned char *data,
+    size_t *t, size_t to);
+static int vpt_splice_real(vpt_splice_t *s, const unsigned char *data,
+    size_t len, size_t *t, size_t q);
 static void vpt_splice_hold(vpt_splice_t *s, const unsigned char *data,
     size_t len, size_t p, vpt_splice_result_t *res);
 static void vpt_splice_match(vpt_splice_t *s, size_t ms, size_t me,
@@ -342,8 +356,11 @@ vpt_splice_init(vpt_splice_t *s, const vpt_anchor_t *a, void *mem)
     s->held[1] = (unsigned char *) mem + a->hold_cap;
     s->nheld = 0;
     s->nprev = 0;
+    s->nlast = 0;
     s->cur = 0;
     s->done = 0;
+
+    vpt_html_init(&s->html);
 }
 
 
@@ -357,6 +374,12 @@ vpt_splice_feed(vpt_splice_t *s, const unsigned char *data, size_t len,
         /* nothing is held once done: V is D, and all of it goes out */
         vpt_splice_hold(s, data, len, s->nheld + len, res);
         return;
+    }
+
+    if (s->nheld == 0 && s->nlast > 0) {
+        /* the caller sent the held bytes itself (and zeroed nheld) */
+        vpt_html_scan(&s->html, s->held[s->cur], s->nlast);
+        s->nlast = 0;
     }
 
     if (s->anchor->regex) {
@@ -388,24 +411,34 @@ static void
 vpt_splice_feed_literal(vpt_splice_t *s, const unsigned char *data,
     size_t len, vpt_splice_result_t *res)
 {
-    size_t               h, n, pos;
+    size_t               h, n, d, pos, t, from;
     vpt_find_e           rc;
     const vpt_anchor_t  *a;
 
     a = s->anchor;
     h = s->nheld;
+    t = 0;          /* the tokenizer has read V[0, t) */
+    from = 0;       /* no real match starts in V[0, from) */
 
     if (h > 0) {
         n = vpt_splice_boundary(s, data, len);
 
-        rc = vpt_lit_find_in_held(a, a->scratch, h + n, h, &pos);
+        while (from < h) {
+            rc = vpt_lit_find_in_held(a, a->scratch, h + n, from, h, &pos);
+            if (rc == VPT_FIND_NONE) {
+                break;
+            }
 
-        if (rc == VPT_FIND_MATCH) {
-            vpt_splice_match(s, pos, pos + a->litlen, res);
-            return;
-        }
+            if (!vpt_splice_real(s, data, len, &t, pos)) {
+                from = t;
+                continue;
+            }
 
-        if (rc == VPT_FIND_PARTIAL) {
+            if (rc == VPT_FIND_MATCH) {
+                vpt_splice_match(s, pos, pos + a->litlen, res);
+                return;
+            }
+
             /*
              * a partial match starting in H is shorter than the literal, so
              * it reaches the end of V and the region held all of D
@@ -415,22 +448,39 @@ vpt_splice_feed_literal(vpt_splice_t *s, const unsigned char *data,
         }
     }
 
-    rc = vpt_lit_find(a, data, len, &pos);
+    /* nothing real starts in H: search D in place */
 
-    switch (rc) {
+    for ( ;; ) {
+        d = (from > h) ? from - h : 0;
 
-    case VPT_FIND_MATCH:
-        vpt_splice_match(s, h + pos, h + pos + a->litlen, res);
-        return;
+        if (d >= len) {
+            /* also keeps an empty D, which may be NULL, out of reach */
+            break;
+        }
 
-    case VPT_FIND_PARTIAL:
-        vpt_splice_hold(s, data, len, h + pos, res);
-        return;
+        rc = vpt_lit_find(a, data + d, len - d, &pos);
+        if (rc == VPT_FIND_NONE) {
+            break;
+        }
 
-    default:
-        vpt_splice_hold(s, data, len, h + len, res);
+        pos += h + d;
+
+        if (!vpt_splice_real(s, data, len, &t, pos)) {
+            from = t;
+            continue;
+        }
+
+        if (rc == VPT_FIND_MATCH) {
+            vpt_splice_match(s, pos, pos + a->litlen, res);
+            return;
+        }
+
+        vpt_splice_hold(s, data, len, pos, res);
         return;
     }
+
+    vpt_splice_tokenize(s, data, &t, h + len);
+    vpt_splice_hold(s, data, len, h + len, res);
 }
 
 
@@ -510,15 +560,15 @@ vpt_lit_find(const vpt_anchor_t *a, const unsigned char *p, size_t len,
 }
 
 
-/* the leftmost match or partial match of the literal starting in p[0, h) */
+/* the leftmost match or partial match of the literal starting in p[from, h) */
 
 static vpt_find_e
 vpt_lit_find_in_held(const vpt_anchor_t *a, const unsigned char *p,
-    size_t len, size_t h, size_t *pos)
+    size_t len, size_t from, size_t h, size_t *pos)
 {
     size_t  i, k, n;
 
-    for (i = 0; i < h; i++) {
+    for (i = from; i < h; i++) {
         n = len - i;
         if (n > a->litlen) {
             n = a->litlen;
@@ -544,7 +594,7 @@ static void
 vpt_splice_feed_regex(vpt_splice_t *s, const unsigned char *data, size_t len,
     vpt_splice_result_t *res)
 {
-    size_t               h, n, vlen, start, ms, me;
+    size_t               h, n, vlen, start, ms, me, t;
     unsigned             retries;
     vpt_find_e           rc;
     const vpt_anchor_t  *a;
@@ -553,33 +603,42 @@ vpt_splice_feed_regex(vpt_splice_t *s, const unsigned char *data, size_t len,
     h = s->nheld;
     vlen = h + len;
     retries = 0;
+    t = 0;          /* the tokenizer has read V[0, t) */
+    start = 0;      /* V offset the search goes on from */
 
     if (h > 0) {
         n = vpt_splice_boundary(s, data, len);
-        start = 0;
 
         while (start < h) {
             rc = vpt_re_find(a, a->scratch, h + n, start, &ms, &me);
 
             if (rc == VPT_FIND_ERROR) {
                 /* fail open: pass everything, hold nothing */
-                vpt_splice_hold(s, data, len, vlen, res);
-                return;
+                goto release;
             }
 
             if (rc == VPT_FIND_NONE || ms >= h) {
                 break;
             }
 
-            if (rc == VPT_FIND_MATCH) {
-                if (me - ms <= a->hold_max) {
-                    vpt_splice_match(s, ms, me, res);
-                    return;
+            if ((rc == VPT_FIND_MATCH && me - ms <= a->hold_max)
+                || (rc == VPT_FIND_PARTIAL && h + n == vlen
+                    && vlen - ms <= a->hold_max))
+            {
+                /* a match, or a partial match that fits: is it real? */
+
+                if (!vpt_splice_real(s, data, len, &t, ms)) {
+                    start = t;
+                    continue;
                 }
 
-            } else if (h + n == vlen && vlen - ms <= a->hold_max) {
-                /* a partial match that fits: hold it */
-                vpt_splice_hold(s, data, len, ms, res);
+                if (rc == VPT_FIND_MATCH) {
+                    vpt_splice_match(s, ms, me, res);
+
+                } else {
+                    vpt_splice_hold(s, data, len, ms, res);
+                }
+
                 return;
             }
 
@@ -599,32 +658,31 @@ vpt_splice_feed_regex(vpt_splice_t *s, const unsigned char *data, size_t len,
 
     /* nothing starts in H: release it and search D in place */
 
-    start = 0;
+    start = (start > h) ? start - h : 0;
 
     while (start < len) {
         rc = vpt_re_find(a, data, len, start, &ms, &me);
 
-        switch (rc) {
-
-        case VPT_FIND_MATCH:
-            if (me - ms <= a->hold_max) {
-                vpt_splice_match(s, h + ms, h + me, res);
-                return;
-            }
-
-            break;
-
-        case VPT_FIND_PARTIAL:
-            if (len - ms <= a->hold_max) {
-                vpt_splice_hold(s, data, len, h + ms, res);
-                return;
-            }
-
-            break;
-
-        default:
+        if (rc == VPT_FIND_NONE || rc == VPT_FIND_ERROR) {
             /* no match, or fail open on an error: hold nothing */
-            vpt_splice_hold(s, data, len, vlen, res);
+            break;
+        }
+
+        if ((rc == VPT_FIND_MATCH && me - ms <= a->hold_max)
+            || (rc == VPT_FIND_PARTIAL && len - ms <= a->hold_max))
+        {
+            if (!vpt_splice_real(s, data, len, &t, h + ms)) {
+                start = t - h;
+                continue;
+            }
+
+            if (rc == VPT_FIND_MATCH) {
+                vpt_splice_match(s, h + ms, h + me, res);
+
+            } else {
+                vpt_splice_hold(s, data, len, h + ms, res);
+            }
+
             return;
         }
 
@@ -637,13 +695,27 @@ vpt_splice_feed_regex(vpt_splice_t *s, const unsigned char *data, size_t len,
         start = ms + 1;
     }
 
+release:
+
+    vpt_splice_tokenize(s, data, &t, vlen);
     vpt_splice_hold(s, data, len, vlen, res);
     return;
 
 give_up:
 
-    vpt_splice_hold(s, data, len,
-                    vlen > a->hold_max ? vlen - a->hold_max : 0, res);
+    /*
+     * Hold the last hold_max bytes, or fewer: no real match starts before
+     * t, where the tokenizer is, and held bytes must be unread.
+     */
+
+    start = (vlen > a->hold_max) ? vlen - a->hold_max : 0;
+
+    if (start < t) {
+        start = t;
+    }
+
+    vpt_splice_tokenize(s, data, &t, start);
+    vpt_splice_hold(s, data, len, start, res);
 }
 
 
@@ -711,6 +783,73 @@ vpt_splice_boundary(vpt_splice_t *s, const unsigned char *data, size_t len)
 }
 
 
+/* the tokenizer reads V[*t, to): the rest of H, then D */
+
+static void
+vpt_splice_tokenize(vpt_splice_t *s, const unsigned char *data, size_t *t,
+    size_t to)
+{
+    size_t  h, e;
+
+    h = s->nheld;
+
+    if (*t < h && *t < to) {
+        e = (to < h) ? to : h;
+        vpt_html_scan(&s->html, s->held[s->cur] + *t, e - *t);
+        *t = e;
+    }
+
+    if (*t < to) {
+        vpt_html_scan(&s->html, data + (*t - h), to - *t);
+        *t = to;
+    }
+}
+
+
+/*
+ * Whether a match starting at V[q] is real: the tokenizer reads up to q
+ * and is in the data state there.  If not, it reads on to the next byte
+ * read in the data state (at least one byte on): no match starts in
+ * between, and the caller searches on from *t.
+ */
+
+static int
+vpt_splice_real(vpt_splice_t *s, const unsigned char *data, size_t len,
+    size_t *t, size_t q)
+{
+    size_t          h;
+    unsigned char   c;
+
+    h = s->nheld;
+
+    vpt_splice_tokenize(s, data, t, q);
+
+    c = (q < h) ? s->held[s->cur][q] : data[q - h];
+
+    if (vpt_html_in_data(&s->html, c)) {
+        return 1;
+    }
+
+    if (q < h) {
+        q += vpt_html_skip(&s->html, s->held[s->cur] + q, h - q);
+    }
+
+    if (q >= h && q < h + len) {
+        q += vpt_html_skip(&s->html, data + (q - h), len - (q - h));
+    }
+
+    if (q == *t) {
+        /* out of the data state a skip always moves; never loop anyway */
+        vpt_html_scan(&s->html, &c, 1);
+        q++;
+    }
+
+    *t = q;
+
+    return 0;
+}
+
+
 /* no match: V[0, p) goes out and V[p, end) is held in the other half */
 
 static void
@@ -739,6 +878,7 @@ vpt_splice_hold(vpt_splice_t *s, const unsigned char *data, size_t len,
 
     s->nprev = h;
     s->nheld = n;
+    s->nlast = n;
     s->cur ^= 1;
 }
 
@@ -771,6 +911,7 @@ vpt_splice_match(vpt_splice_t *s, size_t ms, size_t me,
 
     s->nprev = s->nheld;
     s->nheld = 0;
+    s->nlast = 0;
     s->cur ^= 1;
     s->done = 1;
 }

@@ -10,12 +10,20 @@
  * the bytes held back by the previous feed and D is the new data.  The
  * previous H stays readable through vpt_splice_prev_held() until the next
  * feed (the splicer double-buffers it), so the caller can copy it out.
+ *
+ * The body is HTML: an occurrence of the anchor counts only where it
+ * starts in the tokenizer's data state (text, or the '<' of a tag), so one
+ * inside a comment, a script, style, textarea or other raw text element,
+ * a tag or its attribute values, a doctype or a bogus comment is passed
+ * over (vpt_html.h).  The tokenizer's state is a few bytes in the stream:
+ * it holds nothing more back.
  */
 
 #ifndef VPT_SPLICE_H
 #define VPT_SPLICE_H
 
 #include "vpt_core.h"
+#include "vpt_html.h"
 
 
 #define VPT_REGEX_HOLD_MAX  1024    /* longest regex match we can see */
@@ -73,11 +81,19 @@ typedef struct {
 } vpt_splice_result_t;
 
 
+/*
+ * A caller may send the held bytes itself (vpt_splice_held()) and set
+ * nheld to 0, e.g. at the end of a part of the body; the tokenizer reads
+ * them at the next feed.
+ */
+
 typedef struct {
     const vpt_anchor_t  *anchor;
     unsigned char       *held[2];  /* double buffer: held[cur] is H */
     size_t               nheld;    /* bytes held in held[cur] */
     size_t               nprev;    /* bytes of the previous hold */
+    size_t               nlast;    /* nheld as the last feed left it */
+    vpt_html_t           html;     /* has read all but the held bytes */
     unsigned             cur:1;
     unsigned             done:1;
 } vpt_splice_t;
