@@ -469,7 +469,21 @@ ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
     ctx->calls[0] = NULL;
     ctx->pending--;
 
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+    if (reply != NULL && reply->type == REDIS_REPLY_ERROR
+        && reply->len >= sizeof("WRONGTYPE") - 1
+        && ngx_strncmp(reply->str, "WRONGTYPE", sizeof("WRONGTYPE") - 1)
+           == 0)
+    {
+        /* a hash or a list under the context's key: the shop's data */
+        ctx->status = NGX_VPT_ST_BAD_CONTEXT;
+
+        if (ngx_http_vpt_log_allowed(&skipped)) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "vpt: the context key holds no string "
+                          "(%ui more since the last report)", skipped);
+        }
+
+    } else if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         ctx->status = NGX_VPT_ST_REDIS_ERROR;
 
         if (ngx_http_vpt_log_allowed(&skipped)) {

@@ -167,6 +167,18 @@ for my $case ([ 'malformed', '{"user": {"id": "x"' ],
     is($l->{context}, '', "context $name: not in the decision log");
 }
 
+{
+    # a hash under the context's key: Redis answers WRONGTYPE, which is
+    # the shop's data, not Redis failing
+    redis_cmd($rd, 'DEL', 'vpt:ctx:odd');
+    redis_cmd($rd, 'HSET', 'vpt:ctx:odd', 'user', 'x');
+    my $r = view('odd');
+    is($r->{body}, $page, 'context key of the wrong type: the origin page');
+    is(last_status()->{status}, 'bad_context',
+       'context key of the wrong type: bad_context, not redis_error');
+    redis_cmd($rd, 'DEL', 'vpt:ctx:odd');
+}
+
 # odd, but an object: the odd fields are absent, the rest is used
 for my $case (
     [ 'NUL bytes in strings',
