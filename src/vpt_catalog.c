@@ -46,7 +46,6 @@
 
 
 static size_t vpt_json_bound(json_t *v);
-static const char *vpt_clean(char *s);
 static int vpt_catalog_fill(vpt_parse_t *p, json_t *root);
 static int vpt_offer_parse(vpt_parse_t *p, size_t i, json_t *jo,
     vpt_offer_t *o);
@@ -150,7 +149,7 @@ vpt_catalog_parse(const char *json, size_t len, const char *name, char *err,
     root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (root == NULL) {
         vpt_error(&p, "line %d, column %d: %s", je.line, je.column,
-                  vpt_clean(je.text));
+                  vpt_printable(je.text));
         return NULL;
     }
 
@@ -543,26 +542,6 @@ vpt_catalog_show(char *buf, size_t size, const char *s, size_t len)
     buf[n] = '\0';
 
     return buf;
-}
-
-
-/*
- * jansson's message quotes the text near the error, which may hold a DEL
- * or, from other versions, a control byte: each becomes '?'.
- */
-
-static const char *
-vpt_clean(char *s)
-{
-    char  *c;
-
-    for (c = s; *c; c++) {
-        if ((unsigned char) *c < 0x20 || *c == 0x7f) {
-            *c = '?';
-        }
-    }
-
-    return s;
 }
 
 

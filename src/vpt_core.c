@@ -94,3 +94,18 @@ vpt_rand_unit(uint64_t *state)
     /* the top 53 bits make an exact double in [0, 1) */
     return (double) (vpt_rand_next(state) >> 11) * (1.0 / 9007199254740992.0);
 }
+
+
+char *
+vpt_printable(char *s)
+{
+    char  *c;
+
+    for (c = s; *c; c++) {
+        if ((unsigned char) *c < 0x20 || *c == 0x7f) {
+            *c = '?';
+        }
+    }
+
+    return s;
+}

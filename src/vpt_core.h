@@ -47,6 +47,13 @@ uint64_t vpt_hash_more(uint64_t h, const void *data, size_t len);
 int vpt_str_eq(vpt_str_t a, vpt_str_t b);
 int vpt_str_caseeq(vpt_str_t a, vpt_str_t b);
 
+/*
+ * s, a NUL-terminated message that quotes a file (jansson's syntax error
+ * text), with each control byte and DEL made '?', so nginx -t prints no
+ * raw byte of a bad file
+ */
+char *vpt_printable(char *s);
+
 /* splitmix64: tiny, seedable, good enough for exploration draws */
 uint64_t vpt_rand_next(uint64_t *state);
 double vpt_rand_unit(uint64_t *state);    /* uniform in [0, 1) */

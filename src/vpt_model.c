@@ -113,7 +113,7 @@ vpt_model_parse(const char *json, size_t len, const char *name, char *err,
     root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
         vpt_model_err(err, errlen, name, "line %d, column %d: %s",
-                      jerr.line, jerr.column, jerr.text);
+                      jerr.line, jerr.column, vpt_printable(jerr.text));
         return NULL;
     }
 
