@@ -18,6 +18,7 @@
 #define VPT_NUM_LEN          48
 #define VPT_FEATURES_PREFIX  "features."
 #define VPT_SHOW_MAX         64
+#define VPT_RENDER_VALUE_MAX 256    /* bytes of one context string shown */
 
 
 typedef enum {
@@ -335,6 +336,17 @@ vpt_render_field(char *out, vpt_field_e field, vpt_str_t name,
 
     default: /* VPT_F_UNKNOWN */
         break;
+    }
+
+    /*
+     * A shopper's string longer than any id or name renders as absent: cut
+     * short, it could end inside a UTF-8 sequence, and whole, a 64 KB
+     * context could grow one offer's markup by megabytes (6x escaped, once
+     * per placeholder).
+     */
+
+    if (v.len > VPT_RENDER_VALUE_MAX) {
+        v.len = 0;
     }
 
     return vpt_html_escape(out, v.data, v.len);

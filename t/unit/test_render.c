@@ -160,6 +160,38 @@ VPT_TEST(unknown_values_render_empty)
 }
 
 
+VPT_TEST(context_strings_longer_than_256_bytes_render_empty)
+{
+    char               big[1025];
+    vpt_offer_t        o;
+    vpt_context_t      ctx;
+    vpt_render_vars_t  vars;
+
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+
+    ctx_init(&ctx);
+    ctx.user_id.data = big;
+    ctx.user_id.len = 256;
+    ctx.device.data = big;
+    ctx.device.len = 257;
+    ctx.intent.data = big;
+    ctx.intent.len = 1024;
+
+    offer_init(&o, "x", "[{{device}}][{{intent}}]");
+    vars_init(&vars, "d", "");
+
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"d\""
+                 " data-vpt-offer=\"x\">[][]</div>");
+
+    offer_init(&o, "x", "{{user.id}}");
+    VPT_CHECK(vpt_render_size(&o, &ctx, &vars)
+              == sizeof("<div class=\"vpt-offer\" data-vpt-decision=\"d\""
+                        " data-vpt-offer=\"x\"></div>") - 1 + 256);
+}
+
+
 VPT_TEST(beacon_is_an_escaped_query_string)
 {
     vpt_offer_t        o;
@@ -489,6 +521,7 @@ main(void)
     VPT_RUN(markup_is_wrapped_with_the_decision_and_offer);
     VPT_RUN(every_placeholder_is_filled_from_the_context);
     VPT_RUN(unknown_values_render_empty);
+    VPT_RUN(context_strings_longer_than_256_bytes_render_empty);
     VPT_RUN(beacon_is_an_escaped_query_string);
     VPT_RUN(numbers_are_formatted_without_the_locale);
     VPT_RUN(context_values_never_appear_unescaped);
