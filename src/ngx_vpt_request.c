@@ -556,6 +556,7 @@ ngx_http_vpt_counters_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
     size_t               i, n;
     long                 offer;
     vpt_str_t            id;
+    ngx_uint_t           skipped;
     redisReply          *field, *value;
     vpt_catalog_t       *catalog;
     ngx_http_request_t  *r;
@@ -608,6 +609,36 @@ ngx_http_vpt_counters_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
             } else if (field->str[0] == 'a') {
                 ctx->accepted[offer] = 1;
             }
+        }
+
+    } else if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
+
+        /*
+         * The counters cannot be read (a string under their key: WRONGTYPE):
+         * no capped offer can be shown to be under its cap, so none is
+         * shown; the others still are.
+         */
+
+        ctx->counters_known = 1;
+        n = catalog->n;
+        ctx->impressions = ngx_palloc(r->pool, n * sizeof(uint32_t));
+        ctx->accepted = ngx_pcalloc(r->pool, n);
+
+        if (ctx->impressions == NULL || ctx->accepted == NULL) {
+            ctx->status = NGX_VPT_ST_REDIS_ERROR;
+            goto done;
+        }
+
+        for (i = 0; i < n; i++) {
+            ctx->impressions[i] = UINT32_MAX;
+        }
+
+        if (ngx_http_vpt_log_allowed(&skipped)) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "vpt: redis HGETALL of the counters failed: %s; "
+                          "capped offers are not shown "
+                          "(%ui more since the last report)",
+                          reply->str, skipped);
         }
     }
 

@@ -179,6 +179,22 @@ for my $case ([ 'malformed', '{"user": {"id": "x"' ],
     redis_cmd($rd, 'DEL', 'vpt:ctx:odd');
 }
 
+{
+    # counters that cannot be read (a string under their key): the capped
+    # offer is not shown, the uncapped one is
+    redis_cmd($rd, 'SET', 'vpt:ctx:odd', ctx_json('odd'));
+    redis_cmd($rd, 'SET', 'vpt:ctx:odd:vpt', 'not a hash');
+    my $r = view('odd');
+    like($r->{body}, qr{<p class="fallback">fallback</p>},
+         'unreadable counters: the uncapped offer');
+    unlike($r->{body}, qr{class="hello"}, 'and not the capped one');
+    is(last_status()->{offer}, 'fallback', 'logged as shown');
+    redis_cmd($rd, 'DEL', 'vpt:ctx:odd:vpt');
+    $r = view('odd');
+    like($r->{body}, qr{<p class="hello">Hi odd</p>},
+         'readable again: the capped offer is back');
+}
+
 # odd, but an object: the odd fields are absent, the rest is used
 for my $case (
     [ 'NUL bytes in strings',
