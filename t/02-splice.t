@@ -1,7 +1,8 @@
 # The body filter: the offer is spliced into the HTML stream wherever the
 # buffer boundaries fall, once, with the right headers; everything it must
 # not touch passes byte-identical.  Static files and proxied upstreams
-# (chunked and not, one byte per buffer), HTTP/1.0, gzip and gunzip.
+# (chunked and not, one byte per buffer), HTTP/1.0, gzip and gunzip.  An
+# anchor in a comment, script, title or attribute value is passed over.
 
 use strict;
 use warnings;
@@ -22,11 +23,22 @@ my $page = "<!DOCTYPE html>\n<html><head><title>Thanks</title></head>\n"
          . "<p>after the anchor</p></body></html>\n";
 my $noanchor = "<html><body><p>no anchor here</p></bo";
 
+# "</body>" in a title, a script string, a comment and attribute values
+# before the real one: only that one is markup
+my $markup = "<!DOCTYPE html>\n<html><head><title>a </body> b</title>\n"
+           . "<script>var end = \"</body>\"; if (a <b) {}</script>\n"
+           . "<style>/* </body> */</style></head>\n"
+           . "<body><!-- the page ends at </body> -->\n"
+           . "<p title=\"</body>\" data-x='</BODY>'>text</p>\n"
+           . "<a href=/x</body>y>link</a>\n"
+           . "</body></html>\n";
+
 my %static = (
     'page.html'      => $page,
     'noanchor.html'  => $noanchor,
     'twice.html'     => "<html><body>a</body>b</body>c</BODY></html>",
     'page.json'      => '{"html": "</body>"}',
+    'markup.html'    => $markup,
 );
 mkdir "$dir/www";
 write_file("$dir/www/$_", $static{$_}) for keys %static;
@@ -58,6 +70,10 @@ my $origin = start_origin(sub {
     }
     if ($route eq '/bytes') {
         return { headers => \@html, body => $page, chunk => 1,
+                 delay => 0.0005, chunked => $q{chunked} // 0 };
+    }
+    if ($route eq '/markup-bytes') {
+        return { headers => \@html, body => $markup, chunk => 1,
                  delay => 0.0005, chunked => $q{chunked} // 0 };
     }
     if ($route eq '/gzip') {
@@ -101,6 +117,12 @@ my $ng = start_nginx(ports => [$port], http => <<"HTTP");
             proxy_buffering off;
         }
         location /cart/ { vpt_page cart; alias $dir/www/; }
+        location /tiny/ {
+            # the file read one byte per buffer
+            alias $dir/www/;
+            sendfile off;
+            output_buffers 1 1;
+        }
         location /up/ { proxy_pass http://127.0.0.1:$o/; }
         location /unbuffered/ {
             proxy_pass http://127.0.0.1:$o/;
@@ -314,6 +336,32 @@ for my $chunked (0, 1) {
     check_injected(get('/regex/bytes'),
                    'regex anchor, one byte per buffer', anchor => $re);
 }
+
+# --- anchors that are not anchors -------------------------------------------
+
+# the offer before the last "</body>" of $markup, everything else as it was
+sub expect_markup {
+    my ($body) = @_;
+    my $at = rindex $markup, '</body>';
+    return substr($markup, 0, $at)
+         . offer_block('confirmation-offer', decision_of($body))
+         . substr($markup, $at);
+}
+
+for my $path ('/markup.html', '/tiny/markup.html',
+              '/unbuffered/markup-bytes?chunked=0',
+              '/unbuffered/markup-bytes?chunked=1',
+              '/up/markup-bytes?chunked=1')
+{
+    my $r = get($path);
+    is($r->{status}, 200, "$path: 200");
+    is($r->{body}, expect_markup($r->{body}),
+       "$path: the offer before the real </body>, not the ones in a title, "
+       . "script, comment or attribute; the rest byte-identical");
+}
+
+is(log_for('/tiny/markup.html')->{status}, 'injected',
+   'a file read one byte per buffer: injected');
 
 {
     my $r = get('/up/gzip');
