@@ -29,7 +29,19 @@ my @CHILDREN;
 
 sub repo_root { $ROOT }
 
-sub module_path { "$ROOT/build/ngx_http_vpt_module.so" }
+# The module and the nginx command come from the environment when set (make
+# test-asan: VPT_MODULE=build-asan/ngx_http_vpt_module.so and
+# VPT_NGINX=t/asan/nginx, a wrapper that preloads the sanitizer runtimes);
+# relative paths are taken from the repository's root.
+sub module_path {
+    return $ENV{VPT_MODULE} ? File::Spec->rel2abs($ENV{VPT_MODULE}, $ROOT)
+                            : "$ROOT/build/ngx_http_vpt_module.so";
+}
+
+sub nginx_bin {
+    return $ENV{VPT_NGINX} ? File::Spec->rel2abs($ENV{VPT_NGINX}, $ROOT)
+                           : '/usr/sbin/nginx';
+}
 
 my $TMP;
 
@@ -131,7 +143,8 @@ sub nginx_test {
     chmod 0755, $dir;
     my $conf = "$dir/nginx.conf";
     write_file($conf, nginx_conf(%o, dir => $dir));
-    my $out = `/usr/sbin/nginx -t -p $dir -c $conf -e $dir/error.log 2>&1`;
+    my $nginx = nginx_bin();
+    my $out = `$nginx -t -p $dir -c $conf -e $dir/error.log 2>&1`;
     return ($? >> 8, $out);
 }
 
@@ -143,7 +156,8 @@ sub start_nginx {
     my $conf = "$dir/nginx.conf";
     write_file($conf, nginx_conf(%o, dir => $dir));
 
-    my $out = `/usr/sbin/nginx -p $dir -c $conf -e $dir/error.log 2>&1`;
+    my $nginx = nginx_bin();
+    my $out = `$nginx -p $dir -c $conf -e $dir/error.log 2>&1`;
     if ($? != 0) {
         die "nginx failed to start: $out\n" . read_file("$dir/error.log");
     }
@@ -182,6 +196,14 @@ sub stop_nginx {
     wait_for(sub { !kill 0, $ng->{pid} }, 10);
     kill 'KILL', $ng->{pid} if kill 0, $ng->{pid};
     $ng->{pid} = 0;
+    # VPT_LOG_DIR keeps a copy of each error log (make test-asan scans them
+    # for worker crashes after the temporary prefixes are gone)
+    if (my $keep = $ENV{VPT_LOG_DIR}) {
+        (my $name = $0) =~ s{.*/}{};
+        my $n = 0;
+        $n++ while -e "$keep/$name.$$.$n.error.log";
+        write_file("$keep/$name.$$.$n.error.log", error_log($ng));
+    }
 }
 
 sub worker_pids {
