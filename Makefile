@@ -114,5 +114,86 @@ $(BUILD)/tools/fault-inject-load: tools/fault-inject-load.c
 fault: module $(BUILD)/tools/fault-inject-load
 	./tools/fault-inject $(FAULT_ARGS)
 
+# --- Sanitizers and leak checks (README: "Sanitizers and leak checks") -----
+# Own build directories: build/ is never touched (the tests still run the
+# tools from build/tools, uninstrumented).  $(call vpt_sdk,DIR,CC,CC-OPT,
+# LD-OPT) configures a copy of the SDK in DIR/nginx with the distro's
+# flags plus these.
+#
+# The ASan module is built with clang: one runtime holds ASan, LSan and
+# UBSan.  GCC's libasan and libubsan, both preloaded into an uninstrumented
+# nginx, interpose each other's state (UBSan's reports go to stderr, LSan's
+# options are lost after it).  -shared-libsan names the runtime as a
+# dependency, the run path lets ldd find it (t/asan/nginx preloads it);
+# -z nodelete keeps the module mapped after nginx's dlclose() at exit, so
+# LSan's reports, made at exit, can still name our frames.
+ASAN_CC     ?= clang
+vpt_comma   := ,
+ASAN_BUILD  := build-asan
+ASAN_MODULE := $(ASAN_BUILD)/ngx_http_vpt_module.so
+ASAN_UNITS  := $(patsubst t/unit/%.c,$(ASAN_BUILD)/unit/%,$(UNIT_SRCS))
+ASAN_RTDIR   = $(shell $(ASAN_CC) -print-resource-dir)/lib/linux
+# the module's ngx_modules and ngx_module_names share their names with
+# nginx's exported ones: without private aliases ASan would put its
+# redzones after nginx's arrays (a false global-buffer-overflow on reload)
+ASAN_CFLAGS := -O1 -g $(SAN) -fsanitize-address-use-odr-indicator
+VG_BUILD    := build-valgrind
+VG_MODULE   := $(VG_BUILD)/ngx_http_vpt_module.so
+
+.PHONY: module-asan test-asan module-valgrind test-valgrind
+
+define vpt_sdk
+	rm -rf $(1)/nginx
+	mkdir -p $(1)
+	echo "*" > $(1)/.gitignore
+	cp -r $(NGINX_SRC) $(1)/nginx
+	cd $(1)/nginx && source ./conf_flags \
+	    && ./configure "$${NGX_CONF_FLAGS[@]}" --with-cc='$(2)' \
+	       --with-cc-opt='$(3)' --with-ld-opt='$(4)' \
+	       --add-dynamic-module=$(CURDIR) \
+	       > configure.log || { tail -20 configure.log; exit 1; }
+endef
+
+define vpt_sdk_module
+	$(MAKE) -s -C $(1)/nginx -f objs/Makefile modules
+	cp $(1)/nginx/objs/ngx_http_vpt_module.so $(1)/ngx_http_vpt_module.so.tmp
+	mv -f $(1)/ngx_http_vpt_module.so.tmp $(1)/ngx_http_vpt_module.so
+endef
+
+$(ASAN_BUILD)/nginx/objs/Makefile: config Makefile
+	$(call vpt_sdk,$(ASAN_BUILD),$(ASAN_CC),$(ASAN_CFLAGS),\
+	    $(SAN) -shared-libsan -Wl$(vpt_comma)-z$(vpt_comma)nodelete \
+	    -Wl$(vpt_comma)-rpath$(vpt_comma)$(ASAN_RTDIR))
+
+$(ASAN_MODULE): $(ASAN_BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) \
+              $(GLUE_SRCS)
+	$(call vpt_sdk_module,$(ASAN_BUILD))
+
+$(ASAN_BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/vpt_test.h
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< \
+	    $(CORE_SRCS) $(CORE_LIBS)
+
+module-asan: $(ASAN_MODULE)
+
+# unit tests and the whole integration suite with the ASan+UBSan module
+# preloaded into the distro nginx; any sanitizer report or crash fails
+test-asan: $(ASAN_MODULE) $(ASAN_UNITS) tools
+	t/asan/run $(ASAN_MODULE) $(ASAN_UNITS)
+
+$(VG_BUILD)/nginx/objs/Makefile: config Makefile
+	$(call vpt_sdk,$(VG_BUILD),$(CC),-O1 -g,)
+
+$(VG_MODULE): $(VG_BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) \
+            $(GLUE_SRCS)
+	$(call vpt_sdk_module,$(VG_BUILD))
+
+module-valgrind: $(VG_MODULE)
+
+# nginx (master_process off) under valgrind --leak-check=full, every path,
+# a reload, a clean stop; definite/indirect leaks in our stacks fail
+test-valgrind: $(VG_MODULE)
+	t/valgrind/run $(VG_MODULE)
+
 clean:
 	rm -rf $(BUILD)
