@@ -11,6 +11,7 @@
 #include <ngx_http.h>
 
 #include "ngx_vpt.h"
+#include "vpt_query.h"
 
 
 typedef void *(*ngx_http_vpt_load_pt)(const char *path, char *err,
@@ -713,6 +714,16 @@ ngx_http_vpt_split(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     if (p != last || permyriad > 10000) {
         goto invalid;
+    }
+
+    /* the name is the beacon's x=: it must pass the beacon's own check */
+
+    if (!vpt_query_is_id((char *) value[1].data, value[1].len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "vpt_split name \"%V\" must be 1 to 64 letters, "
+                           "digits, \".\", \"_\", \":\" or \"-\": "
+                           "the beacon's x= carries it", &value[1]);
+        return NGX_CONF_ERROR;
     }
 
     vlcf->split_name = value[1];

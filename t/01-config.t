@@ -75,6 +75,16 @@ my @bad = (
       . "server { listen 127.0.0.1:1; location / { vpt on; "
       . "vpt_split a 120%; } }",
       qr/invalid split "a 120%"/ ],
+    [ 'split name the beacon would refuse',
+      "vpt_catalog $root/t/data/catalog-min.json;\n"
+      . "server { listen 127.0.0.1:1; location / { vpt on; "
+      . "vpt_split 'thanks holdout' 10%; } }",
+      qr/vpt_split name "thanks holdout" must be 1 to 64 .*beacon/ ],
+    [ 'split name over 64 bytes',
+      "vpt_catalog $root/t/data/catalog-min.json;\n"
+      . "server { listen 127.0.0.1:1; location / { vpt on; "
+      . "vpt_split " . ('x' x 65) . " 10%; } }",
+      qr/vpt_split name "x{65}" must be/ ],
     [ 'explore above 1',
       "vpt_catalog $root/t/data/catalog-min.json;\n"
       . "server { listen 127.0.0.1:1; location / { vpt on; "
