@@ -144,6 +144,7 @@ struct ngx_http_vpt_ctx_s {
     unsigned                  spliced:1;     /* anchor handled */
     unsigned                  timed_out:1;
     unsigned                  counters_known:1;  /* the hash exists */
+    unsigned                  cancelled:1;   /* lookup let go: not reused */
 };
 
 
@@ -155,6 +156,13 @@ extern ngx_module_t  ngx_http_vpt_module;
  * ids are 16 to 64 bytes in practice; 256 leaves room for a signed one.
  */
 #define NGX_VPT_SESSION_MAX   256
+
+/*
+ * The per-shopper counters live at "<prefix><session>" NGX_VPT_COUNTERS;
+ * a session key ending so would name another shopper's counters as its
+ * context, and is no session.
+ */
+#define NGX_VPT_COUNTERS      ":vpt"
 
 /* bytes of a shopper's value shown in a log line, and their escaped room */
 #define NGX_VPT_LOG_SHOW      32

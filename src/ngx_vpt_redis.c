@@ -450,6 +450,13 @@ ngx_vpt_redis_connected(void)
 }
 
 
+ngx_uint_t
+ngx_vpt_redis_errors(void)
+{
+    return ngx_vpt_redis.stats.errors;
+}
+
+
 /* replies */
 
 

@@ -140,6 +140,8 @@ void ngx_vpt_redis_timed_out(ngx_vpt_redis_call_t *call);
 
 ngx_vpt_breaker_state_e ngx_vpt_redis_breaker_state(void);
 ngx_uint_t ngx_vpt_redis_connected(void);
+/* error replies and lost commands so far (stats.errors) */
+ngx_uint_t ngx_vpt_redis_errors(void);
 
 /* a copy of this worker's counters */
 void ngx_vpt_redis_stats(ngx_vpt_redis_stats_t *out);

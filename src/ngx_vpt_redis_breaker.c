@@ -100,7 +100,16 @@ ngx_vpt_redis_account(redisReply *reply, ngx_msec_t start)
     w->stats.latency[i]++;
     w->stats.latency_sum += ms;
 
-    if (reply->type == REDIS_REPLY_ERROR) {
+    /*
+     * WRONGTYPE is the shop's data under our key, not Redis failing: it
+     * must not open the breaker for everyone
+     */
+
+    if (reply->type == REDIS_REPLY_ERROR
+        && !(reply->len >= sizeof("WRONGTYPE") - 1
+             && ngx_strncmp(reply->str, "WRONGTYPE",
+                            sizeof("WRONGTYPE") - 1) == 0))
+    {
         w->stats.errors++;
         return 0;
     }

@@ -27,6 +27,7 @@
 
 
 static ngx_int_t ngx_http_vpt_phase_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vpt_park_handler(ngx_http_request_t *r);
 static ngx_http_vpt_ctx_t *ngx_http_vpt_create_ctx(ngx_http_request_t *r,
     ngx_http_vpt_loc_conf_t *vlcf);
 static void ngx_http_vpt_start_lookup(ngx_http_vpt_ctx_t *ctx,
@@ -64,14 +65,25 @@ ngx_http_vpt_init_request(ngx_conf_t *cf)
 
     *h = ngx_http_vpt_phase_handler;
 
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_vpt_park_handler;
+
     return NGX_OK;
 }
 
 
+/*
+ * Preaccess: the lookup starts as early as the request is known, so the
+ * Redis round trip runs while the rest of the request is worked on.
+ */
+
 static ngx_int_t
 ngx_http_vpt_phase_handler(ngx_http_request_t *r)
 {
-    ngx_http_vpt_ctx_t       *ctx;
     ngx_http_vpt_loc_conf_t  *vlcf;
 
     if (r != r->main || (r->method & NGX_HTTP_HEAD)) {
@@ -84,28 +96,67 @@ ngx_http_vpt_phase_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_vpt_get_ctx(r);
-
     /* an allocation failure only means no offer: fail open */
+    (void) ngx_http_vpt_get_ctx(r);
 
-    if (ctx == NULL || ctx->decided || r->content_handler != NULL
+    return NGX_DECLINED;
+}
+
+
+/*
+ * Precontent, after the access checks and the rate limits: a page nginx
+ * makes itself (a static file, no content handler) is read and reaches
+ * its anchor in this event-loop iteration, before Redis can answer.
+ * Waiting here for the lookup (never past its timer) costs the end of the
+ * page no time, as it waited for the lookup anyway, and the page is then
+ * read, spliced and sent in one go, not in two writes around a held
+ * anchor.  Only a GET of an HTML file waits: a proxied page is not held
+ * (its upstream works while Redis answers), nor another method or an
+ * error page, which are not spliced.  Control
+ * shoppers wait like the others: their would-be decision is logged, and
+ * both arms see the same latency.  Re-entered after
+ * ngx_http_vpt_unpark().
+ */
+
+static ngx_int_t
+ngx_http_vpt_park_handler(ngx_http_request_t *r)
+{
+    ngx_http_vpt_ctx_t  *ctx;
+
+    if (r != r->main || r->method != NGX_HTTP_GET
+        || r->content_handler != NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_vpt_module);
+
+    /* the lookup's replies or its timer are what wake the request */
+
+    if (ctx == NULL || ctx->decided || ctx->pending == 0
+        || !ctx->timer.timer_set)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ctx->parked) {
+        /* a write event while parked */
+        return NGX_AGAIN;
+    }
+
+    if ((r->err_status && r->err_status != NGX_HTTP_OK)
         || !ngx_http_vpt_static_html(r))
     {
         return NGX_DECLINED;
     }
 
     /*
-     * No content handler: nginx makes the page itself (a static file), in
-     * this event-loop iteration, and would reach the anchor before Redis
-     * can answer.  Waiting here for the lookup (never past its timer) costs
-     * the page no time, as its end waited for the lookup anyway, but it
-     * is then read, spliced and sent in one go, not in two writes around
-     * a held anchor.  A proxied page is not held: its upstream works while
-     * Redis answers.  Re-entered after ngx_http_vpt_unpark().
+     * The client is not read while parked (the wait is bounded by the
+     * timer): one that only half-closed still gets its page.
      */
 
     ctx->parked = 1;
-    r->read_event_handler = ngx_http_test_reading;
+    r->read_event_handler = ngx_http_block_reading;
 
     return NGX_AGAIN;
 }
@@ -205,7 +256,7 @@ ngx_http_vpt_get_ctx(ngx_http_request_t *r)
 
             old = cln->data;
 
-            if (old->conf == vlcf && !old->filtering) {
+            if (old->conf == vlcf && !old->filtering && !old->cancelled) {
                 ngx_http_set_ctx(r, old, ngx_http_vpt_module);
                 return old;
             }
@@ -232,6 +283,7 @@ ngx_http_vpt_cancel(ngx_http_vpt_ctx_t *ctx)
     ctx->calls[0] = NULL;
     ctx->calls[1] = NULL;
     ctx->pending = 0;
+    ctx->cancelled = 1;
 
     if (ctx->timer.timer_set) {
         ngx_del_timer(&ctx->timer);
@@ -437,7 +489,7 @@ ngx_http_vpt_counters_key(ngx_http_vpt_ctx_t *ctx, ngx_str_t *key)
     vlcf = ctx->conf;
 
     key->len = vlcf->context_prefix.len + ctx->session.len
-               + sizeof(":vpt") - 1;
+               + sizeof(NGX_VPT_COUNTERS) - 1;
     key->data = ngx_pnalloc(ctx->request->pool, key->len);
     if (key->data == NULL) {
         return NGX_ERROR;
@@ -446,7 +498,7 @@ ngx_http_vpt_counters_key(ngx_http_vpt_ctx_t *ctx, ngx_str_t *key)
     p = ngx_cpymem(key->data, vlcf->context_prefix.data,
                    vlcf->context_prefix.len);
     p = ngx_cpymem(p, ctx->session.data, ctx->session.len);
-    ngx_memcpy(p, ":vpt", sizeof(":vpt") - 1);
+    ngx_memcpy(p, NGX_VPT_COUNTERS, sizeof(NGX_VPT_COUNTERS) - 1);
 
     ctx->counters_key = *key;
 
@@ -474,14 +526,11 @@ ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
         && ngx_strncmp(reply->str, "WRONGTYPE", sizeof("WRONGTYPE") - 1)
            == 0)
     {
-        /* a hash or a list under the context's key: the shop's data */
+        /*
+         * a hash or a list under the context's key: the shop's data,
+         * reported below as any bad context
+         */
         ctx->status = NGX_VPT_ST_BAD_CONTEXT;
-
-        if (ngx_http_vpt_log_allowed(&skipped)) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "vpt: the context key holds no string "
-                          "(%ui more since the last report)", skipped);
-        }
 
     } else if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         ctx->status = NGX_VPT_ST_REDIS_ERROR;
@@ -872,9 +921,11 @@ ngx_http_vpt_cleanup(void *data)
  * control byte (below 0x20, or 0x7f) is no session either: no shop names
  * its shoppers so (a cookie cannot even carry a control byte), each byte
  * would travel to Redis twice per page, and the counters would make keys
- * there that nothing ever reads.  Spaces and bytes from 0x80 up are kept:
- * Redis keys are binary-safe, and our commands are length-prefixed.
- * A refused key is reported, escaped and cut short, at most once a second.
+ * there that nothing ever reads.  Nor is one ending in NGX_VPT_COUNTERS:
+ * its context key would be another shopper's counters.  Spaces and bytes
+ * from 0x80 up are kept: Redis keys are binary-safe, and our commands are
+ * length-prefixed.  A refused key is reported, escaped and cut short, at
+ * most once a second.
  */
 
 ngx_int_t
@@ -885,6 +936,7 @@ ngx_http_vpt_session(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf,
     size_t       n;
     u_char       show[NGX_VPT_LOG_ESCAPED];
     ngx_uint_t   skipped;
+    const char  *why;
 
     if (ngx_http_complex_value(r, vlcf->session_key, session) != NGX_OK) {
         session->len = 0;
@@ -896,14 +948,29 @@ ngx_http_vpt_session(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf,
     }
 
     last = session->data + session->len;
+    why = NULL;
 
-    for (p = session->data; p < last; p++) {
-        if (*p < 0x20 || *p == 0x7f) {
-            break;
+    if (session->len > NGX_VPT_SESSION_MAX) {
+        why = "too long";
+
+    } else {
+        for (p = session->data; p < last; p++) {
+            if (*p < 0x20 || *p == 0x7f) {
+                why = "a control byte";
+                break;
+            }
+        }
+
+        n = sizeof(NGX_VPT_COUNTERS) - 1;
+
+        if (why == NULL && session->len >= n
+            && ngx_strncmp(last - n, NGX_VPT_COUNTERS, n) == 0)
+        {
+            why = "it ends in \"" NGX_VPT_COUNTERS "\"";
         }
     }
 
-    if (p == last && session->len <= NGX_VPT_SESSION_MAX) {
+    if (why == NULL) {
         return NGX_OK;
     }
 
@@ -912,11 +979,11 @@ ngx_http_vpt_session(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf,
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "vpt: session key \"%*s\" of %uz bytes ignored: %s, "
-                      "a key is at most %d bytes without control bytes "
+                      "a key is at most %d bytes without control bytes, "
+                      "not ending in \"%s\" "
                       "(%ui more since the last report)",
-                      n, show, session->len,
-                      (p < last) ? "a control byte" : "too long",
-                      NGX_VPT_SESSION_MAX, skipped);
+                      n, show, session->len, why, NGX_VPT_SESSION_MAX,
+                      NGX_VPT_COUNTERS, skipped);
     }
 
     session->len = 0;

@@ -326,6 +326,7 @@ ngx_http_vpt_status_publish(ngx_http_vpt_status_conf_t *conf)
 
     w->breaker = (ngx_atomic_uint_t) ngx_vpt_redis_breaker_state();
     w->connected = ngx_vpt_redis_connected() ? 1 : 0;
+    w->errors = (ngx_atomic_uint_t) ngx_vpt_redis_errors();
     w->pid = (ngx_atomic_uint_t) ngx_pid;
 }
 

@@ -37,6 +37,7 @@ typedef struct {
     ngx_atomic_t                pid;            /* 0: never published */
     ngx_atomic_t                breaker;        /* ngx_vpt_breaker_state_e */
     ngx_atomic_t                connected;
+    ngx_atomic_t                errors;         /* since the worker began */
 } ngx_http_vpt_status_worker_t;
 
 

@@ -31,6 +31,7 @@ typedef struct {
     ngx_uint_t                  worker;
     ngx_atomic_uint_t           breaker;
     ngx_atomic_uint_t           connected;
+    ngx_atomic_uint_t           errors;
 } ngx_http_vpt_status_snap_worker_t;
 
 
@@ -249,6 +250,7 @@ ngx_http_vpt_status_snapshot(ngx_http_request_t *r,
         snap->workers[snap->nworkers].worker = i;
         snap->workers[snap->nworkers].breaker = w->breaker;
         snap->workers[snap->nworkers].connected = w->connected;
+        snap->workers[snap->nworkers].errors = w->errors;
         snap->nworkers++;
     }
 
@@ -342,6 +344,18 @@ ngx_http_vpt_status_write(ngx_http_vpt_status_out_t *out,
                                  "vpt_redis_connected{worker=\"%ui\"} %uA\n",
                                  snap->workers[i].worker,
                                  snap->workers[i].connected);
+    }
+
+    ngx_http_vpt_status_family(out, "vpt_redis_errors_total", "counter",
+        "Redis error replies and commands lost with the connection, of "
+        "each worker since it started; WRONGTYPE (the shop's data under "
+        "our key) is not one.");
+
+    for (i = 0; i < snap->nworkers; i++) {
+        ngx_http_vpt_status_printf(out,
+                                 "vpt_redis_errors_total{worker=\"%ui\"} "
+                                 "%uA\n", snap->workers[i].worker,
+                                 snap->workers[i].errors);
     }
 }
 

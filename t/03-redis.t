@@ -333,6 +333,8 @@ sub pct { (my $s = shift) =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge;
         [ '257 bytes', '/k/' . ('k' x 257) ],
         [ '10 KB, from a header', '/h/', headers => { 'X-Sid' => 'h' x 10240 } ],
         [ '10 KB, from the cookie', '/thanks.html', sid => 'c' x 10240 ],
+        # its context key would be the counters of the shopper "probe"
+        [ 'the counters\' suffix', '/k/probe:vpt' ],
     );
     # reports are once a second: the first refused key starts a second
     sleep 1.02 - (time - int time);

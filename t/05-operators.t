@@ -504,9 +504,25 @@ redis_cmd($rd, 'SET', "${prefix}shopper-a", $context);
     is(metric($after, 'vpt_redis_connected', worker => 0), 1,
        'Redis is connected');
 
+    is(delta($after, $before, 'vpt_redis_errors_total', worker => 0), 0,
+       'no Redis errors while Redis answered every lookup');
+
+    # a hash under a context key: WRONGTYPE is the shop's data, not Redis
+    # failing, and must not count toward the breaker
+    redis_cmd($rd, 'HSET', "${prefix}hashed", 'user', 'x');
+    my $m = log_entries($ng);
+    page_view($port, sid => 'hashed') for 1 .. 3;
+    wait_for(sub { log_entries($ng) >= $m + 3 }, 5);
+    my $hashed = scrape($port, 'hashed');
+    is(delta($hashed, $after, 'vpt_status_total', status => 'bad_context'),
+       3, 'a context key of the wrong type: bad_context');
+    is(delta($hashed, $after, 'vpt_redis_errors_total', worker => 0), 0,
+       'and not a Redis error');
+    redis_cmd($rd, 'DEL', "${prefix}hashed");
+
     # a scrape is not a page view
     my $again = scrape($port, 'again');
-    is(delta($again, $after, 'vpt_requests_total'), 0,
+    is(delta($again, $hashed, 'vpt_requests_total'), 0,
        'scraping does not count');
 
     my $head = http_get($port, '/vpt/status', method => 'HEAD');
@@ -547,7 +563,8 @@ redis_cmd($rd, 'SET', "${prefix}shopper-a", $context);
 
     my $after = scrape($port, 'after reload');
     for my $k (sort keys %$before) {
-        next if $k =~ /^vpt_redis_(breaker_state|connected)\{/;
+        # per worker: the new workers start their own
+        next if $k =~ /^vpt_redis_(breaker_state|connected|errors_total)\{/;
         next if $k eq 'vpt_impressions_total{offer=ops:third}'
              || $k eq 'vpt_accepts_total{offer=ops:third}';
         is($after->{$k}, $before->{$k}, "after reload: $k unchanged");

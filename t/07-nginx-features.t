@@ -1,7 +1,10 @@
 # The module among nginx's other features: internal redirects (try_files,
-# error_page) cost one lookup, add_after_body keeps the page in order even
-# while the filter waits for Redis, and a static page waits for the lookup
-# before it is read (a static image, or a client that goes away, does not).
+# error_page) cost one lookup and never leave a request waiting on a lookup
+# let go, add_after_body keeps the page in order even while the filter
+# waits for Redis, and a static page waits for the lookup before it is
+# read (a static image or a POST does not),
+# without reading the client meanwhile (one that half-closes gets its
+# page).
 
 use strict;
 use warnings;
@@ -21,6 +24,8 @@ my $footer = "<footer>shop footer</footer>\n";
 mkdir "$dir/www";
 write_file("$dir/www/thanks.html", $page);
 write_file("$dir/www/footer.html", $footer);
+mkdir "$dir/www/ab";
+write_file("$dir/www/ab/thanks.html", $page);
 
 my $rd = start_redis();
 
@@ -55,6 +60,11 @@ my $ng = start_nginx(ports => [$port], http => <<"HTTP");
             try_files \$uri /same/thanks.html;
         }
         location \@thanks { rewrite ^ /thanks.html break; }
+
+        # A -> B (try_files) -> A (error_page): the lookup A let go at the
+        # first redirect must not be taken up again
+        location /ab/ { try_files \$uri /bp/landing.html; }
+        location /bp/ { error_page 404 /ab/thanks.html; }
         location /footer/ {
             alias $dir/www/;
             add_after_body /footer.html;
@@ -159,7 +169,8 @@ sub while_redis_sleeps {
 }
 
 {
-    # a shopper who leaves while the page waits: 499, and the late reply
+    # a shopper who leaves while the page waits: the page goes out when the
+    # lookup ends (the client is not read meanwhile), and the late reply
     # finds nothing to resume
     while_redis_sleeps(0.3, sub {
         my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
@@ -175,8 +186,62 @@ sub while_redis_sleeps {
     like($r->{body}, qr/Hi cid/, "the next page gets its offer")
         or diag explain last_log();
     my @l = access_log_lines($ng);
-    like($l[-2], qr/"http_status":\s*"?499/, 'the one that left: 499')
+    like($l[-2], qr/"status":\s*"redis_timeout"/,
+         'the one that left: logged, without an offer')
         or diag $l[-2];
+}
+
+{
+    # an HTTP/1.0 client that closes its sending side after the request
+    # (scripts, health checks) while the page waits: it gets the page
+    my ($data) = while_redis_sleeps(0.3, sub {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp')
+            or die "connect: $!";
+        print $s "GET /thanks.html HTTP/1.0\r\nCookie: vpt_sid=cid\r\n\r\n";
+        sleep 0.03;
+        shutdown $s, 1;
+        my $data = '';
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm 3;
+        eval { 1 while sysread $s, $data, 65536, length $data };
+        alarm 0;
+        close $s;
+        return ($data);
+    });
+    like($data, qr{^HTTP/1\.1 200 }, 'half-closed while waiting: 200');
+    like($data, qr{\r\n\r\n\Q$page\E\z},
+         'half-closed while waiting: the whole page');
+    is(last_log()->{status}, 'redis_timeout',
+       'logged as redis_timeout (Redis was asleep)');
+}
+
+{
+    # A -> B -> A: a request that came back to the location whose lookup it
+    # let go answers at once (it used to wait for a lookup that was gone)
+    my $r;
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    alarm 3;
+    my $ok = eval { $r = http_get($port, '/ab/x', sid => 'amy'); 1 };
+    alarm 0;
+    ok($ok, 'redirected A -> B -> A: the request answers');
+    is($r && $r->{status}, 404, 'with the error page\'s 404');
+    is($r && $r->{body}, $page, 'and the error page unchanged');
+}
+
+{
+    # a static page that will not be spliced does not wait for Redis
+    my @cases = ([ 'a POST', method => 'POST' ]);
+    for my $c (@cases) {
+        my ($name, %o) = @$c;
+        my ($r, $t) = while_redis_sleeps(1, sub {
+            my $t0 = Time::HiRes::time();
+            my $r = http_get($port, '/thanks.html', sid => 'bea', %o);
+            return ($r, Time::HiRes::time() - $t0);
+        });
+        ok($r->{status} >= 200, "$name: answered ($r->{status})");
+        cmp_ok($t, '<', 0.15, "$name: without waiting for Redis (asleep 1 s)");
+    }
 }
 
 unlike(error_log($ng), qr/\[(alert|crit|emerg)\]/, 'no alerts');
