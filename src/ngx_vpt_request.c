@@ -44,7 +44,18 @@ static void ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx);
 static void ngx_http_vpt_cleanup(void *data);
 static ngx_int_t ngx_http_vpt_counters_key(ngx_http_vpt_ctx_t *ctx,
     ngx_str_t *key);
-static ngx_uint_t ngx_http_vpt_log_allowed(ngx_uint_t *skipped);
+static ngx_uint_t ngx_http_vpt_log_allowed(ngx_uint_t kind,
+    ngx_uint_t *skipped);
+
+
+/* reports rate-limited apart: a flood of one kind hides no other */
+enum {
+    NGX_HTTP_VPT_LOG_REDIS = 0,
+    NGX_HTTP_VPT_LOG_CONTEXT,
+    NGX_HTTP_VPT_LOG_COUNTERS,
+    NGX_HTTP_VPT_LOG_SESSION,
+    NGX_HTTP_VPT_LOG_N
+};
 
 
 static u_char  ngx_http_vpt_hex[] = "0123456789abcdef";
@@ -535,7 +546,7 @@ ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
     } else if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         ctx->status = NGX_VPT_ST_REDIS_ERROR;
 
-        if (ngx_http_vpt_log_allowed(&skipped)) {
+        if (ngx_http_vpt_log_allowed(NGX_HTTP_VPT_LOG_REDIS, &skipped)) {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "vpt: redis GETRANGE failed: %s "
                           "(%ui more since the last report)",
@@ -580,7 +591,7 @@ ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
     }
 
     if (ctx->status == NGX_VPT_ST_BAD_CONTEXT
-        && ngx_http_vpt_log_allowed(&skipped))
+        && ngx_http_vpt_log_allowed(NGX_HTTP_VPT_LOG_CONTEXT, &skipped))
     {
         n = ngx_http_vpt_log_escape(show, ctx->session.data,
                                     ctx->session.len);
@@ -682,7 +693,7 @@ ngx_http_vpt_counters_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
             ctx->impressions[i] = UINT32_MAX;
         }
 
-        if (ngx_http_vpt_log_allowed(&skipped)) {
+        if (ngx_http_vpt_log_allowed(NGX_HTTP_VPT_LOG_COUNTERS, &skipped)) {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "vpt: redis HGETALL of the counters failed: %s; "
                           "capped offers are not shown "
@@ -974,7 +985,7 @@ ngx_http_vpt_session(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf,
         return NGX_OK;
     }
 
-    if (ngx_http_vpt_log_allowed(&skipped)) {
+    if (ngx_http_vpt_log_allowed(NGX_HTTP_VPT_LOG_SESSION, &skipped)) {
         n = ngx_http_vpt_log_escape(show, session->data, session->len);
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -1031,24 +1042,25 @@ ngx_http_vpt_log_escape(u_char *dst, u_char *src, size_t len)
 
 
 /*
- * Bad data at run time is reported, but at most once a second per worker:
- * a broken writer of contexts must not flood the error log.
+ * Bad data at run time is reported, but at most once a second per worker
+ * and kind: a broken writer of contexts must not flood the error log, nor
+ * a shopper's odd session key hide a Redis failure.
  */
 
 static ngx_uint_t
-ngx_http_vpt_log_allowed(ngx_uint_t *skipped)
+ngx_http_vpt_log_allowed(ngx_uint_t kind, ngx_uint_t *skipped)
 {
-    static time_t      last;
-    static ngx_uint_t  count;
+    static time_t      last[NGX_HTTP_VPT_LOG_N];
+    static ngx_uint_t  count[NGX_HTTP_VPT_LOG_N];
 
-    if (ngx_time() == last) {
-        count++;
+    if (ngx_time() == last[kind]) {
+        count[kind]++;
         return 0;
     }
 
-    last = ngx_time();
-    *skipped = count;
-    count = 0;
+    last[kind] = ngx_time();
+    *skipped = count[kind];
+    count[kind] = 0;
 
     return 1;
 }

@@ -4,8 +4,10 @@
  * The accept beacon's query string, "d=DECISION&o=OFFER[&x=EXPERIMENT]",
  * parsed and validated with explicit lengths (the nginx glue passes
  * r->args).  The rules, chosen so that no two readers of the same URL
- * (nginx's $arg_*, a framework, a WAF, a log pipeline that decodes once
- * more) can disagree on what an accepted beacon said:
+ * that split it on '&' (nginx's $arg_*, a framework, a WAF, a log
+ * pipeline that decodes once more) can disagree on what an accepted
+ * beacon said (a reader that also splits on ';', as old CGI code did, may
+ * see a d, o or x inside another parameter's value):
  *
  *   - Parameters are separated by '&'; empty ones ("&&&", a leading or
  *     trailing '&') are skipped.  A parameter's name ends at its first '='.

@@ -400,6 +400,21 @@ sub pct { (my $s = shift) =~ s/([^A-Za-z0-9_.~-])/sprintf '%%%02X', ord $1/ge;
         or diag substr($long[0], 0, 300);
 }
 
+{
+    # reports are limited per kind: a refused session key does not hide a
+    # bad context reported in the same second
+    redis_cmd($rd, 'SET', 'vpt:ctx:kinds', '[1]');
+    sleep 1.02 - (time - int time);
+    http_get($port, '/k/' . ('k' x 300));
+    view('kinds');
+    my @lines = grep { /vpt: session key "k{32}\.\.\." of 300 bytes/
+                       || /vpt: context of session "kinds"/ }
+                split /\n/, error_log($ng);
+    is(scalar @lines, 2,
+       'a refused key and a bad context in one second: both reported')
+        or diag explain \@lines;
+}
+
 # --- many shoppers at once on one worker ------------------------------------
 
 {
