@@ -123,10 +123,9 @@ ngx_http_vpt_phase_handler(ngx_http_request_t *r)
  * read, spliced and sent in one go, not in two writes around a held
  * anchor.  Only a GET of an HTML file waits: a proxied page is not held
  * (its upstream works while Redis answers), nor another method or an
- * error page, which are not spliced.  Control
- * shoppers wait like the others: their would-be decision is logged, and
- * both arms see the same latency.  Re-entered after
- * ngx_http_vpt_unpark().
+ * error page, which are not spliced.  Control shoppers wait like the
+ * others: their would-be decision is logged, and both arms see the same
+ * latency.  Re-entered after ngx_http_vpt_unpark().
  */
 
 static ngx_int_t
