@@ -143,6 +143,9 @@ ngx_uint_t ngx_vpt_redis_connected(void);
 /* error replies and lost commands so far (stats.errors) */
 ngx_uint_t ngx_vpt_redis_errors(void);
 
+/* a value of the wrong type under the key: the shop's data, not a failure */
+ngx_uint_t ngx_vpt_redis_wrongtype(const redisReply *reply);
+
 /* a copy of this worker's counters */
 void ngx_vpt_redis_stats(ngx_vpt_redis_stats_t *out);
 

@@ -105,11 +105,7 @@ ngx_vpt_redis_account(redisReply *reply, ngx_msec_t start)
      * must not open the breaker for everyone
      */
 
-    if (reply->type == REDIS_REPLY_ERROR
-        && !(reply->len >= sizeof("WRONGTYPE") - 1
-             && ngx_strncmp(reply->str, "WRONGTYPE",
-                            sizeof("WRONGTYPE") - 1) == 0))
-    {
+    if (reply->type == REDIS_REPLY_ERROR && !ngx_vpt_redis_wrongtype(reply)) {
         w->stats.errors++;
         return 0;
     }

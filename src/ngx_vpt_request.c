@@ -531,11 +531,7 @@ ngx_http_vpt_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
     ctx->calls[0] = NULL;
     ctx->pending--;
 
-    if (reply != NULL && reply->type == REDIS_REPLY_ERROR
-        && reply->len >= sizeof("WRONGTYPE") - 1
-        && ngx_strncmp(reply->str, "WRONGTYPE", sizeof("WRONGTYPE") - 1)
-           == 0)
-    {
+    if (ngx_vpt_redis_wrongtype(reply)) {
         /*
          * a hash or a list under the context's key: the shop's data,
          * reported below as any bad context
@@ -673,9 +669,9 @@ ngx_http_vpt_counters_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
     } else if (reply != NULL && reply->type == REDIS_REPLY_ERROR) {
 
         /*
-         * The counters cannot be read (a string under their key: WRONGTYPE):
-         * no capped offer can be shown to be under its cap, so none is
-         * shown; the others still are.
+         * The counters cannot be read (an error reply; usually WRONGTYPE, a
+         * string under their key): no capped offer can be shown to be
+         * under its cap, so none is shown; the others still are.
          */
 
         ctx->counters_known = 1;

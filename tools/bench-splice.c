@@ -12,7 +12,7 @@
  *       src/vpt_core.c -lpcre2-8
  *   build/tools/bench-splice [iterations [page.html [anchor]]]
  *   build/tools/bench-splice 20000 conf.d/shop/confirmation.html
- *   build/tools/bench-splice 20000 conf.d/shop/confirmation.html '</table>'
+ *   build/tools/bench-splice 20000 conf.d/shop/confirmation.html '<h2>'
  *
  * Times are the process's CPU time, the best of 5 rounds: on a shared
  * machine wall time measures the neighbours.
