@@ -24,7 +24,8 @@ CORE_LIBS  := -lpcre2-8 -ljansson -lm
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)
-UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS)) \
+              $(BUILD)/unit/test_splice_sse2
 TOOLS      := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/vpt-*.c))
 
 .PHONY: all module unit integration test tools demo demo-stop bench fault \
@@ -58,6 +59,13 @@ $(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/vpt_test.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) \
 	    $(CORE_LIBS)
+
+# the splicer's tests again without its AVX2 scan, as CPUs without it run
+$(BUILD)/unit/test_splice_sse2: t/unit/test_splice.c $(CORE_SRCS) \
+                                $(CORE_HDRS) t/unit/vpt_test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(SAN) -DVPT_NO_AVX2 -Isrc -It/unit -o $@ $< \
+	    $(CORE_SRCS) $(CORE_LIBS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; $$t; done

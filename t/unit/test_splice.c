@@ -14,6 +14,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH  8
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <pcre2.h>
 
@@ -1270,6 +1271,65 @@ VPT_TEST(literal_found_whichever_of_its_bytes_the_scan_keys_on)
 }
 
 
+VPT_TEST(long_bodies_find_the_literal_at_every_offset)
+{
+    int                 bad;
+    char                body[300];
+    size_t              i, k, at, len, cut, cuts[1];
+    out_t               want;
+    vpt_anchor_t       *a;
+    static const char  *lits[] = { "</body>", "<h2>", "zebra", "q<>", "y" };
+    static const char   filler[] =
+        "<p>body ybody, </bod> </b y> </BOD? BODY> <bo dy> by </y></p>\n";
+
+    /*
+     * Text long enough for the scan's 64-start steps, strewn with near
+     * misses (both rare bytes of "</body>" in place, not the rest), and
+     * the literal, case flipped, at each offset: found there, whole or cut
+     * in two, not at a near miss before it.
+     */
+
+    bad = 0;
+
+    for (k = 0; k < sizeof(lits) / sizeof(lits[0]); k++) {
+        a = anchor(lits[k], VPT_PLACE_BEFORE);
+        if (a == NULL) {
+            return;
+        }
+
+        len = sizeof(body) - 1;
+
+        for (at = 0; at + strlen(lits[k]) <= len && bad < 5; at++) {
+            for (i = 0; i < len; i++) {
+                body[i] = filler[i % (sizeof(filler) - 1)];
+            }
+
+            for (i = 0; lits[k][i]; i++) {
+                body[at + i] = (i % 2) ? (char) toupper(lits[k][i])
+                                       : lits[k][i];
+            }
+
+            body[len] = '\0';
+
+            ref_literal(lits[k], strlen(lits[k]), body, len,
+                        VPT_PLACE_BEFORE, &want);
+
+            cut = (at * 7) % (len + 1);
+            cuts[0] = cut;
+
+            bad += !check_cuts(a, body, len, NULL, 0, &want);
+            bad += !check_cuts(a, body, len, cuts, 1, &want);
+
+            free(want.data);
+        }
+
+        vpt_anchor_free(a);
+    }
+
+    VPT_CHECK(bad == 0);
+}
+
+
 VPT_TEST(one_byte_literal_holds_nothing)
 {
     run_t          r;
@@ -2211,6 +2271,7 @@ main(void)
     VPT_RUN(no_anchor_passes_the_body_byte_identical);
     VPT_RUN(near_miss_prefixes_do_not_hide_the_anchor);
     VPT_RUN(literal_found_whichever_of_its_bytes_the_scan_keys_on);
+    VPT_RUN(long_bodies_find_the_literal_at_every_offset);
     VPT_RUN(one_byte_literal_holds_nothing);
     VPT_RUN(literal_with_nul_and_high_bytes_uses_explicit_lengths);
     VPT_RUN(empty_buffers_and_feeds_after_the_match_pass_through);
