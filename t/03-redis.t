@@ -128,9 +128,13 @@ redis_cmd($rd, 'SET', 'vpt:ctx:alice', ctx_json('alice'));
     is($l->{status}, 'injected', 'status injected');
     like($l->{redis_time}, qr/^\d+\.\d{3}$/, '$vpt_redis_time in seconds');
     like($l->{context}, qr/"alice"/, '$vpt_context carries the context');
-    is(redis_cmd($rd, 'HGET', 'vpt:ctx:alice:vpt', 'i:hello'), 1,
+    # fire and forget: the write may reach Redis after the page and its
+    # log line, when the worker is descheduled in between
+    ok(wait_for(sub { (redis_cmd($rd, 'HGET', 'vpt:ctx:alice:vpt',
+                                 'i:hello') // '') eq '1' }, 2),
        'the impression is recorded next to the context');
-    ok(redis_cmd($rd, 'TTL', 'vpt:ctx:alice:vpt') > 0,
+    ok(wait_for(sub { (redis_cmd($rd, 'TTL', 'vpt:ctx:alice:vpt') // -2)
+                      > 0 }, 2),
        'the impression counter has a TTL');
 }
 
