@@ -25,7 +25,7 @@ SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)
 UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS)) \
-              $(BUILD)/unit/test_splice_sse2
+              $(BUILD)/unit/test_splice_sse2 $(BUILD)/unit/test_splice_plain
 TOOLS      := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/vpt-*.c))
 
 .PHONY: all module unit integration test tools demo demo-stop bench fault \
@@ -60,12 +60,19 @@ $(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/vpt_test.h
 	$(CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) \
 	    $(CORE_LIBS)
 
-# the splicer's tests again without its AVX2 scan, as CPUs without it run
+# the splicer's tests again as CPUs without AVX2 run it, and as other
+# architectures do (no SSE2: memchr and word-at-a-time searches)
 $(BUILD)/unit/test_splice_sse2: t/unit/test_splice.c $(CORE_SRCS) \
                                 $(CORE_HDRS) t/unit/vpt_test.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(SAN) -DVPT_NO_AVX2 -Isrc -It/unit -o $@ $< \
 	    $(CORE_SRCS) $(CORE_LIBS)
+
+$(BUILD)/unit/test_splice_plain: t/unit/test_splice.c $(CORE_SRCS) \
+                                 $(CORE_HDRS) t/unit/vpt_test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(SAN) -U__SSE2__ -DVPT_NO_AVX2 -Isrc -It/unit \
+	    -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; $$t; done

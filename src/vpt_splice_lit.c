@@ -12,7 +12,9 @@
 #include <emmintrin.h>
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(VPT_NO_AVX2)
+/* AVX2 in a target("avx2") function needs gcc 4.9 or clang */
+#if defined(__x86_64__) && defined(__SSE2__) && !defined(VPT_NO_AVX2)     \
+    && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 5))
 #include <immintrin.h>
 #define VPT_HAVE_AVX2  1
 #endif
@@ -24,8 +26,8 @@ static size_t vpt_lit_rarest(const unsigned char *lit, size_t len,
     size_t skip);
 static int vpt_lit_at(const vpt_anchor_t *a, const unsigned char *p);
 #if defined(VPT_HAVE_AVX2)
-static size_t vpt_lit_pairs_avx2(const vpt_anchor_t *a,
-    const unsigned char *p, size_t n, size_t *pos);
+static int vpt_lit_pairs_avx2(const vpt_anchor_t *a, const unsigned char *p,
+    size_t n, size_t *s, size_t *pos);
 #endif
 #if defined(__SSE2__)
 static int vpt_lit_pairs(const vpt_anchor_t *a, const unsigned char *p,
@@ -50,6 +52,10 @@ vpt_lit_prepare(vpt_anchor_t *a)
 }
 
 
+/* bytes by how often they occur in HTML, most often first; letters folded */
+static const char  vpt_lit_common[] =
+    " e\"t<>=/aoisnrlcdhpum-.\nfgbvywk:0123456789;_#,&!()'x?jqz\t";
+
 
 /*
  * The offset of the literal's byte least likely to occur in a page, by a
@@ -61,10 +67,8 @@ vpt_lit_prepare(vpt_anchor_t *a)
 static size_t
 vpt_lit_rarest(const unsigned char *lit, size_t len, size_t skip)
 {
-    size_t             i, best, rank, best_rank;
-    const char        *f;
-    static const char  common[] =
-        " e\"t<>=/aoisnrlcdhpum-.\nfgbvywk:0123456789;_#,&!()'x?jqz\t";
+    size_t       i, best, rank, best_rank;
+    const char  *f;
 
     best = (skip == 0) ? 1 : 0;
     best_rank = 0;
@@ -74,9 +78,9 @@ vpt_lit_rarest(const unsigned char *lit, size_t len, size_t skip)
             continue;
         }
 
-        /* lit[i] is never NUL here: strchr would find the terminator */
-        f = lit[i] ? strchr(common, lit[i]) : NULL;
-        rank = f ? (size_t) (f - common) : sizeof(common);
+        /* NUL is never looked up: strchr() would find the terminator */
+        f = lit[i] ? strchr(vpt_lit_common, lit[i]) : NULL;
+        rank = f ? (size_t) (f - vpt_lit_common) : sizeof(vpt_lit_common);
 
         if (rank > best_rank) {
             best = i;
@@ -92,10 +96,10 @@ vpt_lit_rarest(const unsigned char *lit, size_t len, size_t skip)
  * The leftmost match or partial match of the literal in p[0, len).
  *
  * Complete matches: candidates are the starts where the literal's two
- * rarest bytes are in place (vpt_lit_pairs), or, for
- * a one-byte literal or without SSE2, where memchr finds its rarest byte
- * (both cases of a letter, each scan advanced lazily past the other's hits,
- * so the total stays linear).  Each candidate compares the whole literal.
+ * rarest bytes are in place (vpt_lit_pairs), or, for a one-byte literal or
+ * without SSE2, where memchr finds its rarest byte (both cases of a
+ * letter, each scan advanced lazily past the other's hits, so the total
+ * stays linear).  Each candidate compares the whole literal.
  * In HTML the first byte is usually '<', which would stop a search every
  * few dozen bytes; one rare byte alone, such as the 'y' of "</body>",
  * still does every few dozen bytes of English text.
@@ -198,19 +202,19 @@ vpt_lit_at(const vpt_anchor_t *a, const unsigned char *p)
 #if defined(VPT_HAVE_AVX2)
 
 /*
- * vpt_lit_pairs() 64 starts a step with AVX2: returns the first start
- * left to look at, or (size_t) -1 with *pos set.
+ * vpt_lit_pairs() 64 starts a step with AVX2: 1 with *pos set, or 0 with
+ * *s the first start left to look at.
  */
 
 __attribute__((target("avx2")))
-static size_t
+static int
 vpt_lit_pairs_avx2(const vpt_anchor_t *a, const unsigned char *p, size_t n,
-    size_t *pos)
+    size_t *s_left, size_t *pos)
 {
-    size_t                s;
+    __m256i               f1, f2, v1, v2, e0, e1;
+    size_t                s, k;
     uint64_t              m;
     unsigned char         c1, c2;
-    __m256i               f1, f2, v1, v2, e0, e1;
     const unsigned char  *p1, *p2;
 
     c1 = a->lit[a->rare];
@@ -245,14 +249,18 @@ vpt_lit_pairs_avx2(const vpt_anchor_t *a, const unsigned char *p, size_t n,
             | (uint64_t) (unsigned) _mm256_movemask_epi8(e1) << 32;
 
         for ( /* void */ ; m; m &= m - 1) {
-            if (vpt_lit_at(a, p + s + __builtin_ctzll(m))) {
-                *pos = s + __builtin_ctzll(m);
-                return (size_t) -1;
+            k = s + __builtin_ctzll(m);
+
+            if (vpt_lit_at(a, p + k)) {
+                *pos = k;
+                return 1;
             }
         }
     }
 
-    return s;
+    *s_left = s;
+
+    return 0;
 }
 
 #endif
@@ -272,10 +280,10 @@ static int
 vpt_lit_pairs(const vpt_anchor_t *a, const unsigned char *p, size_t n,
     size_t *pos)
 {
-    size_t                s, i;
+    __m128i               f1, f2, v1, v2, e[4];
+    size_t                s, i, k;
     uint64_t              m;
     unsigned char         c1, c2;
-    __m128i               f1, f2, v1, v2, e[4];
     const unsigned char  *p1, *p2;
 
     c1 = a->lit[a->rare];
@@ -285,11 +293,8 @@ vpt_lit_pairs(const vpt_anchor_t *a, const unsigned char *p, size_t n,
     s = 0;
 
 #if defined(VPT_HAVE_AVX2)
-    if (a->avx2) {
-        s = vpt_lit_pairs_avx2(a, p, n, pos);
-        if (s == (size_t) -1) {
-            return 1;
-        }
+    if (a->avx2 && vpt_lit_pairs_avx2(a, p, n, &s, pos)) {
+        return 1;
     }
 #endif
 
@@ -320,8 +325,10 @@ vpt_lit_pairs(const vpt_anchor_t *a, const unsigned char *p, size_t n,
         }
 
         for ( /* void */ ; m; m &= m - 1) {
-            if (vpt_lit_at(a, p + s + __builtin_ctzll(m))) {
-                *pos = s + __builtin_ctzll(m);
+            k = s + __builtin_ctzll(m);
+
+            if (vpt_lit_at(a, p + k)) {
+                *pos = k;
                 return 1;
             }
         }
