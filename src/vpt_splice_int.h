@@ -35,6 +35,8 @@ struct vpt_anchor_s {
     size_t                 litlen;
     size_t                 rare;       /* offset of its rarest byte */
     size_t                 rare2;      /* of the next rarest, or rare */
+    unsigned char          fold;       /* 0x20 if lit[rare] is a letter */
+    unsigned char          fold2;      /* the same for lit[rare2] */
     unsigned               avx2:1;     /* the CPU has it */
 
     pcre2_code            *re;

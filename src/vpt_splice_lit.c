@@ -45,6 +45,11 @@ vpt_lit_prepare(vpt_anchor_t *a)
     a->rare = vpt_lit_rarest(a->lit, len, len);
     a->rare2 = (len > 1) ? vpt_lit_rarest(a->lit, len, a->rare) : a->rare;
 
+    /* a letter matches in either case as (b | 0x20) == letter */
+    a->fold = (a->lit[a->rare] >= 'a' && a->lit[a->rare] <= 'z') ? 0x20 : 0;
+    a->fold2 = (a->lit[a->rare2] >= 'a' && a->lit[a->rare2] <= 'z')
+               ? 0x20 : 0;
+
 #if defined(VPT_HAVE_AVX2)
     __builtin_cpu_init();
     a->avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
@@ -214,18 +219,14 @@ vpt_lit_pairs_avx2(const vpt_anchor_t *a, const unsigned char *p, size_t n,
     __m256i               f1, f2, v1, v2, e0, e1;
     size_t                s, k;
     uint64_t              m;
-    unsigned char         c1, c2;
     const unsigned char  *p1, *p2;
 
-    c1 = a->lit[a->rare];
-    c2 = a->lit[a->rare2];
     p1 = p + a->rare;
     p2 = p + a->rare2;
-
-    f1 = _mm256_set1_epi8((c1 >= 'a' && c1 <= 'z') ? 0x20 : 0);
-    f2 = _mm256_set1_epi8((c2 >= 'a' && c2 <= 'z') ? 0x20 : 0);
-    v1 = _mm256_set1_epi8((char) c1);
-    v2 = _mm256_set1_epi8((char) c2);
+    f1 = _mm256_set1_epi8((char) a->fold);
+    f2 = _mm256_set1_epi8((char) a->fold2);
+    v1 = _mm256_set1_epi8((char) a->lit[a->rare]);
+    v2 = _mm256_set1_epi8((char) a->lit[a->rare2]);
 
     for (s = 0; s + 64 <= n; s += 64) {
         e0 = _mm256_and_si256(
@@ -271,9 +272,10 @@ vpt_lit_pairs_avx2(const vpt_anchor_t *a, const unsigned char *p, size_t n,
 /*
  * The first of the starts p[0, n) where the literal is, each of its
  * bytes p[s, s + litlen) in the buffer: a start is a candidate when the
- * bytes at offsets rare and rare2 both match.  A letter matches in either
- * case as (b | 0x20) == letter, which no other byte satisfies.  64 starts
- * a step, with AVX2 when the CPU has it; the last few one by one.
+ * bytes at offsets rare and rare2 both match, as (b | fold) == byte: a
+ * letter's fold is 0x20, which no other byte than its two cases passes.
+ * 64 starts a step, with AVX2 when the CPU has it; the last few one by
+ * one.
  */
 
 static int
@@ -283,13 +285,8 @@ vpt_lit_pairs(const vpt_anchor_t *a, const unsigned char *p, size_t n,
     __m128i               f1, f2, v1, v2, e[4];
     size_t                s, i, k;
     uint64_t              m;
-    unsigned char         c1, c2;
     const unsigned char  *p1, *p2;
 
-    c1 = a->lit[a->rare];
-    c2 = a->lit[a->rare2];
-    p1 = p + a->rare;
-    p2 = p + a->rare2;
     s = 0;
 
 #if defined(VPT_HAVE_AVX2)
@@ -298,10 +295,12 @@ vpt_lit_pairs(const vpt_anchor_t *a, const unsigned char *p, size_t n,
     }
 #endif
 
-    f1 = _mm_set1_epi8((c1 >= 'a' && c1 <= 'z') ? 0x20 : 0);
-    f2 = _mm_set1_epi8((c2 >= 'a' && c2 <= 'z') ? 0x20 : 0);
-    v1 = _mm_set1_epi8((char) c1);
-    v2 = _mm_set1_epi8((char) c2);
+    p1 = p + a->rare;
+    p2 = p + a->rare2;
+    f1 = _mm_set1_epi8((char) a->fold);
+    f2 = _mm_set1_epi8((char) a->fold2);
+    v1 = _mm_set1_epi8((char) a->lit[a->rare]);
+    v2 = _mm_set1_epi8((char) a->lit[a->rare2]);
 
     for ( /* void */ ; s + 64 <= n; s += 64) {
         for (i = 0; i < 4; i++) {
