@@ -84,7 +84,12 @@ $(BUILD)/tools/%: tools/%.c $(wildcard tools/vpt_tools*.c) $(CORE_SRCS) \
 	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools -o $@ $< \
 	    $(wildcard tools/vpt_tools*.c) $(CORE_SRCS) $(CORE_LIBS) -lz
 
-tools: $(TOOLS)
+# the splicer alone, for README's figures: build/tools/bench-splice
+$(BUILD)/tools/bench-splice: tools/bench-splice.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+tools: $(TOOLS) $(BUILD)/tools/bench-splice
 
 integration: module tools
 	prove t/

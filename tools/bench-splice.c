@@ -7,9 +7,7 @@
  * for a regex one.  The splicer tokenizes the HTML as it searches, so the
  * page's markup, not only its size, sets the cost.
  *
- *   cc -O2 -std=gnu99 -Isrc -o build/tools/bench-splice \
- *       tools/bench-splice.c src/vpt_splice.c src/vpt_splice_lit.c \
- *       src/vpt_html.c src/vpt_core.c -lpcre2-8
+ *   make tools      (builds build/tools/bench-splice, -O2)
  *   build/tools/bench-splice [iterations [page.html [anchor]]]
  *   build/tools/bench-splice 20000 conf.d/shop/confirmation.html
  *   build/tools/bench-splice 20000 conf.d/shop/confirmation.html '<h2>'
