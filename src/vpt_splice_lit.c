@@ -12,7 +12,7 @@
 #include <emmintrin.h>
 #endif
 
-/* AVX2 in a target("avx2") function needs gcc 4.9 or clang */
+/* AVX2 intrinsics in a target("avx2") function: gcc 4.9 on, clang */
 #if defined(__x86_64__) && defined(__SSE2__) && !defined(VPT_NO_AVX2)     \
     && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 5))
 #include <immintrin.h>
@@ -35,6 +35,11 @@ static int vpt_lit_pairs(const vpt_anchor_t *a, const unsigned char *p,
 #endif
 
 
+/* bytes by how often they occur in HTML, most often first; letters folded */
+static const char  vpt_lit_common[] =
+    " e\"t<>=/aoisnrlcdhpum-.\nfgbvywk:0123456789;_#,&!()'x?jqz\t";
+
+
 void
 vpt_lit_prepare(vpt_anchor_t *a)
 {
@@ -55,11 +60,6 @@ vpt_lit_prepare(vpt_anchor_t *a)
     a->avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
 #endif
 }
-
-
-/* bytes by how often they occur in HTML, most often first; letters folded */
-static const char  vpt_lit_common[] =
-    " e\"t<>=/aoisnrlcdhpum-.\nfgbvywk:0123456789;_#,&!()'x?jqz\t";
 
 
 /*
