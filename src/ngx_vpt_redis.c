@@ -305,11 +305,10 @@ ngx_vpt_redis_fire(int argc, const char **argv, const size_t *argvlen)
         return NGX_DECLINED;
     }
 
-    /* no call record: the send time travels as the callback's data */
+    /* no call record: the reply is only counted */
 
-    if (ngx_vpt_redis_send(ngx_vpt_redis_fire_reply,
-                           (void *) (uintptr_t) ngx_current_msec,
-                           argc, argv, argvlen)
+    if (ngx_vpt_redis_send(ngx_vpt_redis_fire_reply, NULL, argc, argv,
+                           argvlen)
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
@@ -499,7 +498,7 @@ ngx_vpt_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     w->pending--;
 
-    ok = ngx_vpt_redis_account(reply, pc->call.start);
+    ok = ngx_vpt_redis_account(reply);
 
     if (!w->exiting) {
         ngx_vpt_redis_outcome(pc, ok);
@@ -528,8 +527,7 @@ ngx_vpt_redis_fire_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     w->pending--;
 
-    if (ngx_vpt_redis_account(reply, (ngx_msec_t) (uintptr_t) privdata)
-        || reply == NULL || w->exiting)
+    if (ngx_vpt_redis_account(reply) || reply == NULL || w->exiting)
     {
         /* a lost command goes with a lost connection, logged already */
         return;
