@@ -455,17 +455,6 @@ ngx_vpt_redis_errors(void)
     return ngx_vpt_redis.stats.errors;
 }
 
-
-ngx_uint_t
-ngx_vpt_redis_wrongtype(const redisReply *reply)
-{
-    return reply != NULL && reply->type == REDIS_REPLY_ERROR
-           && reply->len >= sizeof("WRONGTYPE") - 1
-           && ngx_strncmp(reply->str, "WRONGTYPE", sizeof("WRONGTYPE") - 1)
-              == 0;
-}
-
-
 /* replies */
 
 

@@ -59,6 +59,18 @@ ngx_vpt_redis_stats(ngx_vpt_redis_stats_t *out)
 }
 
 
+/* a value of the wrong type under the key: the shop's data, not a failure */
+
+ngx_uint_t
+ngx_vpt_redis_wrongtype(const redisReply *reply)
+{
+    return reply != NULL && reply->type == REDIS_REPLY_ERROR
+           && reply->len >= sizeof("WRONGTYPE") - 1
+           && ngx_strncmp(reply->str, "WRONGTYPE", sizeof("WRONGTYPE") - 1)
+              == 0;
+}
+
+
 /* counts a reply (NULL: lost); returns 1 for success */
 
 ngx_uint_t

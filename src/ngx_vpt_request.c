@@ -91,6 +91,13 @@ ngx_http_vpt_phase_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    if (r->content_handler == NULL && r->exten.len
+        && !ngx_http_vpt_static_wanted(r))
+    {
+        /* a file nginx serves itself, of a type vpt_types does not list */
+        return NGX_DECLINED;
+    }
+
     /* an allocation failure only means no offer: fail open */
     (void) ngx_http_vpt_get_ctx(r);
 
