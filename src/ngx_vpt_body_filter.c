@@ -54,6 +54,7 @@ static ngx_int_t ngx_http_vpt_insert(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx);
 static ngx_int_t ngx_http_vpt_output(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx);
+static void ngx_http_vpt_buf_ours(ngx_buf_t *b, void *tag);
 static void ngx_http_vpt_resume(ngx_http_vpt_ctx_t *ctx);
 static ngx_uint_t ngx_http_vpt_part_ends(ngx_chain_t *cl);
 
@@ -355,13 +356,7 @@ ngx_http_vpt_emit(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
 
     b->pos = in->pos + (from - nheld);
     b->last = in->pos + (to - nheld);
-    b->shadow = NULL;
-    b->last_buf = 0;
-    b->last_in_chain = 0;
-    b->flush = 0;
-    b->sync = 0;
-    b->recycled = 0;
-    b->tag = (ngx_buf_tag_t) &ngx_http_vpt_module;
+    ngx_http_vpt_buf_ours(b, &ngx_http_vpt_module);
 
     if (b->in_file) {
         b->file_pos = in->file_pos + (b->pos - in->pos);
@@ -416,19 +411,28 @@ ngx_http_vpt_emit_copy(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
     b->pos = b->start;
     b->last = ngx_cpymem(b->start, p, len);
     b->temporary = 1;
-    b->shadow = NULL;
-    b->last_buf = 0;
-    b->last_in_chain = 0;
-    b->flush = 0;
-    b->sync = 0;
-    b->recycled = 0;
-    b->tag = (ngx_buf_tag_t) &ngx_http_vpt_copy_tag;
+    ngx_http_vpt_buf_ours(b, &ngx_http_vpt_copy_tag);
 
     **last = cl;
     *last = &cl->next;
     *tail = b;
 
     return NGX_OK;
+}
+
+
+/* a buf of ours, of one of our two kinds: no flags, no shadow yet */
+
+static void
+ngx_http_vpt_buf_ours(ngx_buf_t *b, void *tag)
+{
+    b->shadow = NULL;
+    b->last_buf = 0;
+    b->last_in_chain = 0;
+    b->flush = 0;
+    b->sync = 0;
+    b->recycled = 0;
+    b->tag = (ngx_buf_tag_t) tag;
 }
 
 
