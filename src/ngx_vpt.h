@@ -128,8 +128,8 @@ typedef void (*ngx_http_vpt_resume_pt)(ngx_http_vpt_ctx_t *ctx);
 struct ngx_http_vpt_ctx_s {
     ngx_http_request_t       *request;
     ngx_http_vpt_loc_conf_t  *conf;
-    ngx_vpt_outcome_e         outcome;       /* $vpt_status */
-    ngx_vpt_verdict_e         verdict;
+    ngx_vpt_outcome_e         outcome;       /* ngx_vpt_outcome.c sets */
+    ngx_vpt_verdict_e         verdict;       /* ngx_vpt_outcome.c sets */
     ngx_vpt_variant_e         variant;
 
     ngx_vpt_shopper_t         shopper;       /* session, context, counters */
