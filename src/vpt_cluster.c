@@ -690,16 +690,16 @@ vpt_cluster_redirect_parse(const char *s, size_t len,
     host = p;
     n = colon - p;
 
+    /* an IPv6 address may come in brackets; no bracket is left in it */
+
     if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
         host++;
         n -= 2;
-
-    } else if (memchr(host, '[', n) != NULL || memchr(host, ']', n) != NULL)
-    {
-        return VPT_ERROR;
     }
 
-    if (!vpt_cluster_host_ok(host, n, 1)) {
+    if (memchr(host, '[', n) != NULL || memchr(host, ']', n) != NULL
+        || !vpt_cluster_host_ok(host, n, 1))
+    {
         return VPT_ERROR;
     }
 
@@ -772,8 +772,8 @@ vpt_sentinel_switch_parse(const char *s, size_t len, vpt_str_t *name,
     }
 
     for (i = 0; i < word[0].len; i++) {
-        if ((unsigned char) word[0].data[i] < 0x21
-            || word[0].data[i] == 0x7f)
+        if ((unsigned char) word[0].data[i] <= 0x20
+            || (unsigned char) word[0].data[i] >= 0x7f)
         {
             return VPT_ERROR;
         }
