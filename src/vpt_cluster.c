@@ -534,6 +534,25 @@ vpt_cluster_map_find(const vpt_cluster_map_t *map, const char *host,
 }
 
 
+int
+vpt_cluster_map_move(vpt_cluster_map_t *map, unsigned slot, const char *host,
+    size_t host_len, unsigned port)
+{
+    int  n;
+
+    n = vpt_cluster_map_find(map, host, host_len, port);
+
+    /* a replica named by MOVED: it was promoted; wait for the new map */
+    if (n < 0 || (size_t) n >= map->nmasters) {
+        return -1;
+    }
+
+    map->slot[slot & VPT_SLOT_MASK] = (uint16_t) n;
+
+    return n;
+}
+
+
 size_t
 vpt_cluster_map_holes(const vpt_cluster_map_t *map, char *buf, size_t len)
 {

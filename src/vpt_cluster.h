@@ -145,6 +145,16 @@ void vpt_cluster_map_free(vpt_cluster_map_t *map);
 unsigned vpt_cluster_map_replica(const vpt_cluster_map_t *map,
     unsigned slot, uint64_t pick);
 
+/*
+ * After a MOVED: the slot is served by the node at host:port from now on,
+ * until the next map (a MOVED names a master).  Returns the node's index,
+ * or -1 when the map does not know the node (then nothing changes: the
+ * map must be fetched again before that node can be used).  Only the
+ * slot's entry changes; the masters' slot counts stay those of the reply.
+ */
+int vpt_cluster_map_move(vpt_cluster_map_t *map, unsigned slot,
+    const char *host, size_t host_len, unsigned port);
+
 /* the node at host:port (host "" is the unknown endpoint), or -1 */
 int vpt_cluster_map_find(const vpt_cluster_map_t *map, const char *host,
     size_t host_len, unsigned port);

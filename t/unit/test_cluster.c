@@ -378,6 +378,15 @@ VPT_TEST(slot_map_of_three_masters_and_replicas)
     VPT_CHECK(r >= 3 && r < 6 && map->node[r].port == 7003);
     VPT_CHECK(r2 == r && map->node[r].master == m);
 
+    /* MOVED to another master: that slot alone follows */
+    VPT_CHECK(vpt_cluster_map_move(map, 100, "127.0.0.1", 9, 7002) >= 0);
+    VPT_CHECK(map->node[vpt_cluster_map_master(map, 100)].port == 7002);
+    VPT_CHECK(map->node[vpt_cluster_map_master(map, 101)].port == 7000);
+    /* to a replica or an unknown node: nothing changes */
+    VPT_CHECK(vpt_cluster_map_move(map, 101, "127.0.0.1", 9, 7003) == -1);
+    VPT_CHECK(vpt_cluster_map_move(map, 101, "127.0.0.1", 9, 7010) == -1);
+    VPT_CHECK(map->node[vpt_cluster_map_master(map, 101)].port == 7000);
+
     f = vpt_cluster_map_find(map, "127.0.0.1", 9, 7004);
     VPT_CHECK(f >= 3 && map->node[f].port == 7004);
     VPT_CHECK(vpt_cluster_map_find(map, "127.0.0.1", 9, 7009) == -1);
