@@ -326,6 +326,96 @@ VPT_TEST(counters_key_in_context_slot_and_one_per_context_every_short_key)
 }
 
 
+/*
+ * The module refuses session keys ending in ":vpt"; with that rule, no
+ * context key is ever another shopper's counters key: every session of
+ * 1 to 5 bytes of { a { } : v p t } behind each prefix, every derived
+ * key compared with every context key
+ */
+VPT_TEST(no_context_key_is_a_counters_key_unless_its_session_ends_in_vpt)
+{
+    static const char   alpha[] = "a{}:vpt";
+    static const char  *prefix[] = { "", "{", "}", "x:vp", "{a}", "a{",
+                                     ":vp", "{:vp" };
+
+    char        key[32];
+    size_t      np, plen, len, n, k, x, i, count, total, bad;
+    derived_t  *ctx, *der, *hit, probe;
+
+    total = 0;
+
+    for (len = 1, n = 7; len <= 5; len++, n *= 7) {
+        total += n;
+    }
+
+    bad = 0;
+
+    for (np = 0; np < sizeof(prefix) / sizeof(prefix[0]); np++) {
+        plen = strlen(prefix[np]);
+        ctx = calloc(total, sizeof(derived_t));
+        der = calloc(total, sizeof(derived_t));
+        if (ctx == NULL || der == NULL) {
+            abort();
+        }
+
+        count = 0;
+
+        for (len = 1, n = 7; len <= 5; len++, n *= 7) {
+            for (k = 0; k < n; k++) {
+                memcpy(key, prefix[np], plen);
+
+                for (i = 0, x = k; i < len; i++, x /= 7) {
+                    key[plen + i] = alpha[x % 7];
+                }
+
+                ctx[count].len = plen + len;
+                ctx[count].key = copy(key, plen + len);
+                ctx[count].from = (len >= 4
+                                   && memcmp(key + plen + len - 4, ":vpt", 4)
+                                      == 0);
+                der[count].key = malloc(VPT_CLUSTER_SIBLING_MAX(plen + len,
+                                                                4));
+                if (der[count].key == NULL) {
+                    abort();
+                }
+
+                der[count].len = vpt_cluster_sibling_key(der[count].key, key,
+                                                         plen + len, ":vpt",
+                                                         4);
+                count++;
+            }
+        }
+
+        qsort(der, count, sizeof(derived_t), derived_cmp);
+
+        for (i = 0; i < count; i++) {
+            if (ctx[i].from) {
+                continue;       /* refused by the module */
+            }
+
+            probe = ctx[i];
+            hit = bsearch(&probe, der, count, sizeof(derived_t),
+                          derived_cmp);
+
+            if (hit != NULL && bad++ < 5) {
+                VPT_CHECK_MSG(0, "context key \"%.*s\" is a counters key",
+                              (int) ctx[i].len, ctx[i].key);
+            }
+        }
+
+        for (i = 0; i < count; i++) {
+            free(ctx[i].key);
+            free(der[i].key);
+        }
+
+        free(ctx);
+        free(der);
+    }
+
+    VPT_CHECK(bad == 0);
+}
+
+
 /* a cluster as CLUSTER SLOTS gives it: 3 masters with a replica each */
 
 static vpt_cluster_node_in_t  n0[] = {
@@ -742,6 +832,7 @@ main(void)
     VPT_RUN(every_slot_has_a_short_brace_free_tag);
     VPT_RUN(counters_key_forms);
     VPT_RUN(counters_key_in_context_slot_and_one_per_context_every_short_key);
+    VPT_RUN(no_context_key_is_a_counters_key_unless_its_session_ends_in_vpt);
     VPT_RUN(slot_map_of_three_masters_and_replicas);
     VPT_RUN(slot_map_master_of_several_ranges_and_two_replicas);
     VPT_RUN(slot_map_holes_named_and_unserved);
