@@ -329,14 +329,14 @@ VPT_TEST(counters_key_in_context_slot_and_one_per_context_every_short_key)
 /*
  * The module refuses session keys ending in ":vpt"; with that rule, no
  * context key is ever another shopper's counters key: every session of
- * 1 to 5 bytes of { a { } : v p t } behind each prefix, every derived
+ * 1 to 5 bytes of { a { } : v p t } behind ten prefixes, every derived
  * key compared with every context key
  */
 VPT_TEST(no_context_key_is_a_counters_key_unless_its_session_ends_in_vpt)
 {
     static const char   alpha[] = "a{}:vpt";
     static const char  *prefix[] = { "", "{", "}", "x:vp", "{a}", "a{",
-                                     ":vp", "{:vp" };
+                                     ":vp", "{:vp", "x{a}", "vpt:ctx:{" };
 
     char        key[32];
     size_t      np, plen, len, n, k, x, i, count, total, bad;
