@@ -47,7 +47,7 @@ sub first_line { (split /\n/, $_[0] // '')[0] // '' }
 
 my $t_start = time;
 
-# --- one server: a password and an ACL user ----------------------------------
+# --- one server: a password and an ACL user ---------------------------------
 
 {
     my $rd = start_redis_auth();
@@ -69,12 +69,13 @@ my $t_start = time;
     like($err, qr/WRONGPASS/, 'a wrong password is refused');
     (my $text = $err) =~ s/^.*AUTH: //s;
     $text =~ s/\n$//;
-    is(probe("kind\t$text"), 'WRONGPASS', 'and WRONGPASS is WRONGPASS to the core');
+    is(probe("kind\t$text"), 'WRONGPASS',
+       'and WRONGPASS is WRONGPASS to the core');
 
     stop_node($rd);
 }
 
-# --- Sentinel ------------------------------------------------------------------
+# --- Sentinel ----------------------------------------------------------------
 
 {
     my $t0 = time;
@@ -115,7 +116,7 @@ my $t_start = time;
     stop_node($_) for @{ $s->{sentinels} }, $new;
 }
 
-# --- Cluster ---------------------------------------------------------------------
+# --- Cluster -----------------------------------------------------------------
 
 my $t0 = time;
 my $c = start_cluster(password => 'cluster-secret');

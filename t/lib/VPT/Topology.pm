@@ -36,7 +36,8 @@ our @EXPORT = qw(rcmd rpipe start_node stop_node node_info
                  start_redis_auth
                  start_sentinel_setup sentinel_master sentinel_failover
                  start_cluster cluster_nodes cluster_slots cluster_master_of
-                 cluster_wait_ok cluster_wait_synced cluster_failover cluster_reshard
+                 cluster_wait_ok cluster_wait_synced cluster_failover
+                 cluster_reshard
                  migration_begin migration_move_keys migration_end
                  redis_cli);
 
