@@ -245,7 +245,7 @@ vpt_cluster_map_build(const vpt_cluster_range_in_t *range, size_t n,
     long                          f, m;
     size_t                        i, j, s, total, nseen, strings, nm, nr;
     size_t                        r0;
-    uint16_t                     *index, *owner;
+    uint16_t                     *index, *owner, *rmaster;
     vpt_cluster_map_t            *map;
     vpt_cluster_node_t           *node;
     vpt_cluster_seen_t           *seen;
@@ -255,6 +255,7 @@ vpt_cluster_map_build(const vpt_cluster_range_in_t *range, size_t n,
     seen = NULL;
     index = NULL;
     owner = NULL;
+    rmaster = NULL;
     err[0] = '\0';
 
     total = 0;
@@ -266,9 +267,12 @@ vpt_cluster_map_build(const vpt_cluster_range_in_t *range, size_t n,
     seen = malloc((total ? total : 1) * sizeof(vpt_cluster_seen_t));
     index = malloc((total ? total : 1) * sizeof(uint16_t));
     owner = malloc(VPT_CLUSTER_SLOTS * sizeof(uint16_t));
+    rmaster = malloc((n ? n : 1) * sizeof(uint16_t));
     map = calloc(1, sizeof(vpt_cluster_map_t));
 
-    if (seen == NULL || index == NULL || owner == NULL || map == NULL) {
+    if (seen == NULL || index == NULL || owner == NULL || rmaster == NULL
+        || map == NULL)
+    {
         vpt_cluster_err(err, errlen, "out of memory");
         goto failed;
     }
@@ -361,6 +365,10 @@ vpt_cluster_map_build(const vpt_cluster_range_in_t *range, size_t n,
                 seen[nseen].master = (uint16_t) (j == 0 ? nseen : 0);
                 f = (long) nseen++;
                 strings += in->host.len + 1;
+            }
+
+            if (j == 0) {
+                rmaster[i] = (uint16_t) f;      /* its seen index */
             }
 
             if (seen[f].is_master != (j == 0)) {
@@ -457,14 +465,15 @@ vpt_cluster_map_build(const vpt_cluster_range_in_t *range, size_t n,
             continue;
         }
 
-        f = vpt_cluster_seen_find(seen, nseen, &range[owner[s]].node[0]);
-        map->slot[s] = index[f];
-        map->node[index[f]].slots++;
+        m = index[rmaster[owner[s]]];
+        map->slot[s] = (uint16_t) m;
+        map->node[m].slots++;
     }
 
     free(seen);
     free(index);
     free(owner);
+    free(rmaster);
 
     return map;
 
@@ -473,6 +482,7 @@ failed:
     free(seen);
     free(index);
     free(owner);
+    free(rmaster);
     vpt_cluster_map_free(map);
 
     return NULL;
