@@ -1,7 +1,8 @@
 # ngx_vpt_module: build against Debian's nginx-dev SDK, test, demo, bench.
 #
 #   make            the module: build/ngx_http_vpt_module.so
-#   make test       C unit tests of the core, then the nginx integration tests
+#   make test       installs what is missing (tools/install-deps --test), then
+#                   C unit tests of the core and the nginx integration tests
 #   make demo       installs what is missing, starts Redis and nginx, prints URLs
 #   make demo-stop
 #   make bench      ranker micro-benchmark and the nginx throughput benchmark
@@ -94,7 +95,11 @@ tools: $(TOOLS) $(BUILD)/tools/bench-splice
 integration: module tools
 	prove t/
 
-test: unit integration
+# a fresh machine has none of the packages: install them before compiling
+# (quick when everything is there), then test
+test:
+	./tools/install-deps --test
+	$(MAKE) unit integration
 
 demo: deps module tools
 	./tools/vpt-demo start
