@@ -111,9 +111,12 @@ for my $sid (sort keys %expect) {
     ok($b->wait_event('Page.loadEventFired', $tab, 15),
        'the accept link leads to a page');
     my $l = $b->eval($tab, '({ path: location.pathname, '
-                           . 'h1: document.querySelector("h1").innerText })');
+                           . 'h1: document.querySelector("h1").innerText, '
+                           . 'img: document.querySelector(".landing-img")'
+                           . '.naturalWidth })');
     is($l->{path}, '/vpt/accept', '... the landing location');
     is($l->{h1}, 'Party dresses, 20% off today', '... which names the offer');
+    ok($l->{img} > 0, '... and shows it');
     $b->screenshot($tab, "$shots/accepted.png");
 
     my $st;
