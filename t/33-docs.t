@@ -62,6 +62,18 @@ ok($example, 'docs/directives.md starts with an example');
 ($rc, $out) = nginx_test(http => without_log_format(runnable($ex_http)));
 is($rc, 0, 'the reference\'s example passes nginx -t') or diag($out);
 
+# the guide's server block for Debian's layout, with its conf.d settings
+my $guide = read_file("$root/docs/guide.md");
+my ($site) = $guide =~ /and the server side, in the shop's site:\s+```nginx\n(.*?)```/s;
+ok($site, 'the guide has the shop\'s server block');
+$site =~ s/shop_backend/shop/g;
+$site =~ s/^\s*server_name[^\n]*\n//m;
+$site =~ s/^\s*# \.\.\.\n//m;
+($rc, $out) = nginx_test(http => runnable(
+    "vpt_catalog /etc/nginx/vpt/catalog.json;\nvpt_redis 127.0.0.1:6379;\n"
+    . $site));
+is($rc, 0, 'the guide\'s server block passes nginx -t') or diag($out);
+
 # --- the directive reference -------------------------------------------------
 
 my %section;
