@@ -1,10 +1,12 @@
 # ngx_vpt_module: build against Debian's nginx-dev SDK, test, demo, bench.
 #
 #   make            the module: build/ngx_http_vpt_module.so
-#   make test       C unit tests of the core, then the nginx integration tests
+#   make test       installs what is missing (tools/install-deps --test), then
+#                   C unit tests of the core and the nginx integration tests
 #   make demo       installs what is missing, starts Redis and nginx, prints URLs
 #   make demo-stop
 #   make bench      ranker micro-benchmark and the nginx throughput benchmark
+#   make deb        Debian packages (debian/) into build/deb/
 #   make fault      fault injection under load (tools/fault-inject)
 
 SHELL      := /bin/bash
@@ -29,7 +31,7 @@ UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS)) \
 TOOLS      := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/vpt-*.c))
 
 .PHONY: all module unit integration test tools demo demo-stop bench fault \
-        clean deps
+        clean deps deb
 
 all: module tools
 
@@ -101,7 +103,25 @@ tools: $(TOOLS) $(BUILD)/tools/bench-splice
 integration: module tools
 	prove t/
 
-test: unit integration
+# a fresh machine has none of the packages: install them before compiling
+# (quick when everything is there), then test
+test:
+	./tools/install-deps --test
+	$(MAKE) unit integration
+
+# dpkg-buildpackage writes its packages next to the tree it builds: build
+# in a copy under build/deb/src, so they land in build/deb/ and the
+# developer's build/ (excluded from the copy) is never rebuilt or cleaned.
+deb:
+	./tools/install-deps --deb
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/src
+	tar --exclude=./build --exclude='./build-*' --exclude=./.git -cf - . \
+	    | tar -xf - -C $(BUILD)/deb/src
+	cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc > ../build.log 2>&1 \
+	    || { tail -30 ../build.log; exit 1; }
+	rm -rf $(BUILD)/deb/src
+	@ls $(BUILD)/deb/*.deb
 
 demo: deps module tools
 	./tools/vpt-demo start
