@@ -20,7 +20,7 @@ GLUE_SRCS  := ngx_vpt_module.c $(wildcard src/ngx_*.c) $(wildcard src/ngx_*.h)
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 WARN       := -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror
-CORE_LIBS  := -lpcre2-8 -ljansson -lm
+CORE_LIBS  := -lpcre2-8 -ljansson -lcrypto -lm
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)
