@@ -84,6 +84,19 @@ $(BUILD)/tools/%: tools/%.c $(wildcard tools/vpt_tools*.c) $(CORE_SRCS) \
 	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools -o $@ $< \
 	    $(wildcard tools/vpt_tools*.c) $(CORE_SRCS) $(CORE_LIBS) -lz
 
+# vpt-forget talks to Redis itself (hiredis's synchronous API: fine in a
+# tool, never in nginx); it needs no helper of tools/ and no core
+$(BUILD)/tools/vpt-forget: tools/vpt-forget.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< -lhiredis
+
+# the request context's and the signer's cost per call, for the README
+$(BUILD)/bench/bench-reqctx: bench/bench-reqctx.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+bench-bin: $(BUILD)/bench/bench-reqctx
+
 # the splicer alone, for README's figures: build/tools/bench-splice
 $(BUILD)/tools/bench-splice: tools/bench-splice.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(dir $@)

@@ -221,7 +221,11 @@ static const char  *vpt_referrer_names[VPT_REF_N] = {
 };
 
 
-/* the tokens by their first byte, lower case */
+/*
+ * the tokens by their first byte, lower case; and a bit per pair of first
+ * two bytes, so most positions of a User-Agent cost one lookup
+ */
+static uint8_t         vpt_ua_pairs[65536 / 8];
 static uint8_t         vpt_ua_nfirst[256];
 static uint8_t         vpt_ua_first[256][VPT_UA_BUCKET];
 static int             vpt_ua_ready;
@@ -283,8 +287,14 @@ vpt_reqctx_device(const char *ua, size_t len)
     n = (len < VPT_REQCTX_UA_MAX) ? len : VPT_REQCTX_UA_MAX;
     what = 0;
 
-    for (i = 0; i < n; i++) {
+    /* every token has three bytes at least: none starts at the last two */
+    for (i = 0; i + 2 < n; i++) {
         c = vpt_lower[s[i]];
+        k = (size_t) c << 8 | vpt_lower[s[i + 1]];
+
+        if (!(vpt_ua_pairs[k >> 3] & (1u << (k & 7)))) {
+            continue;
+        }
 
         for (j = 0; j < vpt_ua_nfirst[c]; j++) {
             t = &vpt_ua_tokens[vpt_ua_first[c][j]];
@@ -422,6 +432,11 @@ vpt_ref_hosts_add(vpt_ref_hosts_t *hosts, vpt_referrer_e cls,
                        "example.com or name.*)",
                        (int) (len < 64 ? len : 64), host);
         return VPT_ERROR;
+    }
+
+    /* "example.com." is "example.com", as a Referer's host is read */
+    if (buf[n - 1] == '.') {
+        n--;
     }
 
     if (hosts->n >= VPT_REQCTX_HOSTS_MAX) {
@@ -647,6 +662,8 @@ vpt_ua_init(void)
 
     for (i = 0; i < VPT_UA_NTOKENS; i++) {
         first = (uint8_t) vpt_ua_tokens[i].s[0];
+        c = (size_t) first << 8 | (uint8_t) vpt_ua_tokens[i].s[1];
+        vpt_ua_pairs[c >> 3] |= (uint8_t) (1u << (c & 7));
 
         /* a full bucket is a programming error the unit tests catch */
         if (vpt_ua_nfirst[first] < VPT_UA_BUCKET) {
