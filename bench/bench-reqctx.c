@@ -7,7 +7,7 @@
  * and an unknown Referer, the local hour and weekday, signing one accept
  * link, verifying one under one and under two secrets, a decision id.
  *
- *   make build/bench/bench-reqctx && build/bench/bench-reqctx [ITERATIONS]
+ *   make build/bench/bench-reqctx && build/bench/bench-reqctx [CALLS]
  *
  * A figure, not a test: nothing here fails on a slow machine.
  */
@@ -45,6 +45,30 @@ report(const char *what, double ns, long n)
 {
     printf("%-44s %8.1f ns\n", what, ns / (double) n);
 }
+
+
+/*
+ * the body ROUNDS times over n calls, the fastest round reported: on a
+ * shared machine the slower rounds measure the neighbours
+ */
+#define ROUNDS  7
+
+#define TIMED(what, n, body)                                                 \
+    do {                                                                     \
+        int     r_;                                                          \
+        double  best_, t_;                                                   \
+                                                                             \
+        best_ = 0;                                                           \
+        for (r_ = 0; r_ < ROUNDS; r_++) {                                    \
+            t0 = now_ns();                                                   \
+            for (i = 0; i < (n); i++) {                                      \
+                body;                                                        \
+            }                                                                \
+            t_ = now_ns() - t0;                                              \
+            best_ = (r_ == 0 || t_ < best_) ? t_ : best_;                    \
+        }                                                                    \
+        report(what, best_, n);                                              \
+    } while (0)
 
 
 int
@@ -111,35 +135,25 @@ main(int argc, char **argv)
         return 1;
     }
 
-    printf("%ld calls each\n", n);
+    printf("%ld calls each, the fastest of %d rounds\n", n, ROUNDS);
 
     for (k = 0; k < sizeof(uas) / sizeof(uas[0]); k++) {
         size_t  len = strlen(uas[k].s);
 
-        t0 = now_ns();
-        for (i = 0; i < n; i++) {
-            sink += vpt_reqctx_device(uas[k].s, len);
-        }
-        report(uas[k].name, now_ns() - t0, n);
+        TIMED(uas[k].name, n, sink += vpt_reqctx_device(uas[k].s, len));
     }
 
     for (k = 0; k < sizeof(refs) / sizeof(refs[0]); k++) {
         size_t  len = strlen(refs[k].s);
 
-        t0 = now_ns();
-        for (i = 0; i < n; i++) {
-            sink += vpt_reqctx_referrer(hosts, refs[k].s, len,
-                                        "shop.example", 12);
-        }
-        report(refs[k].name, now_ns() - t0, n);
+        TIMED(refs[k].name, n,
+              sink += vpt_reqctx_referrer(hosts, refs[k].s, len,
+                                          "shop.example", 12));
     }
 
-    t0 = now_ns();
-    for (i = 0; i < n; i++) {
-        vpt_tz_local(tz, 1767225600LL + i * 61, &h, &w);
-        sink += (unsigned) (h + w);
-    }
-    report("local hour and weekday (Europe/Berlin)", now_ns() - t0, n);
+    TIMED("local hour and weekday (Europe/Berlin)", n,
+          vpt_tz_local(tz, 1767225600LL + i * 61, &h, &w);
+          sink += (unsigned) (h + w));
 
     a.decision.data = "0123456789abcdef";
     a.decision.len = 16;
@@ -152,35 +166,19 @@ main(int argc, char **argv)
     /* HMAC is slower: a tenth of the calls */
     n = n / 10 > 0 ? n / 10 : 1;
 
-    t0 = now_ns();
-    for (i = 0; i < n; i++) {
-        tlen = vpt_sign_accept(two, &a, tok, sizeof(tok));
-        sink += (unsigned) tlen;
-    }
-    report("sign an accept link", now_ns() - t0, n);
+    TIMED("sign an accept link", n,
+          sink += (unsigned) vpt_sign_accept(two, &a, tok, sizeof(tok)));
 
     tlen = vpt_sign_accept(one, &a, tok, sizeof(tok));
 
-    t0 = now_ns();
-    for (i = 0; i < n; i++) {
-        sink += vpt_sign_accept_verify(one, &a, tok, tlen, 0, NULL);
-    }
-    report("verify it, one secret", now_ns() - t0, n);
+    TIMED("verify it, one secret", n,
+          sink += vpt_sign_accept_verify(one, &a, tok, tlen, 0, NULL));
 
-    t0 = now_ns();
-    for (i = 0; i < n; i++) {
-        sink += vpt_sign_accept_verify(two, &a, tok, tlen, 0, NULL);
-    }
-    report("verify it, two secrets (rotation)", now_ns() - t0, n);
+    TIMED("verify it, two secrets (rotation)", n,
+          sink += vpt_sign_accept_verify(two, &a, tok, tlen, 0, NULL));
 
-    t0 = now_ns();
-    for (i = 0; i < n; i++) {
-        if (vpt_random_hex(id, sizeof(id)) != VPT_OK) {
-            return 1;
-        }
-        sink += (unsigned) id[0];
-    }
-    report("decision id (getrandom pool)", now_ns() - t0, n);
+    TIMED("decision id (getrandom pool)", n,
+          sink += (unsigned) vpt_random_hex(id, sizeof(id)) + id[0]);
 
     vpt_sign_keys_free(one);
     vpt_sign_keys_free(two);

@@ -234,6 +234,19 @@ vpt_sign_keys_load(vpt_sign_keys_t *keys, const char *path, char *err,
 }
 
 
+int
+vpt_sign_file_exposed(const char *path)
+{
+    struct stat  st;
+
+    if (stat(path, &st) == -1) {
+        return 0;
+    }
+
+    return (st.st_mode & S_IROTH) ? 1 : 0;
+}
+
+
 size_t
 vpt_sign_accept(const vpt_sign_keys_t *keys, const vpt_sign_accept_t *a,
     char *out, size_t outlen)

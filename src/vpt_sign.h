@@ -142,6 +142,14 @@ int vpt_sign_keys_load(vpt_sign_keys_t *keys, const char *path, char *err,
     size_t errlen);
 
 /*
+ * 1 when users other than the file's owner and group may read the file at
+ * path (nginx -t warns: whoever reads the secret can forge accepts), 0
+ * when they may not or the file cannot be examined (the loader reports
+ * that).
+ */
+int vpt_sign_file_exposed(const char *path);
+
+/*
  * The accept token for a (a->expires in 0..VPT_SIGN_EXPIRES_MAX, fields
  * at most VPT_SIGN_FIELD_MAX bytes, any bytes) into out, not
  * NUL-terminated; returns its length, 0 when there is no secret, a field

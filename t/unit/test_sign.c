@@ -652,6 +652,25 @@ VPT_TEST(bad_secret_files_are_named_with_the_reason)
 }
 
 
+VPT_TEST(a_secret_others_can_read_is_reported)
+{
+    char  *path;
+
+    path = secret_file(K1, strlen(K1));
+
+    VPT_CHECK(chmod(path, 0600) == 0);
+    VPT_CHECK(vpt_sign_file_exposed(path) == 0);
+    VPT_CHECK(chmod(path, 0640) == 0);
+    VPT_CHECK(vpt_sign_file_exposed(path) == 0);
+    VPT_CHECK(chmod(path, 0644) == 0);
+    VPT_CHECK(vpt_sign_file_exposed(path) == 1);
+    VPT_CHECK(vpt_sign_file_exposed("/nonexistent/vpt.key") == 0);
+
+    unlink(path);
+    free(path);
+}
+
+
 VPT_TEST(at_most_eight_secrets)
 {
     int               i;
@@ -750,6 +769,7 @@ main(void)
     VPT_RUN(accept_and_preview_signatures_are_not_interchangeable);
     VPT_RUN(secret_files_load_with_their_line_ending_removed);
     VPT_RUN(bad_secret_files_are_named_with_the_reason);
+    VPT_RUN(a_secret_others_can_read_is_reported);
     VPT_RUN(at_most_eight_secrets);
     VPT_RUN(decision_ids_are_hex_and_distinct);
     VPT_RUN(a_forked_child_does_not_share_the_pool);
