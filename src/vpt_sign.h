@@ -48,11 +48,11 @@
  * token (an expired link still redirects but counts nothing).  A token of
  * a forged or altered link is VPT_SIGN_FORGED.
  *
- * Cost: one HMAC per secret per check (about 1 us each: see
- * t/unit/test_sign.c's timing note in the header of bench/bench-reqctx.c).
- * No allocation after vpt_sign_keys_add(): each secret keeps its keyed
- * EVP_MAC_CTX, re-initialised per use.  Not thread-safe (one set per
- * thread; an nginx worker has one thread).
+ * Cost (bench/bench-reqctx, callgrind): signing about 9,000
+ * instructions, a check about 9,000 per secret configured (every one is
+ * tried).  No allocation after vpt_sign_keys_add(): each secret keeps its
+ * keyed EVP_MAC_CTX, re-initialised per use.  Not thread-safe (one set
+ * per thread; an nginx worker has one thread).
  */
 
 #ifndef VPT_SIGN_H
