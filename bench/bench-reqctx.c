@@ -77,7 +77,7 @@ main(int argc, char **argv)
     int                 h, w;
     long                i, n;
     char                tok[VPT_SIGN_ACCEPT_MAX], err[VPT_ERRLEN], id[16];
-    size_t              k, tlen;
+    size_t              k, len, tlen;
     double              t0;
     vpt_tz_t           *tz;
     vpt_ref_hosts_t    *hosts;
@@ -138,14 +138,12 @@ main(int argc, char **argv)
     printf("%ld calls each, the fastest of %d rounds\n", n, ROUNDS);
 
     for (k = 0; k < sizeof(uas) / sizeof(uas[0]); k++) {
-        size_t  len = strlen(uas[k].s);
-
+        len = strlen(uas[k].s);
         TIMED(uas[k].name, n, sink += vpt_reqctx_device(uas[k].s, len));
     }
 
     for (k = 0; k < sizeof(refs) / sizeof(refs[0]); k++) {
-        size_t  len = strlen(refs[k].s);
-
+        len = strlen(refs[k].s);
         TIMED(refs[k].name, n,
               sink += vpt_reqctx_referrer(hosts, refs[k].s, len,
                                           "shop.example", 12));

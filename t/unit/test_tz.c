@@ -312,7 +312,7 @@ VPT_TEST(bad_footers_and_truncated_files_are_refused)
     size_t           n, len, i;
     FILE            *f;
     vpt_tz_t        *tz;
-    unsigned char    file[512], *real;
+    unsigned char    file[512], *real, *cut;
     static const char v1[] = "\0\0\x0e\x10\0\0CET\0";
     static const char *footers[] = {
         "\nCET-1CEST\n", "\nCE-1\n", "\nCET-1CEST,M13.5.0,M10.5.0\n",
@@ -347,8 +347,7 @@ VPT_TEST(bad_footers_and_truncated_files_are_refused)
     vpt_tz_free(tz);
 
     for (n = 0; n < len; n++) {
-        unsigned char  *cut = malloc(n ? n : 1);
-
+        cut = malloc(n ? n : 1);
         memcpy(cut, real, n);
         tz = vpt_tz_parse(cut, n, err, sizeof(err));
 
