@@ -2,8 +2,9 @@
  * Copyright (C) ngx_vpt_module authors
  *
  * The module definition: directives, configuration and its merge, worker
- * start and stop.  The filter, the request's Redis lookup and the
- * variables live in src/ngx_vpt_*.c; everything nginx-free in src/vpt_*.c.
+ * start and stop.  What the configuration loads is in src/ngx_vpt_load.c,
+ * the request's way through the module in src/ngx_vpt_*.c (a map at the
+ * end of src/ngx_vpt.h); everything nginx-free in src/vpt_*.c.
  */
 
 #include <ngx_config.h>
@@ -12,10 +13,6 @@
 
 #include "ngx_vpt.h"
 #include "vpt_query.h"
-
-
-typedef void *(*ngx_http_vpt_load_pt)(const char *path, char *err,
-    size_t errlen);
 
 
 static ngx_int_t ngx_http_vpt_preconfiguration(ngx_conf_t *cf);
@@ -28,13 +25,7 @@ static char *ngx_http_vpt_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static ngx_int_t ngx_http_vpt_init_process(ngx_cycle_t *cycle);
 static void ngx_http_vpt_exit_process(ngx_cycle_t *cycle);
 
-static char *ngx_http_vpt_catalog(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_vpt_model(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static char *ngx_http_vpt_redis(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_vpt_anchor(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_vpt_split(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -42,18 +33,6 @@ static char *ngx_http_vpt_set_double(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_vpt_check_slots(ngx_conf_t *cf, void *post,
     void *data);
-static void *ngx_http_vpt_load_file(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_http_vpt_load_pt load, ngx_pool_cleanup_pt free);
-static void *ngx_http_vpt_load_catalog(const char *path, char *err,
-    size_t errlen);
-static void *ngx_http_vpt_load_model(const char *path, char *err,
-    size_t errlen);
-static vpt_ranker_t *ngx_http_vpt_get_ranker(ngx_conf_t *cf,
-    ngx_http_vpt_main_conf_t *vmcf, vpt_model_t *model);
-static void ngx_http_vpt_free_catalog(void *data);
-static void ngx_http_vpt_free_model(void *data);
-static void ngx_http_vpt_free_ranker(void *data);
-static void ngx_http_vpt_free_anchor(void *data);
 
 
 typedef struct {
@@ -143,6 +122,13 @@ static ngx_command_t  ngx_http_vpt_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("vpt_types"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_types_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, types_keys),
+      &ngx_http_html_default_types[0] },
 
     { ngx_string("vpt_slots"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -238,11 +224,13 @@ ngx_http_vpt_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_vpt_postconfiguration(ngx_conf_t *cf)
 {
-    if (ngx_http_vpt_init_filter(cf) != NGX_OK) {
+    if (ngx_http_vpt_init_header_filter(cf) != NGX_OK
+        || ngx_http_vpt_init_body_filter(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    if (ngx_http_vpt_init_status(cf) != NGX_OK) {
+    if (ngx_http_vpt_init_stats(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -285,26 +273,9 @@ ngx_http_vpt_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_vpt_main_conf_t *vmcf = conf;
 
-    char                 err[VPT_ERRLEN];
-    ngx_pool_cleanup_t  *cln;
+    vmcf->default_anchor = ngx_http_vpt_default_anchor(cf);
 
-    vmcf->default_anchor = vpt_anchor_create("</body>", 7, VPT_PLACE_BEFORE,
-                                             err, sizeof(err));
-    if (vmcf->default_anchor == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "vpt: %s", err);
-        return NGX_CONF_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        vpt_anchor_free(vmcf->default_anchor);
-        return NGX_CONF_ERROR;
-    }
-
-    cln->handler = ngx_http_vpt_free_anchor;
-    cln->data = vmcf->default_anchor;
-
-    return NGX_CONF_OK;
+    return vmcf->default_anchor ? NGX_CONF_OK : NGX_CONF_ERROR;
 }
 
 
@@ -325,6 +296,8 @@ ngx_http_vpt_create_loc_conf(ngx_conf_t *cf)
      *     conf->context_prefix = { 0, NULL };
      *     conf->split_name = { 0, NULL };
      *     conf->ranker = NULL;
+     *     conf->types = { NULL };
+     *     conf->types_keys = NULL;
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -370,6 +343,14 @@ ngx_http_vpt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->slots, prev->slots, 1);
     ngx_conf_merge_value(conf->beacon, prev->beacon, 0);
     ngx_conf_merge_value(conf->status_page, prev->status_page, 0);
+
+    if (ngx_http_merge_types(cf, &conf->types_keys, &conf->types,
+                             &prev->types_keys, &prev->types,
+                             ngx_http_html_default_types)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->min_value < 0) {
         conf->min_value = prev->min_value < 0 ? 0 : prev->min_value;
@@ -439,153 +420,6 @@ ngx_http_vpt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
-/* one compiled ranker per model, shared by every location using it */
-
-static vpt_ranker_t *
-ngx_http_vpt_get_ranker(ngx_conf_t *cf, ngx_http_vpt_main_conf_t *vmcf,
-    vpt_model_t *model)
-{
-    char                     err[VPT_ERRLEN];
-    ngx_uint_t               i;
-    ngx_pool_cleanup_t      *cln;
-    ngx_vpt_ranker_entry_t  *e;
-
-    e = vmcf->rankers.elts;
-
-    for (i = 0; i < vmcf->rankers.nelts; i++) {
-        if (e[i].model == model) {
-            return e[i].ranker;
-        }
-    }
-
-    e = ngx_array_push(&vmcf->rankers);
-    if (e == NULL) {
-        return NULL;
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    e->model = model;
-    e->ranker = vpt_ranker_create(vmcf->catalog, model, err, sizeof(err));
-
-    if (e->ranker == NULL) {
-        vmcf->rankers.nelts--;
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "vpt: %s", err);
-        return NULL;
-    }
-
-    cln->handler = ngx_http_vpt_free_ranker;
-    cln->data = e->ranker;
-
-    return e->ranker;
-}
-
-
-static char *
-ngx_http_vpt_catalog(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_vpt_main_conf_t *vmcf = conf;
-
-    ngx_str_t  *value;
-
-    if (vmcf->catalog != NULL) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    vmcf->catalog_file = value[1];
-
-    vmcf->catalog = ngx_http_vpt_load_file(cf, &vmcf->catalog_file,
-                                           ngx_http_vpt_load_catalog,
-                                           ngx_http_vpt_free_catalog);
-
-    return vmcf->catalog ? NGX_CONF_OK : NGX_CONF_ERROR;
-}
-
-
-static char *
-ngx_http_vpt_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_vpt_loc_conf_t *vlcf = conf;
-
-    ngx_str_t  *value;
-
-    if (vlcf->model != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        vlcf->model = NULL;
-        return NGX_CONF_OK;
-    }
-
-    vlcf->model_file = value[1];
-
-    vlcf->model = ngx_http_vpt_load_file(cf, &vlcf->model_file,
-                                         ngx_http_vpt_load_model,
-                                         ngx_http_vpt_free_model);
-
-    return vlcf->model ? NGX_CONF_OK : NGX_CONF_ERROR;
-}
-
-
-/*
- * A catalog or a model: the path relative to the configuration prefix,
- * loaded and validated now (any error fails "nginx -t" with the loader's
- * message), freed with the cycle's pool.
- */
-
-static void *
-ngx_http_vpt_load_file(ngx_conf_t *cf, ngx_str_t *name,
-    ngx_http_vpt_load_pt load, ngx_pool_cleanup_pt free)
-{
-    char                 err[VPT_ERRLEN];
-    void                *data;
-    ngx_pool_cleanup_t  *cln;
-
-    if (ngx_conf_full_name(cf->cycle, name, 1) != NGX_OK) {
-        return NULL;
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    /* ngx_conf_full_name() NUL-terminates */
-    data = load((char *) name->data, err, sizeof(err));
-
-    if (data == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
-        return NULL;
-    }
-
-    cln->handler = free;
-    cln->data = data;
-
-    return data;
-}
-
-
-static void *
-ngx_http_vpt_load_catalog(const char *path, char *err, size_t errlen)
-{
-    return vpt_catalog_load(path, err, errlen);
-}
-
-
-static void *
-ngx_http_vpt_load_model(const char *path, char *err, size_t errlen)
-{
-    return vpt_model_load(path, err, errlen);
-}
-
-
 static char *
 ngx_http_vpt_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -608,61 +442,6 @@ ngx_http_vpt_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static char *
-ngx_http_vpt_anchor(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_vpt_loc_conf_t *vlcf = conf;
-
-    char                 err[VPT_ERRLEN];
-    ngx_str_t           *value;
-    vpt_place_e          place;
-    ngx_pool_cleanup_t  *cln;
-
-    if (vlcf->anchor != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    place = VPT_PLACE_BEFORE;
-
-    if (cf->args->nelts == 3) {
-        if (ngx_strcmp(value[2].data, "before") == 0) {
-            place = VPT_PLACE_BEFORE;
-
-        } else if (ngx_strcmp(value[2].data, "after") == 0) {
-            place = VPT_PLACE_AFTER;
-
-        } else if (ngx_strcmp(value[2].data, "replace") == 0) {
-            place = VPT_PLACE_REPLACE;
-
-        } else {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid placement \"%V\", "
-                               "it must be \"before\", \"after\" "
-                               "or \"replace\"", &value[2]);
-            return NGX_CONF_ERROR;
-        }
-    }
-
-    cln = ngx_pool_cleanup_add(cf->pool, 0);
-    if (cln == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    vlcf->anchor = vpt_anchor_create((char *) value[1].data, value[1].len,
-                                     place, err, sizeof(err));
-    if (vlcf->anchor == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "vpt_anchor: %s", err);
-        return NGX_CONF_ERROR;
-    }
-
-    cln->handler = ngx_http_vpt_free_anchor;
-    cln->data = vlcf->anchor;
-
-    return NGX_CONF_OK;
-}
-
-
 /* vpt_split NAME PERCENT%; vpt_split off; is "vpt_split off 0%" */
 
 static char *
@@ -670,49 +449,25 @@ ngx_http_vpt_split(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_vpt_loc_conf_t *vlcf = conf;
 
-    u_char     *p, *last;
     ngx_str_t  *value;
-    ngx_int_t   permyriad, frac, digits;
+    ngx_int_t   permyriad;
 
     if (vlcf->split_permyriad != NGX_CONF_UNSET) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    p = value[2].data;
-    last = p + value[2].len;
 
-    if (value[1].len == 0 || value[2].len < 2 || last[-1] != '%') {
+    if (value[1].len == 0 || value[2].len < 2
+        || value[2].data[value[2].len - 1] != '%')
+    {
         goto invalid;
     }
 
-    last--;
-    permyriad = 0;
+    /* a percentage to two decimals is a share in 1/10000 */
+    permyriad = ngx_atofp(value[2].data, value[2].len - 1, 2);
 
-    while (p < last && *p >= '0' && *p <= '9') {
-        permyriad = permyriad * 10 + (*p++ - '0');
-        if (permyriad > 100) {
-            goto invalid;
-        }
-    }
-
-    permyriad *= 100;
-
-    if (p < last && *p == '.') {
-        p++;
-        frac = 0;
-
-        for (digits = 0; p < last && *p >= '0' && *p <= '9'; digits++) {
-            if (digits < 2) {
-                frac += (*p - '0') * (digits == 0 ? 10 : 1);
-            }
-            p++;
-        }
-
-        permyriad += frac;
-    }
-
-    if (p != last || permyriad > 10000) {
+    if (permyriad == NGX_ERROR || permyriad > 10000) {
         goto invalid;
     }
 
@@ -824,29 +579,3 @@ ngx_http_vpt_exit_process(ngx_cycle_t *cycle)
 }
 
 
-static void
-ngx_http_vpt_free_catalog(void *data)
-{
-    vpt_catalog_free(data);
-}
-
-
-static void
-ngx_http_vpt_free_model(void *data)
-{
-    vpt_model_free(data);
-}
-
-
-static void
-ngx_http_vpt_free_ranker(void *data)
-{
-    vpt_ranker_free(data);
-}
-
-
-static void
-ngx_http_vpt_free_anchor(void *data)
-{
-    vpt_anchor_free(data);
-}

@@ -2,7 +2,7 @@
  * Copyright (C) ngx_vpt_module authors
  *
  * What the nginx glue shares between its files: configuration, the
- * per-request context and the statuses.  The pure core (vpt_*.h) knows
+ * per-request context and its outcome.  The pure core (vpt_*.h) knows
  * nothing of this.
  */
 
@@ -20,6 +20,7 @@
 #include "vpt_model.h"
 #include "vpt_rank.h"
 #include "ngx_vpt_redis.h"
+#include "ngx_vpt_store.h"
 
 
 /*
@@ -29,24 +30,43 @@
 #define NGX_HTTP_VPT_BUFFERED  0x08
 
 
+/*
+ * A request's outcome, what $vpt_status prints and the log phase counts:
+ * ctx->outcome, set only by ngx_http_vpt_set_outcome().  A new one goes
+ * before NGX_VPT_OUT_N, with its name in ngx_vpt_outcome_names[]
+ * (ngx_vpt_outcome.c) and on the status page at once.
+ */
 typedef enum {
-    NGX_VPT_ST_NONE = 0,            /* not decided yet */
-    NGX_VPT_ST_INJECTED,
-    NGX_VPT_ST_SUPPRESSED,
-    NGX_VPT_ST_CONTROL,
-    NGX_VPT_ST_NO_SESSION,
-    NGX_VPT_ST_NO_CONTEXT,
-    NGX_VPT_ST_BAD_CONTEXT,
-    NGX_VPT_ST_REDIS_TIMEOUT,
-    NGX_VPT_ST_REDIS_ERROR,
-    NGX_VPT_ST_NO_ANCHOR,
-    NGX_VPT_ST_SKIPPED,
-    NGX_VPT_ST_OFF,
-    NGX_VPT_ST_ACCEPT,              /* a beacon request */
-    NGX_VPT_ST_N
-} ngx_vpt_status_e;
+    NGX_VPT_OUT_NONE = 0,           /* not set: never printed */
+    NGX_VPT_OUT_INJECTED,
+    NGX_VPT_OUT_SUPPRESSED,
+    NGX_VPT_OUT_CONTROL,
+    NGX_VPT_OUT_NO_SESSION,
+    NGX_VPT_OUT_NO_CONTEXT,
+    NGX_VPT_OUT_BAD_CONTEXT,
+    NGX_VPT_OUT_REDIS_TIMEOUT,
+    NGX_VPT_OUT_REDIS_ERROR,
+    NGX_VPT_OUT_NO_ANCHOR,
+    NGX_VPT_OUT_SKIPPED,
+    NGX_VPT_OUT_OFF,
+    NGX_VPT_OUT_ACCEPT,             /* a beacon request */
+    NGX_VPT_OUT_N
+} ngx_vpt_outcome_e;
 
-extern ngx_str_t  ngx_vpt_status_names[];
+extern ngx_str_t  ngx_vpt_outcome_names[];
+
+
+/*
+ * What the decision step concluded, apart from what became of the page
+ * (the outcome): $vpt_offer, $vpt_value and $vpt_propensity read it.
+ */
+typedef enum {
+    NGX_VPT_UNDECIDED = 0,          /* the lookup runs */
+    NGX_VPT_CHOSEN,                 /* offers to show at the anchor */
+    NGX_VPT_NOTHING,                /* nothing worth showing */
+    NGX_VPT_HELD_OUT,               /* control: chosen, not shown */
+    NGX_VPT_FAILED                  /* no decision (no session, Redis...) */
+} ngx_vpt_verdict_e;
 
 
 typedef enum {
@@ -91,42 +111,42 @@ typedef struct {
     uint64_t                  split_hash;      /* of "NAME\n", once */
     ngx_flag_t                beacon;
     ngx_flag_t                status_page;
+    ngx_hash_t                types;           /* vpt_types */
+    ngx_array_t              *types_keys;
 } ngx_http_vpt_loc_conf_t;
 
 
 typedef struct ngx_http_vpt_ctx_s  ngx_http_vpt_ctx_t;
 
+/* who waits for the decision, woken once it is there */
+typedef void (*ngx_http_vpt_resume_pt)(ngx_http_vpt_ctx_t *ctx);
+
+/*
+ * One request's context: created, started, cancelled and cleaned up in
+ * ngx_vpt_request.c only.
+ */
 struct ngx_http_vpt_ctx_s {
     ngx_http_request_t       *request;
     ngx_http_vpt_loc_conf_t  *conf;
-    ngx_vpt_status_e          status;        /* of the context and choice */
-    ngx_vpt_status_e          final;         /* what $vpt_status says */
+    ngx_vpt_outcome_e         outcome;       /* ngx_vpt_outcome.c sets */
+    ngx_vpt_verdict_e         verdict;       /* ngx_vpt_outcome.c sets */
     ngx_vpt_variant_e         variant;
 
-    ngx_str_t                 session;
-    ngx_str_t                 context_json;  /* raw, for $vpt_context */
-    vpt_context_t            *shopper;
-    uint32_t                 *impressions;   /* per offer, or NULL */
-    uint8_t                  *accepted;
+    ngx_vpt_shopper_t         shopper;       /* session, context, counters */
     vpt_decision_t            decision;
     u_char                    decision_id[17];
     ngx_str_t                 markup;        /* rendered offers */
 
     /* a beacon request: what was accepted */
-    ngx_str_t                 accept_decision;
-    ngx_str_t                 accept_offer;
-    ngx_str_t                 accept_experiment;
+    ngx_vpt_store_accept_t    accept;
     double                    accept_value;
 
     /* the Redis lookup */
-    ngx_vpt_redis_call_t     *calls[2];      /* context, caps */
-    ngx_uint_t                pending;       /* replies outstanding */
-    ngx_event_t               timer;
-    ngx_str_t                 counters_key;  /* "<prefix><session>:vpt" */
-    ngx_msec_t                redis_start;
+    ngx_vpt_store_lookup_t   *lookup;        /* NULL: none running */
     ngx_msec_int_t            redis_time;    /* -1: no lookup */
+    ngx_http_vpt_resume_pt    resume;        /* NULL: nobody waits */
 
-    /* the body filter; buffer rules in ngx_vpt_filter.c */
+    /* the body filter; buffer rules in ngx_vpt_body_filter.c */
     vpt_splice_t              splice;
     ngx_chain_t              *out;
     ngx_chain_t             **last_out;
@@ -137,13 +157,10 @@ struct ngx_http_vpt_ctx_s {
     ngx_chain_t              *busy;
     ngx_chain_t              *free_copies;   /* bufs with own memory */
 
-    unsigned                  decided:1;     /* status is final */
+    unsigned                  sealed:1;      /* the outcome is final */
     unsigned                  filtering:1;   /* the body filter is on */
     unsigned                  waiting:1;     /* anchor seen, not decided */
-    unsigned                  parked:1;      /* phases wait for the lookup */
     unsigned                  spliced:1;     /* anchor handled */
-    unsigned                  timed_out:1;
-    unsigned                  counters_known:1;  /* the hash exists */
     unsigned                  cancelled:1;   /* lookup let go: not reused */
 };
 
@@ -157,31 +174,62 @@ extern ngx_module_t  ngx_http_vpt_module;
  */
 #define NGX_VPT_SESSION_MAX   256
 
-/*
- * The per-shopper counters live at "<prefix><session>" NGX_VPT_COUNTERS;
- * a session key ending so would name another shopper's counters as its
- * context, and is no session.
- */
-#define NGX_VPT_COUNTERS      ":vpt"
-
 /* bytes of a shopper's value shown in a log line, and their escaped room */
 #define NGX_VPT_LOG_SHOW      32
 #define NGX_VPT_LOG_ESCAPED   (NGX_VPT_LOG_SHOW * 4 + sizeof("..."))
 
+/* reports rate-limited apart: a flood of one kind hides no other */
+typedef enum {
+    NGX_VPT_LOG_REDIS = 0,
+    NGX_VPT_LOG_CONTEXT,
+    NGX_VPT_LOG_COUNTERS,
+    NGX_VPT_LOG_SESSION,
+    NGX_VPT_LOG_N
+} ngx_vpt_log_kind_e;
 
-/* ngx_vpt_request.c */
+
+/*
+ * Who calls whom, one way only (a file calls only those listed before
+ * it, never one after it):
+ *
+ *   log, store (-> redis), outcome, decision, request, body filter,
+ *   header filter (it starts the body filter), beacon, variables, stats
+ *   (-> status page)
+ *
+ * A request goes: request (phase handlers, lookup) -> decision -> header
+ * filter -> body filter -> stats (log phase).  What waits for the lookup
+ * registers ctx->resume; the request wakes it without knowing who it is.
+ */
+
+/* ngx_vpt_log.c: shoppers' bytes in log lines, and how often */
+size_t ngx_http_vpt_log_escape(u_char *dst, u_char *src, size_t len);
+ngx_uint_t ngx_http_vpt_log_allowed(ngx_vpt_log_kind_e kind,
+    ngx_uint_t *skipped);
+
+/* ngx_vpt_outcome.c: the one writer of ctx->outcome and ctx->verdict */
+void ngx_http_vpt_set_outcome(ngx_http_vpt_ctx_t *ctx,
+    ngx_vpt_outcome_e outcome, ngx_uint_t final);
+void ngx_http_vpt_decided(ngx_http_vpt_ctx_t *ctx,
+    ngx_vpt_outcome_e outcome);
+
+/* ngx_vpt_decision.c: the ranker's choice, its markup */
+void ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx);
+ngx_int_t ngx_http_vpt_inject(ngx_http_vpt_ctx_t *ctx);
+
+/* ngx_vpt_request.c: the context's life cycle */
 ngx_int_t ngx_http_vpt_init_request(ngx_conf_t *cf);
 ngx_int_t ngx_http_vpt_session(ngx_http_request_t *r,
     ngx_http_vpt_loc_conf_t *vlcf, ngx_str_t *session);
-size_t ngx_http_vpt_log_escape(u_char *dst, u_char *src, size_t len);
+ngx_http_vpt_ctx_t *ngx_http_vpt_new_ctx(ngx_http_request_t *r,
+    ngx_vpt_outcome_e outcome);
 ngx_http_vpt_ctx_t *ngx_http_vpt_get_ctx(ngx_http_request_t *r);
 void ngx_http_vpt_cancel(ngx_http_vpt_ctx_t *ctx);
-ngx_int_t ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx);
 
-/* ngx_vpt_filter.c */
-ngx_int_t ngx_http_vpt_init_filter(ngx_conf_t *cf);
-void ngx_http_vpt_resume(ngx_http_vpt_ctx_t *ctx);
-ngx_int_t ngx_http_vpt_type_is_html(ngx_str_t *type);
+/* ngx_vpt_body_filter.c, ngx_vpt_header_filter.c */
+ngx_int_t ngx_http_vpt_init_body_filter(ngx_conf_t *cf);
+ngx_int_t ngx_http_vpt_body_start(ngx_http_request_t *r,
+    ngx_http_vpt_ctx_t *ctx);
+ngx_int_t ngx_http_vpt_init_header_filter(ngx_conf_t *cf);
 
 /* ngx_vpt_variables.c */
 ngx_int_t ngx_http_vpt_add_variables(ngx_conf_t *cf);
@@ -190,12 +238,21 @@ ngx_int_t ngx_http_vpt_add_variables(ngx_conf_t *cf);
 char *ngx_http_vpt_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /*
- * ngx_vpt_status.c: the "vpt_status_page" directive, the shared counters
- * and the log-phase handler that fills them (from postconfiguration)
+ * ngx_vpt_stats.c: the shared counters and the log-phase handler that
+ * fills them (from postconfiguration); ngx_vpt_status_page.c: the
+ * "vpt_status_page" directive and the page that shows them
  */
+ngx_int_t ngx_http_vpt_init_stats(ngx_conf_t *cf);
 char *ngx_http_vpt_status_page(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-ngx_int_t ngx_http_vpt_init_status(ngx_conf_t *cf);
+
+/* ngx_vpt_load.c: what the configuration loads, freed with the cycle */
+char *ngx_http_vpt_catalog(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_vpt_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_vpt_anchor(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+vpt_anchor_t *ngx_http_vpt_default_anchor(ngx_conf_t *cf);
+vpt_ranker_t *ngx_http_vpt_get_ranker(ngx_conf_t *cf,
+    ngx_http_vpt_main_conf_t *vmcf, vpt_model_t *model);
 
 
 #endif /* NGX_VPT_H */

@@ -5,11 +5,11 @@
  *
  *     GET /vpt/accept?d=DECISION&o=OFFER[&x=EXPERIMENT]
  *
- * with 204.  The accept is logged through the $vpt_* variables (status
+ * with 204.  The accept is logged through the $vpt_* variables (outcome
  * "accept", the decision, the offer and its catalog value) and recorded
- * in the shopper's Redis hash "<prefix><session>:vpt" as "a:<offer>", so
- * the ranker never shows that offer to this shopper again.  The Redis
- * write is fire and forget: the answer never waits on it.
+ * in the shopper's counters by the store (ngx_vpt_store.c), so the ranker
+ * never shows that offer to this shopper again.  The Redis write is fire
+ * and forget: the answer never waits on it.
  *
  * Anything malformed is 400 and leaves no trace: no context (so no
  * "accept" in the log) and no Redis write.  What malformed means (repeated
@@ -25,14 +25,10 @@
 #include "vpt_query.h"
 
 
-#define NGX_VPT_ACCEPTED_TTL    "2592000"       /* 30 days */
-
-
 static ngx_int_t ngx_http_vpt_beacon_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vpt_beacon_copy(ngx_http_request_t *r,
     vpt_query_beacon_t *q, ngx_http_vpt_ctx_t *ctx);
-static void ngx_http_vpt_beacon_record(ngx_http_request_t *r,
-    ngx_http_vpt_loc_conf_t *vlcf, ngx_str_t *offer);
+static void ngx_http_vpt_beacon_record(ngx_http_vpt_ctx_t *ctx);
 static ngx_int_t ngx_http_vpt_add_header(ngx_http_request_t *r,
     char *key, char *value);
 
@@ -76,7 +72,6 @@ ngx_http_vpt_beacon_handler(ngx_http_request_t *r)
     vpt_str_t                  id;
     vpt_query_beacon_t         q;
     ngx_http_vpt_ctx_t        *ctx;
-    ngx_http_vpt_loc_conf_t   *vlcf;
     ngx_http_vpt_main_conf_t  *vmcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
@@ -93,7 +88,6 @@ ngx_http_vpt_beacon_handler(ngx_http_request_t *r)
     }
 
     vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
-    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
 
     /* only a valid accept has a context, whatever ran before us */
     ngx_http_set_ctx(r, NULL, ngx_http_vpt_module);
@@ -120,27 +114,22 @@ ngx_http_vpt_beacon_handler(ngx_http_request_t *r)
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_vpt_ctx_t));
+    ctx = ngx_http_vpt_new_ctx(r, NGX_VPT_OUT_ACCEPT);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_ACCEPT, 1);
+
     if (ngx_http_vpt_beacon_copy(r, &q, ctx) != NGX_OK) {
+        /* no context then, as for any failed accept */
+        ngx_http_set_ctx(r, NULL, ngx_http_vpt_module);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->request = r;
-    ctx->conf = vlcf;
-    ctx->redis_time = -1;
-    ctx->decided = 1;
-    ctx->final = NGX_VPT_ST_ACCEPT;
     ctx->accept_value = vmcf->catalog->offers[offer].value;
 
-    ngx_http_set_ctx(r, ctx, ngx_http_vpt_module);
-
-    if (vmcf->redis != NULL) {
-        ngx_http_vpt_beacon_record(r, vlcf, &ctx->accept_offer);
-    }
+    ngx_http_vpt_beacon_record(ctx);
 
     if (ngx_http_vpt_add_header(r, "Cache-Control", "no-store") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -169,9 +158,9 @@ ngx_http_vpt_beacon_copy(ngx_http_request_t *r, vpt_query_beacon_t *q,
     ngx_str_t        *dst[VPT_QUERY_NARGS];
     vpt_query_arg_t  *a;
 
-    dst[VPT_QUERY_D] = &ctx->accept_decision;
-    dst[VPT_QUERY_O] = &ctx->accept_offer;
-    dst[VPT_QUERY_X] = &ctx->accept_experiment;
+    dst[VPT_QUERY_D] = &ctx->accept.decision;
+    dst[VPT_QUERY_O] = &ctx->accept.offer;
+    dst[VPT_QUERY_X] = &ctx->accept.experiment;
 
     len = 0;
 
@@ -197,71 +186,41 @@ ngx_http_vpt_beacon_copy(ngx_http_request_t *r, vpt_query_beacon_t *q,
 
 
 /*
- * HSET <prefix><session>:vpt a:<offer> 1, then EXPIRE, fire and forget:
- * the hash the page requests read with HGETALL.  Without a session (or
+ * Into the shopper's counters, through the store.  Without a session (or
  * with a key the pages refuse, see ngx_http_vpt_session()) there is no one
  * to remember the accept for; it is still logged.
  */
 
 static void
-ngx_http_vpt_beacon_record(ngx_http_request_t *r,
-    ngx_http_vpt_loc_conf_t *vlcf, ngx_str_t *offer)
+ngx_http_vpt_beacon_record(ngx_http_vpt_ctx_t *ctx)
 {
-    u_char      *p;
-    size_t       n, argvlen[4];
-    u_char       show[NGX_VPT_LOG_ESCAPED];
-    ngx_int_t    rc;
-    ngx_str_t    session, key, field;
-    const char  *argv[4];
+    size_t               n;
+    u_char               show[NGX_VPT_LOG_ESCAPED];
+    ngx_int_t            rc;
+    ngx_vpt_shopper_t   *s;
+    ngx_http_request_t  *r;
 
-    if (ngx_http_vpt_session(r, vlcf, &session) != NGX_OK) {
+    r = ctx->request;
+    s = &ctx->shopper;
+
+    if (!ngx_vpt_store_configured(r)
+        || ngx_http_vpt_session(r, ctx->conf, &s->session) != NGX_OK)
+    {
         return;
     }
 
-    key.len = vlcf->context_prefix.len + session.len + sizeof(":vpt") - 1;
-    field.len = sizeof("a:") - 1 + offer->len;
+    s->prefix = ctx->conf->context_prefix;
 
-    key.data = ngx_pnalloc(r->pool, key.len + field.len);
-    if (key.data == NULL) {
-        return;
-    }
-
-    p = ngx_cpymem(key.data, vlcf->context_prefix.data,
-                   vlcf->context_prefix.len);
-    p = ngx_cpymem(p, session.data, session.len);
-    p = ngx_cpymem(p, ":vpt", sizeof(":vpt") - 1);
-
-    field.data = p;
-    p = ngx_cpymem(p, "a:", sizeof("a:") - 1);
-    ngx_memcpy(p, offer->data, offer->len);
-
-    argv[0] = "HSET";
-    argvlen[0] = sizeof("HSET") - 1;
-    argv[1] = (const char *) key.data;
-    argvlen[1] = key.len;
-    argv[2] = (const char *) field.data;
-    argvlen[2] = field.len;
-    argv[3] = "1";
-    argvlen[3] = 1;
-
-    rc = ngx_vpt_redis_fire(4, argv, argvlen);
+    rc = ngx_vpt_store_record_accept(r, s, &ctx->accept);
 
     if (rc != NGX_OK) {
-        n = ngx_http_vpt_log_escape(show, session.data, session.len);
+        n = ngx_http_vpt_log_escape(show, s->session.data, s->session.len);
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "vpt beacon: accept of \"%V\" by session \"%*s\" "
-                      "not recorded in Redis: %s", offer, n, show,
-                      rc == NGX_DECLINED ? "not usable now" : "refused");
-        return;
+                      "not recorded in Redis: %s", &ctx->accept.offer, n,
+                      show, rc == NGX_DECLINED ? "not usable now" : "refused");
     }
-
-    argv[0] = "EXPIRE";
-    argvlen[0] = sizeof("EXPIRE") - 1;
-    argv[2] = NGX_VPT_ACCEPTED_TTL;
-    argvlen[2] = sizeof(NGX_VPT_ACCEPTED_TTL) - 1;
-
-    (void) ngx_vpt_redis_fire(3, argv, argvlen);
 }
 
 

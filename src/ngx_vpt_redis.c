@@ -305,11 +305,10 @@ ngx_vpt_redis_fire(int argc, const char **argv, const size_t *argvlen)
         return NGX_DECLINED;
     }
 
-    /* no call record: the send time travels as the callback's data */
+    /* no call record: the reply is only counted */
 
-    if (ngx_vpt_redis_send(ngx_vpt_redis_fire_reply,
-                           (void *) (uintptr_t) ngx_current_msec,
-                           argc, argv, argvlen)
+    if (ngx_vpt_redis_send(ngx_vpt_redis_fire_reply, NULL, argc, argv,
+                           argvlen)
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
@@ -456,17 +455,6 @@ ngx_vpt_redis_errors(void)
     return ngx_vpt_redis.stats.errors;
 }
 
-
-ngx_uint_t
-ngx_vpt_redis_wrongtype(const redisReply *reply)
-{
-    return reply != NULL && reply->type == REDIS_REPLY_ERROR
-           && reply->len >= sizeof("WRONGTYPE") - 1
-           && ngx_strncmp(reply->str, "WRONGTYPE", sizeof("WRONGTYPE") - 1)
-              == 0;
-}
-
-
 /* replies */
 
 
@@ -499,7 +487,7 @@ ngx_vpt_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     w->pending--;
 
-    ok = ngx_vpt_redis_account(reply, pc->call.start);
+    ok = ngx_vpt_redis_account(reply);
 
     if (!w->exiting) {
         ngx_vpt_redis_outcome(pc, ok);
@@ -528,8 +516,7 @@ ngx_vpt_redis_fire_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     w->pending--;
 
-    if (ngx_vpt_redis_account(reply, (ngx_msec_t) (uintptr_t) privdata)
-        || reply == NULL || w->exiting)
+    if (ngx_vpt_redis_account(reply) || reply == NULL || w->exiting)
     {
         /* a lost command goes with a lost connection, logged already */
         return;

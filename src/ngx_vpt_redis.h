@@ -52,16 +52,9 @@ typedef enum {
 
 
 /*
- * Per-worker counters for the status page.  latency[] counts replies by
- * their latency in ms (from send to reply, including replies that came
- * after the caller timed out): bucket i holds those above bound i - 1 and
- * at most bound i of NGX_VPT_REDIS_LATENCY_BOUNDS, the last one the rest
- * (+Inf).  Buckets are not cumulative: a Prometheus "le" series is their
- * running sum.
+ * Per-worker counters.  Latency has one histogram, the status page's
+ * (ngx_vpt_stats.c): a lookup's time as the request saw it.
  */
-#define NGX_VPT_REDIS_LATENCY_BOUNDS   1, 2, 5, 10, 25, 50, 100, 250
-#define NGX_VPT_REDIS_LATENCY_BUCKETS  9
-
 typedef struct {
     ngx_uint_t                 sent;       /* queued, fire included */
     ngx_uint_t                 replies;    /* received, error replies too */
@@ -73,8 +66,6 @@ typedef struct {
     ngx_uint_t                 breaker_opens;
     ngx_uint_t                 connected;  /* 1: connected now */
     ngx_vpt_breaker_state_e    breaker;
-    ngx_msec_t                 latency_sum;    /* ms, over latency[] */
-    ngx_uint_t                 latency[NGX_VPT_REDIS_LATENCY_BUCKETS];
 } ngx_vpt_redis_stats_t;
 
 

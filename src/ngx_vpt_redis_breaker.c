@@ -18,8 +18,6 @@
  * gets its reply late.  Fire-and-forget writes do not feed the breaker,
  * but are refused while it is not closed, so they add no load to a Redis
  * that is failing.
- *
- * Latency is taken from ngx_current_msec (the event loop's cached time).
  */
 
 
@@ -39,16 +37,6 @@
 
 static void ngx_vpt_redis_breaker_open(const char *why);
 static void ngx_vpt_redis_breaker_close(void);
-
-
-static ngx_msec_t  ngx_vpt_redis_latency_bounds[] = {
-    NGX_VPT_REDIS_LATENCY_BOUNDS
-};
-
-/* the bounds and the bucket count of the header must agree */
-typedef char  ngx_vpt_redis_buckets_check[
-    (sizeof(ngx_vpt_redis_latency_bounds) / sizeof(ngx_msec_t) + 1
-     == NGX_VPT_REDIS_LATENCY_BUCKETS) ? 1 : -1];
 
 
 ngx_vpt_breaker_state_e
@@ -71,13 +59,23 @@ ngx_vpt_redis_stats(ngx_vpt_redis_stats_t *out)
 }
 
 
+/* a value of the wrong type under the key: the shop's data, not a failure */
+
+ngx_uint_t
+ngx_vpt_redis_wrongtype(const redisReply *reply)
+{
+    return reply != NULL && reply->type == REDIS_REPLY_ERROR
+           && reply->len >= sizeof("WRONGTYPE") - 1
+           && ngx_strncmp(reply->str, "WRONGTYPE", sizeof("WRONGTYPE") - 1)
+              == 0;
+}
+
+
 /* counts a reply (NULL: lost); returns 1 for success */
 
 ngx_uint_t
-ngx_vpt_redis_account(redisReply *reply, ngx_msec_t start)
+ngx_vpt_redis_account(redisReply *reply)
 {
-    ngx_uint_t               i;
-    ngx_msec_t               ms;
     ngx_vpt_redis_worker_t  *w;
 
     w = &ngx_vpt_redis;
@@ -88,17 +86,6 @@ ngx_vpt_redis_account(redisReply *reply, ngx_msec_t start)
     }
 
     w->stats.replies++;
-
-    ms = ngx_current_msec - start;
-
-    for (i = 0; i < NGX_VPT_REDIS_LATENCY_BUCKETS - 1; i++) {
-        if (ms <= ngx_vpt_redis_latency_bounds[i]) {
-            break;
-        }
-    }
-
-    w->stats.latency[i]++;
-    w->stats.latency_sum += ms;
 
     /*
      * WRONGTYPE is the shop's data under our key, not Redis failing: it

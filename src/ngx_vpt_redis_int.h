@@ -70,7 +70,7 @@ void ngx_vpt_redis_reconnect_handler(ngx_event_t *ev);
 void ngx_vpt_redis_abort_handler(ngx_event_t *ev);
 
 /* ngx_vpt_redis_breaker.c */
-ngx_uint_t ngx_vpt_redis_account(redisReply *reply, ngx_msec_t start);
+ngx_uint_t ngx_vpt_redis_account(redisReply *reply);
 void ngx_vpt_redis_outcome(ngx_vpt_redis_pcall_t *pc, ngx_uint_t ok);
 ngx_int_t ngx_vpt_redis_breaker_allow(void);
 void ngx_vpt_redis_breaker_tick(void);

@@ -1,7 +1,7 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
- * The status page: the shared counters of ngx_vpt_status.c in the
+ * The status page: the shared counters of ngx_vpt_stats.c in the
  * Prometheus text format.  A scrape publishes its own worker's Redis state,
  * copies the zone once, then writes the page twice: once to measure it,
  * once into a buffer of that size.
@@ -12,7 +12,7 @@
 #include <ngx_http.h>
 
 #include "ngx_vpt.h"
-#include "ngx_vpt_status_int.h"
+#include "ngx_vpt_stats_int.h"
 
 
 #define NGX_VPT_STATUS_LINE_MAX     512
@@ -37,8 +37,8 @@ typedef struct {
 
 typedef struct {
     ngx_atomic_uint_t           requests;
-    ngx_atomic_uint_t           status[NGX_VPT_ST_N];
-    ngx_atomic_uint_t           latency[NGX_VPT_STATUS_BUCKETS];
+    ngx_atomic_uint_t           outcomes[NGX_VPT_OUT_N];
+    ngx_atomic_uint_t           latency[NGX_VPT_STATS_BUCKETS];
     ngx_atomic_uint_t           latency_sum;
     ngx_http_vpt_status_snap_offer_t   *offers;
     ngx_uint_t                          noffers;
@@ -68,7 +68,7 @@ static size_t ngx_http_vpt_status_escape(u_char *dst, ngx_str_t *src);
 
 
 /* the upper bounds of ngx_http_vpt_status_bounds[], in seconds */
-static char  *ngx_http_vpt_status_le[NGX_VPT_STATUS_BUCKETS] = {
+static char  *ngx_http_vpt_status_le[NGX_VPT_STATS_BUCKETS] = {
     "0.001", "0.002", "0.005", "0.01", "0.025", "0.05", "0.1", "+Inf"
 };
 
@@ -176,28 +176,28 @@ ngx_http_vpt_status_snapshot(ngx_http_request_t *r,
 {
     ngx_uint_t                     i, j, nworkers;
     ngx_core_conf_t               *ccf;
-    ngx_http_vpt_status_shm_t     *sh;
-    ngx_http_vpt_status_conf_t    *conf;
-    ngx_http_vpt_status_worker_t  *w;
+    ngx_http_vpt_stats_shm_t     *sh;
+    ngx_http_vpt_stats_conf_t    *conf;
+    ngx_http_vpt_stats_worker_t  *w;
 
     ngx_memzero(snap, sizeof(ngx_http_vpt_status_snap_t));
 
-    conf = ngx_http_vpt_status_conf();
+    conf = ngx_http_vpt_stats_conf();
     if (conf == NULL || conf->sh == NULL) {
         return NGX_OK;
     }
 
     sh = conf->sh;
 
-    ngx_http_vpt_status_publish(conf);
+    ngx_http_vpt_stats_publish(conf);
 
     snap->requests = sh->requests;
 
-    for (i = 0; i < NGX_VPT_ST_N; i++) {
-        snap->status[i] = sh->status[i];
+    for (i = 0; i < NGX_VPT_OUT_N; i++) {
+        snap->outcomes[i] = sh->outcomes[i];
     }
 
-    for (i = 0; i < NGX_VPT_STATUS_BUCKETS; i++) {
+    for (i = 0; i < NGX_VPT_STATS_BUCKETS; i++) {
         snap->latency[i] = sh->latency[i];
     }
 
@@ -212,7 +212,7 @@ ngx_http_vpt_status_snapshot(ngx_http_request_t *r,
     for (i = 0; i < conf->catalog->n; i++) {
         j = conf->slot[i];
 
-        if (j == NGX_VPT_STATUS_NO_SLOT) {
+        if (j == NGX_VPT_STATS_NO_SLOT) {
             continue;
         }
 
@@ -265,7 +265,7 @@ ngx_http_vpt_status_write(ngx_http_vpt_status_out_t *out,
     ngx_http_vpt_status_snap_t *snap)
 {
     size_t              len;
-    u_char              label[2 * NGX_VPT_STATUS_ID_LEN];
+    u_char              label[2 * NGX_VPT_STATS_ID_LEN];
     ngx_uint_t          i;
     ngx_atomic_uint_t   cumulative;
 
@@ -277,11 +277,11 @@ ngx_http_vpt_status_write(ngx_http_vpt_status_out_t *out,
     ngx_http_vpt_status_family(out, "vpt_status_total", "counter",
         "Requests by their $vpt_status.");
 
-    for (i = NGX_VPT_ST_NONE + 1; i < NGX_VPT_ST_N; i++) {
-        len = ngx_http_vpt_status_escape(label, &ngx_vpt_status_names[i]);
+    for (i = NGX_VPT_OUT_NONE + 1; i < NGX_VPT_OUT_N; i++) {
+        len = ngx_http_vpt_status_escape(label, &ngx_vpt_outcome_names[i]);
         ngx_http_vpt_status_printf(out,
                                    "vpt_status_total{status=\"%*s\"} %uA\n",
-                                   len, label, snap->status[i]);
+                                   len, label, snap->outcomes[i]);
     }
 
     ngx_http_vpt_status_family(out, "vpt_impressions_total", "counter",
@@ -312,7 +312,7 @@ ngx_http_vpt_status_write(ngx_http_vpt_status_out_t *out,
 
     cumulative = 0;
 
-    for (i = 0; i < NGX_VPT_STATUS_BUCKETS; i++) {
+    for (i = 0; i < NGX_VPT_STATS_BUCKETS; i++) {
         cumulative += snap->latency[i];
         ngx_http_vpt_status_printf(out,
                                "vpt_redis_latency_seconds_bucket{le=\"%s\"} "
@@ -390,7 +390,7 @@ ngx_http_vpt_status_printf(ngx_http_vpt_status_out_t *out,
 
 /*
  * A label value: backslash, double quote and newline escaped; dst has
- * room for twice src (ids are at most NGX_VPT_STATUS_ID_LEN bytes).
+ * room for twice src (ids are at most NGX_VPT_STATS_ID_LEN bytes).
  */
 
 static size_t
@@ -401,7 +401,7 @@ ngx_http_vpt_status_escape(u_char *dst, ngx_str_t *src)
 
     p = dst;
 
-    for (i = 0; i < src->len && i < NGX_VPT_STATUS_ID_LEN; i++) {
+    for (i = 0; i < src->len && i < NGX_VPT_STATS_ID_LEN; i++) {
         switch (src->data[i]) {
 
         case '\\':

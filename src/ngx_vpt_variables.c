@@ -39,23 +39,6 @@ static ngx_int_t ngx_http_vpt_context_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
-ngx_str_t  ngx_vpt_status_names[] = {
-    ngx_null_string,
-    ngx_string("injected"),
-    ngx_string("suppressed"),
-    ngx_string("control"),
-    ngx_string("no_session"),
-    ngx_string("no_context"),
-    ngx_string("bad_context"),
-    ngx_string("redis_timeout"),
-    ngx_string("redis_error"),
-    ngx_string("no_anchor"),
-    ngx_string("skipped"),
-    ngx_string("off"),
-    ngx_string("accept")
-};
-
-
 static ngx_http_variable_t  ngx_http_vpt_vars[] = {
 
     { ngx_string("vpt_status"), NULL, ngx_http_vpt_status_variable,
@@ -184,12 +167,12 @@ ngx_http_vpt_offer_ids(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 static ngx_uint_t
 ngx_http_vpt_shown(ngx_http_vpt_ctx_t *ctx)
 {
-    if (ctx == NULL || ctx->status == NGX_VPT_ST_NONE) {
+    if (ctx == NULL) {
         return 0;
     }
 
-    if (ctx->final == NGX_VPT_ST_INJECTED
-        || ctx->status == NGX_VPT_ST_CONTROL)
+    if (ctx->outcome == NGX_VPT_OUT_INJECTED
+        || ctx->verdict == NGX_VPT_HELD_OUT)
     {
         return ctx->decision.n;
     }
@@ -198,45 +181,29 @@ ngx_http_vpt_shown(ngx_http_vpt_ctx_t *ctx)
 }
 
 
+/* the outcome as it is now: see ngx_vpt_outcome.c */
+
 static ngx_int_t
 ngx_http_vpt_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    ngx_vpt_status_e          st;
+    ngx_vpt_outcome_e         out;
     ngx_http_vpt_ctx_t       *ctx;
     ngx_http_vpt_loc_conf_t  *vlcf;
 
     ctx = ngx_http_vpt_var_ctx(r);
 
-    if (ctx == NULL) {
-        vlcf = ngx_http_get_module_loc_conf(r->main, ngx_http_vpt_module);
-        st = vlcf->enable ? NGX_VPT_ST_SKIPPED : NGX_VPT_ST_OFF;
-
-    } else if (ctx->final != NGX_VPT_ST_NONE) {
-        st = ctx->final;
-
-    } else if (ctx->status == NGX_VPT_ST_INJECTED) {
-        /* chosen but never spliced: the body ended or broke first */
-        st = NGX_VPT_ST_NO_ANCHOR;
-
-    } else if (ctx->status == NGX_VPT_ST_NONE) {
-        /*
-         * Redis had not answered when the log was written: the page went
-         * out without reaching an anchor, or was a control page
-         */
-        st = ctx->filtering ? NGX_VPT_ST_NO_ANCHOR
-             : ctx->variant == NGX_VPT_VARIANT_CONTROL ? NGX_VPT_ST_CONTROL
-             : NGX_VPT_ST_SKIPPED;
+    if (ctx != NULL) {
+        out = ctx->outcome;
 
     } else {
-        st = ctx->status;
+        /* never seen by vpt */
+        vlcf = ngx_http_get_module_loc_conf(r->main, ngx_http_vpt_module);
+        out = vlcf->enable ? NGX_VPT_OUT_SKIPPED : NGX_VPT_OUT_OFF;
     }
 
-    v->len = ngx_vpt_status_names[st].len;
-    v->data = ngx_vpt_status_names[st].data;
-    v->valid = 1;
-    v->no_cacheable = 1;
-    v->not_found = 0;
+    ngx_http_vpt_set(v, ngx_vpt_outcome_names[out].data,
+                     ngx_vpt_outcome_names[out].len);
 
     return NGX_OK;
 }
@@ -250,8 +217,8 @@ ngx_http_vpt_offer_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_vpt_var_ctx(r);
 
-    if (ctx != NULL && ctx->accept_offer.len) {
-        ngx_http_vpt_set(v, ctx->accept_offer.data, ctx->accept_offer.len);
+    if (ctx != NULL && ctx->accept.offer.len) {
+        ngx_http_vpt_set(v, ctx->accept.offer.data, ctx->accept.offer.len);
         return NGX_OK;
     }
 
@@ -275,13 +242,13 @@ ngx_http_vpt_value_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ctx->accept_offer.len) {
+    if (ctx->accept.offer.len) {
         value = ctx->accept_value;
 
     } else if (ngx_http_vpt_shown(ctx)) {
         value = ctx->decision.total_value;
 
-    } else if (ctx->decided && ctx->status == NGX_VPT_ST_SUPPRESSED) {
+    } else if (ctx->verdict == NGX_VPT_NOTHING) {
         value = 0;
 
     } else {
@@ -311,10 +278,10 @@ ngx_http_vpt_propensity_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_vpt_var_ctx(r);
 
-    if (ctx == NULL || !ctx->decided || ctx->accept_offer.len
-        || (ctx->status != NGX_VPT_ST_INJECTED
-            && ctx->status != NGX_VPT_ST_SUPPRESSED
-            && ctx->status != NGX_VPT_ST_CONTROL))
+    if (ctx == NULL || ctx->accept.offer.len
+        || (ctx->verdict != NGX_VPT_CHOSEN
+            && ctx->verdict != NGX_VPT_NOTHING
+            && ctx->verdict != NGX_VPT_HELD_OUT))
     {
         ngx_http_vpt_set(v, (u_char *) "", 0);
         return NGX_OK;
@@ -354,7 +321,7 @@ ngx_http_vpt_variant_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_vpt_var_ctx(r);
 
-    if (ctx != NULL && ctx->accept_experiment.len) {
+    if (ctx != NULL && ctx->accept.experiment.len) {
         ngx_http_vpt_set(v, (u_char *) "treatment", 9);
 
     } else if (ctx == NULL || ctx->variant == NGX_VPT_VARIANT_NONE) {
@@ -379,9 +346,9 @@ ngx_http_vpt_experiment_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_vpt_var_ctx(r);
 
-    if (ctx != NULL && ctx->accept_experiment.len) {
-        ngx_http_vpt_set(v, ctx->accept_experiment.data,
-                         ctx->accept_experiment.len);
+    if (ctx != NULL && ctx->accept.experiment.len) {
+        ngx_http_vpt_set(v, ctx->accept.experiment.data,
+                         ctx->accept.experiment.len);
 
     } else if (ctx == NULL || ctx->variant == NGX_VPT_VARIANT_NONE) {
         ngx_http_vpt_set(v, (u_char *) "", 0);
@@ -403,9 +370,9 @@ ngx_http_vpt_decision_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_vpt_var_ctx(r);
 
-    if (ctx != NULL && ctx->accept_decision.len) {
-        ngx_http_vpt_set(v, ctx->accept_decision.data,
-                         ctx->accept_decision.len);
+    if (ctx != NULL && ctx->accept.decision.len) {
+        ngx_http_vpt_set(v, ctx->accept.decision.data,
+                         ctx->accept.decision.len);
 
     } else if (ctx == NULL || ctx->decision_id[0] == '\0') {
         ngx_http_vpt_set(v, (u_char *) "", 0);
@@ -496,12 +463,13 @@ ngx_http_vpt_context_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_vpt_var_ctx(r);
 
-    if (ctx == NULL || ctx->context_json.len == 0) {
+    if (ctx == NULL || ctx->shopper.context_json.len == 0) {
         ngx_http_vpt_set(v, (u_char *) "", 0);
         return NGX_OK;
     }
 
-    ngx_http_vpt_set(v, ctx->context_json.data, ctx->context_json.len);
+    ngx_http_vpt_set(v, ctx->shopper.context_json.data,
+                     ctx->shopper.context_json.len);
 
     return NGX_OK;
 }

@@ -1,8 +1,10 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
- * The header and body filters: find the anchor in the HTML stream and
- * splice the chosen offers' markup there, once, without holding the page.
+ * The body filter: find the anchor in the page and splice the chosen
+ * offers' markup there, once, without holding the page.  The header
+ * filter (ngx_vpt_header_filter.c) starts it with ngx_http_vpt_body_start();
+ * the markup comes from the decision (ngx_http_vpt_inject()).
  *
  * Buffer ownership, the rules every change here must keep:
  *
@@ -35,13 +37,8 @@
 #include "ngx_vpt.h"
 
 
-static ngx_int_t ngx_http_vpt_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vpt_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
-static ngx_int_t ngx_http_vpt_is_html(ngx_http_request_t *r);
-static ngx_int_t ngx_http_vpt_set_private(ngx_http_request_t *r);
-static ngx_int_t ngx_http_vpt_skip(ngx_http_request_t *r,
-    ngx_http_vpt_ctx_t *ctx, ngx_vpt_status_e status);
 static ngx_int_t ngx_http_vpt_scan(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx, ngx_buf_t *in);
 static ngx_int_t ngx_http_vpt_emit(ngx_http_request_t *r,
@@ -57,10 +54,11 @@ static ngx_int_t ngx_http_vpt_insert(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx);
 static ngx_int_t ngx_http_vpt_output(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx);
+static void ngx_http_vpt_buf_ours(ngx_buf_t *b, void *tag);
+static void ngx_http_vpt_resume(ngx_http_vpt_ctx_t *ctx);
 static ngx_uint_t ngx_http_vpt_part_ends(ngx_chain_t *cl);
 
 
-static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 
 /* tags telling our two kinds of bufs apart when they come back */
@@ -68,11 +66,8 @@ static ngx_uint_t  ngx_http_vpt_copy_tag;
 
 
 ngx_int_t
-ngx_http_vpt_init_filter(ngx_conf_t *cf)
+ngx_http_vpt_init_body_filter(ngx_conf_t *cf)
 {
-    ngx_http_next_header_filter = ngx_http_top_header_filter;
-    ngx_http_top_header_filter = ngx_http_vpt_header_filter;
-
     ngx_http_next_body_filter = ngx_http_top_body_filter;
     ngx_http_top_body_filter = ngx_http_vpt_body_filter;
 
@@ -80,49 +75,16 @@ ngx_http_vpt_init_filter(ngx_conf_t *cf)
 }
 
 
-static ngx_int_t
-ngx_http_vpt_header_filter(ngx_http_request_t *r)
+/* from the header filter: this response's body is to be filtered */
+
+ngx_int_t
+ngx_http_vpt_body_start(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
 {
-    void                     *mem;
-    ngx_http_vpt_ctx_t       *ctx;
-    ngx_http_vpt_loc_conf_t  *vlcf;
-
-    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
-
-    if (!vlcf->enable || vlcf->beacon || r != r->main) {
-        return ngx_http_next_header_filter(r);
-    }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_vpt_module);
-
-    if (r->headers_out.status != NGX_HTTP_OK
-        || r->header_only
-        || (r->method & NGX_HTTP_HEAD)
-        || (r->headers_out.content_encoding
-            && r->headers_out.content_encoding->value.len)
-        || !ngx_http_vpt_is_html(r))
-    {
-        return ngx_http_vpt_skip(r, ctx, NGX_VPT_ST_SKIPPED);
-    }
-
-    if (ctx == NULL) {
-        ctx = ngx_http_vpt_get_ctx(r);
-        if (ctx == NULL) {
-            return ngx_http_next_header_filter(r);
-        }
-    }
-
-    /* the page will go out as it is: leave even its headers alone */
-
-    if (ctx->variant == NGX_VPT_VARIANT_CONTROL
-        || (ctx->decided && ctx->status != NGX_VPT_ST_INJECTED))
-    {
-        return ngx_http_next_header_filter(r);
-    }
+    void  *mem;
 
     mem = ngx_palloc(r->pool, vpt_splice_size(ctx->conf->anchor));
     if (mem == NULL) {
-        return ngx_http_next_header_filter(r);
+        return NGX_ERROR;
     }
 
     vpt_splice_init(&ctx->splice, ctx->conf->anchor, mem);
@@ -131,172 +93,12 @@ ngx_http_vpt_header_filter(ngx_http_request_t *r)
     ctx->last_out = &ctx->out;
     ctx->last_pending = &ctx->pending_out;
 
-    /* the body changes, so do its length and validators (as sub does) */
-
-    ngx_http_clear_content_length(r);
-    ngx_http_clear_accept_ranges(r);
-    ngx_http_clear_last_modified(r);
-    ngx_http_clear_etag(r);
-
-    if (ngx_http_vpt_set_private(r) != NGX_OK) {
-        return NGX_ERROR;
+    if (ctx->verdict == NGX_VPT_UNDECIDED) {
+        /* what the page logs if it ends before the lookup does */
+        ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_NO_ANCHOR, 0);
     }
-
-    r->filter_need_in_memory = 1;
-
-    return ngx_http_next_header_filter(r);
-}
-
-
-static ngx_int_t
-ngx_http_vpt_is_html(ngx_http_request_t *r)
-{
-    return ngx_http_vpt_type_is_html(&r->headers_out.content_type);
-}
-
-
-/* "text/html", with parameters or without */
-
-ngx_int_t
-ngx_http_vpt_type_is_html(ngx_str_t *type)
-{
-    if (type->len < sizeof("text/html") - 1
-        || ngx_strncasecmp(type->data, (u_char *) "text/html",
-                           sizeof("text/html") - 1) != 0)
-    {
-        return 0;
-    }
-
-    return type->len == sizeof("text/html") - 1
-           || type->data[sizeof("text/html") - 1] == ';'
-           || type->data[sizeof("text/html") - 1] == ' ';
-}
-
-
-/*
- * Personalised markup must not be stored by shared caches; a response that
- * already forbids storing keeps its own header.
- */
-
-static ngx_int_t
-ngx_http_vpt_set_private(ngx_http_request_t *r)
-{
-    u_char            *p, *last, *tok, *end, *comma;
-    size_t             len;
-    ngx_uint_t         i, n;
-    ngx_table_elt_t  **ccp, *cc;
-
-    ccp = r->headers_out.cache_control.elts;
-    n = r->headers_out.cache_control.nelts;
-    len = sizeof("private") - 1;
-
-    for (i = 0; i < n; i++) {
-        if (ngx_strlcasestrn(ccp[i]->value.data,
-                             ccp[i]->value.data + ccp[i]->value.len,
-                             (u_char *) "private", 7 - 1)
-            || ngx_strlcasestrn(ccp[i]->value.data,
-                                ccp[i]->value.data + ccp[i]->value.len,
-                                (u_char *) "no-store", 8 - 1))
-        {
-            return NGX_OK;
-        }
-
-        len += 2 + ccp[i]->value.len;
-    }
-
-    /* "private", then the other directives as they were, but "public" */
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    last = ngx_cpymem(p, "private", sizeof("private") - 1);
-
-    for (i = 0; i < n; i++) {
-        ccp[i]->hash = 0;
-        end = ccp[i]->value.data + ccp[i]->value.len;
-
-        for (tok = ccp[i]->value.data; tok < end; tok++) {
-            while (tok < end && (*tok == ' ' || *tok == ',')) {
-                tok++;
-            }
-
-            comma = ngx_strlchr(tok, end, ',');
-            len = (comma ? comma : end) - tok;
-
-            while (len && tok[len - 1] == ' ') {
-                len--;
-            }
-
-            if (len && !(len == 6 && ngx_strncasecmp(tok, (u_char *) "public",
-                                                     6) == 0))
-            {
-                last = ngx_cpymem(last, ", ", 2);
-                last = ngx_cpymem(last, tok, len);
-            }
-
-            tok = comma ? comma : end;
-        }
-    }
-
-    if (r->headers_out.cache_control.elts == NULL) {
-        if (ngx_array_init(&r->headers_out.cache_control, r->pool, 1,
-                           sizeof(ngx_table_elt_t *))
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    r->headers_out.cache_control.nelts = 0;
-
-    ccp = ngx_array_push(&r->headers_out.cache_control);
-    if (ccp == NULL) {
-        return NGX_ERROR;
-    }
-
-    cc = ngx_list_push(&r->headers_out.headers);
-    if (cc == NULL) {
-        return NGX_ERROR;
-    }
-
-    cc->hash = 1;
-    ngx_str_set(&cc->key, "Cache-Control");
-    cc->value.data = p;
-    cc->value.len = last - p;
-    *ccp = cc;
 
     return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_vpt_skip(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
-    ngx_vpt_status_e status)
-{
-    if (ctx == NULL) {
-        /* no lookup was started for it (HEAD): a bare context */
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_vpt_ctx_t));
-        if (ctx == NULL) {
-            return ngx_http_next_header_filter(r);
-        }
-
-        ctx->request = r;
-        ctx->redis_time = -1;
-        ctx->decided = 1;
-        ngx_http_set_ctx(r, ctx, ngx_http_vpt_module);
-    }
-
-    if (!ctx->decided) {
-        /* nobody will use the answer: no wait, no breaker failure */
-        ngx_http_vpt_cancel(ctx);
-        ctx->decided = 1;
-    }
-
-    ctx->final = status;
-
-    return ngx_http_next_header_filter(r);
 }
 
 
@@ -360,8 +162,7 @@ ngx_http_vpt_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
          * stop waiting and go on without an offer.
          */
         ngx_http_vpt_cancel(ctx);
-        ctx->status = NGX_VPT_ST_REDIS_TIMEOUT;
-        ctx->decided = 1;
+        ngx_http_vpt_decided(ctx, NGX_VPT_OUT_REDIS_TIMEOUT);
 
         if (ngx_http_vpt_insert(r, ctx) != NGX_OK) {
             return NGX_ERROR;
@@ -398,7 +199,7 @@ ngx_http_vpt_scan(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
 
         ctx->splice.nheld = 0;
         ctx->spliced = 1;
-        ctx->final = NGX_VPT_ST_SKIPPED;
+        ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_SKIPPED, 1);
 
         cl = ngx_alloc_chain_link(r->pool);
         if (cl == NULL) {
@@ -443,10 +244,10 @@ ngx_http_vpt_scan(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
             if (in->last_buf) {
                 ctx->spliced = 1;
 
-                if (ctx->status == NGX_VPT_ST_NONE
-                    || ctx->status == NGX_VPT_ST_INJECTED)
+                if (ctx->verdict == NGX_VPT_UNDECIDED
+                    || ctx->verdict == NGX_VPT_CHOSEN)
                 {
-                    ctx->final = NGX_VPT_ST_NO_ANCHOR;
+                    ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_NO_ANCHOR, 1);
                 }
             }
         }
@@ -502,8 +303,10 @@ ngx_http_vpt_scan(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    if (!ctx->decided) {
+    if (ctx->verdict == NGX_VPT_UNDECIDED) {
+        /* the lookup's end calls ngx_http_vpt_resume() */
         ctx->waiting = 1;
+        ctx->resume = ngx_http_vpt_resume;
         return NGX_OK;
     }
 
@@ -553,13 +356,7 @@ ngx_http_vpt_emit(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
 
     b->pos = in->pos + (from - nheld);
     b->last = in->pos + (to - nheld);
-    b->shadow = NULL;
-    b->last_buf = 0;
-    b->last_in_chain = 0;
-    b->flush = 0;
-    b->sync = 0;
-    b->recycled = 0;
-    b->tag = (ngx_buf_tag_t) &ngx_http_vpt_module;
+    ngx_http_vpt_buf_ours(b, &ngx_http_vpt_module);
 
     if (b->in_file) {
         b->file_pos = in->file_pos + (b->pos - in->pos);
@@ -614,19 +411,28 @@ ngx_http_vpt_emit_copy(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
     b->pos = b->start;
     b->last = ngx_cpymem(b->start, p, len);
     b->temporary = 1;
-    b->shadow = NULL;
-    b->last_buf = 0;
-    b->last_in_chain = 0;
-    b->flush = 0;
-    b->sync = 0;
-    b->recycled = 0;
-    b->tag = (ngx_buf_tag_t) &ngx_http_vpt_copy_tag;
+    ngx_http_vpt_buf_ours(b, &ngx_http_vpt_copy_tag);
 
     **last = cl;
     *last = &cl->next;
     *tail = b;
 
     return NGX_OK;
+}
+
+
+/* a buf of ours, of one of our two kinds: no flags, no shadow yet */
+
+static void
+ngx_http_vpt_buf_ours(ngx_buf_t *b, void *tag)
+{
+    b->shadow = NULL;
+    b->last_buf = 0;
+    b->last_in_chain = 0;
+    b->flush = 0;
+    b->sync = 0;
+    b->recycled = 0;
+    b->tag = (ngx_buf_tag_t) tag;
 }
 
 
@@ -679,20 +485,11 @@ ngx_http_vpt_insert(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
     ngx_chain_t  *cl, *next;
 
     ctx->waiting = 0;
+    ctx->resume = NULL;
     r->buffered &= ~NGX_HTTP_VPT_BUFFERED;
 
-    if (ctx->status == NGX_VPT_ST_INJECTED && ctx->markup.len == 0
-        && ngx_http_vpt_render(ctx) != NGX_OK)
-    {
-        ctx->status = NGX_VPT_ST_SUPPRESSED;
-    }
-
-    if (ctx->status != NGX_VPT_ST_INJECTED || ctx->markup.len == 0) {
+    if (ngx_http_vpt_inject(ctx) != NGX_OK) {
         /* nothing to show: the anchor goes back where it was */
-        if (ctx->status == NGX_VPT_ST_INJECTED) {
-            ctx->status = NGX_VPT_ST_SUPPRESSED;
-        }
-
         *ctx->last_out = ctx->held_anchor;
 
         while (*ctx->last_out) {
@@ -700,8 +497,6 @@ ngx_http_vpt_insert(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
         }
 
     } else {
-        ctx->final = NGX_VPT_ST_INJECTED;
-
         if (vpt_anchor_place(ctx->conf->anchor) != VPT_PLACE_REPLACE) {
             /* before/after: the anchor part is empty */
             *ctx->last_out = ctx->held_anchor;
@@ -764,12 +559,12 @@ ngx_http_vpt_insert(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
 
 
 /*
- * Called from the Redis reply or the timer while the body filter holds the
- * page at the anchor: let it go, then wake the request's writer, which
+ * ctx->resume while the body filter holds the page at the anchor, called
+ * at the lookup's end: let it go, then wake the request's writer, which
  * finishes the request if its last buffer is out.
  */
 
-void
+static void
 ngx_http_vpt_resume(ngx_http_vpt_ctx_t *ctx)
 {
     ngx_int_t            rc;

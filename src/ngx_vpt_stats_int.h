@@ -1,12 +1,12 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
- * Between the shared counters (ngx_vpt_status.c) and the status page
+ * Between the shared counters (ngx_vpt_stats.c) and the status page
  * (ngx_vpt_status_page.c): the zone's layout and this cycle's view of it.
  */
 
-#ifndef NGX_VPT_STATUS_INT_H
-#define NGX_VPT_STATUS_INT_H
+#ifndef NGX_VPT_STATS_INT_H
+#define NGX_VPT_STATS_INT_H
 
 #include <ngx_config.h>
 #include <ngx_core.h>
@@ -14,23 +14,23 @@
 #include "ngx_vpt.h"
 
 
-#define NGX_VPT_STATUS_MAX_OFFERS   4096
-#define NGX_VPT_STATUS_ID_LEN       64          /* the catalog's limit */
-#define NGX_VPT_STATUS_NO_SLOT      ((uint32_t) -1)
+#define NGX_VPT_STATS_MAX_OFFERS   4096
+#define NGX_VPT_STATS_ID_LEN       64          /* the catalog's limit */
+#define NGX_VPT_STATS_NO_SLOT      ((uint32_t) -1)
 
 /*
- * Redis latency buckets: bounds in ms in ngx_vpt_status.c, the same in
+ * Redis latency buckets: bounds in ms in ngx_vpt_stats.c, the same in
  * seconds as the page's "le" labels; the last bucket is +Inf
  */
-#define NGX_VPT_STATUS_BUCKETS      8
+#define NGX_VPT_STATS_BUCKETS      8
 
 
 typedef struct {
     ngx_atomic_t                impressions;
     ngx_atomic_t                accepts;
     size_t                      len;            /* 0: a free slot */
-    u_char                      id[NGX_VPT_STATUS_ID_LEN];
-} ngx_http_vpt_status_offer_t;
+    u_char                      id[NGX_VPT_STATS_ID_LEN];
+} ngx_http_vpt_stats_offer_t;
 
 
 typedef struct {
@@ -38,7 +38,7 @@ typedef struct {
     ngx_atomic_t                breaker;        /* ngx_vpt_breaker_state_e */
     ngx_atomic_t                connected;
     ngx_atomic_t                errors;         /* since the worker began */
-} ngx_http_vpt_status_worker_t;
+} ngx_http_vpt_stats_worker_t;
 
 
 /* the zone */
@@ -47,32 +47,31 @@ typedef struct {
     ngx_uint_t                  version;
     size_t                      size;           /* of this struct */
     ngx_atomic_t                requests;
-    ngx_atomic_t                status[NGX_VPT_ST_N];
-    ngx_atomic_t                latency[NGX_VPT_STATUS_BUCKETS];
+    ngx_atomic_t                outcomes[NGX_VPT_OUT_N];
+    ngx_atomic_t                latency[NGX_VPT_STATS_BUCKETS];
     ngx_atomic_t                latency_sum;    /* ms */
     ngx_uint_t                  nslots;         /* slots ever used */
-    ngx_http_vpt_status_worker_t  workers[NGX_MAX_PROCESSES];
-    ngx_http_vpt_status_offer_t   offers[NGX_VPT_STATUS_MAX_OFFERS];
-} ngx_http_vpt_status_shm_t;
+    ngx_http_vpt_stats_worker_t  workers[NGX_MAX_PROCESSES];
+    ngx_http_vpt_stats_offer_t   offers[NGX_VPT_STATS_MAX_OFFERS];
+} ngx_http_vpt_stats_shm_t;
 
 
 /* per cycle: the zone's data */
 
 typedef struct {
-    ngx_http_vpt_status_shm_t  *sh;
+    ngx_http_vpt_stats_shm_t  *sh;
     vpt_catalog_t              *catalog;
     uint32_t                   *slot;           /* per catalog offer */
     u_char                     *taken;          /* per slot, for the init */
-    ngx_int_t                   status_index;   /* of $vpt_status */
     ngx_uint_t                  redis;          /* vpt_redis is set */
-} ngx_http_vpt_status_conf_t;
+} ngx_http_vpt_stats_conf_t;
 
 
 /* this cycle's counters, or NULL when there are none (no catalog) */
-ngx_http_vpt_status_conf_t *ngx_http_vpt_status_conf(void);
+ngx_http_vpt_stats_conf_t *ngx_http_vpt_stats_conf(void);
 
 /* this worker's Redis state, into its slot of the zone */
-void ngx_http_vpt_status_publish(ngx_http_vpt_status_conf_t *conf);
+void ngx_http_vpt_stats_publish(ngx_http_vpt_stats_conf_t *conf);
 
 
-#endif /* NGX_VPT_STATUS_INT_H */
+#endif /* NGX_VPT_STATS_INT_H */

@@ -5,7 +5,7 @@
  * ngx_vpt_status_page.c.
  *
  * The counters live in one shared memory zone, "vpt_status", of a fixed
- * size (room for NGX_VPT_STATUS_MAX_OFFERS offers), so that a reload finds
+ * size (room for NGX_VPT_STATS_MAX_OFFERS offers), so that a reload finds
  * it again and the counters go on from where they were.  Every counter is
  * an ngx_atomic_t changed only with ngx_atomic_fetch_add(): no lock on the
  * request path.  Offers are counted in slots keyed by the offer's id, which
@@ -14,7 +14,7 @@
  * and that map is per cycle, in the configuration's memory.
  *
  * A log phase handler counts every main request that has the module's
- * context once, by its $vpt_status (read through the variable itself, so
+ * context once, by its outcome (ctx->outcome, which $vpt_status prints:
  * the page and the access log never disagree).
  *
  * The Redis circuit breaker and connection are per worker: each worker
@@ -29,23 +29,22 @@
 #include <ngx_http.h>
 
 #include "ngx_vpt.h"
-#include "ngx_vpt_status_int.h"
+#include "ngx_vpt_stats_int.h"
 
 
-#define NGX_VPT_STATUS_VERSION      1
+#define NGX_VPT_STATS_VERSION      1
 
 
-static ngx_int_t ngx_http_vpt_status_init_zone(ngx_shm_zone_t *shm_zone,
+static ngx_int_t ngx_http_vpt_stats_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static ngx_int_t ngx_http_vpt_status_log_handler(ngx_http_request_t *r);
-static void ngx_http_vpt_status_count_offer(ngx_http_vpt_status_conf_t *conf,
+static ngx_int_t ngx_http_vpt_stats_log_handler(ngx_http_request_t *r);
+static void ngx_http_vpt_stats_count_offer(ngx_http_vpt_stats_conf_t *conf,
     ngx_uint_t offer, ngx_uint_t accept);
 
 
-static ngx_str_t  ngx_http_vpt_status_zone_name = ngx_string("vpt_status");
-static ngx_str_t  ngx_http_vpt_status_var = ngx_string("vpt_status");
+static ngx_str_t  ngx_http_vpt_stats_zone_name = ngx_string("vpt_status");
 
-static ngx_msec_t  ngx_http_vpt_status_bounds[NGX_VPT_STATUS_BUCKETS - 1] = {
+static ngx_msec_t  ngx_http_vpt_stats_bounds[NGX_VPT_STATS_BUCKETS - 1] = {
     1, 2, 5, 10, 25, 50, 100
 };
 
@@ -53,7 +52,7 @@ static ngx_msec_t  ngx_http_vpt_status_bounds[NGX_VPT_STATUS_BUCKETS - 1] = {
 /* from postconfiguration: the zone and the log phase handler */
 
 ngx_int_t
-ngx_http_vpt_init_status(ngx_conf_t *cf)
+ngx_http_vpt_init_stats(ngx_conf_t *cf)
 {
     size_t                       size;
     ngx_uint_t                   i;
@@ -61,7 +60,7 @@ ngx_http_vpt_init_status(ngx_conf_t *cf)
     ngx_http_handler_pt         *h;
     ngx_http_core_main_conf_t   *cmcf;
     ngx_http_vpt_main_conf_t    *vmcf;
-    ngx_http_vpt_status_conf_t  *conf;
+    ngx_http_vpt_stats_conf_t  *conf;
 
     vmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_vpt_module);
 
@@ -70,14 +69,14 @@ ngx_http_vpt_init_status(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    if (vmcf->catalog->n > NGX_VPT_STATUS_MAX_OFFERS) {
+    if (vmcf->catalog->n > NGX_VPT_STATS_MAX_OFFERS) {
         ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                            "vpt: the status page counts the first %d "
                            "offers of the catalog's %uz",
-                           NGX_VPT_STATUS_MAX_OFFERS, vmcf->catalog->n);
+                           NGX_VPT_STATS_MAX_OFFERS, vmcf->catalog->n);
     }
 
-    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_vpt_status_conf_t));
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_vpt_stats_conf_t));
     if (conf == NULL) {
         return NGX_ERROR;
     }
@@ -87,19 +86,13 @@ ngx_http_vpt_init_status(ngx_conf_t *cf)
 
     conf->slot = ngx_palloc(cf->pool,
                             (vmcf->catalog->n + 1) * sizeof(uint32_t));
-    conf->taken = ngx_palloc(cf->pool, NGX_VPT_STATUS_MAX_OFFERS);
+    conf->taken = ngx_palloc(cf->pool, NGX_VPT_STATS_MAX_OFFERS);
     if (conf->slot == NULL || conf->taken == NULL) {
         return NGX_ERROR;
     }
 
     for (i = 0; i < vmcf->catalog->n; i++) {
-        conf->slot[i] = NGX_VPT_STATUS_NO_SLOT;
-    }
-
-    conf->status_index = ngx_http_get_variable_index(cf,
-                                                 &ngx_http_vpt_status_var);
-    if (conf->status_index == NGX_ERROR) {
-        return NGX_ERROR;
+        conf->slot[i] = NGX_VPT_STATS_NO_SLOT;
     }
 
     /*
@@ -108,10 +101,10 @@ ngx_http_vpt_init_status(ngx_conf_t *cf)
      * its own.
      */
 
-    size = ngx_align(sizeof(ngx_http_vpt_status_shm_t), ngx_pagesize)
+    size = ngx_align(sizeof(ngx_http_vpt_stats_shm_t), ngx_pagesize)
            + 8 * ngx_pagesize;
 
-    shm_zone = ngx_shared_memory_add(cf, &ngx_http_vpt_status_zone_name,
+    shm_zone = ngx_shared_memory_add(cf, &ngx_http_vpt_stats_zone_name,
                                      size, &ngx_http_vpt_module);
     if (shm_zone == NULL) {
         return NGX_ERROR;
@@ -120,11 +113,11 @@ ngx_http_vpt_init_status(ngx_conf_t *cf)
     if (shm_zone->data) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "shared memory zone \"%V\" is already used",
-                           &ngx_http_vpt_status_zone_name);
+                           &ngx_http_vpt_stats_zone_name);
         return NGX_ERROR;
     }
 
-    shm_zone->init = ngx_http_vpt_status_init_zone;
+    shm_zone->init = ngx_http_vpt_stats_init_zone;
     shm_zone->data = conf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
@@ -134,7 +127,7 @@ ngx_http_vpt_init_status(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    *h = ngx_http_vpt_status_log_handler;
+    *h = ngx_http_vpt_stats_log_handler;
 
     return NGX_OK;
 }
@@ -150,9 +143,9 @@ ngx_http_vpt_init_status(ngx_conf_t *cf)
  */
 
 static ngx_int_t
-ngx_http_vpt_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+ngx_http_vpt_stats_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
-    ngx_http_vpt_status_conf_t  *conf = shm_zone->data;
+    ngx_http_vpt_stats_conf_t  *conf = shm_zone->data;
 
     long                          i;
     size_t                        n;
@@ -160,14 +153,14 @@ ngx_http_vpt_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     vpt_str_t                     id;
     ngx_slab_pool_t              *shpool;
     vpt_offer_t                  *o;
-    ngx_http_vpt_status_shm_t    *sh;
-    ngx_http_vpt_status_offer_t  *slot;
+    ngx_http_vpt_stats_shm_t    *sh;
+    ngx_http_vpt_stats_offer_t  *slot;
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
     sh = data ? shpool->data : NULL;
 
-    if (sh != NULL && (sh->version != NGX_VPT_STATUS_VERSION
-                       || sh->size != sizeof(ngx_http_vpt_status_shm_t)))
+    if (sh != NULL && (sh->version != NGX_VPT_STATS_VERSION
+                       || sh->size != sizeof(ngx_http_vpt_stats_shm_t)))
     {
         /* laid out by another build of the module: start afresh */
         ngx_slab_free(shpool, sh);
@@ -175,7 +168,7 @@ ngx_http_vpt_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     }
 
     if (sh == NULL) {
-        sh = ngx_slab_calloc(shpool, sizeof(ngx_http_vpt_status_shm_t));
+        sh = ngx_slab_calloc(shpool, sizeof(ngx_http_vpt_stats_shm_t));
         if (sh == NULL) {
             ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
                           "vpt: shared memory zone \"%V\" is too small",
@@ -183,8 +176,8 @@ ngx_http_vpt_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             return NGX_ERROR;
         }
 
-        sh->version = NGX_VPT_STATUS_VERSION;
-        sh->size = sizeof(ngx_http_vpt_status_shm_t);
+        sh->version = NGX_VPT_STATS_VERSION;
+        sh->size = sizeof(ngx_http_vpt_stats_shm_t);
         shpool->data = sh;
     }
 
@@ -196,9 +189,9 @@ ngx_http_vpt_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         sh->workers[j].pid = 0;
     }
 
-    ngx_memzero(conf->taken, NGX_VPT_STATUS_MAX_OFFERS);
+    ngx_memzero(conf->taken, NGX_VPT_STATS_MAX_OFFERS);
 
-    n = ngx_min(conf->catalog->n, NGX_VPT_STATUS_MAX_OFFERS);
+    n = ngx_min(conf->catalog->n, NGX_VPT_STATS_MAX_OFFERS);
 
     for (j = 0; j < sh->nslots; j++) {
         slot = &sh->offers[j];
@@ -221,27 +214,27 @@ ngx_http_vpt_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     spare = 0;
 
     for (i = 0; (size_t) i < n; i++) {
-        if (conf->slot[i] != NGX_VPT_STATUS_NO_SLOT) {
+        if (conf->slot[i] != NGX_VPT_STATS_NO_SLOT) {
             continue;
         }
 
         o = &conf->catalog->offers[i];
 
-        if (o->id.len == 0 || o->id.len > NGX_VPT_STATUS_ID_LEN) {
+        if (o->id.len == 0 || o->id.len > NGX_VPT_STATS_ID_LEN) {
             continue;
         }
 
-        if (sh->nslots < NGX_VPT_STATUS_MAX_OFFERS) {
+        if (sh->nslots < NGX_VPT_STATS_MAX_OFFERS) {
             j = sh->nslots++;
 
         } else {
             /* reuse the slot of an offer that is gone */
 
-            while (spare < NGX_VPT_STATUS_MAX_OFFERS && conf->taken[spare]) {
+            while (spare < NGX_VPT_STATS_MAX_OFFERS && conf->taken[spare]) {
                 spare++;
             }
 
-            if (spare == NGX_VPT_STATUS_MAX_OFFERS) {
+            if (spare == NGX_VPT_STATS_MAX_OFFERS) {
                 break;
             }
 
@@ -264,15 +257,15 @@ ngx_http_vpt_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
 /* this cycle's counters, or NULL when there are none (no catalog) */
 
-ngx_http_vpt_status_conf_t *
-ngx_http_vpt_status_conf(void)
+ngx_http_vpt_stats_conf_t *
+ngx_http_vpt_stats_conf(void)
 {
     ngx_uint_t        i;
     ngx_shm_zone_t   *zone;
     ngx_list_part_t  *part;
 
     static ngx_cycle_t                 *cycle;
-    static ngx_http_vpt_status_conf_t  *conf;
+    static ngx_http_vpt_stats_conf_t  *conf;
 
     /* a worker lives in one cycle: look the zone up once */
     if (cycle == ngx_cycle) {
@@ -298,10 +291,10 @@ ngx_http_vpt_status_conf(void)
         }
 
         if (zone[i].tag == &ngx_http_vpt_module
-            && zone[i].shm.name.len == ngx_http_vpt_status_zone_name.len
+            && zone[i].shm.name.len == ngx_http_vpt_stats_zone_name.len
             && ngx_strncmp(zone[i].shm.name.data,
-                           ngx_http_vpt_status_zone_name.data,
-                           ngx_http_vpt_status_zone_name.len)
+                           ngx_http_vpt_stats_zone_name.data,
+                           ngx_http_vpt_stats_zone_name.len)
                == 0)
         {
             conf = zone[i].data;
@@ -314,9 +307,9 @@ ngx_http_vpt_status_conf(void)
 /* this worker's Redis state, into its slot (plain word stores) */
 
 void
-ngx_http_vpt_status_publish(ngx_http_vpt_status_conf_t *conf)
+ngx_http_vpt_stats_publish(ngx_http_vpt_stats_conf_t *conf)
 {
-    ngx_http_vpt_status_worker_t  *w;
+    ngx_http_vpt_stats_worker_t  *w;
 
     if (!conf->redis || ngx_worker >= NGX_MAX_PROCESSES) {
         return;
@@ -332,16 +325,15 @@ ngx_http_vpt_status_publish(ngx_http_vpt_status_conf_t *conf)
 
 
 static ngx_int_t
-ngx_http_vpt_status_log_handler(ngx_http_request_t *r)
+ngx_http_vpt_stats_log_handler(ngx_http_request_t *r)
 {
     ngx_uint_t                   i, b;
     ngx_msec_t                   ms;
     vpt_str_t                    id;
-    ngx_vpt_status_e             st;
+    ngx_vpt_outcome_e             st;
     ngx_http_vpt_ctx_t          *ctx;
-    ngx_http_variable_value_t   *v;
-    ngx_http_vpt_status_shm_t   *sh;
-    ngx_http_vpt_status_conf_t  *conf;
+    ngx_http_vpt_stats_shm_t   *sh;
+    ngx_http_vpt_stats_conf_t  *conf;
 
     /* the requests vpt never saw cost one pointer test */
 
@@ -354,56 +346,44 @@ ngx_http_vpt_status_log_handler(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    conf = ngx_http_vpt_status_conf();
+    conf = ngx_http_vpt_stats_conf();
     if (conf == NULL || conf->sh == NULL) {
         return NGX_OK;
     }
 
-    ngx_http_vpt_status_publish(conf);
+    ngx_http_vpt_stats_publish(conf);
 
-    v = ngx_http_get_indexed_variable(r, conf->status_index);
-    if (v == NULL || v->not_found) {
-        return NGX_OK;
-    }
+    st = ctx->outcome;
 
-    for (st = NGX_VPT_ST_NONE + 1; st < NGX_VPT_ST_N; st++) {
-        if (v->len == ngx_vpt_status_names[st].len
-            && ngx_strncmp(v->data, ngx_vpt_status_names[st].data, v->len)
-               == 0)
-        {
-            break;
-        }
-    }
-
-    if (st == NGX_VPT_ST_N) {
+    if (st == NGX_VPT_OUT_NONE || st >= NGX_VPT_OUT_N) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "vpt: unknown $vpt_status \"%v\"", v);
+                      "vpt: request logged without an outcome");
         return NGX_OK;
     }
 
     sh = conf->sh;
 
     (void) ngx_atomic_fetch_add(&sh->requests, 1);
-    (void) ngx_atomic_fetch_add(&sh->status[st], 1);
+    (void) ngx_atomic_fetch_add(&sh->outcomes[st], 1);
 
-    if (st == NGX_VPT_ST_INJECTED) {
+    if (st == NGX_VPT_OUT_INJECTED) {
         for (i = 0; i < ctx->decision.n && i < VPT_MAX_SLOTS; i++) {
-            ngx_http_vpt_status_count_offer(conf, ctx->decision.offer[i], 0);
+            ngx_http_vpt_stats_count_offer(conf, ctx->decision.offer[i], 0);
         }
 
-    } else if (st == NGX_VPT_ST_ACCEPT && ctx->accept_offer.len) {
-        id.data = (const char *) ctx->accept_offer.data;
-        id.len = ctx->accept_offer.len;
+    } else if (st == NGX_VPT_OUT_ACCEPT && ctx->accept.offer.len) {
+        id.data = (const char *) ctx->accept.offer.data;
+        id.len = ctx->accept.offer.len;
 
         i = (ngx_uint_t) vpt_catalog_find(conf->catalog, id);
-        ngx_http_vpt_status_count_offer(conf, i, 1);
+        ngx_http_vpt_stats_count_offer(conf, i, 1);
     }
 
     if (ctx->redis_time >= 0) {
         ms = (ngx_msec_t) ctx->redis_time;
 
-        for (b = 0; b < NGX_VPT_STATUS_BUCKETS - 1; b++) {
-            if (ms <= ngx_http_vpt_status_bounds[b]) {
+        for (b = 0; b < NGX_VPT_STATS_BUCKETS - 1; b++) {
+            if (ms <= ngx_http_vpt_stats_bounds[b]) {
                 break;
             }
         }
@@ -417,11 +397,11 @@ ngx_http_vpt_status_log_handler(ngx_http_request_t *r)
 
 
 static void
-ngx_http_vpt_status_count_offer(ngx_http_vpt_status_conf_t *conf,
+ngx_http_vpt_stats_count_offer(ngx_http_vpt_stats_conf_t *conf,
     ngx_uint_t offer, ngx_uint_t accept)
 {
     uint32_t                      j;
-    ngx_http_vpt_status_offer_t  *slot;
+    ngx_http_vpt_stats_offer_t  *slot;
 
     /* (ngx_uint_t) -1, not found, is out of range too */
     if (offer >= conf->catalog->n) {
@@ -429,7 +409,7 @@ ngx_http_vpt_status_count_offer(ngx_http_vpt_status_conf_t *conf,
     }
 
     j = conf->slot[offer];
-    if (j == NGX_VPT_STATUS_NO_SLOT) {
+    if (j == NGX_VPT_STATS_NO_SLOT) {
         return;
     }
 

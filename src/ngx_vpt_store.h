@@ -1,0 +1,119 @@
+/*
+ * Copyright (C) ngx_vpt_module authors
+ *
+ * The module's Redis data model, and the only code that knows it: how keys
+ * are formed, what a page reads (one pipelined round trip), how replies
+ * become the core's structs, what impressions and accepts write, and for
+ * how long.  Below it, ngx_vpt_redis*.c is the connection, the hiredis
+ * adapter and the breaker; above it, callers speak of shoppers, decisions
+ * and accepts, never of keys or commands.
+ *
+ * Keys, for a location's vpt_context_prefix P and a session key S:
+ *
+ *     P S          the shopper's context, a JSON string (the shop writes it)
+ *     P S ":vpt"   the shopper's counters, a hash: "i:<offer>" impressions,
+ *                  "a:<offer>" accepted; it lives 30 days from its first
+ *                  write
+ *
+ * Every command goes out through one function of ngx_vpt_store.c with its
+ * key named apart, the place where routing by key (a cluster's slots) goes.
+ */
+
+#ifndef NGX_VPT_STORE_H
+#define NGX_VPT_STORE_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "vpt_catalog.h"
+#include "vpt_context.h"
+#include "vpt_rank.h"
+
+
+/*
+ * The per-shopper counters key ends so; a session key ending so would name
+ * another shopper's counters as its context, and is no session.
+ */
+#define NGX_VPT_STORE_COUNTERS  ":vpt"
+
+
+/* one shopper as the store knows it: filled by a lookup */
+
+typedef struct {
+    ngx_str_t                 prefix;        /* vpt_context_prefix */
+    ngx_str_t                 session;       /* len 0: no session */
+
+    ngx_str_t                 context_json;  /* raw, for $vpt_context */
+    vpt_context_t            *context;       /* NULL: none */
+    uint32_t                 *impressions;   /* per offer, or NULL */
+    uint8_t                  *accepted;      /* per offer, or NULL */
+
+    /* the store's own */
+    ngx_str_t                 counters_key;  /* built once */
+    unsigned                  counters_known:1;  /* the hash exists */
+} ngx_vpt_shopper_t;
+
+
+/* what a lookup found */
+
+typedef enum {
+    NGX_VPT_STORE_FOUND = 0,        /* a context (the counters if any) */
+    NGX_VPT_STORE_NO_CONTEXT,
+    NGX_VPT_STORE_BAD_CONTEXT,      /* not a JSON object, too big, a hash */
+    NGX_VPT_STORE_ERROR,
+    NGX_VPT_STORE_TIMEOUT,
+    NGX_VPT_STORE_N
+} ngx_vpt_store_rc_e;
+
+
+typedef struct ngx_vpt_store_lookup_s  ngx_vpt_store_lookup_t;
+
+/* called once, from the event loop; ms is the lookup's time */
+typedef void (*ngx_vpt_store_done_pt)(void *data, ngx_vpt_store_rc_e rc,
+    ngx_msec_int_t ms);
+
+
+/* an accept, as the beacon read it */
+
+typedef struct {
+    ngx_str_t                 decision;
+    ngx_str_t                 offer;
+    ngx_str_t                 experiment;    /* len 0: none */
+} ngx_vpt_store_accept_t;
+
+
+/* vpt_redis is set in this http block */
+ngx_uint_t ngx_vpt_store_configured(ngx_http_request_t *r);
+
+/*
+ * Reads the shopper's context and counters into *shopper (its prefix and
+ * session set) within timeout ms.  NULL: not started (Redis not usable
+ * now, no memory), done is never called.  Otherwise done is called once,
+ * after this returns, unless ngx_vpt_store_cancel() comes first.  The
+ * lookup lives in r->pool; its Redis calls never see r.
+ */
+ngx_vpt_store_lookup_t *ngx_vpt_store_lookup(ngx_http_request_t *r,
+    ngx_vpt_shopper_t *shopper, ngx_msec_t timeout,
+    ngx_vpt_store_done_pt done, void *data);
+
+/* nobody waits for it any more: no done, and no breaker failure */
+void ngx_vpt_store_cancel(ngx_vpt_store_lookup_t *lk);
+
+/*
+ * The decision is final and its offers were shown: their impressions,
+ * fire and forget.  (Later: the per-order memo, advertisers' spend.)
+ */
+void ngx_vpt_store_record_decision(ngx_http_request_t *r,
+    ngx_vpt_shopper_t *shopper, const vpt_decision_t *decision,
+    ngx_str_t *decision_id);
+
+/*
+ * An accept by the shopper, fire and forget: NGX_OK if queued,
+ * NGX_DECLINED when Redis is not usable now, NGX_ERROR when refused.
+ */
+ngx_int_t ngx_vpt_store_record_accept(ngx_http_request_t *r,
+    ngx_vpt_shopper_t *shopper, ngx_vpt_store_accept_t *accept);
+
+
+#endif /* NGX_VPT_STORE_H */
