@@ -7,7 +7,7 @@
  * the top level of one JSON object per line, string maps, an arena, the
  * held-out split, statistics and JSON output helpers.
  *
- * The Makefile links every tool with all of tools/vpt_tools*.c: one file
+ * The Makefile links every tool with all of tools/lib/vpt_tools*.c: one file
  * a concern, named at the top of vpt_tools.c.
  */
 
