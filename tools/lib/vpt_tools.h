@@ -22,8 +22,10 @@
 #include "vpt_core.h"
 #include "vpt_catalog.h"
 #include "vpt_context.h"
+#include "vpt_features.h"
 #include "vpt_model.h"
 #include "vpt_rank.h"
+#include "vpt_render.h"
 
 
 #define VPT_Z95         1.959963984540054   /* two-sided 95% normal */
