@@ -26,6 +26,7 @@
 #include "vpt_model.h"
 #include "vpt_rank.h"
 #include "vpt_render.h"
+#include "vpt_version.h"
 
 
 #define VPT_Z95         1.959963984540054   /* two-sided 95% normal */
@@ -291,6 +292,7 @@ void vpt_die(int code, const char *fmt, ...)
  * The command line.  vpt_tool_init() comes first: the tool's name starts
  * the messages of the helpers below, and its usage is what --help prints
  * (to stdout, exit 0) and what a bad option gets (to stderr, exit 2).
+ * --version prints "NAME VPT_VERSION" (to stdout, exit 0).
  */
 extern const char  *vpt_tool;
 
@@ -318,10 +320,10 @@ typedef struct {
 } vpt_opt_t;
 
 /*
- * Reads the options (getopt_long(), with --help and -h added): stores
- * each into its variable, and returns the next VPT_OPT_OWN one, its
- * argument in optarg, or NULL when the options end (operands from optind).
- * Without VPT_OPT_OWN options, one call reads them all.
+ * Reads the options (getopt_long(), with --help, -h and --version
+ * added): stores each into its variable, and returns the next VPT_OPT_OWN
+ * one, its argument in optarg, or NULL when the options end (operands from
+ * optind).  Without VPT_OPT_OWN options, one call reads them all.
  */
 const vpt_opt_t *vpt_opt_next(int argc, char **argv, const vpt_opt_t *opts);
 
