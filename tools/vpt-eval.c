@@ -323,7 +323,6 @@ main(int argc, char **argv)
 
     scratch = vpt_xalloc(vpt_ranker_scratch_size(rk) + (crk ?
                          vpt_ranker_scratch_size(crk) : 0));
-    vpt_jansson_arena();
     qidx = vpt_xalloc((cat->n + 1) * sizeof(uint32_t));
     qp = vpt_xalloc((cat->n + 1) * sizeof(double));
     row = vpt_xalloc(sizeof(vpt_row_t));

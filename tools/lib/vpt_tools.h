@@ -225,11 +225,7 @@ int vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
 int vpt_logs_row(vpt_logs_t *l, vpt_row_t *row, const vpt_catalog_t *c,
     vpt_buf_t *scratch, vpt_bad_t *bad);
 
-/*
- * jansson's memory from an arena that vpt_row_parse() empties before each
- * line: no malloc/free per JSON value.  Call it once the catalog and the
- * model are loaded; jansson objects must not outlive their line after.
- */
+/* does nothing now (see vpt_tools_log.c); vpt-train.c still calls it */
 void vpt_jansson_arena(void);
 
 /* the features the ranker scores for (context, offer): shopper's, offer's */
