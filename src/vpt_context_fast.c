@@ -1,6 +1,9 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
+ * Past 800 lines on purpose: one reader of one format, whose every
+ * verdict must be jansson's; its fields and its lexer read together.
+ *
  * The context's fast path.  jansson parses a context of a few hundred
  * bytes in some 60k instructions (its lexer reads a byte at a time through
  * a callback and builds a hash table per object), which alone is more
@@ -75,7 +78,13 @@ typedef struct {
     char                 *arena;
     size_t                used;
     int                   depth;
+    int                   decoded;      /* the last string is in the arena */
 } vpt_fj_t;
+
+
+/* sets the field k of an object from its value */
+typedef void (*vpt_fj_set_pt)(vpt_fj_t *r, void *obj, int k,
+    const vpt_fj_val_t *v);
 
 
 /* a byte of a string that needs nothing: not '"', '\\', < 0x20, >= 0x80 */
@@ -90,28 +99,37 @@ static const unsigned char  vpt_fj_plain[256] = {
 
 
 static int vpt_fj_root(vpt_fj_t *r, vpt_context_t *ctx);
-static int vpt_fj_user(vpt_fj_t *r, vpt_context_t *ctx);
-static int vpt_fj_order(vpt_fj_t *r, vpt_context_t *ctx);
 static int vpt_fj_history(vpt_fj_t *r, vpt_context_t *ctx);
 static int vpt_fj_items(vpt_fj_t *r, vpt_item_t *items, size_t *n,
     double *total);
 static int vpt_fj_item(vpt_fj_t *r, vpt_item_t *it);
+static inline int vpt_fj_fields(vpt_fj_t *r, const vpt_ctx_key_t *keys,
+    size_t nkeys, vpt_fj_set_pt set, void *obj)
+    __attribute__((always_inline));
+static void vpt_fj_set_user(vpt_fj_t *r, void *obj, int k,
+    const vpt_fj_val_t *v);
+static void vpt_fj_set_order(vpt_fj_t *r, void *obj, int k,
+    const vpt_fj_val_t *v);
+static void vpt_fj_set_item(vpt_fj_t *r, void *obj, int k,
+    const vpt_fj_val_t *v);
 static int vpt_fj_strs(vpt_fj_t *r, vpt_str_t *strs, size_t *n);
 static int vpt_fj_features(vpt_fj_t *r, vpt_context_t *ctx);
-static int vpt_fj_key(vpt_fj_t *r, vpt_str_t *key, int *decoded);
+static int vpt_fj_key(vpt_fj_t *r, vpt_str_t *key);
 static int vpt_fj_next(vpt_fj_t *r, int close, int *more);
 static int vpt_fj_open(vpt_fj_t *r, int open, int close, int *empty);
 static int vpt_fj_scalar(vpt_fj_t *r, vpt_fj_val_t *v);
 static int vpt_fj_skip(vpt_fj_t *r);
-static int vpt_fj_string(vpt_fj_t *r, vpt_str_t *s, int *decoded);
-static int vpt_fj_decode(vpt_fj_t *r, vpt_str_t *s);
+static int vpt_fj_string(vpt_fj_t *r, vpt_str_t *s);
+static int vpt_fj_decode(vpt_fj_t *r, vpt_str_t *s)
+    __attribute__((noinline, cold));
 static int vpt_fj_hex4(const unsigned char *p, const unsigned char *end,
     uint32_t *cp);
 static size_t vpt_fj_utf8_len(const unsigned char *p,
     const unsigned char *end);
 static int vpt_fj_number(vpt_fj_t *r, vpt_fj_val_t *v);
 static int vpt_fj_seen(unsigned *seen, int k);
-static void vpt_fj_str(vpt_fj_t *r, const vpt_fj_val_t *v, vpt_str_t *out);
+static inline void vpt_fj_str(vpt_fj_t *r, const vpt_fj_val_t *v,
+    vpt_str_t *out);
 static void vpt_fj_num(const vpt_fj_val_t *v, double *out);
 
 
@@ -142,6 +160,7 @@ vpt_context_parse_fast(vpt_context_t *ctx, const char *json, size_t len,
     r.arena = arena;
     r.used = 0;
     r.depth = 0;
+    r.decoded = 0;
 
     vpt_context_init(ctx);
     vpt_fj_ws(&r);
@@ -181,7 +200,7 @@ vpt_fj_root(vpt_fj_t *r, vpt_context_t *ctx)
     seen = 0;
 
     while (more) {
-        if (vpt_fj_key(r, &key, NULL) != VPT_OK) {
+        if (vpt_fj_key(r, &key) != VPT_OK) {
             return VPT_DECLINED;
         }
 
@@ -195,7 +214,10 @@ vpt_fj_root(vpt_fj_t *r, vpt_context_t *ctx)
         switch (k) {
 
         case VPT_CTX_USER:
-            if (vpt_fj_user(r, ctx) != VPT_OK) {
+            if (vpt_fj_fields(r, vpt_ctx_user_keys, VPT_CTX_NUSER,
+                              vpt_fj_set_user, ctx)
+                != VPT_OK)
+            {
                 return VPT_DECLINED;
             }
             break;
@@ -217,7 +239,10 @@ vpt_fj_root(vpt_fj_t *r, vpt_context_t *ctx)
             break;
 
         case VPT_CTX_ORDER:
-            if (vpt_fj_order(r, ctx) != VPT_OK) {
+            if (vpt_fj_fields(r, vpt_ctx_order_keys, VPT_CTX_NORDER,
+                              vpt_fj_set_order, ctx)
+                != VPT_OK)
+            {
                 return VPT_DECLINED;
             }
             break;
@@ -271,129 +296,53 @@ vpt_fj_root(vpt_fj_t *r, vpt_context_t *ctx)
 }
 
 
-static int
-vpt_fj_user(vpt_fj_t *r, vpt_context_t *ctx)
+static void
+vpt_fj_set_user(vpt_fj_t *r, void *obj, int k, const vpt_fj_val_t *v)
 {
-    int           k, more;
-    unsigned      seen;
-    vpt_str_t     key;
-    vpt_fj_val_t  v;
+    vpt_context_t  *ctx = obj;
 
-    if (*r->p != '{') {
-        return vpt_fj_skip(r);
+    switch (k) {
+
+    case VPT_CTX_USER_ID:
+        vpt_fj_str(r, v, &ctx->user_id);
+        break;
+
+    case VPT_CTX_USER_LOYALTY:
+        if (v->type == VPT_FJ_TRUE || v->type == VPT_FJ_FALSE) {
+            ctx->loyalty_member = (v->type == VPT_FJ_TRUE);
+        }
+        break;
+
+    case VPT_CTX_USER_ORDERS:
+        vpt_fj_num(v, &ctx->orders);
+        break;
+
+    case VPT_CTX_USER_LTV:
+        vpt_fj_num(v, &ctx->lifetime_value);
+        break;
     }
-
-    if (vpt_fj_open(r, '{', '}', &more) != VPT_OK) {
-        return VPT_DECLINED;
-    }
-
-    seen = 0;
-
-    while (more) {
-        if (vpt_fj_key(r, &key, NULL) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-
-        k = vpt_ctx_key_find(vpt_ctx_user_keys, VPT_CTX_NUSER, key.data,
-                             key.len);
-
-        if (k >= 0 && vpt_fj_seen(&seen, k) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-
-        if (vpt_fj_scalar(r, &v) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-
-        switch (k) {
-
-        case VPT_CTX_USER_ID:
-            vpt_fj_str(r, &v, &ctx->user_id);
-            break;
-
-        case VPT_CTX_USER_LOYALTY:
-            if (v.type == VPT_FJ_TRUE || v.type == VPT_FJ_FALSE) {
-                ctx->loyalty_member = (v.type == VPT_FJ_TRUE);
-            }
-            break;
-
-        case VPT_CTX_USER_ORDERS:
-            vpt_fj_num(&v, &ctx->orders);
-            break;
-
-        case VPT_CTX_USER_LTV:
-            vpt_fj_num(&v, &ctx->lifetime_value);
-            break;
-        }
-
-        if (vpt_fj_next(r, '}', &more) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-    }
-
-    r->depth--;
-
-    return VPT_OK;
 }
 
 
-static int
-vpt_fj_order(vpt_fj_t *r, vpt_context_t *ctx)
+static void
+vpt_fj_set_order(vpt_fj_t *r, void *obj, int k, const vpt_fj_val_t *v)
 {
-    int           k, more;
-    unsigned      seen;
-    vpt_str_t     key;
-    vpt_fj_val_t  v;
+    vpt_context_t  *ctx = obj;
 
-    if (*r->p != '{') {
-        return vpt_fj_skip(r);
+    switch (k) {
+
+    case VPT_CTX_ORDER_ID:
+        vpt_fj_str(r, v, &ctx->order_id);
+        break;
+
+    case VPT_CTX_ORDER_TOTAL:
+        vpt_fj_num(v, &ctx->order_total);
+        break;
+
+    case VPT_CTX_ORDER_CURRENCY:
+        vpt_fj_str(r, v, &ctx->order_currency);
+        break;
     }
-
-    if (vpt_fj_open(r, '{', '}', &more) != VPT_OK) {
-        return VPT_DECLINED;
-    }
-
-    seen = 0;
-
-    while (more) {
-        if (vpt_fj_key(r, &key, NULL) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-
-        k = vpt_ctx_key_find(vpt_ctx_order_keys, VPT_CTX_NORDER, key.data,
-                             key.len);
-
-        if (k >= 0 && vpt_fj_seen(&seen, k) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-
-        if (vpt_fj_scalar(r, &v) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-
-        switch (k) {
-
-        case VPT_CTX_ORDER_ID:
-            vpt_fj_str(r, &v, &ctx->order_id);
-            break;
-
-        case VPT_CTX_ORDER_TOTAL:
-            vpt_fj_num(&v, &ctx->order_total);
-            break;
-
-        case VPT_CTX_ORDER_CURRENCY:
-            vpt_fj_str(r, &v, &ctx->order_currency);
-            break;
-        }
-
-        if (vpt_fj_next(r, '}', &more) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-    }
-
-    r->depth--;
-
-    return VPT_OK;
 }
 
 
@@ -415,7 +364,7 @@ vpt_fj_history(vpt_fj_t *r, vpt_context_t *ctx)
     seen = 0;
 
     while (more) {
-        if (vpt_fj_key(r, &key, NULL) != VPT_OK) {
+        if (vpt_fj_key(r, &key) != VPT_OK) {
             return VPT_DECLINED;
         }
 
@@ -500,13 +449,58 @@ vpt_fj_items(vpt_fj_t *r, vpt_item_t *items, size_t *n, double *total)
 static int
 vpt_fj_item(vpt_fj_t *r, vpt_item_t *it)
 {
+    memset(it, 0, sizeof(vpt_item_t));
+    it->qty = 1;
+
+    return vpt_fj_fields(r, vpt_ctx_item_keys, VPT_CTX_NITEM,
+                         vpt_fj_set_item, it);
+}
+
+
+static void
+vpt_fj_set_item(vpt_fj_t *r, void *obj, int k, const vpt_fj_val_t *v)
+{
+    vpt_item_t  *it = obj;
+
+    switch (k) {
+
+    case VPT_CTX_ITEM_SKU:
+        vpt_fj_str(r, v, &it->sku);
+        break;
+
+    case VPT_CTX_ITEM_CATEGORY:
+        vpt_fj_str(r, v, &it->category);
+        break;
+
+    case VPT_CTX_ITEM_PRICE:
+        vpt_fj_num(v, &it->price);
+        break;
+
+    case VPT_CTX_ITEM_QTY:
+        vpt_fj_num(v, &it->qty);
+        break;
+    }
+}
+
+
+/*
+ * An object of scalar fields named in keys: set() for each one the ranker
+ * reads, the others validated and passed over; a value that is not an
+ * object is passed over whole.
+ */
+
+static inline int
+vpt_fj_fields(vpt_fj_t *r, const vpt_ctx_key_t *keys, size_t nkeys,
+    vpt_fj_set_pt set, void *obj)
+{
     int           k, more;
     unsigned      seen;
     vpt_str_t     key;
     vpt_fj_val_t  v;
 
-    memset(it, 0, sizeof(vpt_item_t));
-    it->qty = 1;
+    if (*r->p != '{') {
+        return vpt_fj_skip(r);
+    }
 
     if (vpt_fj_open(r, '{', '}', &more) != VPT_OK) {
         return VPT_DECLINED;
@@ -515,12 +509,11 @@ vpt_fj_item(vpt_fj_t *r, vpt_item_t *it)
     seen = 0;
 
     while (more) {
-        if (vpt_fj_key(r, &key, NULL) != VPT_OK) {
+        if (vpt_fj_key(r, &key) != VPT_OK) {
             return VPT_DECLINED;
         }
 
-        k = vpt_ctx_key_find(vpt_ctx_item_keys, VPT_CTX_NITEM, key.data,
-                             key.len);
+        k = vpt_ctx_key_find(keys, nkeys, key.data, key.len);
 
         if (k >= 0 && vpt_fj_seen(&seen, k) != VPT_OK) {
             return VPT_DECLINED;
@@ -530,23 +523,8 @@ vpt_fj_item(vpt_fj_t *r, vpt_item_t *it)
             return VPT_DECLINED;
         }
 
-        switch (k) {
-
-        case VPT_CTX_ITEM_SKU:
-            vpt_fj_str(r, &v, &it->sku);
-            break;
-
-        case VPT_CTX_ITEM_CATEGORY:
-            vpt_fj_str(r, &v, &it->category);
-            break;
-
-        case VPT_CTX_ITEM_PRICE:
-            vpt_fj_num(&v, &it->price);
-            break;
-
-        case VPT_CTX_ITEM_QTY:
-            vpt_fj_num(&v, &it->qty);
-            break;
+        if (k >= 0) {
+            set(r, obj, k, &v);
         }
 
         if (vpt_fj_next(r, '}', &more) != VPT_OK) {
@@ -619,11 +597,11 @@ vpt_fj_features(vpt_fj_t *r, vpt_context_t *ctx)
     nkeys = 0;
 
     while (more) {
-        if (vpt_fj_key(r, &key, &decoded) != VPT_OK
-            || nkeys == VPT_FAST_FEATURES)
-        {
+        if (vpt_fj_key(r, &key) != VPT_OK || nkeys == VPT_FAST_FEATURES) {
             return VPT_DECLINED;
         }
+
+        decoded = r->decoded;
 
         for (i = 0; i < nkeys; i++) {
             if (keys[i].len == key.len
@@ -677,21 +655,15 @@ vpt_fj_features(vpt_fj_t *r, vpt_context_t *ctx)
 
 
 /*
- * "name" : -- r->p then at the value; keys follow the string rules, and
- * *decoded (when asked) says the key is in the arena already
+ * "name" : -- r->p then at the value; keys follow the string rules (and
+ * r->decoded says whether the key is in the arena already)
  */
 
 static int
-vpt_fj_key(vpt_fj_t *r, vpt_str_t *key, int *decoded)
+vpt_fj_key(vpt_fj_t *r, vpt_str_t *key)
 {
-    int  d;
-
-    if (vpt_fj_string(r, key, &d) != VPT_OK) {
+    if (vpt_fj_string(r, key) != VPT_OK) {
         return VPT_DECLINED;
-    }
-
-    if (decoded != NULL) {
-        *decoded = d;
     }
 
     vpt_fj_ws(r);
@@ -773,7 +745,6 @@ vpt_fj_open(vpt_fj_t *r, int open, int close, int *more)
 static int
 vpt_fj_scalar(vpt_fj_t *r, vpt_fj_val_t *v)
 {
-    int        decoded;
     vpt_str_t  s;
 
     if (r->p == r->end) {
@@ -783,14 +754,14 @@ vpt_fj_scalar(vpt_fj_t *r, vpt_fj_val_t *v)
     switch (*r->p) {
 
     case '"':
-        if (vpt_fj_string(r, &s, &decoded) != VPT_OK) {
+        if (vpt_fj_string(r, &s) != VPT_OK) {
             return VPT_DECLINED;
         }
 
         v->type = VPT_FJ_STR;
         v->s = s.data;
         v->len = s.len;
-        v->decoded = decoded;
+        v->decoded = r->decoded;
         return VPT_OK;
 
     case '{':
@@ -857,7 +828,7 @@ vpt_fj_skip(vpt_fj_t *r)
     /* recursion is bounded by VPT_FAST_DEPTH */
 
     while (more) {
-        if (close == '}' && vpt_fj_key(r, &key, NULL) != VPT_OK) {
+        if (close == '}' && vpt_fj_key(r, &key) != VPT_OK) {
             return VPT_DECLINED;
         }
 
@@ -876,11 +847,11 @@ vpt_fj_skip(vpt_fj_t *r)
 
 /*
  * A string: in place when it is plain (the common case, one table lookup
- * a byte), else decoded into the arena (*decoded then set).
+ * a byte), else decoded into the arena (r->decoded then set).
  */
 
 static int
-vpt_fj_string(vpt_fj_t *r, vpt_str_t *s, int *decoded)
+vpt_fj_string(vpt_fj_t *r, vpt_str_t *s)
 {
     const unsigned char  *p;
 
@@ -894,18 +865,14 @@ vpt_fj_string(vpt_fj_t *r, vpt_str_t *s, int *decoded)
         p++;
     }
 
-    if (p < r->end && (*p == '\\' || *p >= 0x80)) {
-        *decoded = 1;
-        return vpt_fj_decode(r, s);
-    }
-
     if (p == r->end || *p != '"') {
-        return VPT_DECLINED;
+        r->decoded = 1;
+        return vpt_fj_decode(r, s);
     }
 
     s->data = (const char *) r->p;
     s->len = p - r->p;
-    *decoded = 0;
+    r->decoded = 0;
 
     r->p = p + 1;
 
@@ -1252,7 +1219,7 @@ vpt_fj_seen(unsigned *seen, int k)
 
 /* as vpt_ctx_str(): a non-empty string, in the arena */
 
-static void
+static inline void
 vpt_fj_str(vpt_fj_t *r, const vpt_fj_val_t *v, vpt_str_t *out)
 {
     if (v->type != VPT_FJ_STR || v->len == 0) {
