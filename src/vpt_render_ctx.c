@@ -48,19 +48,6 @@ static const char  *vpt_state_examples[VPT_S_N] = {
 };
 
 
-/* the JavaScript lexer's states */
-enum {
-    VPT_JS_CODE = 0,
-    VPT_JS_SQ,
-    VPT_JS_DQ,
-    VPT_JS_TEMPLATE,
-    VPT_JS_LINE_COMMENT,
-    VPT_JS_BLOCK_COMMENT,
-    VPT_JS_REGEX,
-    VPT_JS_REGEX_CLASS
-};
-
-
 /* attributes whose value is a URL */
 static const char  *vpt_url_attrs[] = {
     "href", "src", "action", "formaction", "xlink:href", "poster", "cite",
@@ -68,13 +55,6 @@ static const char  *vpt_url_attrs[] = {
     "ping", "archive", "lowsrc", "dynsrc", "classid", "profile", "icon",
     "srcset", "imagesrcset", NULL
 };
-
-/* keywords after which a '/' starts a regular expression */
-static const char  *vpt_js_keywords[] = {
-    "return", "typeof", "instanceof", "in", "of", "new", "delete", "void",
-    "throw", "case", "do", "else", "yield", "await", NULL
-};
-
 
 static void vpt_mctx_feed(vpt_mctx_t *m, size_t to);
 static void vpt_mctx_step(vpt_mctx_t *m, unsigned prev, size_t i);
@@ -85,8 +65,6 @@ static vpt_esc_e vpt_mctx_script(vpt_mctx_t *m, char *err, size_t errlen);
 static int vpt_url_prefix(const char *s, size_t len, char *scheme,
     size_t size);
 static int vpt_url_suffix_colon(const char *s, size_t len);
-static void vpt_js_byte(vpt_js_t *js, unsigned char c);
-static int vpt_in_list(const char **list, const char *s, size_t len);
 static void vpt_snippet(char *buf, size_t size, const char *s, size_t len);
 
 
@@ -229,7 +207,7 @@ vpt_mctx_placeholder(vpt_mctx_t *m, size_t start, size_t end, char *err,
 int
 vpt_mctx_finish(vpt_mctx_t *m, char *err, size_t errlen)
 {
-    char      show[40];
+    char      show[48];
     unsigned  s;
 
     vpt_mctx_feed(m, m->markup.len);
@@ -432,8 +410,7 @@ vpt_mctx_step(vpt_mctx_t *m, unsigned prev, size_t i)
 
         if (strcmp(m->raw, "script") == 0) {
             m->in_script = 1;
-            memset(&m->js, 0, sizeof(vpt_js_t));
-            m->js.regex = 1;
+            vpt_js_init(&m->js);
         }
 
     } else if (cur <= VPT_S_VALUE_UNQ) {
@@ -714,165 +691,9 @@ vpt_mctx_script(vpt_mctx_t *m, char *err, size_t errlen)
 }
 
 
-/*
- * One byte of a script.  A '/' in code starts a regular expression after
- * an operator, '(' or a keyword, and divides after a name, a number or a
- * closing bracket: the usual guess, right for the scripts offers carry.
- */
-
-static void
-vpt_js_byte(vpt_js_t *js, unsigned char c)
-{
-    int  ident;
-
-    switch (js->state) {
-
-    case VPT_JS_SQ:
-    case VPT_JS_DQ:
-    case VPT_JS_TEMPLATE:
-        if (js->esc) {
-            js->esc = 0;
-
-        } else if (c == '\\') {
-            js->esc = 1;
-
-        } else if ((js->state == VPT_JS_SQ && c == '\'')
-                   || (js->state == VPT_JS_DQ && c == '"')
-                   || (js->state == VPT_JS_TEMPLATE && c == '`'))
-        {
-            js->state = VPT_JS_CODE;
-            js->regex = 0;
-
-        } else if ((c == '\n' || c == '\r') && js->state != VPT_JS_TEMPLATE)
-        {
-            /* an unterminated string ends the statement */
-            js->state = VPT_JS_CODE;
-            js->regex = 1;
-        }
-
-        return;
-
-    case VPT_JS_LINE_COMMENT:
-        if (c == '\n' || c == '\r') {
-            js->state = VPT_JS_CODE;
-        }
-
-        return;
-
-    case VPT_JS_BLOCK_COMMENT:
-        if (js->slash && c == '/') {
-            js->state = VPT_JS_CODE;
-        }
-
-        js->slash = (c == '*');
-        return;
-
-    case VPT_JS_REGEX:
-    case VPT_JS_REGEX_CLASS:
-        if (js->esc) {
-            js->esc = 0;
-
-        } else if (c == '\\') {
-            js->esc = 1;
-
-        } else if (c == '[') {
-            js->state = VPT_JS_REGEX_CLASS;
-
-        } else if (c == ']' && js->state == VPT_JS_REGEX_CLASS) {
-            js->state = VPT_JS_REGEX;
-
-        } else if (c == '/' && js->state == VPT_JS_REGEX) {
-            js->state = VPT_JS_CODE;
-            js->regex = 0;
-
-        } else if (c == '\n' || c == '\r') {
-            js->state = VPT_JS_CODE;
-            js->regex = 1;
-        }
-
-        return;
-    }
-
-    /* code */
-
-    if (js->slash) {
-        js->slash = 0;
-
-        if (c == '/') {
-            js->state = VPT_JS_LINE_COMMENT;
-            return;
-        }
-
-        if (c == '*') {
-            js->state = VPT_JS_BLOCK_COMMENT;
-            return;
-        }
-
-        if (js->slash_regex) {
-            js->state = VPT_JS_REGEX;
-            vpt_js_byte(js, c);
-            return;
-        }
-
-        /* a division: c follows an operator */
-        js->regex = 1;
-    }
-
-    ident = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80;
-
-    if (ident) {
-        if (js->wlen < sizeof(js->word)) {
-            js->word[js->wlen] = (char) c;
-        }
-
-        js->wlen += (js->wlen <= sizeof(js->word));
-        js->regex = 0;
-        return;
-    }
-
-    if (js->wlen) {
-        js->regex = js->wlen <= sizeof(js->word)
-                    && vpt_in_list(vpt_js_keywords, js->word, js->wlen);
-        js->wlen = 0;
-    }
-
-    switch (c) {
-
-    case ' ': case '\t': case '\n': case '\r': case '\f': case '\v':
-        return;
-
-    case '\'':
-        js->state = VPT_JS_SQ;
-        return;
-
-    case '"':
-        js->state = VPT_JS_DQ;
-        return;
-
-    case '`':
-        js->state = VPT_JS_TEMPLATE;
-        return;
-
-    case '/':
-        js->slash = 1;
-        js->slash_regex = js->regex;
-        return;
-
-    case ')': case ']': case '}':
-        js->regex = 0;
-        return;
-
-    default:
-        js->regex = 1;
-        return;
-    }
-}
-
-
 /* whether s[0, len) is one of the NULL-terminated list */
 
-static int
+int
 vpt_in_list(const char **list, const char *s, size_t len)
 {
     for (/* void */; *list != NULL; list++) {
@@ -885,14 +706,14 @@ vpt_in_list(const char **list, const char *s, size_t len)
 }
 
 
-/* up to 24 bytes of markup for a message: printable, no '"' or '\\' */
+/* up to 32 bytes of markup for a message: printable, no '"' or '\\' */
 
 static void
 vpt_snippet(char *buf, size_t size, const char *s, size_t len)
 {
     size_t  i, n;
 
-    n = (len < 24) ? len : 24;
+    n = (len < 32) ? len : 32;
 
     for (i = 0; i < n && i + 4 < size; i++) {
         buf[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"'

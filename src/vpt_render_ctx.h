@@ -43,6 +43,19 @@ typedef enum {
 } vpt_esc_e;
 
 
+/* the JavaScript lexer's states (vpt_render_js.c) */
+enum {
+    VPT_JS_CODE = 0,
+    VPT_JS_SQ,
+    VPT_JS_DQ,
+    VPT_JS_TEMPLATE,
+    VPT_JS_LINE_COMMENT,
+    VPT_JS_BLOCK_COMMENT,
+    VPT_JS_REGEX,
+    VPT_JS_REGEX_CLASS
+};
+
+
 /* a JavaScript lexer just good enough to know strings from code */
 typedef struct {
     unsigned char   state;
@@ -94,6 +107,13 @@ int vpt_mctx_finish(vpt_mctx_t *m, char *err, size_t errlen);
 size_t vpt_url_value(char *out, const char *s, size_t len, int list);
 size_t vpt_url_part(char *out, const char *s, size_t len);
 size_t vpt_js_string(char *out, const char *s, size_t len);
+
+/* a script's lexer, fed its text a byte at a time (vpt_render_js.c) */
+void vpt_js_init(vpt_js_t *js);
+void vpt_js_byte(vpt_js_t *js, unsigned char c);
+
+/* whether s[0, len) is one of list, which ends with NULL */
+int vpt_in_list(const char **list, const char *s, size_t len);
 
 /*
  * The next "{{name}}" at or after from: 1 and [start, end) is the name;

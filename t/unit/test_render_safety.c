@@ -348,8 +348,10 @@ VPT_TEST(css_event_handlers_comments_and_names_are_refused)
 VPT_TEST(markup_that_leaves_anything_open_is_refused)
 {
     CHECK_REFUSED("<p>Thanks!</p><!-- tracking pixel below",
-                  "leaves a comment open (\"<!-- tracking pixel belo...\" "
+                  "leaves a comment open (\"<!-- tracking pixel below\" "
                   "at byte 14)");
+    CHECK_REFUSED("<p>Thanks!</p><!-- tracking pixel below, and more",
+                  "(\"<!-- tracking pixel below, and m...\" at byte 14)");
     CHECK_REFUSED("<script>var a = 1;", "leaves <script> open");
     CHECK_REFUSED("<textarea>Tell us", "leaves <textarea> open");
     CHECK_REFUSED("<title>x", "leaves <title> open");
