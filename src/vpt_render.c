@@ -12,13 +12,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vpt_rank.h"
+#include "vpt_render.h"
 #include "vpt_render_ctx.h"
 
 
 #define VPT_NUM_LEN          48
 #define VPT_FEATURES_PREFIX  "features."
-#define VPT_SHOW_MAX         64
 #define VPT_RENDER_VALUE_MAX 256    /* bytes of one context string shown */
 
 
@@ -74,7 +73,6 @@ static size_t vpt_put(char *out, const char *s, size_t len);
 static size_t vpt_url_escape(char *out, vpt_str_t s);
 static vpt_field_e vpt_field(const char *s, size_t len, vpt_str_t *name);
 static size_t vpt_fmt_num(char *buf, double x, unsigned decimals, int trim);
-static void vpt_show(char *buf, size_t size, const char *s, size_t len);
 
 
 size_t
@@ -104,7 +102,7 @@ int
 vpt_render_escapes(vpt_str_t markup, unsigned char *esc, size_t n,
     char *err, size_t errlen)
 {
-    char         show[VPT_SHOW_MAX + 8], why[192];
+    char         show[VPT_SHOW_SIZE], why[192];
     size_t       k, pos, start, end;
     vpt_esc_e    e;
     vpt_str_t    name;
@@ -610,30 +608,4 @@ vpt_fmt_num(char *buf, double x, unsigned decimals, int trim)
     }
 
     return n;
-}
-
-
-/*
- * a placeholder for a message: printable ASCII but for '"' and '\\' (the
- * catalog quotes it in a one-line message), cut to VPT_SHOW_MAX
- */
-
-static void
-vpt_show(char *buf, size_t size, const char *s, size_t len)
-{
-    size_t  i, n;
-
-    n = (len < VPT_SHOW_MAX) ? len : VPT_SHOW_MAX;
-
-    for (i = 0; i < n && i + 4 < size; i++) {
-        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"'
-                  && s[i] != '\\') ? s[i] : '?';
-    }
-
-    if (n < len && i + 4 < size) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-
-    buf[i] = '\0';
 }

@@ -65,7 +65,6 @@ static vpt_esc_e vpt_mctx_script(vpt_mctx_t *m, char *err, size_t errlen);
 static int vpt_url_prefix(const char *s, size_t len, char *scheme,
     size_t size);
 static int vpt_url_suffix_colon(const char *s, size_t len);
-static void vpt_snippet(char *buf, size_t size, const char *s, size_t len);
 
 
 #define vpt_why(err, errlen, ...)                                            \
@@ -207,7 +206,7 @@ vpt_mctx_placeholder(vpt_mctx_t *m, size_t start, size_t end, char *err,
 int
 vpt_mctx_finish(vpt_mctx_t *m, char *err, size_t errlen)
 {
-    char      show[48];
+    char      show[VPT_SHOW_SIZE];
     unsigned  s;
 
     vpt_mctx_feed(m, m->markup.len);
@@ -218,8 +217,8 @@ vpt_mctx_finish(vpt_mctx_t *m, char *err, size_t errlen)
         return VPT_OK;
     }
 
-    vpt_snippet(show, sizeof(show), m->markup.data + m->open_at,
-                m->markup.len - m->open_at);
+    vpt_show(show, sizeof(show), m->markup.data + m->open_at,
+             m->markup.len - m->open_at);
 
     if (m->in_raw) {
         vpt_why(err, errlen, "leaves <%s> open (\"%s\" at byte %zu): the "
@@ -703,27 +702,4 @@ vpt_in_list(const char **list, const char *s, size_t len)
     }
 
     return 0;
-}
-
-
-/* up to 32 bytes of markup for a message: printable, no '"' or '\\' */
-
-static void
-vpt_snippet(char *buf, size_t size, const char *s, size_t len)
-{
-    size_t  i, n;
-
-    n = (len < 32) ? len : 32;
-
-    for (i = 0; i < n && i + 4 < size; i++) {
-        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"'
-                  && s[i] != '\\') ? s[i] : '?';
-    }
-
-    if (n < len && i + 4 < size) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-
-    buf[i] = '\0';
 }

@@ -44,6 +44,7 @@
 #include "vpt_context.h"
 #include "vpt_model.h"
 #include "vpt_rank.h"
+#include "vpt_render.h"
 #include "vpt_html.h"
 #include "vpt_render_ctx.h"
 #include "fuzz_check.h"

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 
 #include "vpt_test.h"
-#include "vpt_rank.h"
-#include "vpt_catalog.h"
+#include "vpt_fixture.h"
 #include "vpt_html.h"
+#include "vpt_render.h"
 #include "vpt_render_ctx.h"
 
 
@@ -24,34 +24,17 @@ static char  out[65536];
 static char  out2[65536];
 
 
-static vpt_str_t
-str(const char *s)
-{
-    vpt_str_t  v;
-
-    v.data = s;
-    v.len = strlen(s);
-
-    return v;
-}
-
-
 /* a shopper whose every string is value, and features.link too */
 static void
 ctx_init(vpt_context_t *ctx, const char *value)
 {
-    memset(ctx, 0, sizeof(vpt_context_t));
-    ctx->loyalty_member = -1;
+    vpt_context_init(ctx);
     ctx->orders = 3;
-    ctx->lifetime_value = -1;
-    ctx->local_hour = -1;
     ctx->order_total = 12.5;
     ctx->user_id = str(value);
     ctx->intent = str(value);
     ctx->device = str(value);
-    ctx->nfeatures = 1;
-    ctx->features[0].name = str("link");
-    ctx->features[0].str = str(value);
+    attr_str(ctx->features, &ctx->nfeatures, "link", value);
 }
 
 
@@ -69,8 +52,7 @@ render(const char *markup, const char *value)
     vpt_context_t      ctx;
     vpt_render_vars_t  vars;
 
-    memset(&o, 0, sizeof(o));
-    o.id = str("o1");
+    offer_init(&o, "o1", 1, 0, 0.5);
     o.markup = str(markup);
     ctx_init(&ctx, value);
     vars.decision = str("7f3a");
@@ -350,8 +332,10 @@ VPT_TEST(markup_that_leaves_anything_open_is_refused)
     CHECK_REFUSED("<p>Thanks!</p><!-- tracking pixel below",
                   "leaves a comment open (\"<!-- tracking pixel below\" "
                   "at byte 14)");
-    CHECK_REFUSED("<p>Thanks!</p><!-- tracking pixel below, and more",
-                  "(\"<!-- tracking pixel below, and m...\" at byte 14)");
+    CHECK_REFUSED("<p>Thanks!</p><!-- tracking pixel below and more and "
+                  "more and more",
+                  "(\"<!-- tracking pixel below and more and more and ...\" "
+                  "at byte 14)");
     CHECK_REFUSED("<script>var a = 1;", "leaves <script> open");
     CHECK_REFUSED("<textarea>Tell us", "leaves <textarea> open");
     CHECK_REFUSED("<title>x", "leaves <title> open");
