@@ -7,12 +7,12 @@
  * and end.  Its state numbers are its own business: they are learned from
  * examples ("<a b=\"" is in a double-quoted value) when a walk starts, so
  * the tokenizer may renumber or reorder them; if two states this file
- * tells apart ever become one, every placeholder outside text is refused
- * (and the unit tests say so), never rendered with the wrong escaping.
+ * tells apart ever become one, every placeholder is refused (and the unit
+ * tests say so), never rendered with the wrong escaping.
  *
  * A placeholder's value cannot change the tokenizer's state where it is
- * allowed (escaped, it holds no '<', quote or backslash), so it is simply
- * skipped.
+ * allowed (escaped, it holds no '<', nor the quote or backslash that would
+ * matter there), so the walk skips it.
  */
 
 #include <stdio.h>
@@ -64,7 +64,7 @@ static vpt_esc_e vpt_mctx_attr(vpt_mctx_t *m, size_t start, size_t end,
 static vpt_esc_e vpt_mctx_script(vpt_mctx_t *m, char *err, size_t errlen);
 static int vpt_url_prefix(const char *s, size_t len, char *scheme,
     size_t size);
-static int vpt_url_suffix_colon(const char *s, size_t len);
+static int vpt_url_suffix_colon(const char *s, size_t len, int list);
 
 
 #define vpt_why(err, errlen, ...)                                            \
@@ -130,9 +130,9 @@ vpt_mctx_placeholder(vpt_mctx_t *m, size_t start, size_t end, char *err,
 
     s = vpt_mctx_state(m);
 
-    if (!m->states_ok && s != VPT_S_DATA) {
-        vpt_why(err, errlen, "is where this build's HTML tokenizer cannot "
-                "tell attributes from text (vpt_html.c changed?)");
+    if (!m->states_ok) {
+        vpt_why(err, errlen, "cannot be placed: this build's HTML tokenizer "
+                "does not tell text from attributes (vpt_html.c changed?)");
         return VPT_ESC_NONE;
     }
 
@@ -426,8 +426,9 @@ static vpt_esc_e
 vpt_mctx_attr(vpt_mctx_t *m, size_t start, size_t end, char *err,
     size_t errlen)
 {
-    char         name[24], scheme[24];
-    size_t       i, n, from, len;
+    int          list, colon;
+    char         name[24], scheme[24], show[VPT_SHOW_SIZE];
+    size_t       i, n, len;
     const char  *s, *v, *q;
 
     s = m->markup.data;
@@ -441,7 +442,8 @@ vpt_mctx_attr(vpt_mctx_t *m, size_t start, size_t end, char *err,
 
     if (m->attr_len > 2 && name[0] == 'o' && name[1] == 'n') {
         vpt_why(err, errlen, "is in the event handler attribute \"%s\", "
-                "which is JavaScript", name);
+                "which is JavaScript",
+                vpt_show(show, sizeof(show), s + m->attr, m->attr_len));
         return VPT_ESC_NONE;
     }
 
@@ -456,41 +458,40 @@ vpt_mctx_attr(vpt_mctx_t *m, size_t start, size_t end, char *err,
         return VPT_ESC_HTML;
     }
 
-    /* a URL: is the placeholder at its start? (srcset: at a URL's start) */
+    /*
+     * A URL, from the value's start to the placeholder: in srcset, the
+     * list's URL from the last ','; and what follows, to the value's end
+     * (to a space or ',' in srcset)
+     */
 
+    list = (strstr(name, "srcset") != NULL);
     v = s + m->value;
     len = start - 2 - m->value;
-    from = 0;
 
-    if (strstr(name, "srcset") != NULL) {
-        for (i = len; i > 0; i--) {
-            if (v[i - 1] == ',') {
-                from = i;
-                break;
-            }
+    for (i = len; list && i > 0; i--) {
+        if (v[i - 1] == ',') {
+            v += i;
+            len -= i;
+            break;
         }
     }
 
-    for (i = from; i < len && (unsigned char) v[i] <= 0x20; i++) {
+    q = memchr(s + end + 2, s[m->value - 1], m->markup.len - end - 2);
+    n = (q != NULL) ? (size_t) (q - s) - end - 2 : m->markup.len - end - 2;
+    colon = vpt_url_suffix_colon(s + end + 2, n, list);
+
+    for (i = 0; i < len && (unsigned char) v[i] <= 0x20; i++) {
         /* void */
     }
 
     if (i == len) {
-
-        /* the bytes after it, to the value's end, must not add a scheme */
-
-        q = memchr(s + end + 2, s[m->value - 1], m->markup.len - end - 2);
-        n = (q != NULL) ? (size_t) (q - s) - end - 2
-                        : m->markup.len - end - 2;
-
-        if (vpt_url_suffix_colon(s + end + 2, n)) {
+        if (colon) {
             vpt_why(err, errlen, "starts a URL (\"%s\") whose ':' after it "
                     "would let the value choose the scheme", name);
             return VPT_ESC_NONE;
         }
 
-        return (from || strstr(name, "srcset") != NULL) ? VPT_ESC_URL_LIST
-                                                         : VPT_ESC_URL;
+        return list ? VPT_ESC_URL_LIST : VPT_ESC_URL;
     }
 
     switch (vpt_url_prefix(v, len, scheme, sizeof(scheme))) {
@@ -501,11 +502,7 @@ vpt_mctx_attr(vpt_mctx_t *m, size_t start, size_t end, char *err,
     case 3:
         /* "page{{x}}": static bytes after it must not make that a scheme */
 
-        q = memchr(s + end + 2, s[m->value - 1], m->markup.len - end - 2);
-        n = (q != NULL) ? (size_t) (q - s) - end - 2
-                        : m->markup.len - end - 2;
-
-        if (vpt_url_suffix_colon(s + end + 2, n)) {
+        if (colon) {
             vpt_why(err, errlen, "is in a URL (\"%s\") whose scheme the "
                     "value could complete", name);
             return VPT_ESC_NONE;
@@ -605,17 +602,22 @@ vpt_url_prefix(const char *s, size_t len, char *scheme, size_t size)
 
 
 /*
- * Whether bytes after a placeholder at a URL's start could put a ':' in
- * its scheme: one before the first '/', '?' or '#', as a byte or a
- * character reference (&colon; &#58; &#x3a;), other placeholders skipped.
+ * Whether bytes after a placeholder could put a ':' in its URL's scheme:
+ * one before the first '/', '?' or '#' (or, in a list, space or ','), as
+ * a byte or a character reference (&colon; &#58; &#x3a;, and any other
+ * numeric one, to be safe); other placeholders are skipped.
  */
 
 static int
-vpt_url_suffix_colon(const char *s, size_t len)
+vpt_url_suffix_colon(const char *s, size_t len, int list)
 {
     size_t  i, k;
 
     for (i = 0; i < len; i++) {
+        if (list && (s[i] == ',' || vpt_is_ws((unsigned char) s[i]))) {
+            return 0;
+        }
+
         switch (s[i]) {
 
         case '/':
@@ -633,7 +635,7 @@ vpt_url_suffix_colon(const char *s, size_t len)
 
             if (k - i >= 3 && (s[i + 1] == '#' || memchr("cC", s[i + 1], 2)))
             {
-                /* any reference that may be a colon, or a slash: refused */
+                /* a reference that may be a colon */
                 return 1;
             }
 

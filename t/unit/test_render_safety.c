@@ -175,6 +175,10 @@ VPT_TEST(a_url_attribute_takes_only_http_https_mailto_or_relative_urls)
                  "<img srcset=\"a.png%2C%20javascript:x%202x 1x, /b.png 2x\">");
     CHECK_RENDER("<img srcset=\"/a.png 1x, {{features.link}} 2x\">",
                  "javascript:x", "<img srcset=\"/a.png 1x,  2x\">");
+    CHECK_RENDER("<img srcset=\"{{features.link}} 1x, https://b/c.png 2x\">",
+                 "/a.png", "<img srcset=\"/a.png 1x, https://b/c.png 2x\">");
+    CHECK_REFUSED("<img srcset=\"/a.png 1x, java{{user.id}}script:x 2x\">",
+                  "scheme the value could complete");
 
     /* not a URL attribute: HTML escaping as before */
     CHECK_RENDER("<a data-href=\"{{features.link}}\">x</a>", "javascript:x",
@@ -303,7 +307,9 @@ VPT_TEST(css_event_handlers_comments_and_names_are_refused)
     CHECK_REFUSED("<a onclick=\"track('{{user.id}}')\">x</a>",
                   "event handler attribute \"onclick\"");
     CHECK_REFUSED("<a OnMouseOver='{{user.id}}'>x</a>",
-                  "event handler attribute \"onmouseover\"");
+                  "event handler attribute \"OnMouseOver\"");
+    CHECK_REFUSED("<a on\"x='{{user.id}}'>x</a>",
+                  "event handler attribute \"on?x\"");
     CHECK_REFUSED("<p style=\"color: {{features.link}}\">x</p>",
                   "\"style\", which is CSS");
     CHECK_REFUSED("<iframe srcdoc=\"{{user.id}}\"></iframe>",
