@@ -57,8 +57,8 @@ static const char  *vpt_url_attrs[] = {
 };
 
 static void vpt_mctx_feed(vpt_mctx_t *m, size_t to);
+static size_t vpt_mctx_run(unsigned s, const unsigned char *p, size_t len);
 static void vpt_mctx_step(vpt_mctx_t *m, unsigned prev, size_t i);
-static unsigned vpt_mctx_state(const vpt_mctx_t *m);
 static vpt_esc_e vpt_mctx_attr(vpt_mctx_t *m, size_t start, size_t end,
     char *err, size_t errlen);
 static vpt_esc_e vpt_mctx_script(vpt_mctx_t *m, char *err, size_t errlen);
@@ -105,6 +105,14 @@ vpt_mctx_init(vpt_mctx_t *m, vpt_str_t markup)
         m->st[i] = h.state;
     }
 
+    /* the first example of a state names it, as they are checked below */
+
+    memset(m->map, VPT_S_N, sizeof(m->map));
+
+    for (i = VPT_S_N; i > 0; i--) {
+        m->map[m->st[i - 1]] = (unsigned char) (i - 1);
+    }
+
     m->states_ok = 1;
 
     for (i = 0; i < VPT_S_DECIDE; i++) {
@@ -128,7 +136,7 @@ vpt_mctx_placeholder(vpt_mctx_t *m, size_t start, size_t end, char *err,
     vpt_mctx_feed(m, start - 2);
     m->pos = end + 2;
 
-    s = vpt_mctx_state(m);
+    s = m->map[m->html.state];
 
     if (!m->states_ok) {
         vpt_why(err, errlen, "cannot be placed: this build's HTML tokenizer "
@@ -211,7 +219,7 @@ vpt_mctx_finish(vpt_mctx_t *m, char *err, size_t errlen)
 
     vpt_mctx_feed(m, m->markup.len);
 
-    s = vpt_mctx_state(m);
+    s = m->map[m->html.state];
 
     if (s == VPT_S_DATA) {
         return VPT_OK;
@@ -272,53 +280,33 @@ vpt_placeholder_next(const char *s, size_t len, size_t from, size_t *start,
 }
 
 
-/* the tokenizer's state as one of VPT_S_*, or VPT_S_N for the others */
-
-static unsigned
-vpt_mctx_state(const vpt_mctx_t *m)
-{
-    unsigned  i;
-
-    for (i = 0; i < VPT_S_N; i++) {
-        if (m->html.state == m->st[i]) {
-            return i;
-        }
-    }
-
-    return VPT_S_N;
-}
-
-
 /*
- * Feeds markup[m->pos, to): text and raw text other than a script's, up to
- * the next '<', in one call (nothing else changes their state), and every
- * other byte alone, to see each state change.
+ * Feeds markup[m->pos, to): each byte alone, to see each state change,
+ * but for runs of bytes that cannot change the state they are read in
+ * (WHATWG's rules, not this tokenizer's), which go in one call.
  */
 
 static void
 vpt_mctx_feed(vpt_mctx_t *m, size_t to)
 {
-    size_t                i, j;
+    size_t                i, j, k;
     unsigned              prev;
     const unsigned char  *p;
 
     p = (const unsigned char *) m->markup.data;
 
     for (i = m->pos; i < to; /* void */) {
-        prev = vpt_mctx_state(m);
+        prev = m->map[m->html.state];
+        j = i + vpt_mctx_run(prev, p + i, to - i);
 
-        if (prev == VPT_S_DATA || prev == VPT_S_RAW) {
-            for (j = i; j < to && p[j] != '<'; j++) {
-                if (m->in_script) {
-                    vpt_js_byte(&m->js, p[j]);
-                }
-            }
+        for (k = i; m->in_script && k < j; k++) {
+            vpt_js_byte(&m->js, p[k]);
+        }
 
-            if (j > i) {
-                vpt_html_scan(&m->html, p + i, j - i);
-                i = j;
-                continue;
-            }
+        if (j > i) {
+            vpt_html_scan(&m->html, p + i, j - i);
+            i = j;
+            continue;
         }
 
         if (m->in_script) {
@@ -334,6 +322,46 @@ vpt_mctx_feed(vpt_mctx_t *m, size_t to)
 }
 
 
+/* how many of p[0, len) leave state s as it is */
+
+static size_t
+vpt_mctx_run(unsigned s, const unsigned char *p, size_t len)
+{
+    size_t  i;
+
+    switch (s) {
+
+    case VPT_S_DATA:
+    case VPT_S_RAW:
+        for (i = 0; i < len && p[i] != '<'; i++) { /* void */ }
+        return i;
+
+    case VPT_S_VALUE_DQ:
+        for (i = 0; i < len && p[i] != '"'; i++) { /* void */ }
+        return i;
+
+    case VPT_S_VALUE_SQ:
+        for (i = 0; i < len && p[i] != '\''; i++) { /* void */ }
+        return i;
+
+    case VPT_S_TAG_NAME:
+    case VPT_S_ATTR_NAME:
+        for (i = 0;
+             i < len && !vpt_is_ws(p[i]) && p[i] != '/' && p[i] != '>'
+             && p[i] != '=';
+             i++)
+        {
+            /* void */
+        }
+
+        return i;
+
+    default:
+        return 0;
+    }
+}
+
+
 /* after byte i moved the tokenizer from prev */
 
 static void
@@ -343,7 +371,7 @@ vpt_mctx_step(vpt_mctx_t *m, unsigned prev, size_t i)
     unsigned     cur;
     const char  *s;
 
-    cur = vpt_mctx_state(m);
+    cur = m->map[m->html.state];
 
     if (cur == prev) {
         return;

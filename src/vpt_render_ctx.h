@@ -75,6 +75,7 @@ typedef struct {
     vpt_html_t      html;
     vpt_js_t        js;
     unsigned char   st[16];         /* the tokenizer's states, by example */
+    unsigned char   map[256];       /* a tokenizer state: its st[] index */
     unsigned        states_ok:1;
     unsigned        in_raw:1;       /* in a raw text element's text */
     unsigned        in_script:1;
