@@ -21,9 +21,14 @@
  * Refused: a tag or attribute name, an unquoted value, an on* attribute,
  * style, srcdoc, a script outside a string (or in a template literal,
  * comment or regular expression), <style> and other raw text, a comment or
- * <!...> declaration, a URL of another scheme.  The markup must end in the
+ * <!...> declaration, a URL of another scheme or whose scheme a value
+ * could complete ("java{{x}}script:").  The markup must end in the
  * tokenizer's data state: a comment, tag, attribute value or raw text
  * element left open would swallow the rest of the page.
+ *
+ * {{beacon}}, the renderer's own query string of percent-encoded ids,
+ * joins them with "&amp;" in HTML and URLs (a URL's part too) and with
+ * \u0026 in a script string.
  */
 
 #ifndef VPT_RENDER_CTX_H

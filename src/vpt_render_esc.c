@@ -42,11 +42,13 @@ vpt_scheme_is(const char *s, size_t len, const char *lit)
 
 
 /*
- * Whether a browser would run s as anything but http, https, mailto or a
- * relative URL: its scheme is the bytes before the first ':' when they
- * are a letter then letters, digits, '+', '-' or '.'; any other byte
- * first ('/', '?', '#', a space, a control) makes it relative.  Such bytes
- * are percent-encoded below, so the browser reads the same.
+ * Whether s is an http, https, mailto or relative URL: its scheme is the
+ * bytes before the first ':' when they are a letter then letters, digits,
+ * '+', '-' or '.'; any other byte first ('/', '?', '#', a space, a
+ * control) makes it relative.  A browser drops leading spaces and
+ * controls and ignores tabs and newlines, but vpt_url_value() encodes
+ * them, so it reads "%20javascript:" and "java%09script:" as relative
+ * too.
  */
 
 static int
