@@ -56,6 +56,26 @@ static const char  *vpt_url_attrs[] = {
     "srcset", "imagesrcset", NULL
 };
 
+/*
+ * URLs that choose code, styles or the page's base: a value may only be
+ * in their query or fragment ("tag attribute", lowercase)
+ */
+static const char  *vpt_code_urls[] = {
+    "script src", "script href", "script xlink:href", "link href",
+    "base href", "object data", "object codebase", "embed src",
+    "iframe src", "frame src", "applet codebase", "applet archive", NULL
+};
+
+/* SVG animations set another attribute, href too, to these values */
+static const char  *vpt_svg_animations[] = {
+    "animate", "set", "animatemotion", "animatetransform", NULL
+};
+
+static const char  *vpt_svg_animation_attrs[] = {
+    "to", "from", "values", "by", NULL
+};
+
+
 static void vpt_mctx_feed(vpt_mctx_t *m, size_t to);
 static size_t vpt_mctx_run(unsigned s, const unsigned char *p, size_t len);
 static void vpt_mctx_step(vpt_mctx_t *m, unsigned prev, size_t i);
@@ -454,9 +474,10 @@ static vpt_esc_e
 vpt_mctx_attr(vpt_mctx_t *m, size_t start, size_t end, char *err,
     size_t errlen)
 {
-    int          list, colon;
-    char         name[24], scheme[24], show[VPT_SHOW_SIZE];
-    size_t       i, n, len;
+    int          list, colon, code;
+    char         name[24], tag[24], pair[48], scheme[24];
+    char         show[VPT_SHOW_SIZE];
+    size_t       i, k, n, len;
     const char  *s, *v, *q;
 
     s = m->markup.data;
@@ -481,10 +502,31 @@ vpt_mctx_attr(vpt_mctx_t *m, size_t start, size_t end, char *err,
         return VPT_ESC_NONE;
     }
 
+    /* "tag attribute", lowercase, for the lists above */
+
+    k = (m->tag_len < sizeof(tag) - 1) ? m->tag_len : sizeof(tag) - 1;
+
+    for (i = 0; i < k; i++) {
+        tag[i] = (char) vpt_lower((unsigned char) s[m->tag + i]);
+    }
+
+    tag[k] = '\0';
+
+    if (vpt_in_list(vpt_svg_animations, tag, k)
+        && vpt_in_list(vpt_svg_animation_attrs, name, n))
+    {
+        vpt_why(err, errlen, "is in \"%s\" of <%s>, which can set an href",
+                name, tag);
+        return VPT_ESC_NONE;
+    }
+
     if (m->attr_len >= sizeof(name) || !vpt_in_list(vpt_url_attrs, name, n))
     {
         return VPT_ESC_HTML;
     }
+
+    snprintf(pair, sizeof(pair), "%s %s", tag, name);
+    code = vpt_in_list(vpt_code_urls, pair, strlen(pair));
 
     /*
      * A URL, from the value's start to the placeholder: in srcset, the
@@ -502,6 +544,13 @@ vpt_mctx_attr(vpt_mctx_t *m, size_t start, size_t end, char *err,
             len -= i;
             break;
         }
+    }
+
+    if (code && memchr(v, '?', len) == NULL && memchr(v, '#', len) == NULL)
+    {
+        vpt_why(err, errlen, "would choose what <%s %s> loads: only its "
+                "query or fragment may take a value", tag, name);
+        return VPT_ESC_NONE;
     }
 
     q = memchr(s + end + 2, s[m->value - 1], m->markup.len - end - 2);

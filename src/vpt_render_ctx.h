@@ -15,11 +15,14 @@
  *       VPT_ESC_URL_LIST in srcset, where ',' separates URLs);
  *   later in a URL attribute's value whose scheme, if any, is http, https
  *       or mailto: all but A-Z a-z 0-9 - . _ ~ percent-encoded
- *       (VPT_ESC_URL_PART);
+ *       (VPT_ESC_URL_PART); in a URL that loads code or styles or sets the
+ *       base (<script src>, <link href>, <base href>, <iframe src>...),
+ *       only after its '?' or '#', and never at its start;
  *   inside a '...' or "..." string of a <script>: JSON-string escaped,
  *       < > & ' " U+2028 U+2029 as \uXXXX (VPT_ESC_JS).
  * Refused: a tag or attribute name, an unquoted value, an on* attribute,
- * style, srcdoc, a script outside a string (or in a template literal,
+ * style, srcdoc, an SVG animation's to, from, values and by (they can set
+ * an href), a script outside a string (or in a template literal,
  * comment or regular expression), <style> and other raw text, a comment or
  * <!...> declaration, a URL of another scheme or whose scheme a value
  * could complete ("java{{x}}script:").  The markup must end in the

@@ -240,6 +240,27 @@ VPT_TEST(a_placeholder_in_a_url_of_another_scheme_is_refused)
 }
 
 
+VPT_TEST(a_value_never_chooses_where_code_or_styles_load_from)
+{
+    CHECK_REFUSED("<script src=\"{{features.link}}\"></script>",
+                  "would choose what <script src> loads");
+    CHECK_REFUSED("<script src=\"https://{{features.link}}/a.js\"></script>",
+                  "would choose what <script src> loads");
+    CHECK_REFUSED("<link rel=\"stylesheet\" href=\"/css/{{device}}.css\">",
+                  "would choose what <link href> loads");
+    CHECK_REFUSED("<base href=\"{{features.link}}\">",
+                  "would choose what <base href> loads");
+    CHECK_REFUSED("<IFRAME SRC=\"{{features.link}}\"></IFRAME>",
+                  "would choose what <iframe src> loads");
+    CHECK_REFUSED("<svg><set attributeName=\"href\" to=\"{{user.id}}\"/>"
+                  "</svg>", "\"to\" of <set>, which can set an href");
+
+    /* the query is fine, percent-encoded */
+    CHECK_RENDER("<script src=\"/js/offer.js?u={{user.id}}\"></script>",
+                 "a&b", "<script src=\"/js/offer.js?u=a%26b\"></script>");
+}
+
+
 VPT_TEST(a_script_string_takes_a_json_escaped_value)
 {
     CHECK_RENDER("<script>var u = '{{user.id}}';</script>", "u-1\\",
@@ -531,6 +552,7 @@ main(void)
     VPT_RUN(a_url_attribute_takes_only_http_https_mailto_or_relative_urls);
     VPT_RUN(later_in_a_url_a_value_is_percent_encoded_whole);
     VPT_RUN(a_placeholder_in_a_url_of_another_scheme_is_refused);
+    VPT_RUN(a_value_never_chooses_where_code_or_styles_load_from);
     VPT_RUN(a_script_string_takes_a_json_escaped_value);
     VPT_RUN(the_beacon_renders_for_where_it_is);
     VPT_RUN(a_script_outside_a_string_is_refused);
