@@ -24,7 +24,7 @@
 
 
 enum {
-    VPT_HTML_DATA = 0,
+    VPT_HTML_DATA = 0,        /* 0: vpt_html_at_data() and memset */
     VPT_HTML_TAG_OPEN,        /* "<" in text */
     VPT_HTML_END_OPEN,        /* "</" */
     VPT_HTML_TAG_NAME,        /* a start tag's, n: bytes of the name */
@@ -119,6 +119,13 @@ static const unsigned char  vpt_html_class[256] = {
 static size_t vpt_html_run(vpt_html_t *h, const unsigned char *start,
     size_t len, int stop);
 static unsigned vpt_html_elem(const unsigned char *name, size_t n);
+
+
+int
+vpt_html_raw(const unsigned char *name, size_t n)
+{
+    return vpt_html_elem(name, n) != 0;
+}
 
 
 static unsigned char
