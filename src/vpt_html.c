@@ -121,13 +121,6 @@ static size_t vpt_html_run(vpt_html_t *h, const unsigned char *start,
 static unsigned vpt_html_elem(const unsigned char *name, size_t n);
 
 
-int
-vpt_html_raw(const unsigned char *name, size_t n)
-{
-    return vpt_html_elem(name, n) != 0;
-}
-
-
 static unsigned char
 vpt_html_lower(unsigned char c)
 {

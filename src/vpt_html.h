@@ -68,8 +68,5 @@ vpt_html_at_data(const vpt_html_t *h)
     return h->state == 0;
 }
 
-/* whether a start tag named name[0, n) opens raw text (script, title...) */
-int vpt_html_raw(const unsigned char *name, size_t n);
-
 
 #endif /* VPT_HTML_H */
