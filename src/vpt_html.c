@@ -121,6 +121,15 @@ static size_t vpt_html_run(vpt_html_t *h, const unsigned char *start,
 static unsigned vpt_html_elem(const unsigned char *name, size_t n);
 
 
+/* whether c, a letter, starts a raw text element's name: s t x i n p */
+
+static inline int
+vpt_html_raw_first(unsigned char c)
+{
+    return (0x8ca100u >> (((c | 0x20) - 'a') & 31)) & 1;
+}
+
+
 static unsigned char
 vpt_html_lower(unsigned char c)
 {
@@ -165,6 +174,42 @@ vpt_html_find1(const unsigned char *p, const unsigned char *end,
 }
 
 #endif
+
+
+/*
+ * The first '=', '>' or '/' in [p, end), or end: an attribute name's end.
+ * Names are a few bytes, but a byte loop costs ~5 instructions a byte and
+ * a 16-byte compare about twice that in all.
+ */
+
+static inline const unsigned char *
+vpt_html_attr_end(const unsigned char *p, const unsigned char *end)
+{
+#if defined(__SSE2__)
+    unsigned  m;
+    __m128i   w;
+
+    while (end - p >= 16) {
+        w = _mm_loadu_si128((const __m128i *) p);
+        m = _mm_movemask_epi8(
+                _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('=')),
+                    _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('>')),
+                                 _mm_cmpeq_epi8(w, _mm_set1_epi8('/')))));
+
+        if (m) {
+            return p + __builtin_ctz(m);
+        }
+
+        p += 16;
+    }
+#endif
+
+    while (p < end && !(vpt_html_class[*p] & VPT_HTML_ATTR_END)) {
+        p++;
+    }
+
+    return p;
+}
 
 
 /*
@@ -319,7 +364,7 @@ static size_t
 vpt_html_run(vpt_html_t *h, const unsigned char *start, size_t len, int stop)
 {
     unsigned                  st, n, c;
-    const unsigned char      *p, *end;
+    const unsigned char      *p, *q, *end;
     const vpt_html_elem_t    *e;
 
     p = start;
@@ -374,9 +419,31 @@ tag_open:
     c = *p;
 
     if (vpt_html_class[c] & VPT_HTML_ALPHA) {
-        /* the letter is the name's first: reconsumed */
-        n = 0;
-        goto tag_name;
+        /*
+         * The letter is the name's first.  A name this buffer holds all of
+         * is read in place, not copied, and looked up only when its first
+         * letter is a raw text element's; a cut one is kept (tag_name).
+         */
+
+        q = p + 1;
+
+        while (q < end && !(vpt_html_class[*q] & VPT_HTML_NAME_END)) {
+            q++;
+        }
+
+        if (q == end) {
+            n = 0;
+            goto tag_name;
+        }
+
+        h->elem = vpt_html_raw_first(c) ? vpt_html_elem(p, q - p) : 0;
+        p = q;
+
+        if (*p++ == '>') {
+            goto tag_end;
+        }
+
+        goto before_attr;
     }
 
     if (c == '/') {
@@ -479,9 +546,7 @@ attr_name:
 
     /* in or after the name: whitespace changes nothing we look at */
 
-    while (p < end && !(vpt_html_class[*p] & VPT_HTML_ATTR_END)) {
-        p++;
-    }
+    p = vpt_html_attr_end(p, end);
 
     VPT_HTML_NEED(VPT_HTML_ATTR_NAME);
 
@@ -869,7 +934,7 @@ vpt_html_elem(const unsigned char *name, size_t n)
     size_t                  i, k;
     const vpt_html_elem_t  *e;
 
-    if (n > VPT_HTML_NAME_MAX) {
+    if (n == 0 || n > VPT_HTML_NAME_MAX || !vpt_html_raw_first(name[0])) {
         return 0;
     }
 
