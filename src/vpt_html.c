@@ -177,87 +177,6 @@ vpt_html_find1(const unsigned char *p, const unsigned char *end,
 
 
 /*
- * The first '=', '>' or '/' in [p, end), or end: an attribute name's end.
- * Names are a few bytes, but a byte loop costs ~5 instructions a byte and
- * a 16-byte compare about twice that in all.
- */
-
-static inline const unsigned char *
-vpt_html_attr_end(const unsigned char *p, const unsigned char *end)
-{
-#if defined(__SSE2__)
-    unsigned  m;
-    __m128i   w;
-
-    while (end - p >= 16) {
-        w = _mm_loadu_si128((const __m128i *) p);
-        m = _mm_movemask_epi8(
-                _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('=')),
-                    _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('>')),
-                                 _mm_cmpeq_epi8(w, _mm_set1_epi8('/')))));
-
-        if (m) {
-            return p + __builtin_ctz(m);
-        }
-
-        p += 16;
-    }
-#endif
-
-    while (p < end && !(vpt_html_class[*p] & VPT_HTML_ATTR_END)) {
-        p++;
-    }
-
-    return p;
-}
-
-
-#if defined(__SSE2__)
-
-/*
- * Before an attribute name at p, 16 bytes readable: when they start with
- * an optional whitespace byte, a name, '=' and a quote, the offset just
- * after the quote, else 0 (the caller reads byte by byte).  A quote opens
- * a value only there.  Any byte <= 0x20 stops the name: a superset of
- * whitespace, so an odd byte only sends the caller the long way.
- */
-
-static inline unsigned
-vpt_html_attr_quote(const unsigned char *p)
-{
-    unsigned  m, s, j;
-    __m128i   w;
-
-    w = _mm_loadu_si128((const __m128i *) p);
-    m = _mm_movemask_epi8(
-            _mm_or_si128(
-                _mm_cmpeq_epi8(_mm_min_epu8(w, _mm_set1_epi8(0x20)), w),
-                _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('=')),
-                    _mm_or_si128(_mm_cmpeq_epi8(w, _mm_set1_epi8('>')),
-                                 _mm_cmpeq_epi8(w, _mm_set1_epi8('/'))))));
-
-    s = (vpt_html_class[p[0]] & VPT_HTML_WS) ? 1 : 0;
-    m >>= s;
-
-    if (m == 0) {
-        return 0;
-    }
-
-    j = s + __builtin_ctz(m);
-
-    if (j == s || j > 14 || p[j] != '=' || (p[j + 1] != '"'
-                                            && p[j + 1] != '\''))
-    {
-        return 0;
-    }
-
-    return j + 2;
-}
-
-#endif
-
-
-/*
  * Without SSE2, words of 8 bytes.  vpt_html_zero() sets the top bit of
  * every byte of w that is zero, and of no other (exact, so the first match
  * is the first set bit in memory order either way).
@@ -569,23 +488,6 @@ before_attr:
 
     /* also after "/" and after a quoted value: they read bytes alike */
 
-#if defined(__SSE2__)
-    if (end - p >= 16 && *p != '>') {
-        /* the usual ' name="' (or 'name="' after a tag's name) at once */
-        n = vpt_html_attr_quote(p);
-
-        if (n) {
-            p += n;
-
-            if (p[-1] == '"') {
-                goto value_dq;
-            }
-
-            goto value_sq;
-        }
-    }
-#endif
-
     while (p < end && (vpt_html_class[*p] & VPT_HTML_WS)) {
         p++;
     }
@@ -608,7 +510,9 @@ attr_name:
 
     /* in or after the name: whitespace changes nothing we look at */
 
-    p = vpt_html_attr_end(p, end);
+    while (p < end && !(vpt_html_class[*p] & VPT_HTML_ATTR_END)) {
+        p++;
+    }
 
     VPT_HTML_NEED(VPT_HTML_ATTR_NAME);
 
