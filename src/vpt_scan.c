@@ -11,17 +11,17 @@
  *
  * Inside a start tag only the bytes of gtq and wse change anything the
  * scanner must know, and they change it as a small machine of the WHATWG
- * attribute states does (vpt_scan_tag): a run of other bytes is one step,
- * whatever its length.  A quote opens a value only after "name =", and the
+ * attribute states does (the walk in vpt_scan()): a run of other bytes is
+ * one step, whatever its length.  A quote opens a value only after "name =", and the
  * value then ends at the next same quote; a tag without a quote ends at its
  * first '>'.
  *
  * Not yet the splicer's tokenizer: measured with callgrind (bench-splice's
- * page feeds, 4 KB buffers), it costs about what vpt_html.c does, 225k
- * instructions on the demo page against 205k, 917k on bench/gen-shop-page's
- * 170 KB page against 948k.  Each hop (vpt_scan_next) costs ~17
+ * page feeds, 4 KB buffers), it costs more than vpt_html.c does: 225k
+ * instructions on the demo page against 197k, 917k on bench/gen-shop-page's
+ * 170 KB page against 893k.  Each hop (vpt_scan_next) costs ~17
  * instructions, a short tag ("<p>", "</p>") two or three hops, where the
- * byte loops of vpt_html.c take ~35 in all; it wins on long names and
+ * byte loops of vpt_html.c take ~35 in all; it gains on long names and
  * values only.  It is built, tested (t/unit/test_scan.c, all three
  * classifiers) and fuzzed (t/fuzz/fuzz_scan.c) so that tuning it is safe.
  */
@@ -61,6 +61,7 @@ typedef struct {
 /* which masks vpt_scan_next() looks in */
 #define VPT_SCAN_LT    1
 #define VPT_SCAN_GTQ   2
+#define VPT_SCAN_WSE   4
 #define VPT_SCAN_TAG   6            /* gtq and wse */
 
 
@@ -138,7 +139,7 @@ vpt_scan_next(vpt_scan_blk_t *b, const unsigned char *p, size_t len,
 
         m = ((which & VPT_SCAN_LT) ? b->lt[w] : 0)
             | ((which & VPT_SCAN_GTQ) ? b->gtq[w] : 0)
-            | ((which & 4) ? b->wse[w] : 0);
+            | ((which & VPT_SCAN_WSE) ? b->wse[w] : 0);
 
         m >>= from & 63;
 
@@ -481,7 +482,7 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
         }
 
         if (k < e + 3 || p[k - 1] != '='
-            || VPT_SCAN_NEXT(e + 1, 4) != k - 1)
+            || VPT_SCAN_NEXT(e + 1, VPT_SCAN_WSE) != k - 1)
         {
             goto walk;
         }
