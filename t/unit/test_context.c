@@ -805,7 +805,7 @@ VPT_TEST(jansson_s_other_users_keep_their_allocator)
     json_t         *before, *after;
     vpt_context_t   ctx;
 
-    /* installed before a parse, as tools/vpt_tools_log.c does */
+    /* installed before a parse, as tools/lib/vpt_tools_log.c does */
 
     json_set_alloc_funcs(other_malloc, other_free);
     other_mallocs = other_frees = 0;

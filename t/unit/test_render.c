@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "vpt_test.h"
-#include "vpt_rank.h"
+#include "vpt_render.h"
 
 
 #define XSS  "<script>alert(1)</script>"

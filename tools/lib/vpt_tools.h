@@ -7,7 +7,7 @@
  * the top level of one JSON object per line, string maps, an arena, the
  * held-out split, statistics and JSON output helpers.
  *
- * The Makefile links every tool with all of tools/vpt_tools*.c: one file
+ * The Makefile links every tool with all of tools/lib/vpt_tools*.c: one file
  * a concern, named at the top of vpt_tools.c.
  */
 
@@ -22,8 +22,10 @@
 #include "vpt_core.h"
 #include "vpt_catalog.h"
 #include "vpt_context.h"
+#include "vpt_features.h"
 #include "vpt_model.h"
 #include "vpt_rank.h"
+#include "vpt_render.h"
 
 
 #define VPT_Z95         1.959963984540054   /* two-sided 95% normal */
