@@ -572,6 +572,13 @@ vpt_ranker_p(const vpt_ranker_t *r, const vpt_context_t *ctx,
 }
 
 
+double
+vpt_ranker_value(const vpt_ranker_t *r, size_t offer)
+{
+    return (offer < r->n) ? r->offers[offer].value : 0;
+}
+
+
 static int
 vpt_dict_init(vpt_dict_t *dict, size_t max, int caseless)
 {

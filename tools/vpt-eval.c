@@ -371,21 +371,21 @@ main(int argc, char **argv)
             sumq = sumqv = 0;
             for (i = 0; i < m; i++) {
                 sumq += qp[i];
-                sumqv += qp[i] * cat->offers[qidx[i]].value;
+                sumqv += qp[i] * vpt_ranker_value(rk, qidx[i]);
             }
             dma = (1 - eps) * qp[0] + eps * sumq / m;
-            dmv = (1 - eps) * qp[0] * cat->offers[qidx[0]].value
+            dmv = (1 - eps) * qp[0] * vpt_ranker_value(rk, qidx[0])
                   + eps * sumqv / m;
         }
 
         if (crk != NULL) {
             for (i = 0; i < m; i++) {
-                ev1[i] = qp[i] * (cat->offers[qidx[i]].value
+                ev1[i] = qp[i] * (vpt_ranker_value(rk, qidx[i])
                                   + ltw * cat->offers[qidx[i]]
                                               .long_term_value);
                 ev2[i] = vpt_ranker_p(crk, &row->ctx, row->page,
                                       row->hour, qidx[i])
-                         * (cat->offers[qidx[i]].value
+                         * (vpt_ranker_value(crk, qidx[i])
                             + ltw * cat->offers[qidx[i]].long_term_value);
             }
 
@@ -430,7 +430,7 @@ main(int argc, char **argv)
             q0a = (at >= 0) ? qp[at]
                             : vpt_ranker_p(rk, &row->ctx, row->page,
                                            row->hour, row->shown);
-            value0 = cat->offers[row->shown].value;
+            value0 = vpt_ranker_value(rk, row->shown);
             q0v = q0a * value0;
 
             vpt_auc_add(auc, q0a, row->accepted, 1);

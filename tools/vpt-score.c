@@ -249,7 +249,8 @@ main(int argc, char **argv)
 
         sc[n].offer = (uint32_t) i;
         sc[n].p = vpt_ranker_p(rk, ctx, (vpt_page_e) page, hour, i);
-        sc[n].ev = sc[n].p * (o->value + ltw * o->long_term_value);
+        sc[n].ev = sc[n].p * (vpt_ranker_value(rk, i)
+                              + ltw * o->long_term_value);
 
         if (model != NULL) {
             sc[n].logit = vpt_ranker_logit(rk, ctx, (vpt_page_e) page,
