@@ -187,6 +187,8 @@ typedef struct {
 
 
 static void vpt_train_options(int argc, char **argv, vpt_train_opts_t *o);
+static void vpt_train_run(vpt_train_t *t, const vpt_train_opts_t *o,
+    vpt_catalog_t *cat, vpt_train_result_t *r);
 static void vpt_train_read(vpt_train_t *t, const vpt_train_opts_t *o,
     vpt_catalog_t *cat, vpt_train_result_t *res);
 static FILE *vpt_train_bin(vpt_train_t *t, FILE *raw, uint64_t limit,
@@ -293,12 +295,6 @@ static const char  vpt_usage_text[] =
 int
 main(int argc, char **argv)
 {
-    unsigned            i, j, ks[2] = { 4, 8 }, epochs;
-    uint64_t            nsearch, nheld;
-    double              l2s[3] = { 1e-3, 1e-2, 3e-2 }, loss, best, bbias;
-    float              *bp;
-    char                what[64];
-    FILE               *train, *held, *strain, *hf;
     vpt_train_t         t;
     vpt_catalog_t      *cat;
     vpt_train_opts_t    o;
@@ -315,70 +311,91 @@ main(int argc, char **argv)
     t.fm.seed = o.seed;
     t.t0 = vpt_now();
 
-    vpt_train_read(&t, &o, cat, &res);
+    vpt_train_run(&t, &o, cat, &res);
+    vpt_train_report(&t, &o, &res);
+
+    return 0;
+}
+
+
+/* read, bin, search, train, calibrate, write */
+
+static void
+vpt_train_run(vpt_train_t *t, const vpt_train_opts_t *o, vpt_catalog_t *cat,
+    vpt_train_result_t *r)
+{
+    unsigned  i, j, ks[2] = { 4, 8 }, epochs;
+    uint64_t  nsearch, nheld;
+    double    l2s[3] = { 1e-3, 1e-2, 3e-2 }, loss, best, bbias;
+    float    *bp;
+    char      what[64];
+    size_t    size;
+    FILE     *train, *held, *strain, *hf;
+
+    vpt_train_read(t, o, cat, r);
 
     /* the numbers' bins, then the records as feature ids */
 
-    for (i = 0; i < t.nsk; i++) {
-        vpt_sketch_bins(&t.sk[i]);
+    for (i = 0; i < t->nsk; i++) {
+        vpt_sketch_bins(&t->sk[i]);
     }
 
-    train = vpt_train_bin(&t, t.train, UINT64_MAX, &res.ntrain);
-    held = vpt_train_bin(&t, t.held, UINT64_MAX, &nheld);
+    train = vpt_train_bin(t, t->train, UINT64_MAX, &r->ntrain);
+    held = vpt_train_bin(t, t->held, UINT64_MAX, &nheld);
 
     /* k and L2: the given ones, or the best on the held-out part */
 
-    res.k = o.k ? o.k : 8;
-    res.l2 = o.l2 >= 0 ? o.l2 : 1e-2;
-    hf = res.nheld > 0 ? held : NULL;
+    r->k = o->k ? o->k : 8;
+    r->l2 = o->l2 >= 0 ? o->l2 : 1e-2;
+    hf = r->nheld > 0 ? held : NULL;
     bp = NULL;
     bbias = 0;
 
-    if (hf != NULL && (o.k == 0 || o.l2 < 0)) {
+    if (hf != NULL && (o->k == 0 || o->l2 < 0)) {
         strain = train;
 
-        if (res.ntrain > VPT_SEARCH_ROWS) {
-            strain = vpt_train_bin(&t, t.train, VPT_SEARCH_ROWS, &nsearch);
+        if (r->ntrain > VPT_SEARCH_ROWS) {
+            strain = vpt_train_bin(t, t->train, VPT_SEARCH_ROWS, &nsearch);
         }
 
         best = INFINITY;
 
         for (i = 0; i < 2; i++) {
             for (j = 0; j < 3; j++) {
-                if ((o.k && ks[i] != o.k) || (o.k && i > 0)
-                    || (o.l2 >= 0 && j > 0))
+                if ((o->k && ks[i] != o->k) || (o->k && i > 0)
+                    || (o->l2 >= 0 && j > 0))
                 {
                     continue;
                 }
 
-                res.trials[res.ntrials].k = o.k ? o.k : ks[i];
-                res.trials[res.ntrials].l2 = o.l2 >= 0 ? o.l2 : l2s[j];
+                r->trials[r->ntrials].k = o->k ? o->k : ks[i];
+                r->trials[r->ntrials].l2 = o->l2 >= 0 ? o->l2 : l2s[j];
 
                 snprintf(what, sizeof(what), "search k %u L2 %g",
-                         res.trials[res.ntrials].k,
-                         res.trials[res.ntrials].l2);
+                         r->trials[r->ntrials].k,
+                         r->trials[r->ntrials].l2);
 
-                loss = vpt_train_fit(&t, &o, strain, hf,
-                                     res.trials[res.ntrials].k,
-                                     res.trials[res.ntrials].l2,
+                loss = vpt_train_fit(t, o, strain, hf,
+                                     r->trials[r->ntrials].k,
+                                     r->trials[r->ntrials].l2,
                                      VPT_SEARCH_STEPS, &epochs, what);
 
-                res.trials[res.ntrials].logloss = loss;
-                res.trials[res.ntrials].epochs = epochs;
+                r->trials[r->ntrials].logloss = loss;
+                r->trials[r->ntrials].epochs = epochs;
 
                 if (loss < best) {
                     best = loss;
-                    res.k = res.trials[res.ntrials].k;
-                    res.l2 = res.trials[res.ntrials].l2;
-                    res.epochs = epochs;
+                    r->k = r->trials[r->ntrials].k;
+                    r->l2 = r->trials[r->ntrials].l2;
+                    r->epochs = epochs;
                     free(bp);
-                    bp = vpt_xalloc(t.fm.n * t.fm.stride * sizeof(float)
-                                    + sizeof(float));
-                    memcpy(bp, t.fm.p, t.fm.n * t.fm.stride * sizeof(float));
-                    bbias = t.fm.bias;
+                    size = t->fm.n * t->fm.stride * sizeof(float);
+                    bp = vpt_xalloc(size + sizeof(float));
+                    memcpy(bp, t->fm.p, size);
+                    bbias = t->fm.bias;
                 }
 
-                res.ntrials++;
+                r->ntrials++;
             }
         }
 
@@ -389,29 +406,26 @@ main(int argc, char **argv)
 
     /* the model: the search's best, or trained on all rows with its k, L2 */
 
-    if (bp != NULL && res.ntrain <= VPT_SEARCH_ROWS) {
-        vpt_fm_reset(&t.fm, res.k, o.lr, res.l2, bbias);
-        memcpy(t.fm.p, bp, t.fm.n * t.fm.stride * sizeof(float));
+    if (bp != NULL && r->ntrain <= VPT_SEARCH_ROWS) {
+        vpt_fm_reset(&t->fm, r->k, o->lr, r->l2, bbias);
+        memcpy(t->fm.p, bp, t->fm.n * t->fm.stride * sizeof(float));
 
     } else {
-        snprintf(what, sizeof(what), "k %u L2 %g", res.k, res.l2);
-        vpt_train_fit(&t, &o, train, hf, res.k, res.l2, VPT_FIT_STEPS,
-                      &res.epochs, what);
+        snprintf(what, sizeof(what), "k %u L2 %g", r->k, r->l2);
+        vpt_train_fit(t, o, train, hf, r->k, r->l2, VPT_FIT_STEPS,
+                      &r->epochs, what);
     }
 
     free(bp);
 
     if (hf != NULL) {
-        vpt_train_calibrate(&t, &o, held, &res);
+        vpt_train_calibrate(t, o, held, r);
     }
 
-    vpt_train_write(&t, &o, cat, &res);
-    vpt_train_report(&t, &o, &res);
+    vpt_train_write(t, o, cat, r);
 
     fclose(train);
     fclose(held);
-
-    return 0;
 }
 
 
