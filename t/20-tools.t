@@ -252,6 +252,14 @@ is($trc, 0, 'vpt-train exits 0');
 my $t = $json->decode($tout);
 ok($t->{rows} > 3000 && $t->{train_rows} > 30000, 'held-out and training rows');
 ok(-s $model, 'the model is written');
+cmp_ok($t->{epochs}, '>', 3, "early stopping lets it train $t->{epochs} epochs");
+is(scalar @{ $t->{search} }, 6, 'k and L2 searched on the held-out part');
+is($t->{calibration}{method}, 'platt', 'a calibrated model');
+cmp_ok($t->{calibration}{ece}, '<', 0.02,
+       "held-out ECE $t->{calibration}{ece}");
+ok($t->{logloss} <= $t->{logloss_uncalibrated} + 1e-9,
+   'calibration does not worsen the held-out log-loss');
+is(scalar @{ $t->{calibration}{deciles} }, 10, 'ten deciles of p');
 
 {
     my (undef, $out) = run("tools/vpt-eval --catalog $catalog --model $truth"
