@@ -30,6 +30,7 @@ CORE_LIBS  := -lpcre2-8 -ljansson -lm
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)
+UNIT_HDRS  := $(wildcard t/unit/*.h)
 UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS)) \
               $(BUILD)/unit/test_splice_sse2 $(BUILD)/unit/test_splice_plain
 TOOLS      := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/vpt-*.c))
@@ -63,7 +64,7 @@ $(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
 	mv -f $@.tmp $@
 
 # the core, built for tests with sanitizers
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/vpt_test.h
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) \
 	    $(CORE_LIBS)
@@ -199,7 +200,7 @@ $(ASAN_MODULE): $(ASAN_BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) \
               $(GLUE_SRCS)
 	$(call vpt_sdk_module,$(ASAN_BUILD))
 
-$(ASAN_BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/vpt_test.h
+$(ASAN_BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< \
 	    $(CORE_SRCS) $(CORE_LIBS)

@@ -1,433 +1,26 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
- * The decision log: one line parsed into a row, its context by a fast
- * path into jansson values whose memory is an arena emptied per line.
+ * The decision log: one line parsed into a row.  The line's top level is
+ * scanned (vpt_tools_json.c); its context is parsed by the core's
+ * vpt_context_parse(), the very parser nginx runs on the text from Redis
+ * (its fast path, else jansson).
  */
 
-#include <errno.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "vpt_tools_int.h"
 
 
-/* jansson's arena */
-
-typedef struct vpt_jblock_s  vpt_jblock_t;
-
-struct vpt_jblock_s {
-    vpt_jblock_t  *next;
-    char           data[];
-};
-
-static int            vpt_jarena_on;
-static char          *vpt_jarena;
-static size_t         vpt_jarena_size;
-static size_t         vpt_jarena_used;
-static size_t         vpt_jarena_spill;      /* bytes in extra blocks */
-static vpt_jblock_t  *vpt_jarena_extra;
-
-
-static void *
-vpt_jmalloc(size_t n)
-{
-    void          *p;
-    vpt_jblock_t  *b;
-
-    n = (n + 15) & ~(size_t) 15;
-
-    if (vpt_jarena_size - vpt_jarena_used >= n) {
-        p = vpt_jarena + vpt_jarena_used;
-        vpt_jarena_used += n;
-        return p;
-    }
-
-    /* this line needs more: a block of its own until the next reset */
-    b = malloc(sizeof(vpt_jblock_t) + n);
-    if (b == NULL) {
-        return NULL;
-    }
-
-    b->next = vpt_jarena_extra;
-    vpt_jarena_extra = b;
-    vpt_jarena_spill += n;
-
-    return b->data;
-}
-
-
-static void
-vpt_jfree(void *p)
-{
-    (void) p;
-}
-
-
-static void
-vpt_jarena_reset(void)
-{
-    vpt_jblock_t  *b;
-
-    if (!vpt_jarena_on) {
-        return;
-    }
-
-    while (vpt_jarena_extra) {
-        b = vpt_jarena_extra;
-        vpt_jarena_extra = b->next;
-        free(b);
-    }
-
-    if (vpt_jarena_spill > 0) {
-        /* grow, so that lines like this one fit next time */
-        vpt_jarena_size = (vpt_jarena_size + vpt_jarena_spill) * 2;
-        free(vpt_jarena);
-        vpt_jarena = vpt_xalloc(vpt_jarena_size);
-        vpt_jarena_spill = 0;
-    }
-
-    vpt_jarena_used = 0;
-}
-
+/*
+ * Kept for tools/vpt-train.c, which calls it, until its rewrite drops the
+ * call: the context's parser (vpt_context_parse(), the core's) has its own
+ * arena for jansson, so there is nothing left to install here.
+ */
 
 void
 vpt_jansson_arena(void)
 {
-    vpt_jarena_size = 256 * 1024;
-    vpt_jarena = vpt_xalloc(vpt_jarena_size);
-    vpt_jarena_on = 1;
-
-    json_set_alloc_funcs(vpt_jmalloc, vpt_jfree);
-}
-
-
-/*
- * The context of a decision-log line, fast.  vpt_context_parse() is
- * jansson's json_loadb() and the core's vpt_context_from_json(); the
- * lexer is most of a tool's time per line.  Here the text is parsed by a
- * strict JSON parser of our own into the same jansson values (objects in
- * text order, a repeated key replacing the value in place, integers
- * without fraction or exponent as json_integer, numbers beyond range, NUL
- * in strings and invalid UTF-8 refused, as jansson does), then given to
- * vpt_context_from_json().  Whenever this parser does not accept the text
- * (deep nesting, long numbers, anything invalid), vpt_context_parse() on
- * the same text decides: the verdict is always jansson's and the core's.
- */
-
-#define VPT_JB_DEPTH  32
-
-
-static json_t *vpt_jb_value(const char **pp, const char *end, int depth,
-    vpt_buf_t *tmp);
-
-static vpt_buf_t  vpt_jb_tmp;
-
-
-/* a string's text: in place when it has no escape, else in tmp */
-static int
-vpt_jb_string(const char **pp, const char *end, vpt_buf_t *tmp,
-    const char **s, size_t *len)
-{
-    int          esc;
-    long         n;
-    const char  *p, *q;
-
-    p = *pp + 1;
-    esc = 0;
-
-    for (q = p; q < end && *q != '"'; q++) {
-        if ((unsigned char) *q < 0x20) {
-            return VPT_ERROR;
-        }
-
-        if (*q == '\\') {
-            esc = 1;
-            if (++q == end) {
-                return VPT_ERROR;
-            }
-        }
-    }
-
-    if (q >= end) {
-        return VPT_ERROR;
-    }
-
-    *pp = q + 1;
-
-    if (!esc) {
-        *s = p;
-        *len = q - p;
-        return VPT_OK;
-    }
-
-    if (tmp->size < (size_t) (q - p) + 1) {
-        tmp->size = (q - p) * 2 + 64;
-        tmp->data = vpt_xrealloc(tmp->data, tmp->size);
-    }
-
-    n = vpt_junescape(p, q - p, tmp->data);
-    if (n < 0 || memchr(tmp->data, '\0', n) != NULL) {
-        return VPT_ERROR;
-    }
-
-    *s = tmp->data;
-    *len = n;
-
-    return VPT_OK;
-}
-
-
-static json_t *
-vpt_jb_number(const char **pp, const char *end)
-{
-    int          real;
-    char         buf[48], *e;
-    double       d;
-    long long    ll;
-    const char  *p, *s;
-
-    s = p = *pp;
-    real = 0;
-
-    if (p < end && *p == '-') {
-        p++;
-    }
-
-    if (p < end && *p == '0') {
-        p++;
-    } else if (p < end && *p >= '1' && *p <= '9') {
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    } else {
-        return NULL;
-    }
-
-    if (p < end && *p == '.') {
-        real = 1;
-        if (++p == end || *p < '0' || *p > '9') {
-            return NULL;
-        }
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        real = 1;
-        p++;
-        if (p < end && (*p == '+' || *p == '-')) {
-            p++;
-        }
-        if (p == end || *p < '0' || *p > '9') {
-            return NULL;
-        }
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-
-    if ((size_t) (p - s) >= sizeof(buf)) {
-        return NULL;
-    }
-
-    memcpy(buf, s, p - s);
-    buf[p - s] = '\0';
-    *pp = p;
-    errno = 0;
-
-    if (!real) {
-        ll = strtoll(buf, &e, 10);
-        if (errno == ERANGE || *e) {
-            return NULL;
-        }
-        return json_integer(ll);
-    }
-
-    d = strtod(buf, &e);
-    if (errno == ERANGE || *e || !isfinite(d)) {
-        return NULL;
-    }
-
-    return json_real(d);
-}
-
-
-static json_t *
-vpt_jb_value(const char **pp, const char *end, int depth, vpt_buf_t *tmp)
-{
-    size_t       len;
-    json_t      *v, *item;
-    const char  *p, *s;
-
-    p = vpt_jskip_ws(*pp, end);
-
-    if (p == end) {
-        return NULL;
-    }
-
-    switch (*p) {
-
-    case '{':
-        if (depth >= VPT_JB_DEPTH) {
-            return NULL;
-        }
-
-        v = json_object();
-        p = vpt_jskip_ws(p + 1, end);
-
-        if (p < end && *p == '}') {
-            *pp = p + 1;
-            return v;
-        }
-
-        for ( ;; ) {
-            if (p == end || *p != '"'
-                || vpt_jb_string(&p, end, tmp, &s, &len) != VPT_OK)
-            {
-                break;
-            }
-
-            p = vpt_jskip_ws(p, end);
-            if (p == end || *p != ':') {
-                break;
-            }
-            p++;
-
-            /* the key is in tmp: the value's strings go to a copy */
-            {
-                char  key[256];
-
-                if (len >= sizeof(key)) {
-                    break;
-                }
-                memcpy(key, s, len);
-                key[len] = '\0';
-
-                item = vpt_jb_value(&p, end, depth + 1, tmp);
-                if (item == NULL || json_object_set_new(v, key, item) != 0)
-                {
-                    break;
-                }
-            }
-
-            p = vpt_jskip_ws(p, end);
-
-            if (p < end && *p == ',') {
-                p = vpt_jskip_ws(p + 1, end);
-                continue;
-            }
-
-            if (p < end && *p == '}') {
-                *pp = p + 1;
-                return v;
-            }
-
-            break;
-        }
-
-        json_decref(v);
-        return NULL;
-
-    case '[':
-        if (depth >= VPT_JB_DEPTH) {
-            return NULL;
-        }
-
-        v = json_array();
-        p = vpt_jskip_ws(p + 1, end);
-
-        if (p < end && *p == ']') {
-            *pp = p + 1;
-            return v;
-        }
-
-        for ( ;; ) {
-            item = vpt_jb_value(&p, end, depth + 1, tmp);
-            if (item == NULL || json_array_append_new(v, item) != 0) {
-                break;
-            }
-
-            p = vpt_jskip_ws(p, end);
-
-            if (p < end && *p == ',') {
-                p++;
-                continue;
-            }
-
-            if (p < end && *p == ']') {
-                *pp = p + 1;
-                return v;
-            }
-
-            break;
-        }
-
-        json_decref(v);
-        return NULL;
-
-    case '"':
-        if (vpt_jb_string(&p, end, tmp, &s, &len) != VPT_OK) {
-            return NULL;
-        }
-        *pp = p;
-        return json_stringn(s, len);            /* NULL: not UTF-8 */
-
-    case 't':
-        if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
-            *pp = p + 4;
-            return json_true();
-        }
-        return NULL;
-
-    case 'f':
-        if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
-            *pp = p + 5;
-            return json_false();
-        }
-        return NULL;
-
-    case 'n':
-        if (end - p >= 4 && memcmp(p, "null", 4) == 0) {
-            *pp = p + 4;
-            return json_null();
-        }
-        return NULL;
-    }
-
-    *pp = p;
-
-    return vpt_jb_number(pp, end);
-}
-
-
-static int
-vpt_context_fast(vpt_context_t *ctx, const char *json, size_t len,
-    char *arena, size_t arena_len)
-{
-    int                rc;
-    json_t            *root;
-    const char        *p, *end;
-
-    if (len <= VPT_CTX_MAX_BYTES) {
-        p = json;
-        end = json + len;
-        root = vpt_jb_value(&p, end, 0, &vpt_jb_tmp);
-
-        if (root != NULL && vpt_jskip_ws(p, end) == end) {
-            rc = vpt_context_from_json(ctx, root, arena, arena_len);
-            json_decref(root);
-            return rc;
-        }
-
-        json_decref(root);
-    }
-
-    return vpt_context_parse(ctx, json, len, arena, arena_len);
 }
 
 
@@ -455,7 +48,6 @@ vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
     const char   *p;
     vpt_jval_t    key, val, ctx, shown;
     vpt_jiter_t   it;
-    static json_t  *root;
 
     if (vpt_jobj_begin(&it, line, len) != VPT_OK) {
         *why = "not a JSON object";
@@ -481,33 +73,7 @@ vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
     memset(&ctx, 0, sizeof(vpt_jval_t));
     shown = ctx;
 
-    /* the last line's context, then the arena its memory came from */
-    json_decref(root);
-    root = NULL;
-    vpt_jarena_reset();
-
     while ((rc = vpt_jobj_key(&it, &key)) == 1) {
-
-        if (vpt_jkey_is(&key, "context") && it.p < it.end && *it.p == '{'
-            && root == NULL)
-        {
-            /* parsed once, straight into jansson values (see above) */
-            p = it.p;
-            root = vpt_jb_value(&p, it.end, 0, &vpt_jb_tmp);
-
-            if (root != NULL && (size_t) (p - it.p) <= VPT_CTX_MAX_BYTES) {
-                ctx.type = VPT_J_OBJ;
-                ctx.p = it.p;
-                ctx.len = p - it.p;
-                it.p = p;
-                seen |= 2;
-                continue;
-            }
-
-            json_decref(root);
-            root = NULL;
-        }
-
         p = vpt_jvalue(it.p, it.end, &val);
         if (p == NULL) {
             rc = -1;
@@ -545,8 +111,6 @@ vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
                 *why = "\"context\" is not an object";
                 return VPT_ERROR;
             }
-            json_decref(root);
-            root = NULL;
             ctx = val;
             seen |= 2;
 
@@ -625,16 +189,13 @@ vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
 
     n = pos - scratch->data;
 
-    if (root != NULL) {
-        rc = vpt_context_from_json(&row->ctx, root, pos, scratch->size - n);
-
-    } else if (ctx.type == VPT_J_NULL) {
+    if (ctx.type == VPT_J_NULL) {
         vpt_context_init(&row->ctx);
         rc = VPT_OK;
 
     } else {
-        rc = vpt_context_fast(&row->ctx, ctx.p, ctx.len, pos,
-                              scratch->size - n);
+        rc = vpt_context_parse(&row->ctx, ctx.p, ctx.len, pos,
+                               scratch->size - n);
     }
 
     if (rc != VPT_OK) {
