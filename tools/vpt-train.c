@@ -1,6 +1,12 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
+ * Past 800 lines on purpose: the trainer's choices are documented here in
+ * one place (this comment is a tenth of the file) and its steps (read,
+ * bin, search, fit, calibrate, write, report) read best in order; the FM,
+ * the sketches and the calibration are in tools/lib/vpt_tools_fm.c and
+ * vpt_tools_calib.c.
+ *
  * vpt-train --catalog FILE --model-out FILE [--holdout FRACTION] [--k K]
  *           [--epochs N] [--l2 X] [--lr X] [--ipw] [--clip C] [--seed S]
  *           [--no-calibrate] [--json] LOG...
@@ -43,11 +49,13 @@
  *   - the epochs: after each one the held-out log-loss decides; when it
  *     does not improve, the best epoch's parameters come back and the
  *     rate halves; three epochs in a row without improvement end the run
- *     (at most --epochs, default 30), so one noisy epoch cannot;
- *   - k and L2, unless given: k in {4, 8} times L2 in {1e-5, 1e-4, 1e-3}
- *     (a small search; the rate is AdaGrad's, --lr, default 0.05); above
- *     VPT_SEARCH_ROWS training rows the search runs on that many of them
- *     and the winner is trained on all;
+ *     (at most --epochs, default 60, and at most VPT_FIT_STEPS rows in
+ *     all, three epochs at least), so one noisy epoch cannot;
+ *   - k and L2, unless given: k in {4, 8} times L2 in {0.001, 0.01, 0.03}
+ *     (a small search; the rate is AdaGrad's, --lr, default 0.01, halved
+ *     as above); the search runs on the first VPT_SEARCH_ROWS training
+ *     rows, each fit at most VPT_SEARCH_STEPS rows in all, and when there
+ *     were more rows the winner is then trained on all of them;
  *   - the calibration: Platt scaling (p = sigmoid(a * logit + b)) fitted
  *     on the held-out logits is folded into the parameters (w and bias
  *     times a, v times sqrt(a), plus b), so nginx scores calibrated
@@ -56,7 +64,7 @@
  *     of p and the expected calibration error (ECE, their mean absolute
  *     difference weighted by rows).  Both are on the rows the scaling was
  *     fitted on: a check of its fit, not an independent test.
- * --holdout 0 trains every epoch on everything, with k 8 and L2 1e-4
+ * --holdout 0 trains every epoch on everything, with k 8 and L2 0.01
  * unless given, and reports no metrics.
  *
  * Memory and passes.  The input is read once: each usable row becomes a
@@ -778,19 +786,13 @@ vpt_train_fit(vpt_train_t *t, const vpt_train_opts_t *o, FILE *train,
 }
 
 
-/*
- * Platt scaling on the held-out logits (their histogram: bins of 0.004),
- * by Newton's method; then the deciles and the ECE of the result.
- */
+/* Platt scaling fitted on the held-out part, folded into the model */
 
 static void
 vpt_train_calibrate(vpt_train_t *t, const vpt_train_opts_t *o, FILE *held,
     vpt_train_result_t *res)
 {
-    int         it;
-    double      a, b, z, p, g0, g1, h00, h01, h11, det, da, db, wgt, q, c;
-    double      tot;
-    size_t      i, d;
+    double      a, b;
     vpt_auc_t  *auc;
 
     auc = vpt_xalloc(sizeof(vpt_auc_t));
@@ -798,42 +800,7 @@ vpt_train_calibrate(vpt_train_t *t, const vpt_train_opts_t *o, FILE *held,
     res->logloss_raw = vpt_auc_logloss(auc);
     res->auc = vpt_auc(auc);
 
-    a = 1;
-    b = 0;
-
-    for (it = 0; it < 50; it++) {
-        g0 = g1 = h00 = h01 = h11 = 0;
-
-        for (i = 0; i < VPT_AUC_BINS; i++) {
-            wgt = auc->pos[i] + auc->neg[i];
-            if (wgt == 0) {
-                continue;
-            }
-
-            z = -20.0 + 40.0 * (i + 0.5) / VPT_AUC_BINS;
-            p = vpt_sigmoid(a * z + b);
-            g0 += (p * wgt - auc->pos[i]) * z;
-            g1 += p * wgt - auc->pos[i];
-            q = p * (1 - p) * wgt + 1e-12;
-            h00 += q * z * z;
-            h01 += q * z;
-            h11 += q;
-        }
-
-        det = h00 * h11 - h01 * h01;
-        if (!(fabs(det) > 1e-300)) {
-            break;
-        }
-
-        da = (h11 * g0 - h01 * g1) / det;
-        db = (h00 * g1 - h01 * g0) / det;
-        a -= da;
-        b -= db;
-
-        if (fabs(da) + fabs(db) < 1e-10) {
-            break;
-        }
-    }
+    vpt_platt_fit(auc, &a, &b);
 
     res->a = 1;
     res->b = 0;
@@ -850,52 +817,18 @@ vpt_train_calibrate(vpt_train_t *t, const vpt_train_opts_t *o, FILE *held,
 
     vpt_evaluate(&t->fm, held, auc);
     res->logloss = vpt_auc_logloss(auc);
-
-    /* deciles of p, by the histogram of the calibrated logits */
-
-    tot = 0;
-
-    for (i = 0; i < VPT_AUC_BINS; i++) {
-        tot += auc->pos[i] + auc->neg[i];
-    }
-
-    memset(res->dec_n, 0, sizeof(res->dec_n));
-    memset(res->dec_p, 0, sizeof(res->dec_p));
-    memset(res->dec_y, 0, sizeof(res->dec_y));
-    c = 0;
-
-    for (i = 0; i < VPT_AUC_BINS; i++) {
-        wgt = auc->pos[i] + auc->neg[i];
-        if (wgt == 0) {
-            continue;
-        }
-
-        d = (size_t) (10 * (c + wgt / 2) / tot);
-        d = d > 9 ? 9 : d;
-        c += wgt;
-
-        z = -20.0 + 40.0 * (i + 0.5) / VPT_AUC_BINS;
-        res->dec_n[d] += wgt;
-        res->dec_p[d] += wgt * vpt_sigmoid(z);
-        res->dec_y[d] += auc->pos[i];
-    }
-
-    res->ece = 0;
-
-    for (d = 0; d < 10; d++) {
-        if (res->dec_n[d] > 0) {
-            res->dec_p[d] /= res->dec_n[d];
-            res->dec_y[d] /= res->dec_n[d];
-            res->ece += res->dec_n[d] / tot
-                        * fabs(res->dec_p[d] - res->dec_y[d]);
-        }
-    }
+    res->ece = vpt_calibration_deciles(auc, res->dec_n, res->dec_p,
+                                       res->dec_y);
 
     free(auc);
 }
 
 
-/* the model file: features, bins, values, meta */
+/*
+ * The model file: meta, bins, values, features.  vpt_model_dump() writes
+ * "meta": TEXT then the features; TEXT here closes meta's object and adds
+ * "bins" and "values" after it, so the dump needs no knowledge of them.
+ */
 
 static void
 vpt_train_write(vpt_train_t *t, const vpt_train_opts_t *o,

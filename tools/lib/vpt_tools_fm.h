@@ -3,7 +3,7 @@
  *
  * What vpt-train learns with (vpt_tools_fm.c): the factorization machine's
  * parameters under training, and the sketches of numeric features from
- * which a model's bins are made.
+ * which a model's bins are made; and its calibration (vpt_tools_calib.c).
  */
 
 #ifndef VPT_TOOLS_FM_H
@@ -93,6 +93,17 @@ void vpt_sketch_add(vpt_sketch_t *s, double x);
  * out.  Edges are midpoints between neighbouring values seen.
  */
 void vpt_sketch_bins(vpt_sketch_t *s);
+
+
+/*
+ * Calibration from a histogram of logits (vpt_tools_calib.c): Platt's a
+ * and b (p = sigmoid(a * logit + b)) that maximise the likelihood, and
+ * the rows, mean p and accept rate of each decile of p (10 each); returns
+ * the expected calibration error, their mean |p - rate| weighted by rows.
+ */
+void vpt_platt_fit(const vpt_auc_t *h, double *a, double *b);
+double vpt_calibration_deciles(const vpt_auc_t *h, double *n, double *p,
+    double *y);
 
 
 #endif /* VPT_TOOLS_FM_H */
