@@ -553,7 +553,12 @@ vpt_train_read(vpt_train_t *t, const vpt_train_opts_t *o, vpt_catalog_t *cat,
             len = vpt_feat_text(&f[i], text, sizeof(text));
             len = len < sizeof(text) ? len : sizeof(text) - 1;
 
-            if (f[i].is_num) {
+            /* numbers get bins, unless their name could not be a key of
+             * the model's "bins" (it has '=', or is cut in text) */
+            if (f[i].is_num
+                && f[i].ns.len + f[i].name.len < sizeof(text) - 1
+                && memchr(f[i].name.data, '=', f[i].name.len) == NULL)
+            {
                 s = vpt_umap_find(&t->skmap, f[i].prefix);
 
                 if (s < 0 && t->nsk < VPT_MAX_SKETCHES) {
