@@ -14,7 +14,7 @@
 void
 vpt_pacing_reset(vpt_pacing_t *pc)
 {
-    pc->pass = 1;
+    pc->pass = VPT_PACING_FIRST_PASS;
     pc->demand = -1;
     pc->last_spent = 0;
     pc->last_t = 0;
@@ -28,7 +28,9 @@ vpt_pacing_update(vpt_pacing_t *pc, int even, double budget, double spent,
     double  dt, sample, want, left;
 
     if (t < pc->last_t || spent < pc->last_spent) {
-        vpt_pacing_reset(pc);
+        /* a new day: what was learnt of demand still holds */
+        pc->last_t = t;
+        pc->last_spent = spent;
     }
 
     dt = t - pc->last_t;
@@ -47,16 +49,18 @@ vpt_pacing_update(vpt_pacing_t *pc, int even, double budget, double spent,
         return 1;
     }
 
-    if (dt <= 0) {
+    if (dt <= 0 && pc->demand < 0) {
         return pc->pass;
     }
 
-    /* what pass 1 would have spent per second since the last update */
-    sample = (spent - pc->last_spent) / dt / pc->pass;
+    if (dt > 0 && pc->pass > 0) {
+        /* what pass 1 would have spent per second since the last update */
+        sample = (spent - pc->last_spent) / dt / pc->pass;
 
-    pc->demand = (pc->demand < 0)
-                 ? sample
-                 : pc->demand + VPT_PACING_ALPHA * (sample - pc->demand);
+        pc->demand = (pc->demand <= 0)
+                     ? sample
+                     : pc->demand + VPT_PACING_ALPHA * (sample - pc->demand);
+    }
 
     pc->last_spent = spent;
     pc->last_t = t;
@@ -64,8 +68,10 @@ vpt_pacing_update(vpt_pacing_t *pc, int even, double budget, double spent,
     left = day - t;
 
     if (left <= 0 || pc->demand <= 0) {
-        pc->pass = 1;
-        return 1;
+        /* no spend seen yet: ramp up, do not jump to 1 */
+        pc->pass = (pc->pass > 0) ? pc->pass * 2 : VPT_PACING_FIRST_PASS;
+        pc->pass = (pc->pass < 1) ? pc->pass : 1;
+        return pc->pass;
     }
 
     want = (budget - spent) / left;

@@ -37,14 +37,22 @@ typedef struct {
 /* the lowest pass while budget is left: the estimate needs some traffic */
 #define VPT_PACING_MIN_PASS   0.0005
 
+/*
+ * Before any spend is seen, pass starts low and doubles each update
+ * without spend: a burst of demand at the start of a short day cannot
+ * spend half its budget before the first estimate.  Demand learnt
+ * carries over to the next day.
+ */
+#define VPT_PACING_FIRST_PASS 0.05
 
-/* a new day: pass 1, nothing known */
+
+/* nothing known: pass VPT_PACING_FIRST_PASS */
 void vpt_pacing_reset(vpt_pacing_t *pc);
 
 /*
  * t seconds into a day of day seconds, spent of budget this day (one
  * currency unit, any scale); even: 1, asap: 0.  Returns the new pass.
- * A t before the last update's is a new day (the state is reset).
+ * A t before the last update's is a new day.
  */
 double vpt_pacing_update(vpt_pacing_t *pc, int even, double budget,
     double spent, double t, double day);

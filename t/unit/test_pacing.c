@@ -252,9 +252,15 @@ VPT_TEST(budget_spent_is_pass_zero_and_a_new_day_starts_afresh)
     VPT_CHECK(vpt_pacing_update(&pc, 1, 10, 10, 100, DAY) == 0);
     VPT_CHECK(vpt_pacing_update(&pc, 0, 10, 11, 101, DAY) == 0);
 
-    /* the clock went back: a new day */
-    VPT_CHECK(vpt_pacing_update(&pc, 1, 10, 0, 1, DAY) == 1);
+    /* the clock went back: a new day, asap takes everything */
+    VPT_CHECK(vpt_pacing_update(&pc, 0, 10, 0, 1, DAY) == 1);
     VPT_CHECK(vpt_pacing_update(&pc, 0, 10, 5, 2, DAY) == 1);
+
+    /* even, nothing known: starts low and ramps up without spend */
+    vpt_pacing_reset(&pc);
+    VPT_CHECK(pc.pass == VPT_PACING_FIRST_PASS);
+    VPT_CHECK(vpt_pacing_update(&pc, 1, 10, 0, 1, DAY)
+              == 2 * VPT_PACING_FIRST_PASS);
 }
 
 
