@@ -17,7 +17,7 @@ vpt_pacing_reset(vpt_pacing_t *pc)
     pc->pass = VPT_PACING_FIRST_PASS;
     pc->demand = -1;
     pc->last_spent = 0;
-    pc->last_t = 0;
+    pc->last_t = -1;                /* never updated */
 }
 
 
@@ -26,6 +26,12 @@ vpt_pacing_update(vpt_pacing_t *pc, int even, double budget, double spent,
     double t, double day)
 {
     double  dt, sample, want, left;
+
+    if (pc->last_t < 0) {
+        /* the first update: a reference point, nothing to estimate yet */
+        pc->last_t = t;
+        pc->last_spent = spent;
+    }
 
     if (t < pc->last_t || spent < pc->last_spent) {
         /* a new day: what was learnt of demand still holds */

@@ -260,6 +260,8 @@ VPT_TEST(budget_spent_is_pass_zero_and_a_new_day_starts_afresh)
     vpt_pacing_reset(&pc);
     VPT_CHECK(pc.pass == VPT_PACING_FIRST_PASS);
     VPT_CHECK(vpt_pacing_update(&pc, 1, 10, 0, 1, DAY)
+              == VPT_PACING_FIRST_PASS);
+    VPT_CHECK(vpt_pacing_update(&pc, 1, 10, 0, 2, DAY)
               == 2 * VPT_PACING_FIRST_PASS);
 }
 
