@@ -119,7 +119,7 @@ typedef struct {
     ngx_hash_t                types;           /* vpt_types */
     ngx_array_t              *types_keys;
 
-    /* advertisers (ngx_vpt_spend.c) */
+    /* advertisers (ngx_vpt_advertiser.c) */
     ngx_array_t              *block_advertisers;   /* vpt_block_advertisers */
     u_char                   *blocked;       /* per offer; NULL: none */
     ngx_int_t                 max_third_party;     /* -1: no cap */
@@ -202,7 +202,8 @@ typedef enum {
  * Who calls whom, one way only (a file calls only those listed before
  * it, never one after it):
  *
- *   log, store (-> redis), spend, outcome, decision, request, body filter,
+ *   log, store (-> redis), spend, advertiser, outcome, decision, request,
+ *   body filter,
  *   header filter (it starts the body filter), beacon, variables, stats
  *   (-> status page)
  *
@@ -218,19 +219,19 @@ ngx_uint_t ngx_http_vpt_log_allowed(ngx_vpt_log_kind_e kind,
 
 /*
  * ngx_vpt_spend.c: advertisers' spend in shared memory, synced to Redis
- * through the store from a timer; the gate a decision applies; the
- * blocklist; the advertisers' lines of the status page
+ * through the store from a timer, and charged; ngx_vpt_advertiser.c: the
+ * gate a decision applies, the blocklist, the status page's lines
  */
 ngx_int_t ngx_http_vpt_init_spend(ngx_conf_t *cf);
 ngx_int_t ngx_http_vpt_spend_init_worker(ngx_cycle_t *cycle);
+void ngx_http_vpt_spend_impressions(ngx_http_request_t *r,
+    const vpt_decision_t *decision);
+void ngx_http_vpt_spend_accept(ngx_http_request_t *r, ngx_uint_t offer);
 char *ngx_http_vpt_spend_merge(ngx_conf_t *cf, ngx_http_vpt_loc_conf_t *prev,
     ngx_http_vpt_loc_conf_t *conf);
 ngx_int_t ngx_http_vpt_spend_gate(ngx_http_request_t *r,
     ngx_http_vpt_loc_conf_t *vlcf, const uint32_t *impressions,
     vpt_decide_params_t *params);
-void ngx_http_vpt_spend_impressions(ngx_http_request_t *r,
-    const vpt_decision_t *decision);
-void ngx_http_vpt_spend_accept(ngx_http_request_t *r, ngx_uint_t offer);
 ngx_int_t ngx_http_vpt_spend_status(ngx_http_request_t *r, ngx_str_t *text);
 
 /* ngx_vpt_outcome.c: the one writer of ctx->outcome and ctx->verdict */

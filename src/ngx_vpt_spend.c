@@ -1,10 +1,9 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
- * Advertisers' spend across a node's workers and across nodes, the gate a
- * decision applies (vpt_adv_gate() with this node's view of spend and
- * pacing, vpt_block_advertisers, vpt_max_third_party), and the
- * advertisers' lines of the status page.
+ * Advertisers' spend across a node's workers and across nodes, and
+ * pacing's updates.  What pages read of it (the gate, the blocklist, the
+ * status page's lines) is ngx_vpt_advertiser.c.
  *
  * A node's spend lives in one shared memory zone, "vpt_spend", one slot
  * per advertiser keyed by its id (a reload keeps the counts).  Every
@@ -51,55 +50,7 @@
 #include <ngx_http.h>
 
 #include "ngx_vpt.h"
-#include "vpt_advertiser.h"
-#include "vpt_pacing.h"
-
-
-#define NGX_VPT_SPEND_VERSION     1
-#define NGX_VPT_SPEND_MAX         256
-#define NGX_VPT_SPEND_ID_LEN      64
-#define NGX_VPT_SPEND_NO_SLOT     ((uint32_t) -1)
-#define NGX_VPT_PASS_ONE          1000000
-
-
-typedef struct {
-    ngx_atomic_t              day;           /* the budget day counted */
-    ngx_atomic_t              day_unsynced;
-    ngx_atomic_t              day_inflight;
-    ngx_atomic_t              day_global;
-    ngx_atomic_t              total_unsynced;
-    ngx_atomic_t              total_inflight;
-    ngx_atomic_t              total_global;
-    ngx_atomic_t              impressions;   /* this node's */
-    ngx_atomic_t              accepts;
-    ngx_atomic_t              pass;          /* millionths */
-    ngx_atomic_t              tick;          /* msec of the next update */
-    vpt_pacing_t              pacing;        /* the tick's winner's */
-    size_t                    len;           /* 0: a free slot */
-    u_char                    id[NGX_VPT_SPEND_ID_LEN];
-} ngx_vpt_spend_slot_t;
-
-
-typedef struct {
-    ngx_uint_t                version;
-    size_t                    size;
-    ngx_uint_t                nslots;
-    ngx_vpt_spend_slot_t      slots[NGX_VPT_SPEND_MAX];
-} ngx_vpt_spend_shm_t;
-
-
-/* per cycle: vmcf->spend, the zone's data */
-
-typedef struct {
-    ngx_vpt_spend_shm_t      *sh;
-    vpt_catalog_t            *catalog;
-    uint32_t                 *slot;          /* per advertiser */
-    u_char                   *busy;          /* per advertiser, worker's */
-    ngx_msec_t                sync;
-    time_t                    day;
-    ngx_uint_t                redis;
-    ngx_event_t               timer;
-} ngx_vpt_spend_conf_t;
+#include "ngx_vpt_spend_int.h"
 
 
 /* one sync in flight: what goes back to unsynced if it fails */
@@ -117,10 +68,6 @@ static ngx_int_t ngx_http_vpt_spend_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
 static ngx_uint_t ngx_http_vpt_spend_find(ngx_vpt_spend_shm_t *sh,
     const vpt_advertiser_t *a);
-static ngx_vpt_spend_slot_t *ngx_http_vpt_spend_slot(
-    ngx_vpt_spend_conf_t *conf, ngx_uint_t adv);
-static void ngx_http_vpt_spend_roll(ngx_vpt_spend_conf_t *conf,
-    ngx_vpt_spend_slot_t *s);
 static void ngx_http_vpt_spend_charge(ngx_http_request_t *r,
     ngx_uint_t offer, ngx_uint_t accept);
 static int64_t ngx_http_vpt_spend_take(ngx_atomic_t *a);
@@ -129,18 +76,9 @@ static void ngx_http_vpt_spend_synced(void *data, ngx_int_t rc,
     int64_t day_total, int64_t total);
 static void ngx_http_vpt_spend_raise(ngx_atomic_t *a, int64_t v);
 static void ngx_http_vpt_spend_pace(ngx_vpt_spend_conf_t *conf);
-static u_char *ngx_http_vpt_spend_money(u_char *p, u_char *last,
-    int64_t m);
 
 
 static ngx_str_t  ngx_http_vpt_spend_zone_name = ngx_string("vpt_spend");
-
-
-#define ngx_http_vpt_spend_day_of(s)                                          \
-    ((int64_t) ((s)->day_global + (s)->day_inflight + (s)->day_unsynced))
-#define ngx_http_vpt_spend_total_of(s)                                        \
-    ((int64_t) ((s)->total_global + (s)->total_inflight                       \
-                + (s)->total_unsynced))
 
 
 /* from postconfiguration: the zone, when the catalog has advertisers */
@@ -352,80 +290,7 @@ ngx_http_vpt_spend_init_worker(ngx_cycle_t *cycle)
 }
 
 
-/*
- * vpt_block_advertisers into a per-offer map: a third_party offer whose
- * advertiser (its entry's id or one of its categories, or, without
- * "advertisers", its tag) is listed
- */
-
-char *
-ngx_http_vpt_spend_merge(ngx_conf_t *cf, ngx_http_vpt_loc_conf_t *prev,
-    ngx_http_vpt_loc_conf_t *conf)
-{
-    ngx_str_t                *name;
-    vpt_str_t                 n;
-    ngx_uint_t                i, j, found;
-    vpt_offer_t              *o;
-    vpt_catalog_t            *c;
-    ngx_http_vpt_main_conf_t *vmcf;
-
-    ngx_conf_merge_value(conf->max_third_party, prev->max_third_party, -1);
-
-    if (conf->block_advertisers == NGX_CONF_UNSET_PTR) {
-        conf->block_advertisers = prev->block_advertisers;
-        conf->blocked = prev->blocked;
-        return NGX_CONF_OK;
-    }
-
-    vmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_vpt_module);
-    c = vmcf->catalog;
-
-    if (c == NULL || conf->block_advertisers == NULL) {
-        return NGX_CONF_OK;
-    }
-
-    conf->blocked = ngx_pcalloc(cf->pool, c->n);
-    if (conf->blocked == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    name = conf->block_advertisers->elts;
-
-    for (j = 0; j < conf->block_advertisers->nelts; j++) {
-        n.data = (const char *) name[j].data;
-        n.len = name[j].len;
-        found = 0;
-
-        for (i = 0; i < c->n; i++) {
-            o = &c->offers[i];
-
-            if (o->kind != VPT_KIND_THIRD_PARTY) {
-                continue;
-            }
-
-            if (vpt_str_eq(o->advertiser, n)
-                || (o->adv >= 0 && (size_t) o->adv < c->nadvertisers
-                    && vpt_adv_matches(&c->advertisers[o->adv], n)))
-            {
-                conf->blocked[i] = 1;
-                found = 1;
-            }
-        }
-
-        if (!found) {
-            /* a block ahead of a catalog that names it is no error */
-            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                               "vpt_block_advertisers: \"%V\" is no "
-                               "advertiser or category of an offer in "
-                               "\"%V\"", &name[j], &vmcf->catalog_file);
-        }
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static ngx_vpt_spend_slot_t *
+ngx_vpt_spend_slot_t *
 ngx_http_vpt_spend_slot(ngx_vpt_spend_conf_t *conf, ngx_uint_t adv)
 {
     if (conf == NULL || conf->sh == NULL
@@ -441,7 +306,7 @@ ngx_http_vpt_spend_slot(ngx_vpt_spend_conf_t *conf, ngx_uint_t adv)
 
 /* a new budget day: the first to see it resets the day's counters */
 
-static void
+void
 ngx_http_vpt_spend_roll(ngx_vpt_spend_conf_t *conf, ngx_vpt_spend_slot_t *s)
 {
     ngx_atomic_uint_t  today, seen;
@@ -456,78 +321,6 @@ ngx_http_vpt_spend_roll(ngx_vpt_spend_conf_t *conf, ngx_vpt_spend_slot_t *s)
     s->day_unsynced = 0;
     s->day_inflight = 0;
     s->day_global = 0;
-}
-
-
-/*
- * Per offer of the page: the gate and pacing's pass for the ranker; no
- * advertisers, no blocklist and no cap: nothing to do.
- */
-
-ngx_int_t
-ngx_http_vpt_spend_gate(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf,
-    const uint32_t *impressions, vpt_decide_params_t *params)
-{
-    double                    *pass;
-    uint8_t                   *gate;
-    ngx_uint_t                 i, first_party;
-    vpt_catalog_t             *c;
-    vpt_adv_state_t           *st;
-    ngx_vpt_spend_conf_t      *conf;
-    ngx_vpt_spend_slot_t      *s;
-    ngx_http_vpt_main_conf_t  *vmcf;
-
-    vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
-    c = vmcf->catalog;
-    conf = vmcf->spend;
-
-    first_party = (vlcf->max_third_party == 0);
-
-    if (vlcf->max_third_party > 0
-        && vlcf->max_third_party < (ngx_int_t) params->slots)
-    {
-        params->max_third_party = (unsigned) vlcf->max_third_party;
-    }
-
-    if (c->nadvertisers == 0 && vlcf->blocked == NULL && !first_party) {
-        return NGX_OK;
-    }
-
-    gate = ngx_palloc(r->pool, c->n);
-    pass = ngx_palloc(r->pool, c->n * sizeof(double));
-    st = ngx_pcalloc(r->pool, (c->nadvertisers + 1) * sizeof(vpt_adv_state_t));
-    if (gate == NULL || pass == NULL || st == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < c->nadvertisers; i++) {
-        st[i].pass = 1;
-        s = ngx_http_vpt_spend_slot(conf, i);
-
-        if (s == NULL) {
-            continue;
-        }
-
-        ngx_http_vpt_spend_roll(conf, s);
-
-        st[i].spent_day = ngx_http_vpt_spend_day_of(s);
-        st[i].spent_total = ngx_http_vpt_spend_total_of(s);
-        st[i].pass = (double) s->pass / NGX_VPT_PASS_ONE;
-    }
-
-    vpt_adv_gate(c, st, (int64_t) ngx_time(), impressions, first_party,
-                 params->seed, gate, pass);
-
-    if (vlcf->blocked != NULL) {
-        for (i = 0; i < c->n; i++) {
-            gate[i] |= vlcf->blocked[i];
-        }
-    }
-
-    params->gate = gate;
-    params->pass = pass;
-
-    return NGX_OK;
 }
 
 
@@ -784,167 +577,4 @@ ngx_http_vpt_spend_pace(ngx_vpt_spend_conf_t *conf)
 
         s->pass = (ngx_atomic_uint_t) (pass * NGX_VPT_PASS_ONE + 0.5);
     }
-}
-
-
-/* the advertisers' lines of the status page, in r->pool */
-
-ngx_int_t
-ngx_http_vpt_spend_status(ngx_http_request_t *r, ngx_str_t *text)
-{
-    u_char                    *p, *last;
-    size_t                     size;
-    int64_t                    left, l2;
-    ngx_uint_t                 i;
-    ngx_vpt_spend_conf_t      *conf;
-    ngx_vpt_spend_slot_t      *s;
-    vpt_advertiser_t          *a;
-    ngx_http_vpt_main_conf_t  *vmcf;
-
-    text->len = 0;
-    text->data = (u_char *) "";
-
-    vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
-    conf = vmcf->spend;
-
-    if (conf == NULL || conf->sh == NULL) {
-        return NGX_OK;
-    }
-
-    size = 1024 + conf->catalog->nadvertisers * 7 * 160;
-
-    p = ngx_pnalloc(r->pool, size);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    text->data = p;
-    last = p + size;
-
-    p = ngx_slprintf(p, last,
-            "# HELP vpt_advertiser_spend_total Spend since the advertiser "
-            "began, all nodes as this node knows them.\n"
-            "# TYPE vpt_advertiser_spend_total counter\n");
-
-    for (i = 0; i < conf->catalog->nadvertisers; i++) {
-        s = ngx_http_vpt_spend_slot(conf, i);
-        if (s != NULL) {
-            p = ngx_slprintf(p, last,
-                             "vpt_advertiser_spend_total{advertiser=\"%*s\"} ",
-                             s->len, s->id);
-            p = ngx_http_vpt_spend_money(p, last,
-                                         ngx_http_vpt_spend_total_of(s));
-        }
-    }
-
-    p = ngx_slprintf(p, last,
-            "# HELP vpt_advertiser_spend_today Spend this budget day "
-            "(vpt_budget_day), all nodes as this node knows them.\n"
-            "# TYPE vpt_advertiser_spend_today gauge\n");
-
-    for (i = 0; i < conf->catalog->nadvertisers; i++) {
-        s = ngx_http_vpt_spend_slot(conf, i);
-        if (s != NULL) {
-            ngx_http_vpt_spend_roll(conf, s);
-            p = ngx_slprintf(p, last,
-                             "vpt_advertiser_spend_today{advertiser=\"%*s\"} ",
-                             s->len, s->id);
-            p = ngx_http_vpt_spend_money(p, last,
-                                         ngx_http_vpt_spend_day_of(s));
-        }
-    }
-
-    p = ngx_slprintf(p, last,
-            "# HELP vpt_advertiser_budget_remaining The smaller of the "
-            "daily and the total budget left; +Inf without a budget.\n"
-            "# TYPE vpt_advertiser_budget_remaining gauge\n");
-
-    for (i = 0; i < conf->catalog->nadvertisers; i++) {
-        s = ngx_http_vpt_spend_slot(conf, i);
-        a = &conf->catalog->advertisers[i];
-
-        if (s == NULL) {
-            continue;
-        }
-
-        p = ngx_slprintf(p, last,
-                         "vpt_advertiser_budget_remaining{advertiser=\"%*s\"} ",
-                         s->len, s->id);
-
-        if (a->daily_budget == VPT_MONEY_NONE
-            && a->total_budget == VPT_MONEY_NONE)
-        {
-            p = ngx_slprintf(p, last, "+Inf\n");
-            continue;
-        }
-
-        left = (a->daily_budget == VPT_MONEY_NONE) ? INT64_MAX
-               : a->daily_budget - ngx_http_vpt_spend_day_of(s);
-        l2 = (a->total_budget == VPT_MONEY_NONE) ? INT64_MAX
-             : a->total_budget - ngx_http_vpt_spend_total_of(s);
-
-        p = ngx_http_vpt_spend_money(p, last, ngx_min(left, l2));
-    }
-
-    p = ngx_slprintf(p, last,
-            "# HELP vpt_advertiser_pacing_pass Share of pages the "
-            "advertiser takes part in (pacing's throttle).\n"
-            "# TYPE vpt_advertiser_pacing_pass gauge\n");
-
-    for (i = 0; i < conf->catalog->nadvertisers; i++) {
-        s = ngx_http_vpt_spend_slot(conf, i);
-        if (s != NULL) {
-            p = ngx_slprintf(p, last,
-                             "vpt_advertiser_pacing_pass{advertiser=\"%*s\"} "
-                             "%uA.%06uA\n", s->len, s->id,
-                             s->pass / NGX_VPT_PASS_ONE,
-                             s->pass % NGX_VPT_PASS_ONE);
-        }
-    }
-
-    p = ngx_slprintf(p, last,
-            "# HELP vpt_advertiser_impressions_total Impressions of the "
-            "advertiser's offers on this node.\n"
-            "# TYPE vpt_advertiser_impressions_total counter\n");
-
-    for (i = 0; i < conf->catalog->nadvertisers; i++) {
-        s = ngx_http_vpt_spend_slot(conf, i);
-        if (s != NULL) {
-            p = ngx_slprintf(p, last, "vpt_advertiser_impressions_total"
-                             "{advertiser=\"%*s\"} %uA\n", s->len, s->id,
-                             s->impressions);
-        }
-    }
-
-    p = ngx_slprintf(p, last,
-            "# HELP vpt_advertiser_accepts_total Accepts of the "
-            "advertiser's offers on this node.\n"
-            "# TYPE vpt_advertiser_accepts_total counter\n");
-
-    for (i = 0; i < conf->catalog->nadvertisers; i++) {
-        s = ngx_http_vpt_spend_slot(conf, i);
-        if (s != NULL) {
-            p = ngx_slprintf(p, last, "vpt_advertiser_accepts_total"
-                             "{advertiser=\"%*s\"} %uA\n", s->len, s->id,
-                             s->accepts);
-        }
-    }
-
-    text->len = p - text->data;
-
-    return NGX_OK;
-}
-
-
-/* millionths as a decimal number, and a newline */
-
-static u_char *
-ngx_http_vpt_spend_money(u_char *p, u_char *last, int64_t m)
-{
-    uint64_t  u;
-
-    u = (m < 0) ? (uint64_t) -m : (uint64_t) m;
-
-    return ngx_slprintf(p, last, "%s%uL.%06uL\n", m < 0 ? "-" : "",
-                        u / VPT_MONEY_UNIT, u % VPT_MONEY_UNIT);
 }
