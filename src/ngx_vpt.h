@@ -203,9 +203,8 @@ typedef enum {
  * it, never one after it):
  *
  *   log, store (-> redis), spend, advertiser, outcome, decision, request,
- *   body filter,
- *   header filter (it starts the body filter), beacon, variables, stats
- *   (-> status page)
+ *   body filter, header filter (it starts the body filter), beacon,
+ *   variables, stats (-> status page)
  *
  * A request goes: request (phase handlers, lookup) -> decision -> header
  * filter -> body filter -> stats (log phase).  What waits for the lookup
