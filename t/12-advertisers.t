@@ -35,7 +35,7 @@ my $catalog = {
     advertisers => [
         { id => 'capped', pricing => 'cpm', price => 1000,
           daily_budget => 150, pacing => 'asap' },
-        { id => 'paced', pricing => 'cpm', price => 1000,
+        { id => 'paced', pricing => 'cpm', price => 100,
           daily_budget => 100, pacing => 'even' },
         { id => 'casino', pricing => 'cpa', price => 50,
           categories => ['gambling'] },
@@ -181,12 +181,12 @@ sub redis_spend {
 # --- a daily budget across 2 nodes x 2 workers ----------------------------
 
 my @nodes = start_pair();
+my $shown = 0;
 
 {
     my @res = load(\@nodes, '/load/', 4, 'o-capped');
     sleep 0.6;                                  # a few syncs
 
-    my $shown = 0;
     my $pages = 0;
     my $rate = 0;
     for (@res) {
@@ -290,6 +290,24 @@ sub accept_n {
                    . 'it returned';
 }
 
+# --- vpt-report per advertiser, from both nodes' logs -----------------------
+
+{
+    my $logs = join ' ', map { "$_->{ng}{dir}/access.log" } @nodes;
+    my $out = `$root/tools/vpt-report --json --catalog $dir/catalog.json $logs`;
+    is $? >> 8, 0, 'vpt-report --catalog runs';
+    my $rep = eval { decode_json($out) } // {};
+    my %adv = map { $_->{advertiser} => $_ } @{ $rep->{advertisers} // [] };
+    is $adv{capped}{impressions}, $shown,
+        'vpt-report: the capped advertiser\'s impressions';
+    is $adv{capped}{spend}, $shown, 'its spend at 1 per impression';
+    is $adv{capped}{ecpm}, 1000, 'its effective price per thousand';
+    is $adv{open}{accepts}, 30, 'the cpa advertiser\'s accepts';
+    is $adv{open}{cost_per_accept}, 2, 'at its price';
+    is $adv{open}{budget_left}, undef, 'no budget: none left to show';
+    is $adv{gone}{impressions}, 0, 'the expired flight: nothing';
+}
+
 for (@nodes) { stop_nginx($_->{ng}) }
 
 # --- even pacing over a shortened day --------------------------------------
@@ -310,13 +328,15 @@ for (@nodes) { stop_nginx($_->{ng}) }
 
     my $span = $end - $start;
     my @q;
+    # 0.1 an impression
     for my $k (1 .. 4) {
         my $at = $start + $span * $k / 4;
-        push @q, scalar grep { $_ <= $at } @t;
+        push @q, 0.1 * grep { $_ <= $at } @t;
     }
-    note sprintf "paced, budget 100 over %.1f s: %d pages, spend at each "
-                 . "quarter %s", $span, $pages, join(' ', @q);
-    cmp_ok $pages, '>=', 1000, 'demand well above the budget';
+    note sprintf "paced, budget 100 (1000 impressions) over %.1f s: %d "
+                 . "pages, spend at each quarter %s", $span, $pages,
+                 join(' ', @q);
+    cmp_ok $pages, '>=', 3000, 'demand well above the budget';
     cmp_ok $q[3], '>=', 85, 'even pacing spends most of the budget';
     cmp_ok $q[3], '<=', 100 + 5, 'within the bound';
     for my $k (0 .. 2) {
