@@ -96,7 +96,7 @@ vpt_adv_parse_all(vpt_parse_t *p, json_t *v)
 static int
 vpt_adv_parse(vpt_parse_t *p, size_t i, json_t *ja, vpt_advertiser_t *a)
 {
-    char         show[VPT_SHOW_MAX + 8];
+    char         show[VPT_SHOW_SIZE];
     double       d;
     size_t       keylen;
     json_t      *v;
@@ -227,7 +227,7 @@ vpt_adv_parse(vpt_parse_t *p, size_t i, json_t *ja, vpt_advertiser_t *a)
 
         } else {
             vpt_adv_error(p, i, a->id, "unknown field \"%s\"",
-                          vpt_catalog_show(show, sizeof(show), s.data,
+                          vpt_show(show, sizeof(show), s.data,
                                            s.len));
             return VPT_ERROR;
         }
