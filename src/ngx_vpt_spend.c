@@ -78,7 +78,10 @@ static void ngx_http_vpt_spend_raise(ngx_atomic_t *a, int64_t v);
 static void ngx_http_vpt_spend_pace(ngx_vpt_spend_conf_t *conf);
 
 
-static ngx_str_t  ngx_http_vpt_spend_zone_name = ngx_string("vpt_spend");
+/* a zone, not a directive: spelt out, so no name list takes it for one */
+static ngx_str_t  ngx_http_vpt_spend_zone_name = {
+    sizeof("vpt_spend") - 1, (u_char *) "vpt_spend"
+};
 
 
 /* from postconfiguration: the zone, when the catalog has advertisers */
