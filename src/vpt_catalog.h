@@ -68,6 +68,14 @@ typedef struct {
     size_t         nfeatures;
     vpt_str_t      advertiser;         /* third_party only; len 0 if none */
 
+    /*
+     * how each placeholder of markup is escaped, in order (vpt_esc_e of
+     * vpt_render_ctx.h), as the catalog learned it at load; NULL (offers
+     * built in code): learned again at each render
+     */
+    const unsigned char  *escapes;
+    size_t                nescapes;
+
     /* with an "advertisers" array: its entry, and the value it pays */
     long           adv;                /* index; -1: none */
     double         impression_value;   /* cpm: price / 1000, whatever p */
