@@ -38,6 +38,9 @@
 #define NGX_VPT_REDIS_CMD_STACK        512      /* bytes, a command */
 
 
+static char *ngx_vpt_redis_peers(ngx_conf_t *cf, ngx_url_t *u,
+    ngx_vpt_redis_addr_t *addr);
+static void ngx_vpt_redis_check_link(void);
 static ngx_uint_t ngx_vpt_redis_usable(void);
 static ngx_int_t ngx_vpt_redis_send(redisCallbackFn *fn, void *privdata,
     int argc, const char **argv, const size_t *argvlen);
@@ -149,6 +152,56 @@ ngx_vpt_redis_parse_addr(ngx_conf_t *cf, ngx_str_t *value,
     addr->host.len = len;
     addr->port = ngx_inet_get_port(u.addrs[0].sockaddr);
 
+    return ngx_vpt_redis_peers(cf, &u, addr);
+}
+
+
+/*
+ * Every address the name had at configuration time, numeric: a worker
+ * tries the next one after each failed or lost connection, without
+ * asking DNS (hiredis's getaddrinfo() would block the worker).
+ */
+
+static char *
+ngx_vpt_redis_peers(ngx_conf_t *cf, ngx_url_t *u, ngx_vpt_redis_addr_t *addr)
+{
+    u_char                *p;
+    size_t                 len;
+    ngx_uint_t             i, n;
+    ngx_vpt_redis_peer_t  *peer;
+    u_char                 text[NGX_SOCKADDR_STRLEN];
+
+    addr->peers = ngx_pcalloc(cf->pool,
+                              u->naddrs * sizeof(ngx_vpt_redis_peer_t));
+    if (addr->peers == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    n = 0;
+
+    for (i = 0; i < u->naddrs; i++) {
+        len = ngx_sock_ntop(u->addrs[i].sockaddr, u->addrs[i].socklen, text,
+                            NGX_SOCKADDR_STRLEN, 0);
+        if (len == 0) {
+            continue;
+        }
+
+        p = ngx_pnalloc(cf->pool, len + 1);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(p, text, len);
+        p[len] = '\0';
+
+        peer = &addr->peers[n++];
+        peer->host.data = p;
+        peer->host.len = len;
+        peer->port = ngx_inet_get_port(u->addrs[i].sockaddr);
+    }
+
+    addr->npeers = n;
+
     return NGX_CONF_OK;
 }
 
@@ -193,6 +246,11 @@ ngx_vpt_redis_init_worker(ngx_cycle_t *cycle, ngx_vpt_redis_addr_t *addr)
     w->abort.data = w;
     w->abort.log = cycle->log;
 
+    w->connect_timer.handler = ngx_vpt_redis_connect_timeout_handler;
+    w->connect_timer.data = w;
+    w->connect_timer.log = cycle->log;
+    w->connect_timer.cancelable = 1;
+
     ngx_vpt_redis_connect();
 
     return NGX_OK;
@@ -214,6 +272,10 @@ ngx_vpt_redis_exit_worker(ngx_cycle_t *cycle)
 
     if (w->abort.posted) {
         ngx_delete_posted_event(&w->abort);
+    }
+
+    if (w->connect_timer.timer_set) {
+        ngx_del_timer(&w->connect_timer);
     }
 
     if (w->ac != NULL) {
@@ -239,6 +301,8 @@ ngx_vpt_redis_command(ngx_vpt_redis_handler_pt handler, void *data,
     ngx_vpt_redis_worker_t  *w;
 
     w = &ngx_vpt_redis;
+
+    ngx_vpt_redis_check_link();
 
     if (!ngx_vpt_redis_usable()) {
         w->stats.rejected++;
@@ -275,7 +339,10 @@ ngx_vpt_redis_command(ngx_vpt_redis_handler_pt handler, void *data,
         return NULL;
     }
 
-    w->pending++;
+    if (w->pending++ == 0) {
+        w->waiting = ngx_current_msec;
+    }
+
     w->stats.sent++;
 
     if (rc == NGX_AGAIN) {
@@ -292,6 +359,8 @@ ngx_vpt_redis_fire(int argc, const char **argv, const size_t *argvlen)
     ngx_vpt_redis_worker_t  *w;
 
     w = &ngx_vpt_redis;
+
+    ngx_vpt_redis_check_link();
 
     if (!ngx_vpt_redis_usable()) {
         w->stats.rejected++;
@@ -319,7 +388,10 @@ ngx_vpt_redis_fire(int argc, const char **argv, const size_t *argvlen)
         return NGX_ERROR;
     }
 
-    w->pending++;
+    if (w->pending++ == 0) {
+        w->waiting = ngx_current_msec;
+    }
+
     w->stats.sent++;
 
     return NGX_OK;
@@ -429,16 +501,55 @@ ngx_vpt_redis_detach(ngx_vpt_redis_call_t *call)
 void
 ngx_vpt_redis_timed_out(ngx_vpt_redis_call_t *call)
 {
+    ngx_vpt_redis_worker_t  *w;
+
     if (call == NULL) {
         return;
     }
 
+    w = &ngx_vpt_redis;
+
     call->handler = NULL;
 
-    ngx_vpt_redis.stats.timeouts++;
+    w->stats.timeouts++;
 
     /* the call is the first member of its ngx_vpt_redis_pcall_t */
     ngx_vpt_redis_outcome((ngx_vpt_redis_pcall_t *) call, 0);
+
+    w->silent++;
+
+    ngx_vpt_redis_check_link();
+}
+
+
+/*
+ * A peer that stopped answering but keeps the connection open (a paused
+ * container, a stuck proxy) is never noticed by TCP.  Commands in a row
+ * that timed out with no reply at all, and the oldest command in flight
+ * waiting for its reply for long enough to tell a stall from a slow
+ * command, mean the link is dead: it is closed (from a posted event: a
+ * lookup's timer may be on the stack) and made again with the backoff.
+ * Checked when a command times out or is about to be sent: once the
+ * breaker is open, only the latter happen.  Replies come in order, so the
+ * oldest command in flight has waited since the last reply, or since it
+ * was sent when nothing was in flight before it.
+ */
+
+static void
+ngx_vpt_redis_check_link(void)
+{
+    ngx_vpt_redis_worker_t  *w;
+
+    w = &ngx_vpt_redis;
+
+    if (w->connected && w->pending && !w->abort.posted
+        && w->silent >= NGX_VPT_REDIS_SILENT_MAX
+        && ngx_current_msec - w->waiting >= NGX_VPT_REDIS_DEAD_AFTER)
+    {
+        w->stats.drops++;
+        ngx_vpt_redis_abort("no reply to the last commands, "
+                            "the link is taken as dead");
+    }
 }
 
 
@@ -466,7 +577,7 @@ ngx_vpt_redis_usable(void)
     w = &ngx_vpt_redis;
 
     return w->ac != NULL
-           && w->connected
+           && w->up
            && !w->exiting
            && !(w->ac->c.flags & (REDIS_DISCONNECTING|REDIS_FREEING))
            && w->pending < NGX_VPT_REDIS_MAX_PENDING;
@@ -488,6 +599,11 @@ ngx_vpt_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     w->pending--;
 
     ok = ngx_vpt_redis_account(reply);
+
+    if (reply != NULL) {
+        w->silent = 0;
+        w->waiting = ngx_current_msec;
+    }
 
     if (!w->exiting) {
         ngx_vpt_redis_outcome(pc, ok);
@@ -515,6 +631,11 @@ ngx_vpt_redis_fire_reply(redisAsyncContext *ac, void *r, void *privdata)
     w = &ngx_vpt_redis;
 
     w->pending--;
+
+    if (reply != NULL) {
+        w->silent = 0;
+        w->waiting = ngx_current_msec;
+    }
 
     if (ngx_vpt_redis_account(reply) || reply == NULL || w->exiting)
     {

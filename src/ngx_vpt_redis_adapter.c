@@ -69,10 +69,26 @@
  * is why every handler that calls into hiredis checks afterwards that the
  * context is still ours.
  *
+ * A link's health.  A link counts as connected (w->connected, the status
+ * page's vpt_redis_connected) only once it has answered a PING sent right
+ * after the TCP connect: a peer that accepts connections but never
+ * answers (a stuck proxy) is not taken for a working Redis.  Commands go
+ * out from the TCP connect on (w->up), pipelined behind the PING, so the
+ * first pages after a connect do not wait for it.  The connect and that
+ * PING must be done within NGX_VPT_REDIS_DEAD_AFTER, else the link is
+ * dropped as a failed connect.
+ * TCP keepalive (10 s idle, then 3 probes 5 s apart) finds a peer that
+ * is gone without a word (a host down, a network cut) on an idle link;
+ * a peer that is there but mute is found by the commands that time out
+ * (ngx_vpt_redis_timed_out()).
+ *
  * Reconnect: a cancelable timer, 50 ms doubling to 5 s, +-25% jitter,
- * reset by a successful connect; none once the worker is exiting.  The
- * first failure after a success is logged at "error", the next ones at
- * "info" until a connect succeeds (then at "notice").
+ * reset when a new link answers its PING (not at the TCP connect: a link
+ * dropped as mute comes back no faster than a refused one); none once the
+ * worker is exiting.  Each failure moves to the next address the name had
+ * at configuration time.  The first failure after a success is logged at
+ * "error", the next ones at "info" until a link answers (then at
+ * "notice").
  */
 
 
@@ -95,8 +111,12 @@ static void ngx_vpt_redis_drop(const char *reason);
 static void ngx_vpt_redis_close_connection(ngx_connection_t *c,
     ngx_uint_t fd_open);
 
+static void ngx_vpt_redis_keepalive(redisAsyncContext *ac);
 static void ngx_vpt_redis_on_connect(const redisAsyncContext *ac,
     int status);
+static void ngx_vpt_redis_hello_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
+static void ngx_vpt_redis_ready(void);
 static void ngx_vpt_redis_on_disconnect(const redisAsyncContext *ac,
     int status);
 static void ngx_vpt_redis_read_handler(ngx_event_t *rev);
@@ -119,6 +139,7 @@ ngx_vpt_redis_connect(void)
 {
     ngx_connection_t        *c;
     redisAsyncContext       *ac;
+    ngx_vpt_redis_peer_t    *peer;
     ngx_vpt_redis_worker_t  *w;
 
     w = &ngx_vpt_redis;
@@ -127,17 +148,23 @@ ngx_vpt_redis_connect(void)
         return;
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
-                   "vpt redis \"%V\": connecting", &w->addr->name);
-
     /* non-blocking: the connect is still in progress on return */
 
     if (w->addr->unix_path.len) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                       "vpt redis \"%V\": connecting", &w->addr->name);
+
         ac = redisAsyncConnectUnix((const char *) w->addr->unix_path.data);
 
     } else {
-        ac = redisAsyncConnect((const char *) w->addr->host.data,
-                               (int) w->addr->port);
+        peer = &w->addr->peers[w->peer % w->addr->npeers];
+
+        ngx_log_debug3(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                       "vpt redis \"%V\": connecting to %V:%d",
+                       &w->addr->name, &peer->host, (int) peer->port);
+
+        ac = redisAsyncConnect((const char *) peer->host.data,
+                               (int) peer->port);
     }
 
     if (ac == NULL) {
@@ -179,6 +206,12 @@ ngx_vpt_redis_connect(void)
     redisAsyncSetDisconnectCallback(ac, ngx_vpt_redis_on_disconnect);
     redisAsyncSetConnectCallback(ac, ngx_vpt_redis_on_connect);
 
+    if (w->addr->unix_path.len == 0) {
+        ngx_vpt_redis_keepalive(ac);
+    }
+
+    ngx_add_timer(&w->connect_timer, NGX_VPT_REDIS_DEAD_AFTER);
+
     /* the connect completes with the first write event */
 
     ngx_vpt_redis_event(ac, 1, 1);
@@ -187,6 +220,53 @@ ngx_vpt_redis_connect(void)
         /* registered once, for the life of the connection */
         ngx_vpt_redis_event(ac, 0, 1);
     }
+}
+
+
+/*
+ * TCP keepalive on the socket: without it a peer that vanished (a host
+ * down, a cut network) leaves an idle link "connected" for hours.  A
+ * failure costs only the early warning: logged, not fatal.
+ */
+
+static void
+ngx_vpt_redis_keepalive(redisAsyncContext *ac)
+{
+    int  on;
+
+    on = 1;
+
+    if (setsockopt(ac->c.fd, SOL_SOCKET, SO_KEEPALIVE, (const void *) &on,
+                   sizeof(int))
+        == -1)
+    {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, ngx_socket_errno,
+                      "vpt redis \"%V\": setsockopt(SO_KEEPALIVE) failed",
+                      &ngx_vpt_redis.addr->name);
+        return;
+    }
+
+#if (NGX_HAVE_KEEPALIVE_TUNABLE)
+    {
+    int  idle, intvl, cnt;
+
+    idle = 10;
+    intvl = 5;
+    cnt = 3;
+
+    if (setsockopt(ac->c.fd, IPPROTO_TCP, TCP_KEEPIDLE,
+                   (const void *) &idle, sizeof(int)) == -1
+        || setsockopt(ac->c.fd, IPPROTO_TCP, TCP_KEEPINTVL,
+                      (const void *) &intvl, sizeof(int)) == -1
+        || setsockopt(ac->c.fd, IPPROTO_TCP, TCP_KEEPCNT,
+                      (const void *) &cnt, sizeof(int)) == -1)
+    {
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, ngx_socket_errno,
+                      "vpt redis \"%V\": setting the keepalive timers "
+                      "failed", &ngx_vpt_redis.addr->name);
+    }
+    }
+#endif
 }
 
 
@@ -224,6 +304,9 @@ ngx_vpt_redis_failed(const char *reason, ngx_uint_t was_connected)
 
     ngx_vpt_redis_breaker_failure();
 
+    /* the next address the name had, if it had several */
+    w->peer++;
+
     if (w->reconnect.timer_set) {
         return;
     }
@@ -252,12 +335,49 @@ ngx_vpt_redis_reconnect_handler(ngx_event_t *ev)
 }
 
 
-/* ngx_add_event() failed inside a hook: free the context from a clean stack */
+/*
+ * The link must go, but we may be deep inside hiredis (an event hook) or
+ * in a caller's timer with a lookup half done: free the context from a
+ * clean stack, at the end of this event-loop iteration.
+ */
+
+void
+ngx_vpt_redis_abort(const char *reason)
+{
+    ngx_vpt_redis_worker_t  *w;
+
+    w = &ngx_vpt_redis;
+
+    if (w->ac == NULL || w->abort.posted) {
+        return;
+    }
+
+    w->abort_reason = reason;
+    ngx_post_event(&w->abort, &ngx_posted_events);
+}
+
 
 void
 ngx_vpt_redis_abort_handler(ngx_event_t *ev)
 {
-    ngx_vpt_redis_drop("cannot register its events");
+    ngx_vpt_redis_drop(ngx_vpt_redis.abort_reason);
+}
+
+
+void
+ngx_vpt_redis_connect_timeout_handler(ngx_event_t *ev)
+{
+    redisAsyncContext  *ac;
+
+    ac = ngx_vpt_redis.ac;
+
+    if (ac == NULL) {
+        return;
+    }
+
+    ngx_vpt_redis_drop((ac->c.flags & REDIS_CONNECTED)
+                       ? "no answer to PING in time"
+                       : "connect timed out");
 }
 
 
@@ -324,6 +444,11 @@ ngx_vpt_redis_close_connection(ngx_connection_t *c, ngx_uint_t fd_open)
 }
 
 
+/*
+ * TCP is up: a PING, which must be answered before the link is used
+ * (hiredis queues it; the write handler sends it)
+ */
+
 static void
 ngx_vpt_redis_on_connect(const redisAsyncContext *ac, int status)
 {
@@ -336,8 +461,56 @@ ngx_vpt_redis_on_connect(const redisAsyncContext *ac, int status)
         return;
     }
 
+    w->up = 1;
+
+    if (redisAsyncCommand(w->ac, ngx_vpt_redis_hello_reply, NULL, "PING")
+        != REDIS_OK)
+    {
+        ngx_vpt_redis_abort("cannot queue PING");
+    }
+}
+
+
+static void
+ngx_vpt_redis_hello_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    redisReply  *reply;
+
+    reply = r;
+
+    if (reply == NULL || ac != ngx_vpt_redis.ac || ngx_vpt_redis.exiting) {
+        /* the link went first: the cleanup hook said why */
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        /* it answers: the error (NOAUTH...) is every command's, counted */
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "vpt redis \"%V\": PING answered \"%*s\"",
+                      &ngx_vpt_redis.addr->name, (size_t) reply->len,
+                      reply->str);
+    }
+
+    ngx_vpt_redis_ready();
+}
+
+
+/* the link answers: in use from now on */
+
+static void
+ngx_vpt_redis_ready(void)
+{
+    ngx_vpt_redis_worker_t  *w;
+
+    w = &ngx_vpt_redis;
+
+    if (w->connect_timer.timer_set) {
+        ngx_del_timer(&w->connect_timer);
+    }
+
     w->connected = 1;
     w->backoff = NGX_VPT_REDIS_BACKOFF_MIN;
+    w->silent = 0;
     w->stats.connects++;
 
     if (w->attempts) {
@@ -609,10 +782,7 @@ ngx_vpt_redis_event(redisAsyncContext *ac, ngx_uint_t write, ngx_uint_t on)
                       on ? "add" : "delete", write ? "write" : "read");
 
         /* we may be deep inside hiredis here: free the context later */
-
-        if (!w->abort.posted) {
-            ngx_post_event(&w->abort, &ngx_posted_events);
-        }
+        ngx_vpt_redis_abort("cannot register its events");
     }
 }
 
@@ -656,6 +826,7 @@ ngx_vpt_redis_cleanup(void *data)
 
     w->ac = NULL;
     w->conn = NULL;
+    w->up = 0;
     w->connected = 0;
 
     if (c != NULL) {
@@ -664,6 +835,10 @@ ngx_vpt_redis_cleanup(void *data)
 
     if (w->abort.posted) {
         ngx_delete_posted_event(&w->abort);
+    }
+
+    if (w->connect_timer.timer_set) {
+        ngx_del_timer(&w->connect_timer);
     }
 
     ngx_vpt_redis_failed(ac->c.err ? ac->c.errstr
