@@ -13,7 +13,8 @@
  *     P S          the shopper's context, a JSON string (the shop writes it)
  *     P S ":vpt"   the shopper's counters, a hash: "i:<offer>" impressions,
  *                  "a:<offer>" accepted; it lives 30 days from its first
- *                  write
+ *                  write (an accept starts them again), every write
+ *                  carrying the TTL
  *
  * Every command goes out through one function of ngx_vpt_store.c with its
  * key named apart, the place where routing by key (a cluster's slots) goes.
@@ -51,7 +52,6 @@ typedef struct {
 
     /* the store's own */
     ngx_str_t                 counters_key;  /* built once */
-    unsigned                  counters_known:1;  /* the hash exists */
 } ngx_vpt_shopper_t;
 
 
