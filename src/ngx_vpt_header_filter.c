@@ -71,7 +71,7 @@ ngx_http_vpt_header_filter(ngx_http_request_t *r)
 
     if (r->headers_out.status != NGX_HTTP_OK
         || r->header_only
-        || (r->method & NGX_HTTP_HEAD)
+        || r->method != NGX_HTTP_GET
         || (r->headers_out.content_encoding
             && r->headers_out.content_encoding->value.len)
         || ngx_http_test_content_type(r, &vlcf->types) == NULL)
@@ -515,7 +515,12 @@ static ngx_int_t
 ngx_http_vpt_skip(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
 {
     if (ctx == NULL) {
-        /* no lookup was started for it (HEAD, a static non-page) */
+        if (!ngx_http_vpt_may_be_page(r)) {
+            /* an asset, a POST: not a page view, not counted */
+            return ngx_http_next_header_filter(r);
+        }
+
+        /* a page view no lookup was started for (HEAD, an error page) */
         ctx = ngx_http_vpt_new_ctx(r, NGX_VPT_OUT_SKIPPED);
         if (ctx == NULL) {
             return ngx_http_next_header_filter(r);
