@@ -38,8 +38,15 @@ deps:
 
 module: $(MODULE)
 
+# config takes every file of src/, and nginx's configure lists them in
+# objs/Makefile: a file added or removed must configure again.  The list
+# is rewritten only when it changes, so its date says when it did.
+SRC_LIST   := $(BUILD)/src.list
+$(shell mkdir -p $(BUILD) && ls src/*.c src/*.h \
+    | cmp -s - $(SRC_LIST) || ls src/*.c src/*.h > $(SRC_LIST))
+
 # nginx's configure writes into the tree it runs in: work on a copy.
-$(BUILD)/nginx/objs/Makefile: config
+$(BUILD)/nginx/objs/Makefile: config $(SRC_LIST)
 	rm -rf $(BUILD)/nginx
 	mkdir -p $(BUILD)
 	cp -r $(NGINX_SRC) $(BUILD)/nginx
@@ -180,7 +187,7 @@ define vpt_sdk_module
 	mv -f $(1)/ngx_http_vpt_module.so.tmp $(1)/ngx_http_vpt_module.so
 endef
 
-$(ASAN_BUILD)/nginx/objs/Makefile: config Makefile
+$(ASAN_BUILD)/nginx/objs/Makefile: config Makefile $(SRC_LIST)
 	$(call vpt_sdk,$(ASAN_BUILD),$(ASAN_CC),$(ASAN_CFLAGS),\
 	    $(SAN) -shared-libsan -Wl$(vpt_comma)-z$(vpt_comma)nodelete \
 	    -Wl$(vpt_comma)-rpath$(vpt_comma)$(ASAN_RTDIR))
@@ -201,7 +208,7 @@ module-asan: $(ASAN_MODULE)
 test-asan: $(ASAN_MODULE) $(ASAN_UNITS) tools
 	t/asan/run $(ASAN_MODULE) $(ASAN_UNITS)
 
-$(VG_BUILD)/nginx/objs/Makefile: config Makefile
+$(VG_BUILD)/nginx/objs/Makefile: config Makefile $(SRC_LIST)
 	$(call vpt_sdk,$(VG_BUILD),$(CC),-O1 -g,)
 
 $(VG_MODULE): $(VG_BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) \
