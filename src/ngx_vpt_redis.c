@@ -578,6 +578,7 @@ ngx_vpt_redis_usable(void)
 
     return w->ac != NULL
            && w->up
+           && !w->abort.posted
            && !w->exiting
            && !(w->ac->c.flags & (REDIS_DISCONNECTING|REDIS_FREEING))
            && w->pending < NGX_VPT_REDIS_MAX_PENDING;

@@ -524,6 +524,8 @@ ngx_vpt_redis_ready(void)
     }
 
     w->attempts = 0;
+
+    ngx_vpt_redis_breaker_link_up();
 }
 
 

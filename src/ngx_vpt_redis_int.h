@@ -91,6 +91,7 @@ void ngx_vpt_redis_outcome(ngx_vpt_redis_pcall_t *pc, ngx_uint_t ok);
 ngx_int_t ngx_vpt_redis_breaker_allow(void);
 void ngx_vpt_redis_breaker_tick(void);
 void ngx_vpt_redis_breaker_failure(void);
+void ngx_vpt_redis_breaker_link_up(void);
 
 
 #endif /* NGX_VPT_REDIS_INT_H */
