@@ -5,13 +5,16 @@
 
 
 /*
- * hiredis's async client on nginx's event loop, in three files:
+ * hiredis's async client on nginx's event loop, in four files, each
+ * calling only those below it:
  *
  *   ngx_vpt_redis.c          the address, a worker's start and end,
  *                            commands and their replies
  *   ngx_vpt_redis_adapter.c  hiredis's socket as an nginx connection:
  *                            its events, draining, the end of a
  *                            connection, reconnect
+ *   ngx_vpt_redis_link.c     a link's health: the PING that makes it
+ *                            connected, keepalive, a dead link dropped
  *   ngx_vpt_redis_breaker.c  the circuit breaker and the counters
  *
  * One connection per worker, its state in one struct, ngx_vpt_redis
@@ -40,7 +43,6 @@
 
 static char *ngx_vpt_redis_peers(ngx_conf_t *cf, ngx_url_t *u,
     ngx_vpt_redis_addr_t *addr);
-static void ngx_vpt_redis_check_link(void);
 static ngx_uint_t ngx_vpt_redis_usable(void);
 static ngx_int_t ngx_vpt_redis_send(redisCallbackFn *fn, void *privdata,
     int argc, const char **argv, const size_t *argvlen);
@@ -519,37 +521,6 @@ ngx_vpt_redis_timed_out(ngx_vpt_redis_call_t *call)
     w->silent++;
 
     ngx_vpt_redis_check_link();
-}
-
-
-/*
- * A peer that stopped answering but keeps the connection open (a paused
- * container, a stuck proxy) is never noticed by TCP.  Commands in a row
- * that timed out with no reply at all, and the oldest command in flight
- * waiting for its reply for long enough to tell a stall from a slow
- * command, mean the link is dead: it is closed (from a posted event: a
- * lookup's timer may be on the stack) and made again with the backoff.
- * Checked when a command times out or is about to be sent: once the
- * breaker is open, only the latter happen.  Replies come in order, so the
- * oldest command in flight has waited since the last reply, or since it
- * was sent when nothing was in flight before it.
- */
-
-static void
-ngx_vpt_redis_check_link(void)
-{
-    ngx_vpt_redis_worker_t  *w;
-
-    w = &ngx_vpt_redis;
-
-    if (w->connected && w->pending && !w->abort.posted
-        && w->silent >= NGX_VPT_REDIS_SILENT_MAX
-        && ngx_current_msec - w->waiting >= NGX_VPT_REDIS_DEAD_AFTER)
-    {
-        w->stats.drops++;
-        ngx_vpt_redis_abort("no reply to the last commands, "
-                            "the link is taken as dead");
-    }
 }
 
 

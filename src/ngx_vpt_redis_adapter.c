@@ -69,18 +69,8 @@
  * is why every handler that calls into hiredis checks afterwards that the
  * context is still ours.
  *
- * A link's health.  A link counts as connected (w->connected, the status
- * page's vpt_redis_connected) only once it has answered a PING sent right
- * after the TCP connect: a peer that accepts connections but never
- * answers (a stuck proxy) is not taken for a working Redis.  Commands go
- * out from the TCP connect on (w->up), pipelined behind the PING, so the
- * first pages after a connect do not wait for it.  The connect and that
- * PING must be done within NGX_VPT_REDIS_DEAD_AFTER, else the link is
- * dropped as a failed connect.
- * TCP keepalive (10 s idle, then 3 probes 5 s apart) finds a peer that
- * is gone without a word (a host down, a network cut) on an idle link;
- * a peer that is there but mute is found by the commands that time out
- * (ngx_vpt_redis_timed_out()).
+ * A link's health (the PING that makes it connected, its timeouts,
+ * keepalive): ngx_vpt_redis_link.c.
  *
  * Reconnect: a cancelable timer, 50 ms doubling to 5 s, +-25% jitter,
  * reset when a new link answers its PING (not at the TCP connect: a link
@@ -111,12 +101,8 @@ static void ngx_vpt_redis_drop(const char *reason);
 static void ngx_vpt_redis_close_connection(ngx_connection_t *c,
     ngx_uint_t fd_open);
 
-static void ngx_vpt_redis_keepalive(redisAsyncContext *ac);
 static void ngx_vpt_redis_on_connect(const redisAsyncContext *ac,
     int status);
-static void ngx_vpt_redis_hello_reply(redisAsyncContext *ac, void *r,
-    void *privdata);
-static void ngx_vpt_redis_ready(void);
 static void ngx_vpt_redis_on_disconnect(const redisAsyncContext *ac,
     int status);
 static void ngx_vpt_redis_read_handler(ngx_event_t *rev);
@@ -206,11 +192,7 @@ ngx_vpt_redis_connect(void)
     redisAsyncSetDisconnectCallback(ac, ngx_vpt_redis_on_disconnect);
     redisAsyncSetConnectCallback(ac, ngx_vpt_redis_on_connect);
 
-    if (w->addr->unix_path.len == 0) {
-        ngx_vpt_redis_keepalive(ac);
-    }
-
-    ngx_add_timer(&w->connect_timer, NGX_VPT_REDIS_DEAD_AFTER);
+    ngx_vpt_redis_link_start(ac);
 
     /* the connect completes with the first write event */
 
@@ -220,53 +202,6 @@ ngx_vpt_redis_connect(void)
         /* registered once, for the life of the connection */
         ngx_vpt_redis_event(ac, 0, 1);
     }
-}
-
-
-/*
- * TCP keepalive on the socket: without it a peer that vanished (a host
- * down, a cut network) leaves an idle link "connected" for hours.  A
- * failure costs only the early warning: logged, not fatal.
- */
-
-static void
-ngx_vpt_redis_keepalive(redisAsyncContext *ac)
-{
-    int  on;
-
-    on = 1;
-
-    if (setsockopt(ac->c.fd, SOL_SOCKET, SO_KEEPALIVE, (const void *) &on,
-                   sizeof(int))
-        == -1)
-    {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, ngx_socket_errno,
-                      "vpt redis \"%V\": setsockopt(SO_KEEPALIVE) failed",
-                      &ngx_vpt_redis.addr->name);
-        return;
-    }
-
-#if (NGX_HAVE_KEEPALIVE_TUNABLE)
-    {
-    int  idle, intvl, cnt;
-
-    idle = 10;
-    intvl = 5;
-    cnt = 3;
-
-    if (setsockopt(ac->c.fd, IPPROTO_TCP, TCP_KEEPIDLE,
-                   (const void *) &idle, sizeof(int)) == -1
-        || setsockopt(ac->c.fd, IPPROTO_TCP, TCP_KEEPINTVL,
-                      (const void *) &intvl, sizeof(int)) == -1
-        || setsockopt(ac->c.fd, IPPROTO_TCP, TCP_KEEPCNT,
-                      (const void *) &cnt, sizeof(int)) == -1)
-    {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, ngx_socket_errno,
-                      "vpt redis \"%V\": setting the keepalive timers "
-                      "failed", &ngx_vpt_redis.addr->name);
-    }
-    }
-#endif
 }
 
 
@@ -335,49 +270,12 @@ ngx_vpt_redis_reconnect_handler(ngx_event_t *ev)
 }
 
 
-/*
- * The link must go, but we may be deep inside hiredis (an event hook) or
- * in a caller's timer with a lookup half done: free the context from a
- * clean stack, at the end of this event-loop iteration.
- */
-
-void
-ngx_vpt_redis_abort(const char *reason)
-{
-    ngx_vpt_redis_worker_t  *w;
-
-    w = &ngx_vpt_redis;
-
-    if (w->ac == NULL || w->abort.posted) {
-        return;
-    }
-
-    w->abort_reason = reason;
-    ngx_post_event(&w->abort, &ngx_posted_events);
-}
-
+/* the link must go (ngx_vpt_redis_abort()): from a clean stack */
 
 void
 ngx_vpt_redis_abort_handler(ngx_event_t *ev)
 {
     ngx_vpt_redis_drop(ngx_vpt_redis.abort_reason);
-}
-
-
-void
-ngx_vpt_redis_connect_timeout_handler(ngx_event_t *ev)
-{
-    redisAsyncContext  *ac;
-
-    ac = ngx_vpt_redis.ac;
-
-    if (ac == NULL) {
-        return;
-    }
-
-    ngx_vpt_redis_drop((ac->c.flags & REDIS_CONNECTED)
-                       ? "no answer to PING in time"
-                       : "connect timed out");
 }
 
 
@@ -444,10 +342,7 @@ ngx_vpt_redis_close_connection(ngx_connection_t *c, ngx_uint_t fd_open)
 }
 
 
-/*
- * TCP is up: a PING, which must be answered before the link is used
- * (hiredis queues it; the write handler sends it)
- */
+/* TCP is up: commands may go, behind the PING that tells it works */
 
 static void
 ngx_vpt_redis_on_connect(const redisAsyncContext *ac, int status)
@@ -463,69 +358,7 @@ ngx_vpt_redis_on_connect(const redisAsyncContext *ac, int status)
 
     w->up = 1;
 
-    if (redisAsyncCommand(w->ac, ngx_vpt_redis_hello_reply, NULL, "PING")
-        != REDIS_OK)
-    {
-        ngx_vpt_redis_abort("cannot queue PING");
-    }
-}
-
-
-static void
-ngx_vpt_redis_hello_reply(redisAsyncContext *ac, void *r, void *privdata)
-{
-    redisReply  *reply;
-
-    reply = r;
-
-    if (reply == NULL || ac != ngx_vpt_redis.ac || ngx_vpt_redis.exiting) {
-        /* the link went first: the cleanup hook said why */
-        return;
-    }
-
-    if (reply->type == REDIS_REPLY_ERROR) {
-        /* it answers: the error (NOAUTH...) is every command's, counted */
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "vpt redis \"%V\": PING answered \"%*s\"",
-                      &ngx_vpt_redis.addr->name, (size_t) reply->len,
-                      reply->str);
-    }
-
-    ngx_vpt_redis_ready();
-}
-
-
-/* the link answers: in use from now on */
-
-static void
-ngx_vpt_redis_ready(void)
-{
-    ngx_vpt_redis_worker_t  *w;
-
-    w = &ngx_vpt_redis;
-
-    if (w->connect_timer.timer_set) {
-        ngx_del_timer(&w->connect_timer);
-    }
-
-    w->connected = 1;
-    w->backoff = NGX_VPT_REDIS_BACKOFF_MIN;
-    w->silent = 0;
-    w->stats.connects++;
-
-    if (w->attempts) {
-        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                      "vpt redis \"%V\": connected after %ui failures",
-                      &w->addr->name, w->attempts);
-
-    } else {
-        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                      "vpt redis \"%V\": connected", &w->addr->name);
-    }
-
-    w->attempts = 0;
-
-    ngx_vpt_redis_breaker_link_up();
+    ngx_vpt_redis_link_hello();
 }
 
 

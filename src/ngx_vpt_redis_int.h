@@ -5,7 +5,7 @@
 
 
 /*
- * Between the Redis client's three files (see ngx_vpt_redis.c): the
+ * Between the Redis client's four files (see ngx_vpt_redis.c): the
  * worker's state and what each file offers the others.
  */
 
@@ -82,8 +82,13 @@ extern ngx_vpt_redis_worker_t  ngx_vpt_redis;
 void ngx_vpt_redis_connect(void);
 void ngx_vpt_redis_reconnect_handler(ngx_event_t *ev);
 void ngx_vpt_redis_abort_handler(ngx_event_t *ev);
+
+/* ngx_vpt_redis_link.c: a link's health */
+void ngx_vpt_redis_link_start(redisAsyncContext *ac);
+void ngx_vpt_redis_link_hello(void);
 void ngx_vpt_redis_connect_timeout_handler(ngx_event_t *ev);
 void ngx_vpt_redis_abort(const char *reason);
+void ngx_vpt_redis_check_link(void);
 
 /* ngx_vpt_redis_breaker.c */
 ngx_uint_t ngx_vpt_redis_account(redisReply *reply);
