@@ -193,10 +193,14 @@ ngx_vpt_redis_breaker_tick(void)
         && ngx_current_msec - w->probe->call.start
            >= NGX_VPT_BREAKER_PROBE_MAX)
     {
-        /* its request detached and Redis never answered */
+        /*
+         * its request detached and Redis never answered: a timeout with
+         * no reply, as ngx_vpt_redis_check_link() counts them
+         */
 
         w->probe->recorded = 1;
         w->probe = NULL;
+        w->silent++;
 
         w->interval = ngx_min(w->interval * 2, NGX_VPT_BREAKER_OPEN_MAX);
         ngx_vpt_redis_breaker_open("the probe was not answered");

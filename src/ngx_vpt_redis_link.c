@@ -133,6 +133,18 @@ ngx_vpt_redis_hello_reply(redisAsyncContext *ac, void *r, void *privdata)
                       "vpt redis \"%V\": PING answered \"%*s\"",
                       &ngx_vpt_redis.addr->name, (size_t) reply->len,
                       reply->str);
+
+    } else if (reply->type != REDIS_REPLY_STATUS || reply->len != 4
+               || ngx_strncmp(reply->str, "PONG", 4) != 0)
+    {
+        /*
+         * Another command's reply: bytes were lost on the way (a broken
+         * proxy), and each reply would go to the command after its own,
+         * another shopper's
+         */
+        ngx_vpt_redis_abort("PING answered by another reply, "
+                            "the replies are out of step");
+        return;
     }
 
     ngx_vpt_redis_ready();

@@ -3,7 +3,8 @@
 # closed and made again with the backoff; pages never wait past
 # vpt_redis_timeout meanwhile; the status page tells the truth.  The peer
 # is a small proxy in front of a real redis-server that, on a signal,
-# swallows what it gets and sends nothing back.
+# swallows what it gets and sends nothing back (bytes are lost: the link
+# must not be taken up again out of step either).
 
 use strict;
 use warnings;
@@ -33,6 +34,7 @@ my $pport = free_port();
 my $proxy_pid = fork // die "fork: $!";
 if ($proxy_pid == 0) {
     my $mute = 0;
+    $SIG{PIPE} = 'IGNORE';
     $SIG{USR1} = sub { $mute = 1 };
     $SIG{USR2} = sub { $mute = 0 };
     my $srv = IO::Socket::INET->new(Listen => 16, LocalAddr => '127.0.0.1',
@@ -112,8 +114,9 @@ is(metric('vpt_redis_connected'), 1, 'connected');
 is(accepts(), 1, 'one connection to the proxy');
 
 # keepalive: the kernel runs a keepalive timer on nginx's socket to the proxy
-{
+SKIP: {
     my $ss = `ss -tno state established '( dport = :$pport )' 2>/dev/null`;
+    skip 'no ss (iproute2) to read the socket\'s timers', 1 if $? != 0;
     like($ss, qr/timer:\(keepalive/,
          'TCP keepalive is on for the Redis socket');
 }
