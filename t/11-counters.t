@@ -22,11 +22,11 @@ write_file("$dir/www/thanks.html", $page);
 
 my $rd = start_redis();
 
-# the anchor comes 400 ms after the headers: time to change Redis between
+# the anchor comes 1 s after the headers: time to change Redis between
 # the lookup and the impression
 my $origin = start_origin(sub {
     return { headers => ['Content-Type', 'text/html'], body => $page,
-             chunks => [ 20, length($page) - 20 ], delay => 0.4 };
+             chunks => [ 20, length($page) - 20 ], delay => 1 };
 });
 
 my $ng = start_nginx(ports => [$port], http => <<"HTTP");
@@ -85,10 +85,16 @@ sub ctx { encode_json({ user => { id => $_[0] } }) }
     redis_cmd($rd, 'SET', 'vpt:ctx:carol', ctx('carol'));
     redis_cmd($rd, 'HSET', 'vpt:ctx:carol:vpt', 'i:fallback', 1);
     redis_cmd($rd, 'EXPIRE', 'vpt:ctx:carol:vpt', 100);
+    my ($hgetalls) = redis_cmd($rd, 'INFO', 'commandstats')
+                     =~ /cmdstat_hgetall:calls=(\d+)/;
+    $hgetalls //= 0;
 
     my $pid = fork // die;
     if ($pid == 0) {
-        sleep 0.2;
+        # once the lookup has read the hash (its HGETALL is counted)
+        wait_for(sub { redis_cmd($rd, 'INFO', 'commandstats')
+                       =~ /cmdstat_hgetall:calls=(\d+)/ && $1 > $hgetalls },
+                 5);
         redis_cmd($rd, 'DEL', 'vpt:ctx:carol:vpt');
         POSIX::_exit(0);
     }
