@@ -19,6 +19,7 @@
 #include "vpt_context.h"
 #include "vpt_model.h"
 #include "vpt_rank.h"
+#include "vpt_render.h"
 #include "ngx_vpt_redis.h"
 #include "ngx_vpt_store.h"
 

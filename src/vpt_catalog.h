@@ -100,8 +100,6 @@ void vpt_catalog_free(vpt_catalog_t *c);
 long vpt_catalog_find(const vpt_catalog_t *c, vpt_str_t id);
 
 const char *vpt_kind_name(vpt_kind_e kind);
-const char *vpt_page_name(vpt_page_e page);
-int vpt_page_parse(vpt_str_t s);    /* vpt_page_e, or -1 */
 
 
 #endif /* VPT_CATALOG_H */

@@ -12,12 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vpt_rank.h"
+#include "vpt_render.h"
 
 
 #define VPT_NUM_LEN          48
 #define VPT_FEATURES_PREFIX  "features."
-#define VPT_SHOW_MAX         64
 #define VPT_RENDER_VALUE_MAX 256    /* bytes of one context string shown */
 
 
@@ -75,7 +74,6 @@ static vpt_field_e vpt_field(const char *s, size_t len, vpt_str_t *name);
 static int vpt_placeholder_next(const char *s, size_t len, size_t from,
     size_t *start, size_t *end);
 static size_t vpt_fmt_num(char *buf, double x, unsigned decimals, int trim);
-static void vpt_show(char *buf, size_t size, const char *s, size_t len);
 
 
 size_t
@@ -97,7 +95,7 @@ vpt_render(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
 int
 vpt_render_check(vpt_str_t markup, char *err, size_t errlen)
 {
-    char        show[VPT_SHOW_MAX + 8];
+    char        show[VPT_SHOW_SIZE];
     size_t      pos, start, end;
     vpt_str_t   name;
 
@@ -554,30 +552,4 @@ vpt_fmt_num(char *buf, double x, unsigned decimals, int trim)
     }
 
     return n;
-}
-
-
-/*
- * a placeholder for a message: printable ASCII but for '"' and '\\' (the
- * catalog quotes it in a one-line message), cut to VPT_SHOW_MAX
- */
-
-static void
-vpt_show(char *buf, size_t size, const char *s, size_t len)
-{
-    size_t  i, n;
-
-    n = (len < VPT_SHOW_MAX) ? len : VPT_SHOW_MAX;
-
-    for (i = 0; i < n && i + 4 < size; i++) {
-        buf[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"'
-                  && s[i] != '\\') ? s[i] : '?';
-    }
-
-    if (n < len && i + 4 < size) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-
-    buf[i] = '\0';
 }
