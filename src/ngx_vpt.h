@@ -251,6 +251,7 @@ ngx_int_t ngx_http_vpt_session(ngx_http_request_t *r,
 ngx_http_vpt_ctx_t *ngx_http_vpt_new_ctx(ngx_http_request_t *r,
     ngx_vpt_outcome_e outcome);
 ngx_http_vpt_ctx_t *ngx_http_vpt_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_vpt_may_be_page(ngx_http_request_t *r);
 void ngx_http_vpt_cancel(ngx_http_vpt_ctx_t *ctx);
 
 /* ngx_vpt_body_filter.c, ngx_vpt_header_filter.c */

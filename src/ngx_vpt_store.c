@@ -141,13 +141,17 @@ ngx_vpt_store_fire(ngx_str_t *key, int argc, const char **argv,
 
 
 /*
- * HINCRBY or HSET of "<kind>:<offer>" in the counters, then, if asked,
- * their TTL: the one writer of the counters.
+ * HINCRBY or HSET of "<kind>:<offer>" in the counters, then their TTL in
+ * the same pipeline: the one writer of the counters.  Any write may be
+ * the one that creates the hash (it may have expired since the lookup
+ * read it), so every write carries a TTL: "EXPIRE ... NX" (Redis 7) for
+ * impressions, which keeps the 30 days counted from the hash's first
+ * write; a plain EXPIRE for accepts (ttl_nx 0), which start them again.
  */
 
 static ngx_int_t
 ngx_vpt_store_count(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
-    const char *cmd, u_char kind, vpt_str_t *offer, ngx_uint_t expire)
+    const char *cmd, u_char kind, vpt_str_t *offer, ngx_uint_t ttl_nx)
 {
     size_t       argvlen[4];
     ngx_int_t    rc;
@@ -177,7 +181,7 @@ ngx_vpt_store_count(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
 
     rc = ngx_vpt_store_fire(&key, 4, argv, argvlen);
 
-    if (rc != NGX_OK || !expire) {
+    if (rc != NGX_OK) {
         return rc;
     }
 
@@ -185,8 +189,10 @@ ngx_vpt_store_count(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
     argvlen[0] = sizeof("EXPIRE") - 1;
     argv[2] = NGX_VPT_STORE_COUNTERS_TTL;
     argvlen[2] = sizeof(NGX_VPT_STORE_COUNTERS_TTL) - 1;
+    argv[3] = "NX";
+    argvlen[3] = 2;
 
-    (void) ngx_vpt_store_fire(&key, 3, argv, argvlen);
+    (void) ngx_vpt_store_fire(&key, ttl_nx ? 4 : 3, argv, argvlen);
 
     return NGX_OK;
 }
@@ -210,12 +216,7 @@ ngx_vpt_store_record_decision(ngx_http_request_t *r,
     for (i = 0; i < decision->n; i++) {
         id = &vmcf->catalog->offers[decision->offer[i]].id;
 
-        /*
-         * A hash the lookup found has had its TTL since it was made; a
-         * new one gets it once, after its first write.
-         */
-        (void) ngx_vpt_store_count(r, shopper, "HINCRBY", 'i', id,
-                                   i == 0 && !shopper->counters_known);
+        (void) ngx_vpt_store_count(r, shopper, "HINCRBY", 'i', id, 1);
     }
 }
 
@@ -238,7 +239,7 @@ ngx_vpt_store_record_accept(ngx_http_request_t *r,
     offer.data = (const char *) accept->offer.data;
     offer.len = accept->offer.len;
 
-    return ngx_vpt_store_count(r, shopper, "HSET", 'a', &offer, 1);
+    return ngx_vpt_store_count(r, shopper, "HSET", 'a', &offer, 0);
 }
 
 
@@ -460,15 +461,14 @@ ngx_vpt_store_counters(ngx_vpt_store_lookup_t *lk, redisReply *reply)
     if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
         && reply->elements >= 2)
     {
-        s->counters_known = 1;
         s->impressions = ngx_pcalloc(r->pool, n * sizeof(uint32_t));
         s->accepted = ngx_pcalloc(r->pool, n);
 
         if (s->impressions == NULL || s->accepted == NULL) {
-            /* no counters: as if the hash were empty */
+            /* caps and accepts are never ignored: no offer */
             s->impressions = NULL;
             s->accepted = NULL;
-            return NGX_OK;
+            return NGX_ERROR;
         }
 
         for (i = 0; i + 1 < reply->elements; i += 2) {
@@ -501,18 +501,36 @@ ngx_vpt_store_counters(ngx_vpt_store_lookup_t *lk, redisReply *reply)
         return NGX_OK;
     }
 
-    if (reply == NULL || reply->type != REDIS_REPLY_ERROR) {
-        /* lost (the context's reply says so), or no hash */
+    if (reply != NULL && reply->type != REDIS_REPLY_ERROR) {
+        /* no hash: nothing shown or accepted yet */
         return NGX_OK;
     }
 
+    if (!ngx_vpt_redis_wrongtype(reply)) {
+        /*
+         * Lost (the connection went between the two replies) or an error
+         * reply: caps and accept marks are unknown, and any offer may have
+         * been accepted, so no offer is known to be eligible: the lookup
+         * fails (redis_error), as when the command could not be sent.
+         */
+
+        if (ngx_http_vpt_log_allowed(NGX_VPT_LOG_COUNTERS, &skipped)) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "vpt: redis HGETALL of the counters failed: %s; "
+                          "no offer is shown "
+                          "(%ui more since the last report)",
+                          reply ? reply->str : "connection lost", skipped);
+        }
+
+        return NGX_ERROR;
+    }
+
     /*
-     * The counters cannot be read (an error reply; usually WRONGTYPE, a
-     * string under their key): no capped offer can be shown to be under
-     * its cap, so none is shown; the others still are.
+     * WRONGTYPE, a string under the counters' key: no capped offer can be
+     * shown to be under its cap, so none is shown; the others still are
+     * (no accept can have been marked: HSET fails there too).
      */
 
-    s->counters_known = 1;
     s->impressions = ngx_palloc(r->pool, n * sizeof(uint32_t));
     s->accepted = ngx_pcalloc(r->pool, n);
 

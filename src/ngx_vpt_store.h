@@ -13,7 +13,8 @@
  *     P S          the shopper's context, a JSON string (the shop writes it)
  *     P S ":vpt"   the shopper's counters, a hash: "i:<offer>" impressions,
  *                  "a:<offer>" accepted; it lives 30 days from its first
- *                  write
+ *                  write (an accept starts them again), every write
+ *                  carrying the TTL
  *
  *     "vpt:spend:{" A "}:d:" D   advertiser A's spend in budget day D
  *                  (days since the epoch, of vpt_budget_day each), in
@@ -56,7 +57,6 @@ typedef struct {
 
     /* the store's own */
     ngx_str_t                 counters_key;  /* built once */
-    unsigned                  counters_known:1;  /* the hash exists */
 } ngx_vpt_shopper_t;
 
 
