@@ -403,6 +403,13 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
     for (o = 0; o < non; o++) {
         i = on[o];
 
+        if ((params->no_capped && r->offers[i].cap)
+            || (params->no_third_party
+                && r->catalog->offers[i].kind == VPT_KIND_THIRD_PARTY))
+        {
+            continue;
+        }
+
         if (!vpt_rules(r, &s, i,
                        params->impressions ? params->impressions[i] : 0,
                        params->accepted ? params->accepted[i] : 0))

@@ -48,6 +48,15 @@ typedef struct {
     uint64_t          seed;             /* from the decision id */
     const uint32_t   *impressions;      /* per offer index, or NULL */
     const uint8_t    *accepted;         /* per offer index, or NULL */
+
+    /*
+     * Offers left out before the rules, so exploration and propensities
+     * are over what remains: capped offers when the counters were not
+     * read (an anonymous shopper), third_party offers when the shopper's
+     * consent does not reach third parties.
+     */
+    unsigned          no_capped:1;
+    unsigned          no_third_party:1;
 } vpt_decide_params_t;
 
 
