@@ -144,6 +144,8 @@ double vpt_ranker_logit(const vpt_ranker_t *r, const vpt_context_t *ctx,
 typedef struct {
     vpt_str_t    decision;
     vpt_str_t    experiment;            /* len 0: none */
+    unsigned     preview:1;             /* data-vpt-preview="1" after
+                                           data-vpt-offer: a QA preview */
 } vpt_render_vars_t;
 
 size_t vpt_render_size(const vpt_offer_t *o, const vpt_context_t *ctx,
