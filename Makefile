@@ -5,9 +5,15 @@
 #                   C unit tests of the core and the nginx integration tests
 #   make demo       installs what is missing, starts Redis and nginx, prints URLs
 #   make demo-stop
+#   make tools      the operators' tools: build/tools/vpt-*
 #   make bench      ranker micro-benchmark and the nginx throughput benchmark
 #   make deb        Debian packages (debian/) into build/deb/
-#   make fault      fault injection under load (tools/fault-inject)
+#   make bench-bin  the benchmarks' binaries: build/bench/*
+#   make fault      fault injection under load (bench/fault-inject)
+#
+# Layout: src/ the module (vpt_* the pure core, ngx_* the nginx glue);
+# tools/ what operators run (vpt-*), tools/lib/ the tools' shared library;
+# bench/ benchmarks and fault injection; t/ the tests.
 
 SHELL      := /bin/bash
 NGINX_SRC  ?= /usr/share/nginx/src
@@ -26,14 +32,18 @@ CORE_LIBS  := -lpcre2-8 -ljansson -lcrypto -lm
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)
+UNIT_HDRS  := $(wildcard t/unit/*.h)
 UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS)) \
-              $(BUILD)/unit/test_splice_sse2 $(BUILD)/unit/test_splice_plain
+              $(BUILD)/unit/test_splice_sse2 $(BUILD)/unit/test_splice_plain \
+              $(BUILD)/unit/test_scan_sse2 $(BUILD)/unit/test_scan_plain
 TOOLS      := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/vpt-*.c))
+TOOLS_LIB  := $(wildcard tools/lib/vpt_tools*.c)
+TOOLS_HDRS := $(wildcard tools/lib/*.h)
 
-.PHONY: all module unit integration test tools demo demo-stop bench fault \
-        clean deps deb
+.PHONY: all module unit integration test tools demo demo-stop bench \
+        bench-bin fault clean deps deb
 
-all: module tools
+all: module tools bench-bin
 
 deps:
 	./tools/install-deps
@@ -63,22 +73,42 @@ $(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
 	cp $(BUILD)/nginx/objs/ngx_http_vpt_module.so $@.tmp
 	mv -f $@.tmp $@
 
-# the core, built for tests with sanitizers
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/vpt_test.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) \
-	    $(CORE_LIBS)
+# The core's objects, compiled once for every test and tool that links
+# them: plain for the tools, with sanitizers for the unit tests.
+CORE_OBJS     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+CORE_OBJS_SAN := $(patsubst src/%.c,$(BUILD)/obj-san/%.o,$(CORE_SRCS))
+TOOLS_OBJS    := $(patsubst tools/lib/%.c,$(BUILD)/obj/tools/%.o,$(TOOLS_LIB))
 
-# the splicer's tests again as CPUs without AVX2 run it, and as other
-# architectures do (no SSE2: memchr and word-at-a-time searches)
-$(BUILD)/unit/test_splice_sse2: t/unit/test_splice.c $(CORE_SRCS) \
-                                $(CORE_HDRS) t/unit/vpt_test.h
+# objects are kept between runs, not removed as intermediates
+.SECONDARY: $(CORE_OBJS) $(CORE_OBJS_SAN) $(TOOLS_OBJS)
+
+$(BUILD)/obj/%.o: src/%.c $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Isrc -c -o $@ $<
+
+$(BUILD)/obj-san/%.o: src/%.c $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -c -o $@ $<
+
+$(BUILD)/obj/tools/%.o: tools/lib/%.c $(TOOLS_HDRS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools/lib -c -o $@ $<
+
+# the core, built for tests with sanitizers
+$(BUILD)/unit/%: t/unit/%.c $(CORE_OBJS_SAN) $(CORE_HDRS) $(UNIT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< \
+	    $(CORE_OBJS_SAN) $(CORE_LIBS)
+
+# the splicer's and the scanner's tests again as CPUs without AVX2 run
+# them, and as other architectures do (no SSE2: memchr, word-at-a-time
+# searches, the scanner's scalar classifier)
+$(BUILD)/unit/%_sse2: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(SAN) -DVPT_NO_AVX2 -Isrc -It/unit -o $@ $< \
 	    $(CORE_SRCS) $(CORE_LIBS)
 
-$(BUILD)/unit/test_splice_plain: t/unit/test_splice.c $(CORE_SRCS) \
-                                 $(CORE_HDRS) t/unit/vpt_test.h
+$(BUILD)/unit/%_plain: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(SAN) -U__SSE2__ -DVPT_NO_AVX2 -Isrc -It/unit \
 	    -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
@@ -86,12 +116,12 @@ $(BUILD)/unit/test_splice_plain: t/unit/test_splice.c $(CORE_SRCS) \
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; $$t; done
 
-# each tool with the helpers they share (tools/vpt_tools*.c) and the core
-$(BUILD)/tools/%: tools/%.c $(wildcard tools/vpt_tools*.c) $(CORE_SRCS) \
-              $(CORE_HDRS) $(wildcard tools/*.h)
+# each tool with the library they share (tools/lib/) and the core
+$(BUILD)/tools/%: tools/%.c $(TOOLS_OBJS) $(CORE_OBJS) $(TOOLS_HDRS) \
+              $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools -o $@ $< \
-	    $(wildcard tools/vpt_tools*.c) $(CORE_SRCS) $(CORE_LIBS) -lz
+	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools/lib -o $@ $< $(TOOLS_OBJS) \
+	    $(CORE_OBJS) $(CORE_LIBS) -lz
 
 # vpt-forget talks to Redis itself (hiredis's synchronous API: fine in a
 # tool, never in nginx); it needs no helper of tools/ and no core
@@ -106,12 +136,14 @@ $(BUILD)/bench/bench-reqctx: bench/bench-reqctx.c $(CORE_SRCS) $(CORE_HDRS)
 
 bench-bin: $(BUILD)/bench/bench-reqctx
 
-# the splicer alone, for README's figures: build/tools/bench-splice
-$(BUILD)/tools/bench-splice: tools/bench-splice.c $(CORE_SRCS) $(CORE_HDRS)
+tools: $(TOOLS)
+
+# the splicer alone, for README's figures: build/bench/bench-splice
+$(BUILD)/bench/bench-splice: bench/bench-splice.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
 
-tools: $(TOOLS) $(BUILD)/tools/bench-splice
+bench-bin: $(BUILD)/bench/bench-splice $(BUILD)/bench/fault-inject-load
 
 integration: module tools
 	prove t/
@@ -142,9 +174,9 @@ demo: deps module tools
 demo-stop:
 	./tools/vpt-demo stop
 
-bench: module tools
-	./tools/bench-rank
-	./tools/bench-nginx
+bench: module tools bench-bin
+	./bench/bench-rank
+	./bench/bench-nginx
 
 # --- Fuzzing (README: "Fuzzing") -------------------------------------------
 # Every t/fuzz/fuzz_*.c for FUZZ_SECONDS each: with libFuzzer when clang has
@@ -165,14 +197,14 @@ fuzz-smoke:
 fuzz-fallback:
 	FUZZ_ENGINE=fallback t/fuzz/run $(FUZZ_SECONDS)
 
-# fault injection under load (tools/fault-inject); its load generator needs
+# fault injection under load (bench/fault-inject); its load generator needs
 # no core.  make fault FAULT_ARGS=--quick
-$(BUILD)/tools/fault-inject-load: tools/fault-inject-load.c
+$(BUILD)/bench/fault-inject-load: bench/fault-inject-load.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -o $@ $<
 
-fault: module $(BUILD)/tools/fault-inject-load
-	./tools/fault-inject $(FAULT_ARGS)
+fault: module $(BUILD)/bench/fault-inject-load
+	./bench/fault-inject $(FAULT_ARGS)
 
 # --- Sanitizers and leak checks (README: "Sanitizers and leak checks") -----
 # Own build directories: build/ is never touched (the tests still run the
@@ -229,10 +261,18 @@ $(ASAN_MODULE): $(ASAN_BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) \
               $(GLUE_SRCS)
 	$(call vpt_sdk_module,$(ASAN_BUILD))
 
-$(ASAN_BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/vpt_test.h
+ASAN_OBJS   := $(patsubst src/%.c,$(ASAN_BUILD)/obj/%.o,$(CORE_SRCS))
+
+.SECONDARY: $(ASAN_OBJS)
+
+$(ASAN_BUILD)/obj/%.o: src/%.c $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -c -o $@ $<
+
+$(ASAN_BUILD)/unit/%: t/unit/%.c $(ASAN_OBJS) $(CORE_HDRS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< \
-	    $(CORE_SRCS) $(CORE_LIBS)
+	    $(ASAN_OBJS) $(CORE_LIBS)
 
 module-asan: $(ASAN_MODULE)
 

@@ -19,6 +19,7 @@
 #include "vpt_context.h"
 #include "vpt_model.h"
 #include "vpt_rank.h"
+#include "vpt_render.h"
 #include "vpt_reqctx.h"
 #include "vpt_sign.h"
 #include "vpt_tz.h"
