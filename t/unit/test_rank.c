@@ -528,7 +528,7 @@ VPT_TEST(anonymous_and_first_party_shoppers_choose_among_the_rest)
     vpt_decision_t       d;
     vpt_decide_params_t  p;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o[0], "capped", 100, 0, 0.5);
     offer_init(&o[1], "partner", 50, 0, 0.5);
     offer_init(&o[2], "own", 1, 0, 0.5);
