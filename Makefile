@@ -125,7 +125,7 @@ $(BUILD)/tools/%: tools/%.c $(TOOLS_OBJS) $(CORE_OBJS) $(TOOLS_HDRS) \
 
 # vpt-forget talks to Redis itself (hiredis's synchronous API: fine in a
 # tool, never in nginx); it needs no helper of tools/ and no core
-$(BUILD)/tools/vpt-forget: tools/vpt-forget.c
+$(BUILD)/tools/vpt-forget: tools/vpt-forget.c src/vpt_version.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< -lhiredis
 

@@ -215,6 +215,57 @@ static ngx_command_t  ngx_http_vpt_commands[] = {
       0,
       NULL },
 
+    { ngx_string("vpt_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_vpt_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    /* every shopper: ngx_vpt_shopper.c */
+
+    { ngx_string("vpt_country"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, country),
+      NULL },
+
+    { ngx_string("vpt_timezone"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_vpt_timezone,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vpt_referrer_hosts"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_vpt_referrer_hosts,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vpt_consent"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, consent),
+      NULL },
+
+    { ngx_string("vpt_consent_default"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, consent_default),
+      &ngx_http_vpt_consent_levels },
+
+    { ngx_string("vpt_gpc"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, gpc),
+      NULL },
+
       ngx_null_command
 };
 
@@ -316,7 +367,11 @@ ngx_http_vpt_init_main_conf(ngx_conf_t *cf, void *conf)
 
     vmcf->default_anchor = ngx_http_vpt_default_anchor(cf);
 
-    return vmcf->default_anchor ? NGX_CONF_OK : NGX_CONF_ERROR;
+    if (vmcf->default_anchor == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_vpt_shopper_init_main(cf, vmcf);
 }
 
 
@@ -356,6 +411,11 @@ ngx_http_vpt_create_loc_conf(ngx_conf_t *cf)
     conf->status_page = NGX_CONF_UNSET;
     conf->block_advertisers = NGX_CONF_UNSET_PTR;
     conf->max_third_party = NGX_CONF_UNSET;
+    conf->country = NGX_CONF_UNSET_PTR;
+    conf->tz = NGX_CONF_UNSET_PTR;
+    conf->consent = NGX_CONF_UNSET_PTR;
+    conf->consent_default = NGX_CONF_UNSET_UINT;
+    conf->gpc = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -386,6 +446,10 @@ ngx_http_vpt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->slots, prev->slots, 1);
     ngx_conf_merge_value(conf->beacon, prev->beacon, 0);
     ngx_conf_merge_value(conf->status_page, prev->status_page, 0);
+
+    if (ngx_http_vpt_shopper_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (ngx_http_merge_types(cf, &conf->types_keys, &conf->types,
                              &prev->types_keys, &prev->types,

@@ -20,6 +20,9 @@
 #include "vpt_model.h"
 #include "vpt_rank.h"
 #include "vpt_render.h"
+#include "vpt_reqctx.h"
+#include "vpt_sign.h"
+#include "vpt_tz.h"
 #include "ngx_vpt_redis.h"
 #include "ngx_vpt_store.h"
 
@@ -51,6 +54,8 @@ typedef enum {
     NGX_VPT_OUT_SKIPPED,
     NGX_VPT_OUT_OFF,
     NGX_VPT_OUT_ACCEPT,             /* a beacon request */
+    NGX_VPT_OUT_BOT,                /* a bot's User-Agent: never offered */
+    NGX_VPT_OUT_PREVIEW,            /* a signed QA preview, not counted */
     NGX_VPT_OUT_N
 } ngx_vpt_outcome_e;
 
@@ -68,6 +73,22 @@ typedef enum {
     NGX_VPT_HELD_OUT,               /* control: chosen, not shown */
     NGX_VPT_FAILED                  /* no decision (no session, Redis...) */
 } ngx_vpt_verdict_e;
+
+
+/* on what the decision stood: $vpt_basis */
+typedef enum {
+    NGX_VPT_BASIS_NONE = 0,         /* no decision */
+    NGX_VPT_BASIS_PERSONAL,         /* the shop's context from Redis */
+    NGX_VPT_BASIS_REQUEST           /* the request context alone */
+} ngx_vpt_basis_e;
+
+
+/* the shopper's consent, lowest first (ngx_vpt_shopper.c) */
+typedef enum {
+    NGX_VPT_CONSENT_NONE = 0,
+    NGX_VPT_CONSENT_FIRST_PARTY,
+    NGX_VPT_CONSENT_ALL
+} ngx_vpt_consent_e;
 
 
 typedef enum {
@@ -95,6 +116,10 @@ typedef struct {
     ngx_msec_t                spend_sync;      /* vpt_spend_sync */
     time_t                    budget_day;      /* vpt_budget_day */
     void                     *spend;           /* NULL: no advertisers */
+
+    vpt_ref_hosts_t          *ref_hosts; /* built in + vpt_referrer_hosts */
+    vpt_tz_t                 *server_tz; /* /etc/localtime; NULL: none */
+    vpt_sign_keys_t          *sign_keys; /* vpt_secret; NULL: unsigned */
 } ngx_http_vpt_main_conf_t;
 
 
@@ -124,6 +149,12 @@ typedef struct {
     ngx_array_t              *block_advertisers;   /* vpt_block_advertisers */
     u_char                   *blocked;       /* per offer; NULL: none */
     ngx_int_t                 max_third_party;     /* -1: no cap */
+
+    ngx_http_complex_value_t *country;         /* vpt_country; NULL: none */
+    vpt_tz_t                 *tz;              /* vpt_timezone */
+    ngx_http_complex_value_t *consent;         /* vpt_consent; NULL: none */
+    ngx_uint_t                consent_default; /* ngx_vpt_consent_e */
+    ngx_flag_t                gpc;             /* vpt_gpc */
 } ngx_http_vpt_loc_conf_t;
 
 
@@ -142,6 +173,11 @@ struct ngx_http_vpt_ctx_s {
     ngx_vpt_outcome_e         outcome;       /* ngx_vpt_outcome.c sets */
     ngx_vpt_verdict_e         verdict;       /* ngx_vpt_outcome.c sets */
     ngx_vpt_variant_e         variant;
+    ngx_vpt_basis_e           basis;         /* ngx_vpt_decision.c sets */
+    ngx_uint_t                consent;       /* ngx_vpt_consent_e */
+    vpt_reqctx_t              reqctx;        /* the request context */
+    vpt_preview_mode_e        preview_mode;  /* when preview is set */
+    ngx_str_t                 preview_value; /* its offer or session */
 
     ngx_vpt_shopper_t         shopper;       /* session, context, counters */
     vpt_decision_t            decision;
@@ -173,6 +209,7 @@ struct ngx_http_vpt_ctx_s {
     unsigned                  waiting:1;     /* anchor seen, not decided */
     unsigned                  spliced:1;     /* anchor handled */
     unsigned                  cancelled:1;   /* lookup let go: not reused */
+    unsigned                  preview:1;     /* a genuine vpt_preview= */
 };
 
 
@@ -203,7 +240,8 @@ typedef enum {
  * Who calls whom, one way only (a file calls only those listed before
  * it, never one after it):
  *
- *   log, store (-> redis), spend, advertiser, outcome, decision, request,
+ *   log, store (-> redis), spend, advertiser, outcome, secret, shopper,
+ *   decision, request,
  *   body filter, header filter (it starts the body filter), beacon,
  *   variables, stats (-> status page)
  *
@@ -239,6 +277,25 @@ void ngx_http_vpt_set_outcome(ngx_http_vpt_ctx_t *ctx,
     ngx_vpt_outcome_e outcome, ngx_uint_t final);
 void ngx_http_vpt_decided(ngx_http_vpt_ctx_t *ctx,
     ngx_vpt_outcome_e outcome);
+
+/*
+ * ngx_vpt_shopper.c: the request context, consent and preview, computed
+ * once when the context is created; their directives
+ */
+extern ngx_conf_enum_t  ngx_http_vpt_consent_levels[];
+char *ngx_http_vpt_timezone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_vpt_referrer_hosts(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_vpt_shopper_init_main(ngx_conf_t *cf,
+    ngx_http_vpt_main_conf_t *vmcf);
+char *ngx_http_vpt_shopper_merge(ngx_conf_t *cf,
+    ngx_http_vpt_loc_conf_t *prev, ngx_http_vpt_loc_conf_t *conf);
+ngx_uint_t ngx_http_vpt_consent(ngx_http_request_t *r,
+    ngx_http_vpt_loc_conf_t *vlcf);
+void ngx_http_vpt_shopper_start(ngx_http_vpt_ctx_t *ctx);
+
+/* ngx_vpt_secret.c: vpt_secret, the keys of signed previews */
+char *ngx_http_vpt_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_vpt_decision.c: the ranker's choice, its markup */
 void ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx);

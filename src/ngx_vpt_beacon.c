@@ -204,7 +204,10 @@ ngx_http_vpt_beacon_record(ngx_http_vpt_ctx_t *ctx)
     r = ctx->request;
     s = &ctx->shopper;
 
+    /* without consent to anything personal, nothing is written for it */
+
     if (!ngx_vpt_store_configured(r)
+        || ngx_http_vpt_consent(r, ctx->conf) == NGX_VPT_CONSENT_NONE
         || ngx_http_vpt_session(r, ctx->conf, &s->session) != NGX_OK)
     {
         return;

@@ -39,7 +39,7 @@ static void ngx_http_vpt_cleanup(void *data);
 /* what a lookup's end means for $vpt_status, by ngx_vpt_store_rc_e */
 static ngx_vpt_outcome_e  ngx_http_vpt_lookup_outcomes[] = {
     NGX_VPT_OUT_NONE,               /* found: the ranker says */
-    NGX_VPT_OUT_NO_CONTEXT,
+    NGX_VPT_OUT_NONE,               /* no context: the request's */
     NGX_VPT_OUT_BAD_CONTEXT,
     NGX_VPT_OUT_REDIS_ERROR,
     NGX_VPT_OUT_REDIS_TIMEOUT
@@ -542,8 +542,38 @@ ngx_http_vpt_create_ctx(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf)
 
     ctx->shopper.prefix = vlcf->context_prefix;
 
-    if (ngx_http_vpt_session(r, vlcf, &ctx->shopper.session) != NGX_OK) {
-        ngx_http_vpt_decided(ctx, NGX_VPT_OUT_NO_SESSION);
+    ngx_http_vpt_shopper_start(ctx);
+
+    if (ctx->preview) {
+        /* QA's: no bot check, no consent, no split, nothing written */
+
+        if (ctx->preview_mode == VPT_PREVIEW_OFFER
+            || !ngx_vpt_store_configured(r))
+        {
+            ngx_http_vpt_decide(ctx);
+            return ctx;
+        }
+
+        ctx->shopper.session = ctx->preview_value;
+        ngx_http_vpt_start_lookup(ctx);
+        return ctx;
+    }
+
+    if (ctx->reqctx.device == VPT_DEVICE_BOT) {
+        ngx_http_vpt_decided(ctx, NGX_VPT_OUT_BOT);
+        return ctx;
+    }
+
+    /*
+     * No consent to anything personal, or no session key: the request
+     * context alone, and not a byte to Redis.
+     */
+
+    if (ctx->consent == NGX_VPT_CONSENT_NONE
+        || ngx_http_vpt_session(r, vlcf, &ctx->shopper.session) != NGX_OK)
+    {
+        ctx->shopper.session.len = 0;
+        ngx_http_vpt_decide(ctx);
         return ctx;
     }
 
@@ -554,15 +584,8 @@ ngx_http_vpt_create_ctx(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf)
         return ctx;
     }
 
-    /* no Redis: every shopper is a first-time visitor */
+    /* no Redis: every shopper is known by the request alone */
 
-    ctx->shopper.context = ngx_palloc(r->pool, sizeof(vpt_context_t));
-    if (ctx->shopper.context == NULL) {
-        ngx_http_vpt_decided(ctx, NGX_VPT_OUT_REDIS_ERROR);
-        return ctx;
-    }
-
-    vpt_context_init(ctx->shopper.context);
     ngx_http_vpt_decide(ctx);
 
     return ctx;
@@ -614,7 +637,7 @@ ngx_http_vpt_lookup_done(void *data, ngx_vpt_store_rc_e rc,
     ctx->lookup = NULL;
     ctx->redis_time = ms;
 
-    if (rc == NGX_VPT_STORE_FOUND) {
+    if (rc == NGX_VPT_STORE_FOUND || rc == NGX_VPT_STORE_NO_CONTEXT) {
         ngx_http_vpt_decide(ctx);
 
     } else {

@@ -410,7 +410,11 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
     for (o = 0; o < non; o++) {
         i = on[o];
 
-        if (params->gate != NULL && params->gate[i]) {
+        if ((params->gate != NULL && params->gate[i])
+            || (params->no_capped && r->offers[i].cap)
+            || (params->no_third_party
+                && r->catalog->offers[i].kind == VPT_KIND_THIRD_PARTY))
+        {
             continue;
         }
 

@@ -54,6 +54,15 @@ typedef struct {
     const uint8_t    *gate;             /* per offer index: 1 keeps out */
     const double     *pass;             /* per offer index: pacing's */
     unsigned          max_third_party;  /* per page; 0: no cap */
+
+    /*
+     * Offers left out before the rules, so exploration and propensities
+     * are over what remains: capped offers when the counters were not
+     * read (an anonymous shopper), third_party offers when the shopper's
+     * consent does not reach third parties.
+     */
+    unsigned          no_capped:1;
+    unsigned          no_third_party:1;
 } vpt_decide_params_t;
 
 
