@@ -120,15 +120,17 @@ ngx_http_vpt_header_filter(ngx_http_request_t *r)
 /*
  * The body goes out as it is (the decision is known: nothing to show, or
  * no decision).  Its validators go when the shopper could get an offer on
- * a later view (anyone but a shopper without a session, for whom nothing
- * is ever decided); it is personal when the decision read the shopper's
- * context.
+ * a later view: anyone but a bot, to whom nothing is ever offered (and a
+ * shopper without a session where no decision is made for them); it is
+ * personal when the decision read the shopper's context.
  */
 
 static ngx_int_t
 ngx_http_vpt_unchanged(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
 {
-    if (ctx->outcome != NGX_VPT_OUT_NO_SESSION) {
+    if (ctx->outcome != NGX_VPT_OUT_NO_SESSION
+        && ctx->outcome != NGX_VPT_OUT_BOT)
+    {
         ngx_http_clear_last_modified(r);
         ngx_http_clear_etag(r);
     }

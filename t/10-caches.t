@@ -162,20 +162,39 @@ sub get {
 }
 
 {
-    # no context yet: a later view may have one
+    # no context yet: decided on the request, and a later view may have one
     my $r = get('/up/public', sid => 'nobody');
     my $h = $r->{headers};
-    is($r->{log}{status}, 'no_context', 'no context: no_context');
+    like($r->{log}{status}, qr/^(injected|suppressed)$/,
+         'no context: decided on the request');
     ok(!exists $h->{etag} && !exists $h->{'last-modified'},
        'no context: no validators');
 }
 
 {
+    # no session: decided on the request alone (User-Agent, Referer)
     my $r = get('/up/public');
     my $h = $r->{headers};
-    is($r->{log}{status}, 'no_session', 'no session: no_session');
-    is($h->{etag}, '"v1"', 'no session: ETag kept');
-    is($h->{'cdn-cache-control'}, 'max-age=600', 'no session: CDN field kept');
+    like($r->{log}{status}, qr/^(injected|suppressed)$/,
+         'no session: decided on the request');
+    ok(!exists $h->{etag} && !exists $h->{'last-modified'},
+       'no session: no validators (an offer may come on the next view)');
+    if ($r->{log}{status} eq 'injected') {
+        ok(!exists $h->{'cdn-cache-control'},
+           'no session, offer: no CDN field');
+    } else {
+        is($h->{'cdn-cache-control'}, 'max-age=600',
+           'no session, nothing shown, no context read: CDN field kept');
+    }
+}
+
+{
+    # a bot is never offered anything: its page keeps what it had
+    my $r = get('/up/public', headers => { 'User-Agent' => 'curl/8.0' });
+    my $h = $r->{headers};
+    is($r->{log}{status}, 'bot', 'bot: bot');
+    is($h->{etag}, '"v1"', 'bot: ETag kept');
+    is($h->{'cdn-cache-control'}, 'max-age=600', 'bot: CDN field kept');
 }
 
 {
@@ -190,9 +209,10 @@ sub get {
 # --- a static file --------------------------------------------------------
 
 {
-    my $plain = get('/static/thanks.html');
+    my $plain = get('/static/thanks.html',
+                    headers => { 'User-Agent' => 'curl/8.0' });
     ok(exists $plain->{headers}{etag} && exists $plain->{headers}{'last-modified'},
-       'static, no session: validators kept');
+       'static, a bot: validators kept');
 
     my $r = get('/static/thanks.html', sid => 'alice');
     my $h = $r->{headers};
