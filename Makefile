@@ -22,7 +22,7 @@ GLUE_SRCS  := ngx_vpt_module.c $(wildcard src/ngx_*.c) $(wildcard src/ngx_*.h)
 CC         ?= cc
 CFLAGS     ?= -O2 -g
 WARN       := -std=gnu99 -Wall -Wextra -Wno-unused-parameter -Werror
-CORE_LIBS  := -lpcre2-8 -ljansson -lm
+CORE_LIBS  := -lpcre2-8 -ljansson -lcrypto -lm
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)
@@ -92,6 +92,19 @@ $(BUILD)/tools/%: tools/%.c $(wildcard tools/vpt_tools*.c) $(CORE_SRCS) \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools -o $@ $< \
 	    $(wildcard tools/vpt_tools*.c) $(CORE_SRCS) $(CORE_LIBS) -lz
+
+# vpt-forget talks to Redis itself (hiredis's synchronous API: fine in a
+# tool, never in nginx); it needs no helper of tools/ and no core
+$(BUILD)/tools/vpt-forget: tools/vpt-forget.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< -lhiredis
+
+# the request context's and the signer's cost per call, for the README
+$(BUILD)/bench/bench-reqctx: bench/bench-reqctx.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
+
+bench-bin: $(BUILD)/bench/bench-reqctx
 
 # the splicer alone, for README's figures: build/tools/bench-splice
 $(BUILD)/tools/bench-splice: tools/bench-splice.c $(CORE_SRCS) $(CORE_HDRS)

@@ -1,0 +1,603 @@
+/*
+ * Copyright (C) ngx_vpt_module authors
+ *
+ * vpt-forget: removes what the module and the shop keep in Redis about
+ * shoppers, for a data-subject erasure request, and says what it removed.
+ *
+ *   vpt-forget --redis HOST:PORT|unix:PATH [--prefix P] [--json]
+ *              [--password-file FILE] [--user NAME] [--db N] SESSION ...
+ *
+ * For each session key (a SESSION of "-" reads more, one a line, from
+ * standard input):
+ *
+ *   <prefix><session>       the shopper's context (the shop's JSON)
+ *   <prefix><session>:vpt   the module's counters: "i:<offer>" impressions
+ *                           and "a:<offer>" accept marks
+ *
+ * are read and deleted in one MULTI/EXEC, so what is reported is exactly
+ * what was deleted, even while nginx writes.  The prefix is the module's
+ * vpt_context_prefix (default "vpt:ctx:").  Text output, a line per key
+ * removed ("SESSION: deleted KEY (...)") or "SESSION: nothing stored";
+ * with --json one JSON object per session and line.  Exit status 0, 1 when
+ * Redis fails or refuses (what was done until then is printed), 2 for a
+ * bad command line.  --sentinel and --cluster are recognised and refused
+ * until the module supports them.
+ *
+ * hiredis's synchronous API: right for a tool, never in nginx.  No core
+ * and no helper of tools/lib: the key formats are the glue's
+ * (src/ngx_vpt_request.c, src/ngx_vpt_beacon.c), written here once.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include <hiredis/hiredis.h>
+
+#if defined(__has_include)
+#if __has_include("vpt_version.h")
+#include "vpt_version.h"
+#endif
+#endif
+
+#ifndef VPT_VERSION
+#define VPT_VERSION  "dev"
+#endif
+
+
+#define VPT_FORGET_PREFIX    "vpt:ctx:"
+#define VPT_FORGET_COUNTERS  ":vpt"
+#define VPT_FORGET_TIMEOUT   5          /* seconds, connect and each reply */
+#define VPT_FORGET_SID_MAX   4096
+
+
+typedef struct {
+    const char  *prefix;
+    int          json;
+    int          failed;
+} forget_t;
+
+
+static const char  usage[] =
+    "usage: vpt-forget --redis HOST:PORT|unix:PATH [--prefix P] [--json]\n"
+    "                  [--password-file FILE] [--user NAME] [--db N]\n"
+    "                  SESSION ...\n"
+    "\n"
+    "Deletes each shopper's context (<prefix><session>) and counters\n"
+    "(<prefix><session>:vpt: impressions and accept marks) and prints what\n"
+    "it deleted.  A SESSION of - reads session keys from standard input,\n"
+    "one a line.\n"
+    "\n"
+    "  --redis ADDR          the Redis server, as vpt_redis names it\n"
+    "  --prefix P            vpt_context_prefix (default vpt:ctx:)\n"
+    "  --password-file FILE  AUTH with the file's first line\n"
+    "  --user NAME           AUTH as this ACL user\n"
+    "  --db N                SELECT N\n"
+    "  --json                one JSON object per session and line\n"
+    "  --version             print the release and exit\n"
+    "\n"
+    "--sentinel and --cluster are not yet supported.\n";
+
+
+static void
+die(int code, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "vpt-forget: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    exit(code);
+}
+
+
+/* a JSON string, or text with control bytes and quotes escaped */
+static void
+put_str(const char *s, size_t len, int json)
+{
+    size_t         i;
+    unsigned char  c;
+
+    if (json) {
+        putchar('"');
+    }
+
+    for (i = 0; i < len; i++) {
+        c = (unsigned char) s[i];
+
+        if (c == '"' || c == '\\') {
+            printf(json ? "\\%c" : "%c", c);
+
+        } else if (c < 0x20 || c == 0x7f) {
+            printf(json ? "\\u%04x" : "\\x%02x", c);
+
+        } else {
+            putchar(c);
+        }
+    }
+
+    if (json) {
+        putchar('"');
+    }
+}
+
+
+static redisReply *
+command(redisContext *rc, int argc, const char **argv, const size_t *len)
+{
+    redisReply  *r;
+
+    r = redisCommandArgv(rc, argc, argv, len);
+
+    if (r == NULL) {
+        die(1, "Redis: %s", rc->errstr[0] ? rc->errstr : "no reply");
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "vpt-forget: Redis refused %s: %s\n", argv[0],
+                r->str);
+        freeReplyObject(r);
+        exit(1);
+    }
+
+    return r;
+}
+
+
+static redisContext *
+connect_redis(const char *addr, const char *password_file, const char *user,
+    const char *db)
+{
+    int              port, argc;
+    char            *colon, *end, host[256], password[1024];
+    FILE            *f;
+    size_t           len[3];
+    const char      *argv[3];
+    redisReply      *r;
+    redisContext    *rc;
+    struct timeval   tv;
+
+    tv.tv_sec = VPT_FORGET_TIMEOUT;
+    tv.tv_usec = 0;
+
+    if (strncmp(addr, "unix:", 5) == 0) {
+        rc = redisConnectUnixWithTimeout(addr + 5, tv);
+
+    } else {
+        colon = strrchr(addr, ':');
+
+        if (colon == NULL || colon == addr
+            || (size_t) (colon - addr) >= sizeof(host))
+        {
+            die(2, "--redis: expected host:port or unix:/path, not \"%s\"",
+                addr);
+        }
+
+        errno = 0;
+        port = (int) strtol(colon + 1, &end, 10);
+
+        if (errno || *end || end == colon + 1 || port < 1 || port > 65535) {
+            die(2, "--redis: \"%s\" has no valid port", addr);
+        }
+
+        memcpy(host, addr, (size_t) (colon - addr));
+        host[colon - addr] = '\0';
+
+        rc = redisConnectWithTimeout(host, port, tv);
+    }
+
+    if (rc == NULL) {
+        die(1, "cannot connect to %s: out of memory", addr);
+    }
+
+    if (rc->err) {
+        fprintf(stderr, "vpt-forget: cannot connect to %s: %s\n", addr,
+                rc->errstr);
+        exit(1);
+    }
+
+    redisSetTimeout(rc, tv);
+
+    if (password_file != NULL) {
+        f = fopen(password_file, "r");
+
+        if (f == NULL) {
+            fprintf(stderr, "vpt-forget: %s: %s\n", password_file,
+                    strerror(errno));
+            exit(1);
+        }
+
+        if (fgets(password, sizeof(password), f) == NULL) {
+            password[0] = '\0';
+        }
+
+        fclose(f);
+        password[strcspn(password, "\r\n")] = '\0';
+
+        argc = 0;
+        argv[argc] = "AUTH";
+        len[argc++] = 4;
+
+        if (user != NULL) {
+            argv[argc] = user;
+            len[argc++] = strlen(user);
+        }
+
+        argv[argc] = password;
+        len[argc++] = strlen(password);
+
+        r = command(rc, argc, argv, len);
+        freeReplyObject(r);
+        memset(password, 0, sizeof(password));
+    }
+
+    if (db != NULL) {
+        argv[0] = "SELECT";
+        len[0] = 6;
+        argv[1] = db;
+        len[1] = strlen(db);
+
+        r = command(rc, 2, argv, len);
+        freeReplyObject(r);
+    }
+
+    return rc;
+}
+
+
+/* the counters' fields: total impressions, and each accepted offer */
+static void
+put_counters(const redisReply *h, int json)
+{
+    size_t             i, nacc;
+    long long          imp, noffers;
+    const redisReply  *k, *v;
+
+    imp = 0;
+    noffers = 0;
+
+    for (i = 0; i + 1 < h->elements; i += 2) {
+        k = h->element[i];
+        v = h->element[i + 1];
+
+        if (k->type == REDIS_REPLY_STRING && k->len > 2
+            && memcmp(k->str, "i:", 2) == 0 && v->type == REDIS_REPLY_STRING)
+        {
+            imp += strtoll(v->str, NULL, 10);
+            noffers++;
+        }
+    }
+
+    if (json) {
+        printf("\"impressions\":%lld,\"offers_shown\":%lld,\"accepted\":[",
+               imp, noffers);
+
+    } else {
+        printf("counters: %lld impression%s of %lld offer%s, accepted: ",
+               imp, imp == 1 ? "" : "s", noffers, noffers == 1 ? "" : "s");
+    }
+
+    nacc = 0;
+
+    for (i = 0; i + 1 < h->elements; i += 2) {
+        k = h->element[i];
+
+        if (k->type == REDIS_REPLY_STRING && k->len > 2
+            && memcmp(k->str, "a:", 2) == 0)
+        {
+            printf("%s", nacc++ ? (json ? "," : " ") : "");
+            put_str(k->str + 2, k->len - 2, json);
+        }
+    }
+
+    printf(json ? "]" : (nacc ? "" : "none"));
+}
+
+
+static void
+forget(forget_t *fg, redisContext *rc, const char *sid, size_t sid_len)
+{
+    int          removed;
+    char        *ctx, *cnt;
+    size_t       plen, ctx_len, cnt_len, i, len[2];
+    const char  *argv[2];
+    redisReply  *r, *exec, *strlen_r, *hash_r, *del_ctx, *del_cnt;
+
+    plen = strlen(fg->prefix);
+    ctx = malloc(plen + sid_len);
+    cnt = malloc(plen + sid_len + sizeof(VPT_FORGET_COUNTERS) - 1);
+
+    if (ctx == NULL || cnt == NULL) {
+        die(1, "%s", "out of memory");
+    }
+
+    memcpy(ctx, fg->prefix, plen);
+    memcpy(ctx + plen, sid, sid_len);
+    memcpy(cnt, ctx, plen + sid_len);
+    memcpy(cnt + plen + sid_len, VPT_FORGET_COUNTERS,
+           sizeof(VPT_FORGET_COUNTERS) - 1);
+
+    ctx_len = plen + sid_len;
+    cnt_len = ctx_len + sizeof(VPT_FORGET_COUNTERS) - 1;
+
+    /* read and delete at once: what is reported is what was deleted */
+    argv[0] = "MULTI";
+    len[0] = 5;
+    redisAppendCommandArgv(rc, 1, argv, len);
+
+    argv[0] = "STRLEN";
+    len[0] = 6;
+    argv[1] = ctx;
+    len[1] = ctx_len;
+    redisAppendCommandArgv(rc, 2, argv, len);
+
+    argv[0] = "HGETALL";
+    len[0] = 7;
+    argv[1] = cnt;
+    len[1] = cnt_len;
+    redisAppendCommandArgv(rc, 2, argv, len);
+
+    argv[0] = "DEL";
+    len[0] = 3;
+    argv[1] = ctx;
+    len[1] = ctx_len;
+    redisAppendCommandArgv(rc, 2, argv, len);
+
+    argv[1] = cnt;
+    len[1] = cnt_len;
+    redisAppendCommandArgv(rc, 2, argv, len);
+
+    argv[0] = "EXEC";
+    len[0] = 4;
+    redisAppendCommandArgv(rc, 1, argv, len);
+
+    /* MULTI's OK and four QUEUED, then EXEC's array */
+    exec = NULL;
+
+    for (i = 0; i < 6; i++) {
+        if (redisGetReply(rc, (void **) &r) != REDIS_OK || r == NULL) {
+            die(1, "Redis: %s", rc->errstr[0] ? rc->errstr : "no reply");
+        }
+
+        if (r->type == REDIS_REPLY_ERROR) {
+            fprintf(stderr, "vpt-forget: Redis refused the deletion: %s\n",
+                    r->str);
+            exit(1);
+        }
+
+        if (i < 5) {
+            freeReplyObject(r);
+
+        } else {
+            exec = r;
+        }
+    }
+
+    if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 4) {
+        die(1, "%s", "Redis: EXEC did not run the deletion");
+    }
+
+    strlen_r = exec->element[0];
+    hash_r = exec->element[1];
+    del_ctx = exec->element[2];
+    del_cnt = exec->element[3];
+
+    removed = 0;
+
+    if (fg->json) {
+        printf("{\"session\":");
+        put_str(sid, sid_len, 1);
+        printf(",\"deleted\":[");
+    }
+
+    if (del_ctx->type == REDIS_REPLY_INTEGER && del_ctx->integer == 1) {
+        if (fg->json) {
+            printf("{\"key\":");
+            put_str(ctx, ctx_len, 1);
+            printf(",\"what\":\"context\"");
+
+            if (strlen_r->type == REDIS_REPLY_INTEGER) {
+                printf(",\"bytes\":%lld", strlen_r->integer);
+            }
+
+            printf("}");
+
+        } else {
+            put_str(sid, sid_len, 0);
+            printf(": deleted ");
+            put_str(ctx, ctx_len, 0);
+
+            if (strlen_r->type == REDIS_REPLY_INTEGER) {
+                printf(" (context, %lld bytes)\n", strlen_r->integer);
+
+            } else {
+                printf(" (context, not a string)\n");
+            }
+        }
+
+        removed++;
+    }
+
+    if (del_cnt->type == REDIS_REPLY_INTEGER && del_cnt->integer == 1) {
+        if (fg->json) {
+            printf("%s{\"key\":", removed ? "," : "");
+            put_str(cnt, cnt_len, 1);
+            printf(",\"what\":\"counters\"");
+
+            if (hash_r->type == REDIS_REPLY_ARRAY) {
+                printf(",");
+                put_counters(hash_r, 1);
+            }
+
+            printf("}");
+
+        } else {
+            put_str(sid, sid_len, 0);
+            printf(": deleted ");
+            put_str(cnt, cnt_len, 0);
+            printf(" (");
+
+            if (hash_r->type == REDIS_REPLY_ARRAY) {
+                put_counters(hash_r, 0);
+
+            } else {
+                printf("counters, not a hash");
+            }
+
+            printf(")\n");
+        }
+
+        removed++;
+    }
+
+    if (fg->json) {
+        printf("]}\n");
+
+    } else if (removed == 0) {
+        put_str(sid, sid_len, 0);
+        printf(": nothing stored\n");
+    }
+
+    fflush(stdout);
+    freeReplyObject(exec);
+    free(ctx);
+    free(cnt);
+}
+
+
+static void
+forget_stdin(forget_t *fg, redisContext *rc)
+{
+    char    line[VPT_FORGET_SID_MAX + 2];
+    size_t  n;
+
+    while (fgets(line, sizeof(line), stdin) != NULL) {
+        n = strcspn(line, "\r\n");
+
+        if (n == sizeof(line) - 1) {
+            fprintf(stderr, "vpt-forget: a session key on standard input "
+                    "is longer than %d bytes\n", VPT_FORGET_SID_MAX);
+            fg->failed = 1;
+            return;
+        }
+
+        if (n > 0) {
+            forget(fg, rc, line, n);
+        }
+    }
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int            c, i;
+    char          *end;
+    forget_t       fg;
+    const char    *redis, *password_file, *user, *db;
+    redisContext  *rc;
+
+    static const struct option  opts[] = {
+        { "redis",         required_argument, NULL, 'r' },
+        { "sentinel",      required_argument, NULL, 'S' },
+        { "cluster",       required_argument, NULL, 'C' },
+        { "prefix",        required_argument, NULL, 'p' },
+        { "password-file", required_argument, NULL, 'P' },
+        { "user",          required_argument, NULL, 'U' },
+        { "db",            required_argument, NULL, 'd' },
+        { "json",          no_argument,       NULL, 'j' },
+        { "help",          no_argument,       NULL, 'h' },
+        { "version",       no_argument,       NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+
+    memset(&fg, 0, sizeof(forget_t));
+    fg.prefix = VPT_FORGET_PREFIX;
+    redis = password_file = user = db = NULL;
+
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+
+        case 'r':
+            redis = optarg;
+            break;
+
+        case 'S':
+        case 'C':
+            die(2, "--%s: not yet supported (use --redis with the master's "
+                "address)", c == 'S' ? "sentinel" : "cluster");
+            break;
+
+        case 'p':
+            fg.prefix = optarg;
+            break;
+
+        case 'P':
+            password_file = optarg;
+            break;
+
+        case 'U':
+            user = optarg;
+            break;
+
+        case 'd':
+            errno = 0;
+            (void) strtol(optarg, &end, 10);
+
+            if (errno || *end || end == optarg || optarg[0] == '-') {
+                die(2, "--db: expected a database number, not \"%s\"",
+                    optarg);
+            }
+
+            db = optarg;
+            break;
+
+        case 'j':
+            fg.json = 1;
+            break;
+
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+
+        case 'V':
+            printf("vpt-forget %s\n", VPT_VERSION);
+            return 0;
+
+        default:
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
+
+    if (redis == NULL || optind == argc) {
+        fputs(usage, stderr);
+        return 2;
+    }
+
+    if (user != NULL && password_file == NULL) {
+        die(2, "%s", "--user needs --password-file");
+    }
+
+    for (i = optind; i < argc; i++) {
+        if (argv[i][0] == '\0' || strlen(argv[i]) > VPT_FORGET_SID_MAX) {
+            die(2, "a session key is 1 to 4096 bytes: \"%.64s\"", argv[i]);
+        }
+    }
+
+    rc = connect_redis(redis, password_file, user, db);
+
+    for (i = optind; i < argc; i++) {
+        if (strcmp(argv[i], "-") == 0) {
+            forget_stdin(&fg, rc);
+
+        } else {
+            forget(&fg, rc, argv[i], strlen(argv[i]));
+        }
+    }
+
+    redisFree(rc);
+
+    return fg.failed ? 1 : 0;
+}
