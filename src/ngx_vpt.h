@@ -19,6 +19,7 @@
 #include "vpt_context.h"
 #include "vpt_model.h"
 #include "vpt_rank.h"
+#include "vpt_sign.h"
 #include "ngx_vpt_redis.h"
 #include "ngx_vpt_store.h"
 
@@ -49,7 +50,9 @@ typedef enum {
     NGX_VPT_OUT_NO_ANCHOR,
     NGX_VPT_OUT_SKIPPED,
     NGX_VPT_OUT_OFF,
-    NGX_VPT_OUT_ACCEPT,             /* a beacon request */
+    NGX_VPT_OUT_ACCEPT,             /* a beacon request, counted */
+    NGX_VPT_OUT_ACCEPT_UNCOUNTED,   /* genuine, but expired or repeated */
+    NGX_VPT_OUT_CONVERSION,         /* realized value (vpt_conversion) */
     NGX_VPT_OUT_N
 } ngx_vpt_outcome_e;
 
@@ -89,6 +92,9 @@ typedef struct {
     ngx_vpt_redis_addr_t     *redis;     /* NULL: no vpt_redis */
     vpt_anchor_t             *default_anchor;
     ngx_flag_t                used;      /* some location has vpt on */
+    ngx_flag_t                beacons;   /* some location has vpt_beacon */
+    vpt_sign_keys_t          *sign_keys; /* vpt_secret; NULL: unsigned */
+    ngx_array_t              *splits;    /* ngx_str_t: every vpt_split name */
 } ngx_http_vpt_main_conf_t;
 
 
@@ -111,6 +117,8 @@ typedef struct {
     uint64_t                  split_hash;      /* of "NAME\n", once */
     ngx_flag_t                beacon;
     ngx_flag_t                status_page;
+    ngx_flag_t                conversion;      /* vpt_conversion */
+    ngx_str_t                 conversion_key;  /* vpt_conversion_key's */
     ngx_hash_t                types;           /* vpt_types */
     ngx_array_t              *types_keys;
 } ngx_http_vpt_loc_conf_t;
@@ -137,9 +145,10 @@ struct ngx_http_vpt_ctx_s {
     u_char                    decision_id[17];
     ngx_str_t                 markup;        /* rendered offers */
 
-    /* a beacon request: what was accepted */
+    /* a beacon request: what was accepted; a conversion: its amount */
     ngx_vpt_store_accept_t    accept;
     double                    accept_value;
+    long                      accept_offer;   /* its catalog index */
 
     /* the Redis lookup */
     ngx_vpt_store_lookup_t   *lookup;        /* NULL: none running */
@@ -184,6 +193,7 @@ typedef enum {
     NGX_VPT_LOG_CONTEXT,
     NGX_VPT_LOG_COUNTERS,
     NGX_VPT_LOG_SESSION,
+    NGX_VPT_LOG_ACCEPT,             /* refused beacons: forged, altered */
     NGX_VPT_LOG_N
 } ngx_vpt_log_kind_e;
 
@@ -192,9 +202,9 @@ typedef enum {
  * Who calls whom, one way only (a file calls only those listed before
  * it, never one after it):
  *
- *   log, store (-> redis), outcome, decision, request, body filter,
- *   header filter (it starts the body filter), beacon, variables, stats
- *   (-> status page)
+ *   log, secret, store (-> redis), outcome, decision, request, body
+ *   filter, header filter (it starts the body filter), beacon,
+ *   conversion, variables, stats (-> status page)
  *
  * A request goes: request (phase handlers, lookup) -> decision -> header
  * filter -> body filter -> stats (log phase).  What waits for the lookup
@@ -205,6 +215,19 @@ typedef enum {
 size_t ngx_http_vpt_log_escape(u_char *dst, u_char *src, size_t len);
 ngx_uint_t ngx_http_vpt_log_allowed(ngx_vpt_log_kind_e kind,
     ngx_uint_t *skipped);
+
+/*
+ * ngx_vpt_secret.c: vpt_secret and vpt_conversion_key (secrets read from
+ * files), the accept links' signatures
+ */
+char *ngx_http_vpt_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_vpt_conversion_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_vpt_secret_check(ngx_conf_t *cf);
+size_t ngx_http_vpt_sign_accept(ngx_http_request_t *r, ngx_str_t *decision,
+    vpt_str_t *offer, ngx_str_t *experiment, u_char *out);
+vpt_sign_rc_e ngx_http_vpt_verify_accept(ngx_http_request_t *r,
+    ngx_vpt_store_accept_t *a, ngx_str_t *token, vpt_sign_check_t *res);
 
 /* ngx_vpt_outcome.c: the one writer of ctx->outcome and ctx->verdict */
 void ngx_http_vpt_set_outcome(ngx_http_vpt_ctx_t *ctx,
@@ -236,6 +259,10 @@ ngx_int_t ngx_http_vpt_add_variables(ngx_conf_t *cf);
 
 /* ngx_vpt_beacon.c: the "vpt_beacon" directive and its handler */
 char *ngx_http_vpt_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* ngx_vpt_conversion.c: the "vpt_conversion" directive and its handler */
+char *ngx_http_vpt_conversion(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /*
  * ngx_vpt_stats.c: the shared counters and the log-phase handler that

@@ -108,26 +108,45 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
 {
     u_char                    *p;
     size_t                     i, len;
+    ngx_str_t                  id, experiment;
     vpt_offer_t               *offer;
     vpt_catalog_t             *catalog;
     vpt_render_vars_t          vars;
     ngx_http_request_t        *r;
     ngx_http_vpt_main_conf_t  *vmcf;
+    u_char                     sig[VPT_MAX_SLOTS][VPT_SIGN_ACCEPT_MAX];
+    size_t                     siglen[VPT_MAX_SLOTS];
 
     r = ctx->request;
     vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
     catalog = vmcf->catalog;
 
-    vars.decision.data = (char *) ctx->decision_id;
-    vars.decision.len = 16;
-    vars.experiment.data = (char *) ctx->conf->split_name.data;
-    vars.experiment.len = ctx->variant == NGX_VPT_VARIANT_NONE
-                          ? 0 : ctx->conf->split_name.len;
+    id.data = ctx->decision_id;
+    id.len = 16;
+    experiment.data = ctx->conf->split_name.data;
+    experiment.len = ctx->variant == NGX_VPT_VARIANT_NONE
+                     ? 0 : ctx->conf->split_name.len;
+
+    vars.decision.data = (char *) id.data;
+    vars.decision.len = id.len;
+    vars.experiment.data = (char *) experiment.data;
+    vars.experiment.len = experiment.len;
 
     len = 0;
 
-    for (i = 0; i < ctx->decision.n; i++) {
+    /*
+     * Each offer's link signs the decision, the offer and the experiment
+     * (only the treatment is shown offers, so the arm is in it too)
+     */
+
+    for (i = 0; i < ctx->decision.n && i < VPT_MAX_SLOTS; i++) {
         offer = &catalog->offers[ctx->decision.offer[i]];
+        siglen[i] = ngx_http_vpt_sign_accept(r, &id, &offer->id,
+                                             &experiment, sig[i]);
+
+        vars.signature.data = (char *) sig[i];
+        vars.signature.len = siglen[i];
+
         len += vpt_render_size(offer, ctx->shopper.context, &vars);
     }
 
@@ -138,8 +157,12 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
 
     ctx->markup.data = p;
 
-    for (i = 0; i < ctx->decision.n; i++) {
+    for (i = 0; i < ctx->decision.n && i < VPT_MAX_SLOTS; i++) {
         offer = &catalog->offers[ctx->decision.offer[i]];
+
+        vars.signature.data = (char *) sig[i];
+        vars.signature.len = siglen[i];
+
         p += vpt_render((char *) p, offer, ctx->shopper.context, &vars);
     }
 

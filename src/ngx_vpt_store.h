@@ -14,6 +14,10 @@
  *     P S ":vpt"   the shopper's counters, a hash: "i:<offer>" impressions,
  *                  "a:<offer>" accepted; it lives 30 days from its first
  *                  write
+ *     P "vpt:accepted:" D
+ *                  decision D was accepted (its value: the offer); made
+ *                  only by a signed link's first accept (SET NX), lives 8
+ *                  days, a day longer than the link
  *
  * Every command goes out through one function of ngx_vpt_store.c with its
  * key named apart, the place where routing by key (a cluster's slots) goes.
@@ -108,12 +112,27 @@ void ngx_vpt_store_record_decision(ngx_http_request_t *r,
     ngx_vpt_shopper_t *shopper, const vpt_decision_t *decision,
     ngx_str_t *decision_id);
 
+typedef enum {
+    NGX_VPT_STORE_ACCEPT_FIRST = 0,     /* counted now */
+    NGX_VPT_STORE_ACCEPT_REPEAT,        /* the decision was accepted before */
+    NGX_VPT_STORE_ACCEPT_UNKNOWN        /* Redis failed or was too slow */
+} ngx_vpt_store_accept_rc_e;
+
+typedef void (*ngx_vpt_store_accept_pt)(void *data,
+    ngx_vpt_store_accept_rc_e rc);
+
 /*
- * An accept by the shopper, fire and forget: NGX_OK if queued,
- * NGX_DECLINED when Redis is not usable now, NGX_ERROR when refused.
+ * An accept of a genuine link (the caller checked it): once signed
+ * (once = 1), marks the decision accepted unless it was (SET NX, so two
+ * clicks count once); the shopper's counters get "a:<offer>" on the first
+ * accept only if they exist already (no key for an unknown session).
+ * NGX_OK: done is called once, after this returns, within timeout ms.
+ * NGX_DECLINED: no Redis, or not usable now; done is never called.
  */
 ngx_int_t ngx_vpt_store_record_accept(ngx_http_request_t *r,
-    ngx_vpt_shopper_t *shopper, ngx_vpt_store_accept_t *accept);
+    ngx_vpt_shopper_t *shopper, ngx_vpt_store_accept_t *accept,
+    ngx_uint_t once, ngx_msec_t timeout, ngx_vpt_store_accept_pt done,
+    void *data);
 
 
 #endif /* NGX_VPT_STORE_H */

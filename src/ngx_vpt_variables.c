@@ -242,7 +242,7 @@ ngx_http_vpt_value_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ctx->accept.offer.len) {
+    if (ctx->accept.offer.len || ctx->outcome == NGX_VPT_OUT_CONVERSION) {
         value = ctx->accept_value;
 
     } else if (ngx_http_vpt_shown(ctx)) {

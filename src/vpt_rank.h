@@ -117,7 +117,8 @@ double vpt_ranker_logit(const vpt_ranker_t *r, const vpt_context_t *ctx,
  *   <div class="vpt-offer" data-vpt-decision="ID" data-vpt-offer="OFFER">
  *   ...</div>
  * (both ids HTML-escaped).  Fields: decision, offer, experiment, beacon
- * (the query string "d=ID&o=OFFER" plus "&x=EXPERIMENT" when there is one,
+ * (the query string "d=ID&o=OFFER" plus "&x=EXPERIMENT" when there is one
+ * and "&s=SIGNATURE" when the link is signed (vpt_sign.h),
  * for the accept beacon's URL; each value percent-encoded except RFC 3986's
  * unreserved characters A-Z a-z 0-9 - . _ ~ and ':', so catalog ids and
  * decision ids appear as they are), user.id, user.orders, device,
@@ -135,6 +136,8 @@ double vpt_ranker_logit(const vpt_ranker_t *r, const vpt_context_t *ctx,
 typedef struct {
     vpt_str_t    decision;
     vpt_str_t    experiment;            /* len 0: none */
+    vpt_str_t    signature;             /* beacon's "&s=", len 0: none;
+                                           for this one offer */
 } vpt_render_vars_t;
 
 size_t vpt_render_size(const vpt_offer_t *o, const vpt_context_t *ctx,

@@ -269,6 +269,11 @@ vpt_render_field(char *out, vpt_field_e field, vpt_str_t name,
             n += vpt_url_escape(out ? out + n : NULL, vars->experiment);
         }
 
+        if (vars->signature.len) {
+            n += vpt_put(out ? out + n : NULL, "&amp;s=", 7);
+            n += vpt_url_escape(out ? out + n : NULL, vars->signature);
+        }
+
         return n;
 
     case VPT_F_USER_ID:
