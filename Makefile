@@ -5,9 +5,15 @@
 #                   C unit tests of the core and the nginx integration tests
 #   make demo       installs what is missing, starts Redis and nginx, prints URLs
 #   make demo-stop
+#   make tools      the operators' tools: build/tools/vpt-*
 #   make bench      ranker micro-benchmark and the nginx throughput benchmark
 #   make deb        Debian packages (debian/) into build/deb/
-#   make fault      fault injection under load (tools/fault-inject)
+#   make bench-bin  the benchmarks' binaries: build/bench/*
+#   make fault      fault injection under load (bench/fault-inject)
+#
+# Layout: src/ the module (vpt_* the pure core, ngx_* the nginx glue);
+# tools/ what operators run (vpt-*), tools/lib/ the tools' shared library;
+# bench/ benchmarks and fault injection; t/ the tests.
 
 SHELL      := /bin/bash
 NGINX_SRC  ?= /usr/share/nginx/src
@@ -26,14 +32,17 @@ CORE_LIBS  := -lpcre2-8 -ljansson -lcrypto -lm
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)
+UNIT_HDRS  := $(wildcard t/unit/*.h)
 UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS)) \
               $(BUILD)/unit/test_splice_sse2 $(BUILD)/unit/test_splice_plain
 TOOLS      := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/vpt-*.c))
+TOOLS_LIB  := $(wildcard tools/lib/vpt_tools*.c)
+TOOLS_HDRS := $(wildcard tools/lib/*.h)
 
-.PHONY: all module unit integration test tools demo demo-stop bench fault \
-        clean deps deb
+.PHONY: all module unit integration test tools demo demo-stop bench \
+        bench-bin fault clean deps deb
 
-all: module tools
+all: module tools bench-bin
 
 deps:
 	./tools/install-deps
@@ -64,7 +73,7 @@ $(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
 	mv -f $@.tmp $@
 
 # the core, built for tests with sanitizers
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/vpt_test.h
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) \
 	    $(CORE_LIBS)
@@ -86,12 +95,12 @@ $(BUILD)/unit/test_splice_plain: t/unit/test_splice.c $(CORE_SRCS) \
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; $$t; done
 
-# each tool with the helpers they share (tools/vpt_tools*.c) and the core
-$(BUILD)/tools/%: tools/%.c $(wildcard tools/vpt_tools*.c) $(CORE_SRCS) \
-              $(CORE_HDRS) $(wildcard tools/*.h)
+# each tool with the library they share (tools/lib/) and the core
+$(BUILD)/tools/%: tools/%.c $(TOOLS_LIB) $(TOOLS_HDRS) $(CORE_SRCS) \
+              $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools -o $@ $< \
-	    $(wildcard tools/vpt_tools*.c) $(CORE_SRCS) $(CORE_LIBS) -lz
+	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools/lib -o $@ $< $(TOOLS_LIB) \
+	    $(CORE_SRCS) $(CORE_LIBS) -lz
 
 # vpt-forget talks to Redis itself (hiredis's synchronous API: fine in a
 # tool, never in nginx); it needs no helper of tools/ and no core
@@ -106,12 +115,14 @@ $(BUILD)/bench/bench-reqctx: bench/bench-reqctx.c $(CORE_SRCS) $(CORE_HDRS)
 
 bench-bin: $(BUILD)/bench/bench-reqctx
 
-# the splicer alone, for README's figures: build/tools/bench-splice
-$(BUILD)/tools/bench-splice: tools/bench-splice.c $(CORE_SRCS) $(CORE_HDRS)
+tools: $(TOOLS)
+
+# the splicer alone, for README's figures: build/bench/bench-splice
+$(BUILD)/bench/bench-splice: bench/bench-splice.c $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< $(CORE_SRCS) $(CORE_LIBS)
 
-tools: $(TOOLS) $(BUILD)/tools/bench-splice
+bench-bin: $(BUILD)/bench/bench-splice $(BUILD)/bench/fault-inject-load
 
 integration: module tools
 	prove t/
@@ -142,9 +153,9 @@ demo: deps module tools
 demo-stop:
 	./tools/vpt-demo stop
 
-bench: module tools
-	./tools/bench-rank
-	./tools/bench-nginx
+bench: module tools bench-bin
+	./bench/bench-rank
+	./bench/bench-nginx
 
 # --- Fuzzing (README: "Fuzzing") -------------------------------------------
 # Every t/fuzz/fuzz_*.c for FUZZ_SECONDS each: with libFuzzer when clang has
@@ -165,14 +176,14 @@ fuzz-smoke:
 fuzz-fallback:
 	FUZZ_ENGINE=fallback t/fuzz/run $(FUZZ_SECONDS)
 
-# fault injection under load (tools/fault-inject); its load generator needs
+# fault injection under load (bench/fault-inject); its load generator needs
 # no core.  make fault FAULT_ARGS=--quick
-$(BUILD)/tools/fault-inject-load: tools/fault-inject-load.c
+$(BUILD)/bench/fault-inject-load: bench/fault-inject-load.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -o $@ $<
 
-fault: module $(BUILD)/tools/fault-inject-load
-	./tools/fault-inject $(FAULT_ARGS)
+fault: module $(BUILD)/bench/fault-inject-load
+	./bench/fault-inject $(FAULT_ARGS)
 
 # --- Sanitizers and leak checks (README: "Sanitizers and leak checks") -----
 # Own build directories: build/ is never touched (the tests still run the
@@ -229,7 +240,7 @@ $(ASAN_MODULE): $(ASAN_BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) \
               $(GLUE_SRCS)
 	$(call vpt_sdk_module,$(ASAN_BUILD))
 
-$(ASAN_BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) t/unit/vpt_test.h
+$(ASAN_BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< \
 	    $(CORE_SRCS) $(CORE_LIBS)

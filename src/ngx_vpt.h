@@ -20,6 +20,7 @@
 #include "vpt_model.h"
 #include "vpt_rank.h"
 #include "vpt_sign.h"
+#include "vpt_render.h"
 #include "ngx_vpt_redis.h"
 #include "ngx_vpt_store.h"
 

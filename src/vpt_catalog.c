@@ -19,7 +19,7 @@
  *
  * The first error stops the parse; its message names the file, the offer
  * (index, and id once known) and the field.  Names that come from the file
- * itself are quoted through vpt_catalog_show(): control bytes, quotes and
+ * itself are quoted through vpt_show(): control bytes, quotes and
  * backslashes become '?', and long names are cut, so a message is always
  * one clean log line.
  */
@@ -258,6 +258,12 @@ vpt_json_bound(json_t *v)
 
         json_object_keylen_foreach(v, key, keylen, e) {
             n += keylen + 1 + vpt_json_bound(e);
+
+            /* a markup's escapes: a byte per placeholder ("{{}}" and more) */
+
+            if (keylen == 6 && memcmp(key, "markup", 6) == 0) {
+                n += json_string_length(e) / 4 + 1;
+            }
         }
 
         return n;
@@ -271,7 +277,7 @@ vpt_json_bound(json_t *v)
 static int
 vpt_catalog_fill(vpt_parse_t *p, json_t *root)
 {
-    char            show[VPT_SHOW_MAX + 8];
+    char            show[VPT_SHOW_SIZE];
     size_t          i, keylen;
     json_t         *v, *offers;
     const char     *key;
@@ -306,7 +312,7 @@ vpt_catalog_fill(vpt_parse_t *p, json_t *root)
         }
 
         vpt_error(p, "unknown field \"%s\"",
-                  vpt_catalog_show(show, sizeof(show), key, keylen));
+                  vpt_show(show, sizeof(show), key, keylen));
         return VPT_ERROR;
     }
 
@@ -337,7 +343,7 @@ vpt_catalog_fill(vpt_parse_t *p, json_t *root)
 static int
 vpt_offer_parse(vpt_parse_t *p, size_t i, json_t *jo, vpt_offer_t *o)
 {
-    char               show[VPT_SHOW_MAX + 8];
+    char               show[VPT_SHOW_SIZE];
     long               dup;
     size_t             keylen, slot;
     json_t            *v;
@@ -398,7 +404,7 @@ vpt_offer_parse(vpt_parse_t *p, size_t i, json_t *jo, vpt_offer_t *o)
 
         if (f->name == NULL) {
             vpt_offer_error(p, i, o->id, "unknown field \"%s\"",
-                            vpt_catalog_show(show, sizeof(show), key,
+                            vpt_show(show, sizeof(show), key,
                                              keylen));
             return VPT_ERROR;
         }
@@ -500,48 +506,6 @@ vpt_catalog_str(vpt_parse_t *p, const char *s, size_t len, vpt_str_t *out)
     out->len = len;
 
     return VPT_OK;
-}
-
-
-/*
- * A name from the file, made safe to quote in a one-line message; buf
- * holds at least VPT_SHOW_MAX + 4 bytes.
- */
-
-const char *
-vpt_catalog_show(char *buf, size_t size, const char *s, size_t len)
-{
-    size_t         i, n;
-    unsigned char  c;
-
-    n = len;
-
-    if (n > VPT_SHOW_MAX) {
-        n = VPT_SHOW_MAX;
-
-        /* do not cut a UTF-8 sequence */
-        while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80) {
-            n--;
-        }
-    }
-
-    if (n + 4 > size) {
-        n = 0;
-    }
-
-    for (i = 0; i < n; i++) {
-        c = (unsigned char) s[i];
-        buf[i] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '?' : c;
-    }
-
-    if (n < len) {
-        memcpy(buf + n, "...", 3);
-        n += 3;
-    }
-
-    buf[n] = '\0';
-
-    return buf;
 }
 
 

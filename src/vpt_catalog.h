@@ -64,6 +64,14 @@ typedef struct {
     size_t         nfeatures;
     vpt_str_t      advertiser;         /* third_party only; len 0 if none */
     vpt_str_t      url;                /* the accept's 302; len 0: 204 */
+
+    /*
+     * how each placeholder of markup is escaped, in order (vpt_esc_e of
+     * vpt_render_ctx.h), as the catalog learned it at load; NULL (offers
+     * built in code): learned again at each render
+     */
+    const unsigned char  *escapes;
+    size_t                nescapes;
 } vpt_offer_t;
 
 
@@ -101,8 +109,6 @@ void vpt_catalog_free(vpt_catalog_t *c);
 long vpt_catalog_find(const vpt_catalog_t *c, vpt_str_t id);
 
 const char *vpt_kind_name(vpt_kind_e kind);
-const char *vpt_page_name(vpt_page_e page);
-int vpt_page_parse(vpt_str_t s);    /* vpt_page_e, or -1 */
 
 
 #endif /* VPT_CATALOG_H */

@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include "vpt_catalog_int.h"
-#include "vpt_rank.h"             /* vpt_render_check() */
+#include "vpt_render_ctx.h"       /* vpt_render_escapes() */
 
 
 #define VPT_ID_MAX          64      /* bytes of an offer id */
@@ -37,12 +37,6 @@ static const char  *vpt_kind_names[VPT_KIND_N] = {
     "app_install",
     "gift_card",
     "third_party"
-};
-
-
-static const char  *vpt_page_names[VPT_PAGE_N] = {
-    "cart",
-    "confirmation"
 };
 
 
@@ -91,49 +85,20 @@ vpt_kind_name(vpt_kind_e kind)
 }
 
 
-const char *
-vpt_page_name(vpt_page_e page)
-{
-    if ((unsigned) page >= VPT_PAGE_N) {
-        return "unknown";
-    }
-
-    return vpt_page_names[page];
-}
-
-
-int
-vpt_page_parse(vpt_str_t s)
-{
-    int        i;
-    vpt_str_t  name;
-
-    for (i = 0; i < VPT_PAGE_N; i++) {
-        name.data = vpt_page_names[i];
-        name.len = strlen(name.data);
-
-        if (vpt_str_eq(s, name)) {
-            return i;
-        }
-    }
-
-    return -1;
-}
-
-
 /* VPT_OK, or VPT_ERROR with p->why saying what is wrong with the value */
 
 int
 vpt_catalog_field_parse(vpt_parse_t *p, const vpt_field_t *f, json_t *v,
     vpt_offer_t *o)
 {
-    int          k;
-    char        *at;
-    double       d;
-    size_t       len;
-    vpt_str_t    str;
-    json_int_t   cap;
-    const char  *s;
+    int              k;
+    char            *at;
+    double           d;
+    size_t           len, n;
+    vpt_str_t        str;
+    json_int_t       cap;
+    const char      *s;
+    unsigned char   *esc;
 
     at = (char *) o + f->offset;
 
@@ -167,11 +132,27 @@ vpt_catalog_field_parse(vpt_parse_t *p, const vpt_field_t *f, json_t *v,
         str.data = json_string_value(v);
         str.len = json_string_length(v);
 
-        /* the renderer's own list of placeholders */
+        /*
+         * the renderer's own list of placeholders, and where each sits in
+         * the HTML: how it is escaped, or why no escaping would do
+         */
 
-        if (vpt_render_check(str, p->why, sizeof(p->why)) != VPT_OK) {
+        n = vpt_render_placeholders(str);
+        esc = vpt_catalog_alloc(&p->arena, n + 1, 1);
+
+        if (esc == NULL) {
+            snprintf(p->why, sizeof(p->why), "out of memory");
             return VPT_ERROR;
         }
+
+        if (vpt_render_escapes(str, esc, n, p->why, sizeof(p->why))
+            != VPT_OK)
+        {
+            return VPT_ERROR;
+        }
+
+        o->escapes = esc;
+        o->nescapes = n;
 
         return vpt_catalog_str(p, str.data, str.len, (vpt_str_t *) at);
 
@@ -339,7 +320,8 @@ vpt_pages_parse(vpt_parse_t *p, json_t *v, unsigned *pages)
 
     if (!json_is_array(v) || json_array_size(v) == 0) {
         snprintf(p->why, sizeof(p->why), "expected a non-empty array of "
-                 "\"%s\" or \"%s\"", vpt_page_names[0], vpt_page_names[1]);
+                 "\"%s\" or \"%s\"", vpt_page_name(VPT_PAGE_CART),
+                 vpt_page_name(VPT_PAGE_CONFIRMATION));
         return VPT_ERROR;
     }
 
@@ -354,7 +336,8 @@ vpt_pages_parse(vpt_parse_t *p, json_t *v, unsigned *pages)
         if (page < 0) {
             snprintf(p->why, sizeof(p->why),
                      "element #%zu: expected \"%s\" or \"%s\"", i,
-                     vpt_page_names[0], vpt_page_names[1]);
+                     vpt_page_name(VPT_PAGE_CART),
+                     vpt_page_name(VPT_PAGE_CONFIRMATION));
             return VPT_ERROR;
         }
 
@@ -440,7 +423,7 @@ vpt_hour(json_t *v, int *hour)
 static int
 vpt_features_parse(vpt_parse_t *p, json_t *v, vpt_offer_t *o)
 {
-    char         show[VPT_SHOW_MAX + 8];
+    char         show[VPT_SHOW_SIZE];
     size_t       n, keylen;
     json_t      *e;
     vpt_attr_t  *a;
@@ -491,7 +474,7 @@ vpt_features_parse(vpt_parse_t *p, json_t *v, vpt_offer_t *o)
         } else {
             snprintf(p->why, sizeof(p->why),
                      "\"%s\": expected a string or a number",
-                     vpt_catalog_show(show, sizeof(show), key, keylen));
+                     vpt_show(show, sizeof(show), key, keylen));
             return VPT_ERROR;
         }
 

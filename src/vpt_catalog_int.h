@@ -13,9 +13,6 @@
 #include "vpt_catalog.h"
 
 
-#define VPT_SHOW_MAX        48      /* bytes of a file's name in a message */
-
-
 typedef struct {
     vpt_catalog_t        catalog;
     uint32_t            *index;
@@ -79,10 +76,6 @@ void *vpt_catalog_alloc(vpt_arena_t *a, size_t size, size_t align);
 /* a NUL-terminated copy in the arena; out of memory: p->why says so */
 int vpt_catalog_str(vpt_parse_t *p, const char *s, size_t len,
     vpt_str_t *out);
-
-/* a name from the file, safe to quote in a message (see vpt_catalog.c) */
-const char *vpt_catalog_show(char *buf, size_t size, const char *s,
-    size_t len);
 
 
 #endif /* VPT_CATALOG_INT_H */

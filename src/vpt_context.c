@@ -47,8 +47,8 @@
  *
  *   - json_set_alloc_funcs() is process-wide: our functions stay installed
  *     after the first parse and, outside json_loadb() here, pass every call
- *     on to the functions they replaced, so the catalog, the model and the
- *     tools' own jansson arena (tools/vpt_tools_log.c) keep their memory; a
+ *     on to the functions they replaced, so the catalog, the model and
+ *     whatever allocator a program installed keep their memory; a
  *     pointer is ours by its address.  Functions someone installs later are
  *     chained to at the next parse.  This assumes no other thread uses
  *     jansson while vpt_context_parse() runs: an nginx worker and the tools

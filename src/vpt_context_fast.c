@@ -1,17 +1,23 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
+ * Past 800 lines on purpose: one reader of one format, whose every
+ * verdict must be jansson's; its fields and its lexer read together.
+ *
  * The context's fast path.  jansson parses a context of a few hundred
  * bytes in some 60k instructions (its lexer reads a byte at a time through
  * a callback and builds a hash table per object), which alone is more
  * than the module's whole CPU budget per page.  The contexts shops write
- * are plain: ASCII strings without escapes, short numbers, shallow nesting.
- * This file reads exactly that subset of JSON in one pass, straight into
- * the vpt_context_t, and declines everything else, which then goes to
- * jansson as before:
+ * are plain: short strings, short numbers, shallow nesting.  This file
+ * reads that subset of JSON in one pass, straight into the vpt_context_t,
+ * and declines everything else, which then goes to jansson as before:
  *
- *   - a string with an escape, a control byte or a byte >= 0x80 (jansson
- *     checks UTF-8 and decodes escapes; we would have to as well);
+ *   - a string with a control byte, a byte sequence that is not UTF-8 as
+ *     jansson checks it (overlong, surrogates, past U+10FFFF), a "\u0000"
+ *     (with JSON_ALLOW_NUL jansson keeps the string, the context reader
+ *     then drops it: rare enough not to copy), or an escape jansson
+ *     refuses (an unknown one, a lone or unpaired surrogate); other
+ *     escapes are decoded into the arena as jansson decodes them;
  *   - a number of more than 63 bytes that is not plain, or one strtod()
  *     flags as out of range (jansson fails those: 1e400; or takes them
  *     with a range error we do not copy: 1e-400);
@@ -59,8 +65,9 @@ typedef enum {
 
 typedef struct {
     vpt_fj_type_e   type;
-    const char     *s;          /* VPT_FJ_STR: the text between quotes */
-    size_t          len;
+    const char     *s;          /* VPT_FJ_STR: the text between quotes, */
+    size_t          len;        /* or its decoded copy in the arena */
+    unsigned        decoded:1;  /* s is in the arena already */
     double          num;        /* VPT_FJ_INT and VPT_FJ_REAL */
 } vpt_fj_val_t;
 
@@ -71,7 +78,13 @@ typedef struct {
     char                 *arena;
     size_t                used;
     int                   depth;
+    int                   decoded;      /* the last string is in the arena */
 } vpt_fj_t;
+
+
+/* sets the field k of an object from its value */
+typedef void (*vpt_fj_set_pt)(vpt_fj_t *r, void *obj, int k,
+    const vpt_fj_val_t *v);
 
 
 /* a byte of a string that needs nothing: not '"', '\\', < 0x20, >= 0x80 */
@@ -86,23 +99,37 @@ static const unsigned char  vpt_fj_plain[256] = {
 
 
 static int vpt_fj_root(vpt_fj_t *r, vpt_context_t *ctx);
-static int vpt_fj_user(vpt_fj_t *r, vpt_context_t *ctx);
-static int vpt_fj_order(vpt_fj_t *r, vpt_context_t *ctx);
 static int vpt_fj_history(vpt_fj_t *r, vpt_context_t *ctx);
 static int vpt_fj_items(vpt_fj_t *r, vpt_item_t *items, size_t *n,
     double *total);
 static int vpt_fj_item(vpt_fj_t *r, vpt_item_t *it);
+static inline int vpt_fj_fields(vpt_fj_t *r, const vpt_ctx_key_t *keys,
+    size_t nkeys, vpt_fj_set_pt set, void *obj)
+    __attribute__((always_inline));
+static void vpt_fj_set_user(vpt_fj_t *r, void *obj, int k,
+    const vpt_fj_val_t *v);
+static void vpt_fj_set_order(vpt_fj_t *r, void *obj, int k,
+    const vpt_fj_val_t *v);
+static void vpt_fj_set_item(vpt_fj_t *r, void *obj, int k,
+    const vpt_fj_val_t *v);
 static int vpt_fj_strs(vpt_fj_t *r, vpt_str_t *strs, size_t *n);
 static int vpt_fj_features(vpt_fj_t *r, vpt_context_t *ctx);
-static int vpt_fj_key(vpt_fj_t *r, vpt_str_t *key, int *more);
+static int vpt_fj_key(vpt_fj_t *r, vpt_str_t *key);
 static int vpt_fj_next(vpt_fj_t *r, int close, int *more);
 static int vpt_fj_open(vpt_fj_t *r, int open, int close, int *empty);
 static int vpt_fj_scalar(vpt_fj_t *r, vpt_fj_val_t *v);
 static int vpt_fj_skip(vpt_fj_t *r);
 static int vpt_fj_string(vpt_fj_t *r, vpt_str_t *s);
+static int vpt_fj_decode(vpt_fj_t *r, vpt_str_t *s)
+    __attribute__((noinline, cold));
+static int vpt_fj_hex4(const unsigned char *p, const unsigned char *end,
+    uint32_t *cp);
+static size_t vpt_fj_utf8_len(const unsigned char *p,
+    const unsigned char *end);
 static int vpt_fj_number(vpt_fj_t *r, vpt_fj_val_t *v);
 static int vpt_fj_seen(unsigned *seen, int k);
-static void vpt_fj_str(vpt_fj_t *r, const vpt_fj_val_t *v, vpt_str_t *out);
+static inline void vpt_fj_str(vpt_fj_t *r, const vpt_fj_val_t *v,
+    vpt_str_t *out);
 static void vpt_fj_num(const vpt_fj_val_t *v, double *out);
 
 
@@ -133,6 +160,7 @@ vpt_context_parse_fast(vpt_context_t *ctx, const char *json, size_t len,
     r.arena = arena;
     r.used = 0;
     r.depth = 0;
+    r.decoded = 0;
 
     vpt_context_init(ctx);
     vpt_fj_ws(&r);
@@ -172,7 +200,7 @@ vpt_fj_root(vpt_fj_t *r, vpt_context_t *ctx)
     seen = 0;
 
     while (more) {
-        if (vpt_fj_key(r, &key, &more) != VPT_OK) {
+        if (vpt_fj_key(r, &key) != VPT_OK) {
             return VPT_DECLINED;
         }
 
@@ -186,7 +214,10 @@ vpt_fj_root(vpt_fj_t *r, vpt_context_t *ctx)
         switch (k) {
 
         case VPT_CTX_USER:
-            if (vpt_fj_user(r, ctx) != VPT_OK) {
+            if (vpt_fj_fields(r, vpt_ctx_user_keys, VPT_CTX_NUSER,
+                              vpt_fj_set_user, ctx)
+                != VPT_OK)
+            {
                 return VPT_DECLINED;
             }
             break;
@@ -208,7 +239,10 @@ vpt_fj_root(vpt_fj_t *r, vpt_context_t *ctx)
             break;
 
         case VPT_CTX_ORDER:
-            if (vpt_fj_order(r, ctx) != VPT_OK) {
+            if (vpt_fj_fields(r, vpt_ctx_order_keys, VPT_CTX_NORDER,
+                              vpt_fj_set_order, ctx)
+                != VPT_OK)
+            {
                 return VPT_DECLINED;
             }
             break;
@@ -262,129 +296,53 @@ vpt_fj_root(vpt_fj_t *r, vpt_context_t *ctx)
 }
 
 
-static int
-vpt_fj_user(vpt_fj_t *r, vpt_context_t *ctx)
+static void
+vpt_fj_set_user(vpt_fj_t *r, void *obj, int k, const vpt_fj_val_t *v)
 {
-    int           k, more;
-    unsigned      seen;
-    vpt_str_t     key;
-    vpt_fj_val_t  v;
+    vpt_context_t  *ctx = obj;
 
-    if (*r->p != '{') {
-        return vpt_fj_skip(r);
+    switch (k) {
+
+    case VPT_CTX_USER_ID:
+        vpt_fj_str(r, v, &ctx->user_id);
+        break;
+
+    case VPT_CTX_USER_LOYALTY:
+        if (v->type == VPT_FJ_TRUE || v->type == VPT_FJ_FALSE) {
+            ctx->loyalty_member = (v->type == VPT_FJ_TRUE);
+        }
+        break;
+
+    case VPT_CTX_USER_ORDERS:
+        vpt_fj_num(v, &ctx->orders);
+        break;
+
+    case VPT_CTX_USER_LTV:
+        vpt_fj_num(v, &ctx->lifetime_value);
+        break;
     }
-
-    if (vpt_fj_open(r, '{', '}', &more) != VPT_OK) {
-        return VPT_DECLINED;
-    }
-
-    seen = 0;
-
-    while (more) {
-        if (vpt_fj_key(r, &key, &more) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-
-        k = vpt_ctx_key_find(vpt_ctx_user_keys, VPT_CTX_NUSER, key.data,
-                             key.len);
-
-        if (k >= 0 && vpt_fj_seen(&seen, k) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-
-        if (vpt_fj_scalar(r, &v) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-
-        switch (k) {
-
-        case VPT_CTX_USER_ID:
-            vpt_fj_str(r, &v, &ctx->user_id);
-            break;
-
-        case VPT_CTX_USER_LOYALTY:
-            if (v.type == VPT_FJ_TRUE || v.type == VPT_FJ_FALSE) {
-                ctx->loyalty_member = (v.type == VPT_FJ_TRUE);
-            }
-            break;
-
-        case VPT_CTX_USER_ORDERS:
-            vpt_fj_num(&v, &ctx->orders);
-            break;
-
-        case VPT_CTX_USER_LTV:
-            vpt_fj_num(&v, &ctx->lifetime_value);
-            break;
-        }
-
-        if (vpt_fj_next(r, '}', &more) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-    }
-
-    r->depth--;
-
-    return VPT_OK;
 }
 
 
-static int
-vpt_fj_order(vpt_fj_t *r, vpt_context_t *ctx)
+static void
+vpt_fj_set_order(vpt_fj_t *r, void *obj, int k, const vpt_fj_val_t *v)
 {
-    int           k, more;
-    unsigned      seen;
-    vpt_str_t     key;
-    vpt_fj_val_t  v;
+    vpt_context_t  *ctx = obj;
 
-    if (*r->p != '{') {
-        return vpt_fj_skip(r);
+    switch (k) {
+
+    case VPT_CTX_ORDER_ID:
+        vpt_fj_str(r, v, &ctx->order_id);
+        break;
+
+    case VPT_CTX_ORDER_TOTAL:
+        vpt_fj_num(v, &ctx->order_total);
+        break;
+
+    case VPT_CTX_ORDER_CURRENCY:
+        vpt_fj_str(r, v, &ctx->order_currency);
+        break;
     }
-
-    if (vpt_fj_open(r, '{', '}', &more) != VPT_OK) {
-        return VPT_DECLINED;
-    }
-
-    seen = 0;
-
-    while (more) {
-        if (vpt_fj_key(r, &key, &more) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-
-        k = vpt_ctx_key_find(vpt_ctx_order_keys, VPT_CTX_NORDER, key.data,
-                             key.len);
-
-        if (k >= 0 && vpt_fj_seen(&seen, k) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-
-        if (vpt_fj_scalar(r, &v) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-
-        switch (k) {
-
-        case VPT_CTX_ORDER_ID:
-            vpt_fj_str(r, &v, &ctx->order_id);
-            break;
-
-        case VPT_CTX_ORDER_TOTAL:
-            vpt_fj_num(&v, &ctx->order_total);
-            break;
-
-        case VPT_CTX_ORDER_CURRENCY:
-            vpt_fj_str(r, &v, &ctx->order_currency);
-            break;
-        }
-
-        if (vpt_fj_next(r, '}', &more) != VPT_OK) {
-            return VPT_DECLINED;
-        }
-    }
-
-    r->depth--;
-
-    return VPT_OK;
 }
 
 
@@ -406,7 +364,7 @@ vpt_fj_history(vpt_fj_t *r, vpt_context_t *ctx)
     seen = 0;
 
     while (more) {
-        if (vpt_fj_key(r, &key, &more) != VPT_OK) {
+        if (vpt_fj_key(r, &key) != VPT_OK) {
             return VPT_DECLINED;
         }
 
@@ -491,13 +449,58 @@ vpt_fj_items(vpt_fj_t *r, vpt_item_t *items, size_t *n, double *total)
 static int
 vpt_fj_item(vpt_fj_t *r, vpt_item_t *it)
 {
+    memset(it, 0, sizeof(vpt_item_t));
+    it->qty = 1;
+
+    return vpt_fj_fields(r, vpt_ctx_item_keys, VPT_CTX_NITEM,
+                         vpt_fj_set_item, it);
+}
+
+
+static void
+vpt_fj_set_item(vpt_fj_t *r, void *obj, int k, const vpt_fj_val_t *v)
+{
+    vpt_item_t  *it = obj;
+
+    switch (k) {
+
+    case VPT_CTX_ITEM_SKU:
+        vpt_fj_str(r, v, &it->sku);
+        break;
+
+    case VPT_CTX_ITEM_CATEGORY:
+        vpt_fj_str(r, v, &it->category);
+        break;
+
+    case VPT_CTX_ITEM_PRICE:
+        vpt_fj_num(v, &it->price);
+        break;
+
+    case VPT_CTX_ITEM_QTY:
+        vpt_fj_num(v, &it->qty);
+        break;
+    }
+}
+
+
+/*
+ * An object of scalar fields named in keys: set() for each one the ranker
+ * reads, the others validated and passed over; a value that is not an
+ * object is passed over whole.
+ */
+
+static inline int
+vpt_fj_fields(vpt_fj_t *r, const vpt_ctx_key_t *keys, size_t nkeys,
+    vpt_fj_set_pt set, void *obj)
+{
     int           k, more;
     unsigned      seen;
     vpt_str_t     key;
     vpt_fj_val_t  v;
 
-    memset(it, 0, sizeof(vpt_item_t));
-    it->qty = 1;
+    if (*r->p != '{') {
+        return vpt_fj_skip(r);
+    }
 
     if (vpt_fj_open(r, '{', '}', &more) != VPT_OK) {
         return VPT_DECLINED;
@@ -506,12 +509,11 @@ vpt_fj_item(vpt_fj_t *r, vpt_item_t *it)
     seen = 0;
 
     while (more) {
-        if (vpt_fj_key(r, &key, &more) != VPT_OK) {
+        if (vpt_fj_key(r, &key) != VPT_OK) {
             return VPT_DECLINED;
         }
 
-        k = vpt_ctx_key_find(vpt_ctx_item_keys, VPT_CTX_NITEM, key.data,
-                             key.len);
+        k = vpt_ctx_key_find(keys, nkeys, key.data, key.len);
 
         if (k >= 0 && vpt_fj_seen(&seen, k) != VPT_OK) {
             return VPT_DECLINED;
@@ -521,23 +523,8 @@ vpt_fj_item(vpt_fj_t *r, vpt_item_t *it)
             return VPT_DECLINED;
         }
 
-        switch (k) {
-
-        case VPT_CTX_ITEM_SKU:
-            vpt_fj_str(r, &v, &it->sku);
-            break;
-
-        case VPT_CTX_ITEM_CATEGORY:
-            vpt_fj_str(r, &v, &it->category);
-            break;
-
-        case VPT_CTX_ITEM_PRICE:
-            vpt_fj_num(&v, &it->price);
-            break;
-
-        case VPT_CTX_ITEM_QTY:
-            vpt_fj_num(&v, &it->qty);
-            break;
+        if (k >= 0) {
+            set(r, obj, k, &v);
         }
 
         if (vpt_fj_next(r, '}', &more) != VPT_OK) {
@@ -593,7 +580,7 @@ vpt_fj_strs(vpt_fj_t *r, vpt_str_t *strs, size_t *n)
 static int
 vpt_fj_features(vpt_fj_t *r, vpt_context_t *ctx)
 {
-    int           more;
+    int           more, decoded;
     size_t        i, nkeys;
     vpt_str_t     key, keys[VPT_FAST_FEATURES];
     vpt_attr_t   *f;
@@ -610,11 +597,11 @@ vpt_fj_features(vpt_fj_t *r, vpt_context_t *ctx)
     nkeys = 0;
 
     while (more) {
-        if (vpt_fj_key(r, &key, &more) != VPT_OK
-            || nkeys == VPT_FAST_FEATURES)
-        {
+        if (vpt_fj_key(r, &key) != VPT_OK || nkeys == VPT_FAST_FEATURES) {
             return VPT_DECLINED;
         }
+
+        decoded = r->decoded;
 
         for (i = 0; i < nkeys; i++) {
             if (keys[i].len == key.len
@@ -637,10 +624,15 @@ vpt_fj_features(vpt_fj_t *r, vpt_context_t *ctx)
             f = &ctx->features[ctx->nfeatures++];
             memset(f, 0, sizeof(vpt_attr_t));
 
-            memcpy(r->arena + r->used, key.data, key.len);
-            f->name.data = r->arena + r->used;
-            f->name.len = key.len;
-            r->used += key.len;
+            if (decoded) {
+                f->name = key;
+
+            } else {
+                memcpy(r->arena + r->used, key.data, key.len);
+                f->name.data = r->arena + r->used;
+                f->name.len = key.len;
+                r->used += key.len;
+            }
 
             if (v.type == VPT_FJ_STR) {
                 vpt_fj_str(r, &v, &f->str);
@@ -662,10 +654,13 @@ vpt_fj_features(vpt_fj_t *r, vpt_context_t *ctx)
 }
 
 
-/* "name" : -- r->p then at the value; keys follow the string rules */
+/*
+ * "name" : -- r->p then at the value; keys follow the string rules (and
+ * r->decoded says whether the key is in the arena already)
+ */
 
 static int
-vpt_fj_key(vpt_fj_t *r, vpt_str_t *key, int *more)
+vpt_fj_key(vpt_fj_t *r, vpt_str_t *key)
 {
     if (vpt_fj_string(r, key) != VPT_OK) {
         return VPT_DECLINED;
@@ -766,6 +761,7 @@ vpt_fj_scalar(vpt_fj_t *r, vpt_fj_val_t *v)
         v->type = VPT_FJ_STR;
         v->s = s.data;
         v->len = s.len;
+        v->decoded = r->decoded;
         return VPT_OK;
 
     case '{':
@@ -832,7 +828,7 @@ vpt_fj_skip(vpt_fj_t *r)
     /* recursion is bounded by VPT_FAST_DEPTH */
 
     while (more) {
-        if (close == '}' && vpt_fj_key(r, &key, &more) != VPT_OK) {
+        if (close == '}' && vpt_fj_key(r, &key) != VPT_OK) {
             return VPT_DECLINED;
         }
 
@@ -848,6 +844,11 @@ vpt_fj_skip(vpt_fj_t *r)
     return VPT_OK;
 }
 
+
+/*
+ * A string: in place when it is plain (the common case, one table lookup
+ * a byte), else decoded into the arena (r->decoded then set).
+ */
 
 static int
 vpt_fj_string(vpt_fj_t *r, vpt_str_t *s)
@@ -865,15 +866,207 @@ vpt_fj_string(vpt_fj_t *r, vpt_str_t *s)
     }
 
     if (p == r->end || *p != '"') {
-        return VPT_DECLINED;
+        r->decoded = 1;
+        return vpt_fj_decode(r, s);
     }
 
     s->data = (const char *) r->p;
     s->len = p - r->p;
+    r->decoded = 0;
 
     r->p = p + 1;
 
     return VPT_OK;
+}
+
+
+/*
+ * A string with escapes or bytes >= 0x80, r->p after its opening quote,
+ * decoded at the arena's end as jansson decodes it.  The decoded text is
+ * never longer than the raw one ("\n" is 1 byte of 2, "\u00e9" 2 of 6, a
+ * surrogate pair 4 of 12), so the arena, as long as the whole text, holds
+ * every string written there, decoded or copied, at most once each.
+ */
+
+static int
+vpt_fj_decode(vpt_fj_t *r, vpt_str_t *s)
+{
+    size_t                n;
+    uint32_t              cp, lo;
+    unsigned char        *out, *start;
+    const unsigned char  *p, *end;
+
+    p = r->p;
+    end = r->end;
+    start = out = (unsigned char *) r->arena + r->used;
+
+    while (p < end && *p != '"') {
+
+        if (*p < 0x20) {
+            return VPT_DECLINED;
+        }
+
+        if (*p >= 0x80) {
+            n = vpt_fj_utf8_len(p, end);
+            if (n == 0) {
+                return VPT_DECLINED;
+            }
+
+            memcpy(out, p, n);
+            out += n;
+            p += n;
+            continue;
+        }
+
+        if (*p != '\\') {
+            *out++ = *p++;
+            continue;
+        }
+
+        if (++p == end) {
+            return VPT_DECLINED;
+        }
+
+        switch (*p++) {
+        case '"':  *out++ = '"'; continue;
+        case '\\': *out++ = '\\'; continue;
+        case '/':  *out++ = '/'; continue;
+        case 'b':  *out++ = '\b'; continue;
+        case 'f':  *out++ = '\f'; continue;
+        case 'n':  *out++ = '\n'; continue;
+        case 'r':  *out++ = '\r'; continue;
+        case 't':  *out++ = '\t'; continue;
+        case 'u':  break;
+        default:   return VPT_DECLINED;
+        }
+
+        if (vpt_fj_hex4(p, end, &cp) != VPT_OK || cp == 0
+            || (cp >= 0xdc00 && cp <= 0xdfff))
+        {
+            return VPT_DECLINED;
+        }
+
+        p += 4;
+
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            if (end - p < 6 || p[0] != '\\' || p[1] != 'u'
+                || vpt_fj_hex4(p + 2, end, &lo) != VPT_OK
+                || lo < 0xdc00 || lo > 0xdfff)
+            {
+                return VPT_DECLINED;
+            }
+
+            p += 6;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        }
+
+        if (cp < 0x80) {
+            *out++ = (unsigned char) cp;
+
+        } else if (cp < 0x800) {
+            *out++ = (unsigned char) (0xc0 | (cp >> 6));
+            *out++ = (unsigned char) (0x80 | (cp & 0x3f));
+
+        } else if (cp < 0x10000) {
+            *out++ = (unsigned char) (0xe0 | (cp >> 12));
+            *out++ = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+            *out++ = (unsigned char) (0x80 | (cp & 0x3f));
+
+        } else {
+            *out++ = (unsigned char) (0xf0 | (cp >> 18));
+            *out++ = (unsigned char) (0x80 | ((cp >> 12) & 0x3f));
+            *out++ = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+            *out++ = (unsigned char) (0x80 | (cp & 0x3f));
+        }
+    }
+
+    if (p == end) {
+        return VPT_DECLINED;
+    }
+
+    s->data = (const char *) start;
+    s->len = out - start;
+
+    r->used += s->len;
+    r->p = p + 1;
+
+    return VPT_OK;
+}
+
+
+static int
+vpt_fj_hex4(const unsigned char *p, const unsigned char *end, uint32_t *cp)
+{
+    int       i;
+    uint32_t  v;
+
+    if (end - p < 4) {
+        return VPT_DECLINED;
+    }
+
+    v = 0;
+
+    for (i = 0; i < 4; i++) {
+        if (p[i] >= '0' && p[i] <= '9') {
+            v = v * 16 + (p[i] - '0');
+
+        } else if ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'f') {
+            v = v * 16 + ((p[i] | 0x20) - 'a' + 10);
+
+        } else {
+            return VPT_DECLINED;
+        }
+    }
+
+    *cp = v;
+
+    return VPT_OK;
+}
+
+
+/*
+ * The length of the UTF-8 sequence at p (p[0] >= 0x80), or 0 when jansson
+ * refuses it: a stray continuation byte, an overlong form, a surrogate,
+ * past U+10FFFF, or cut short.
+ */
+
+static size_t
+vpt_fj_utf8_len(const unsigned char *p, const unsigned char *end)
+{
+    size_t         n, i;
+    unsigned char  lo, hi;
+
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        lo = (p[0] == 0xe0) ? 0xa0 : 0x80;      /* overlong */
+        hi = (p[0] == 0xed) ? 0x9f : 0xbf;      /* surrogates */
+
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        lo = (p[0] == 0xf0) ? 0x90 : 0x80;      /* overlong */
+        hi = (p[0] == 0xf4) ? 0x8f : 0xbf;      /* past U+10FFFF */
+
+    } else {
+        return 0;
+    }
+
+    if ((size_t) (end - p) < n || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+
+    for (i = 2; i < n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xbf) {
+            return 0;
+        }
+    }
+
+    return n;
 }
 
 
@@ -1024,12 +1217,18 @@ vpt_fj_seen(unsigned *seen, int k)
 }
 
 
-/* as vpt_ctx_str(): a non-empty string, copied to the arena */
+/* as vpt_ctx_str(): a non-empty string, in the arena */
 
-static void
+static inline void
 vpt_fj_str(vpt_fj_t *r, const vpt_fj_val_t *v, vpt_str_t *out)
 {
     if (v->type != VPT_FJ_STR || v->len == 0) {
+        return;
+    }
+
+    if (v->decoded) {
+        out->data = v->s;
+        out->len = v->len;
         return;
     }
 

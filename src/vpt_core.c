@@ -2,6 +2,8 @@
  * Copyright (C) ngx_vpt_module authors
  */
 
+#include <string.h>
+
 #include "vpt_core.h"
 
 
@@ -108,4 +110,77 @@ vpt_printable(char *s)
     }
 
     return s;
+}
+
+
+static const char  *vpt_page_names[VPT_PAGE_N] = {
+    "cart",
+    "confirmation"
+};
+
+
+const char *
+vpt_page_name(vpt_page_e page)
+{
+    if ((unsigned) page >= VPT_PAGE_N) {
+        return "unknown";
+    }
+
+    return vpt_page_names[page];
+}
+
+
+int
+vpt_page_parse(vpt_str_t s)
+{
+    int        i;
+    vpt_str_t  name;
+
+    for (i = 0; i < VPT_PAGE_N; i++) {
+        name.data = vpt_page_names[i];
+        name.len = strlen(name.data);
+
+        if (vpt_str_eq(s, name)) {
+            return i;
+        }
+    }
+
+    return -1;
+}
+
+
+const char *
+vpt_show(char *buf, size_t size, const char *s, size_t len)
+{
+    size_t         i, n;
+    unsigned char  c;
+
+    n = len;
+
+    if (n > VPT_SHOW_MAX) {
+        n = VPT_SHOW_MAX;
+
+        /* do not cut a UTF-8 sequence */
+        while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80) {
+            n--;
+        }
+    }
+
+    if (n + 4 > size) {
+        n = 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        c = (unsigned char) s[i];
+        buf[i] = (c < 0x20 || c == 0x7f || c == '"' || c == '\\') ? '?' : c;
+    }
+
+    if (n < len) {
+        memcpy(buf + n, "...", 3);
+        n += 3;
+    }
+
+    buf[n] = '\0';
+
+    return buf;
 }

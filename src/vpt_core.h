@@ -38,6 +38,10 @@ typedef enum {
 
 #define VPT_PAGE_BIT(p)  (1u << (p))
 
+/* "cart", "confirmation"; "unknown" out of range */
+const char *vpt_page_name(vpt_page_e page);
+int vpt_page_parse(vpt_str_t s);    /* vpt_page_e, or -1 */
+
 
 /* 64-bit FNV-1a: feature names, split buckets and decision seeds */
 uint64_t vpt_hash(const void *data, size_t len);
@@ -53,6 +57,18 @@ int vpt_str_caseeq(vpt_str_t a, vpt_str_t b);
  * raw byte of a bad file
  */
 char *vpt_printable(char *s);
+
+/*
+ * A name from a file (a catalog's field or placeholder), made safe to
+ * quote in a one-line message: control bytes, DEL, '"' and '\\' become
+ * '?', and a name longer than VPT_SHOW_MAX bytes is cut (never inside a
+ * UTF-8 sequence) and ends in "...".  buf holds VPT_SHOW_SIZE bytes;
+ * returns buf.
+ */
+#define VPT_SHOW_MAX   48
+#define VPT_SHOW_SIZE  (VPT_SHOW_MAX + 4)
+
+const char *vpt_show(char *buf, size_t size, const char *s, size_t len);
 
 /* splitmix64: tiny, seedable, good enough for exploration draws */
 uint64_t vpt_rand_next(uint64_t *state);

@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "vpt_model.h"
+#include "vpt_features.h"
 
 
 #define VPT_BUCKETS  64
@@ -47,17 +47,6 @@ static const char  *vpt_bucket_neg[VPT_BUCKETS] = {
     "-b56", "-b57", "-b58", "-b59", "-b60", "-b61", "-b62", "-b63"
 };
 
-/* our own copies, so the features do not depend on the catalog parser */
-static const char  *vpt_feat_pages[VPT_PAGE_N] = {
-    "cart", "confirmation"
-};
-
-static const char  *vpt_feat_kinds[VPT_KIND_N] = {
-    "upsell", "cross_sell", "loyalty", "app_install", "gift_card",
-    "third_party"
-};
-
-
 #define vpt_ns(s)  s, sizeof(s) - 1
 
 
@@ -72,7 +61,7 @@ vpt_features_shopper(const vpt_context_t *ctx, vpt_page_e page, int hour,
     n = 0;
 
     if ((unsigned) page < VPT_PAGE_N) {
-        s = vpt_feat_pages[page];
+        s = vpt_page_name(page);
         v.data = s;
         v.len = strlen(s);
         n = vpt_feat_add(out, n, max, vpt_ns("page="), v);
@@ -131,7 +120,7 @@ vpt_features_offer(const vpt_offer_t *o, vpt_feat_t *out, size_t max)
     n = vpt_feat_add(out, 0, max, vpt_ns("offer="), o->id);
 
     if ((unsigned) o->kind < VPT_KIND_N) {
-        v.data = vpt_feat_kinds[o->kind];
+        v.data = vpt_kind_name(o->kind);
         v.len = strlen(v.data);
         n = vpt_feat_add(out, n, max, vpt_ns("kind="), v);
     }

@@ -19,6 +19,7 @@
 #include "vpt_core.h"
 #include "vpt_catalog.h"
 #include "vpt_context.h"
+#include "vpt_features.h"
 #include "vpt_model.h"
 
 
@@ -110,50 +111,6 @@ double vpt_ranker_p(const vpt_ranker_t *r, const vpt_context_t *ctx,
     vpt_page_e page, int hour, size_t offer);
 double vpt_ranker_logit(const vpt_ranker_t *r, const vpt_context_t *ctx,
     vpt_page_e page, int hour, size_t offer);
-
-
-/*
- * Markup: the offer's markup with {{field}} placeholders filled, wrapped as
- *   <div class="vpt-offer" data-vpt-decision="ID" data-vpt-offer="OFFER">
- *   ...</div>
- * (both ids HTML-escaped).  Fields: decision, offer, experiment, beacon
- * (the query string "d=ID&o=OFFER" plus "&x=EXPERIMENT" when there is one
- * and "&s=SIGNATURE" when the link is signed (vpt_sign.h),
- * for the accept beacon's URL; each value percent-encoded except RFC 3986's
- * unreserved characters A-Z a-z 0-9 - . _ ~ and ':', so catalog ids and
- * decision ids appear as they are), user.id, user.orders, device,
- * referrer, country, intent, order.id, order.total, order.currency,
- * features.NAME (NAME of [A-Za-z0-9_.-], the context's first feature of
- * that name).  Values are always HTML-escaped (so beacon's '&' becomes "&amp;"); an unknown value
- * renders empty.  order.total has two decimals ("29.90"); user.orders and
- * numeric features up to six, trailing zeros dropped ("3", "2.5"); the
- * decimal point is '.' whatever the locale.  The name between "{{" and the
- * first "}}" is taken as it is (no spaces).
- *
- * vpt_render_size() is the exact number of bytes vpt_render() writes (no
- * NUL); vpt_render() returns it too.
- */
-typedef struct {
-    vpt_str_t    decision;
-    vpt_str_t    experiment;            /* len 0: none */
-    vpt_str_t    signature;             /* beacon's "&s=", len 0: none;
-                                           for this one offer */
-} vpt_render_vars_t;
-
-size_t vpt_render_size(const vpt_offer_t *o, const vpt_context_t *ctx,
-    const vpt_render_vars_t *vars);
-size_t vpt_render(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
-    const vpt_render_vars_t *vars);
-
-/*
- * VPT_OK, or VPT_ERROR with err: unknown placeholder "{{name}}", or
- * unclosed "{{" at byte N (for the catalog's checks)
- */
-int vpt_render_check(vpt_str_t markup, char *err, size_t errlen);
-
-/* & < > " ' as &amp; &lt; &gt; &quot; &#39;; returns the size (out NULL:
- * only the size) */
-size_t vpt_html_escape(char *out, const char *in, size_t len);
 
 
 #endif /* VPT_RANK_H */

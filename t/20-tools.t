@@ -366,4 +366,29 @@ ok(-s $model, 'the model is written');
     is($rc5, 2, 'a missing model exits 2');
 }
 
+
+# --- --version ------------------------------------------------------------
+
+{
+    my ($version) = slurp('src/vpt_version.h')
+        =~ /^#define VPT_VERSION\s+"([^"]+)"/m;
+    like($version // '', qr/^\d+\.\d+\.\d+$/,
+         'src/vpt_version.h defines the release');
+
+    my @tools = map { s{^tools/}{}r } grep { !/\.c$/ } glob('tools/vpt-*');
+    ok(@tools >= 7, 'every operator tool is found: ' . join(' ', @tools));
+    for my $t (@tools) {
+        my ($rc, $out, $err) = run("tools/$t --version");
+        is($rc, 0, "$t --version exits 0");
+        is($out, "$t $version\n", "$t --version prints its name and release");
+    }
+
+    # the package's version is the same release (when debian/ is there)
+    SKIP: {
+        skip 'no debian/changelog', 1 unless -e 'debian/changelog';
+        my ($deb) = slurp('debian/changelog') =~ /^\S+ \(([^)-]+)/;
+        is($deb, $version, 'debian/changelog names the same release');
+    }
+}
+
 done_testing();

@@ -181,6 +181,18 @@ sub exists_key { redis_cmd($rd, 'EXISTS', $_[0]) }
     ($rc, $out, $err) = run("tools/vpt-forget --redis $addr");
     is($rc, 2, 'no session exits 2');
 
+    # "alice:vpt" would make alice's counters its context
+    seed('vpt:ctx:', 'alice', counters => [ 'i:app', 1 ]);
+    ($rc, $out, $err) = run("tools/vpt-forget --redis $addr alice:vpt");
+    is($rc, 2, 'a session key ending in :vpt exits 2');
+    like($err, qr/"alice:vpt" is no session key/, 'and says why');
+
+    spit("$tmp/sids2", "alice:vpt\nnobody\n");
+    ($rc, $out, $err) = run("tools/vpt-forget --redis $addr -", "$tmp/sids2");
+    is($rc, 1, 'one on standard input: exits 1');
+    is($out, "nobody: nothing stored\n", 'after doing the others');
+    is(exists_key('vpt:ctx:alice:vpt'), 1, "alice's counters are untouched");
+
     my $closed = free_port();
     ($rc, $out, $err) = run("tools/vpt-forget --redis 127.0.0.1:$closed a");
     is($rc, 1, 'a server that is not there exits 1');

@@ -93,7 +93,45 @@ typedef struct {
 } vpt_est_t;
 
 
-static double  n_rows, sum_w, sum_w2;
+/* the options */
+typedef struct {
+    const char      *catalog;
+    const char      *model;
+    const char      *compare;
+    double           ltw;
+    double           minv;
+    double           explore;
+    double           holdout;
+    int              json;
+    char           **logs;
+    int              nlogs;
+} vpt_eval_opts_t;
+
+
+/* the candidate, its scratch, and the sums over the rows */
+typedef struct {
+    vpt_catalog_t   *cat;
+    vpt_ranker_t    *rk;
+    vpt_ranker_t    *crk;              /* --compare's; NULL without */
+    void            *scratch;
+    uint32_t        *qidx;             /* the candidate's offers, best */
+    double          *qp;               /* first, and their p(accept) */
+    double          *ev1;              /* --compare: expected values */
+    double          *ev2;
+    double          *rtmp;
+
+    double           n_rows;
+    double           sum_w;
+    double           sum_w2;
+    vpt_sums_t       sv;               /* reward: value */
+    vpt_sums_t       sa;               /* reward: accepted */
+    vpt_auc_t       *auc;
+    vpt_bad_t        bad;
+    uint64_t         unknown;
+    double           agree;
+    double           rho_sum;
+    double           rho_n;
+} vpt_eval_t;
 
 
 /* Spearman's rho of two score lists (average ranks for ties) */
@@ -179,10 +217,13 @@ vpt_mean_est(double sum, double sum2, double n)
 
 
 static vpt_est_t
-vpt_snips_est(const vpt_sums_t *s)
+vpt_snips_est(const vpt_eval_t *ev, const vpt_sums_t *s)
 {
-    double     var, v;
+    double     var, v, sum_w, sum_w2;
     vpt_est_t  e;
+
+    sum_w = ev->sum_w;
+    sum_w2 = ev->sum_w2;
 
     if (!(sum_w > 0)) {
         e.est = e.lo = e.hi = NAN;
@@ -248,96 +289,116 @@ vpt_text_est(FILE *f, const char *name, const vpt_est_t *acc,
 static const char  vpt_usage_text[] =
     "usage: vpt-eval --catalog FILE [--model FILE] "
     "[--long-term-weight W] [--min-value V]\n"
-    "         [--explore E] [--holdout FRACTION] [--json] LOG...\n";
+    "         [--explore E] [--holdout FRACTION] [--compare MODEL] [--json]"
+    " LOG...\n";
+
+
+static void vpt_eval_options(int argc, char **argv, vpt_eval_opts_t *o);
+static void vpt_eval_init(vpt_eval_t *ev, const vpt_eval_opts_t *o);
+static void vpt_eval_run(vpt_eval_t *ev, const vpt_eval_opts_t *o);
+static void vpt_eval_row(vpt_eval_t *ev, const vpt_eval_opts_t *o,
+    const vpt_row_t *row);
+static void vpt_eval_compare(vpt_eval_t *ev, const vpt_eval_opts_t *o,
+    const vpt_row_t *row, size_t m);
+static void vpt_eval_report_json(const vpt_eval_t *ev, FILE *f);
+static void vpt_eval_report_text(const vpt_eval_t *ev,
+    const vpt_eval_opts_t *o, FILE *f);
 
 
 int
 main(int argc, char **argv)
 {
-    int              json;
-    long             at;
-    size_t           i, m;
-    uint32_t        *qidx;
-    uint64_t         unknown;
-    double           ltw, minv, eps, holdout, *qp, pi, w, p0, dmv, dma;
-    double           q0v, q0a, sumq, sumqv, value0;
-    void            *scratch;
-    FILE            *f;
-    vpt_bad_t        bad;
-    vpt_logs_t       logs;
-    vpt_buf_t        buf;
-    vpt_auc_t       *auc;
-    vpt_row_t       *row;
-    vpt_est_t        acc, val, lacc, lval;
-    vpt_sums_t       sv, sa;
-    vpt_model_t     *model;
-    vpt_ranker_t    *rk;
-    vpt_catalog_t   *cat;
-    const char      *catalog, *model_path, *cmp_path, *why;
-    double          *ev1, *ev2, *rtmp, agree, rho_sum, rho_n, rho;
-    size_t           m2;
-    vpt_model_t     *cmodel;
-    vpt_ranker_t    *crk;
+    vpt_eval_t       ev;
+    vpt_eval_opts_t  o;
 
-    vpt_opt_t        opts[] = {
-        { "catalog", VPT_OPT_STR, &catalog, 0, 0 },
-        { "model", VPT_OPT_STR, &model_path, 0, 0 },
-        { "long-term-weight", VPT_OPT_NUM, &ltw, -1e9, 1e9 },
-        { "min-value", VPT_OPT_NUM, &minv, -1e18, 1e18 },
-        { "explore", VPT_OPT_NUM, &eps, 0, 1 },
-        { "holdout", VPT_OPT_NUM, &holdout, 0, 1 },
-        { "compare", VPT_OPT_STR, &cmp_path, 0, 0 },
-        { "json", VPT_OPT_FLAG, &json, 0, 0 },
+    vpt_eval_options(argc, argv, &o);
+    vpt_eval_init(&ev, &o);
+    vpt_eval_run(&ev, &o);
+
+    if (o.json) {
+        vpt_eval_report_json(&ev, stdout);
+
+    } else {
+        vpt_eval_report_text(&ev, &o, stdout);
+    }
+
+    return 0;
+}
+
+
+static void
+vpt_eval_options(int argc, char **argv, vpt_eval_opts_t *o)
+{
+    vpt_opt_t  opts[] = {
+        { "catalog", VPT_OPT_STR, &o->catalog, 0, 0 },
+        { "model", VPT_OPT_STR, &o->model, 0, 0 },
+        { "long-term-weight", VPT_OPT_NUM, &o->ltw, -1e9, 1e9 },
+        { "min-value", VPT_OPT_NUM, &o->minv, -1e18, 1e18 },
+        { "explore", VPT_OPT_NUM, &o->explore, 0, 1 },
+        { "holdout", VPT_OPT_NUM, &o->holdout, 0, 1 },
+        { "compare", VPT_OPT_STR, &o->compare, 0, 0 },
+        { "json", VPT_OPT_FLAG, &o->json, 0, 0 },
         { NULL, 0, NULL, 0, 0 }
     };
 
     vpt_tool_init("vpt-eval", vpt_usage_text);
 
-    catalog = model_path = cmp_path = NULL;
-    ltw = 1;
-    minv = 0;
-    eps = 0;
-    holdout = 0;
-    json = 0;
+    memset(o, 0, sizeof(vpt_eval_opts_t));
+    o->ltw = 1;
 
     vpt_opt_next(argc, argv, opts);
 
-    if (catalog == NULL || optind == argc) {
+    if (o->catalog == NULL || optind == argc) {
         vpt_usage(2);
     }
 
-    cat = vpt_xcatalog_load(catalog);
-    model = vpt_xmodel_load(model_path);
-    rk = vpt_xranker_create(cat, model);
+    o->logs = argv + optind;
+    o->nlogs = argc - optind;
+}
 
-    crk = NULL;
-    if (cmp_path != NULL) {
-        cmodel = vpt_xmodel_load(cmp_path);
-        crk = vpt_xranker_create(cat, cmodel);
+
+static void
+vpt_eval_init(vpt_eval_t *ev, const vpt_eval_opts_t *o)
+{
+    size_t  n;
+
+    memset(ev, 0, sizeof(vpt_eval_t));
+
+    ev->cat = vpt_xcatalog_load(o->catalog);
+    ev->rk = vpt_xranker_create(ev->cat, vpt_xmodel_load(o->model));
+
+    if (o->compare != NULL) {
+        ev->crk = vpt_xranker_create(ev->cat, vpt_xmodel_load(o->compare));
     }
 
-    ev1 = vpt_xalloc((cat->n + 1) * sizeof(double));
-    ev2 = vpt_xalloc((cat->n + 1) * sizeof(double));
-    rtmp = vpt_xalloc((cat->n + 1) * 2 * sizeof(double));
-    agree = rho_sum = rho_n = 0;
+    n = ev->cat->n + 1;
 
-    scratch = vpt_xalloc(vpt_ranker_scratch_size(rk) + (crk ?
-                         vpt_ranker_scratch_size(crk) : 0));
-    vpt_jansson_arena();
-    qidx = vpt_xalloc((cat->n + 1) * sizeof(uint32_t));
-    qp = vpt_xalloc((cat->n + 1) * sizeof(double));
+    ev->ev1 = vpt_xalloc(n * sizeof(double));
+    ev->ev2 = vpt_xalloc(n * sizeof(double));
+    ev->rtmp = vpt_xalloc(n * 2 * sizeof(double));
+    ev->scratch = vpt_xalloc(vpt_ranker_scratch_size(ev->rk)
+                             + (ev->crk ? vpt_ranker_scratch_size(ev->crk)
+                                        : 0));
+    ev->qidx = vpt_xalloc(n * sizeof(uint32_t));
+    ev->qp = vpt_xalloc(n * sizeof(double));
+    ev->auc = vpt_xalloc(sizeof(vpt_auc_t));
+}
+
+
+static void
+vpt_eval_run(vpt_eval_t *ev, const vpt_eval_opts_t *o)
+{
+    const char  *why;
+    vpt_buf_t    buf;
+    vpt_row_t   *row;
+    vpt_logs_t   logs;
+
     row = vpt_xalloc(sizeof(vpt_row_t));
-    auc = vpt_xalloc(sizeof(vpt_auc_t));
-
-    memset(&bad, 0, sizeof(vpt_bad_t));
     memset(&buf, 0, sizeof(vpt_buf_t));
-    memset(&sv, 0, sizeof(vpt_sums_t));
-    memset(&sa, 0, sizeof(vpt_sums_t));
-    unknown = 0;
 
-    vpt_logs_init(&logs, argv + optind, argc - optind);
+    vpt_logs_init(&logs, o->logs, o->nlogs);
 
-    while (vpt_logs_row(&logs, row, cat, &buf, &bad)) {
+    while (vpt_logs_row(&logs, row, ev->cat, &buf, &ev->bad)) {
         if (!row->has_propensity || !(row->propensity > 0)
             || row->propensity > 1)
         {
@@ -354,189 +415,234 @@ main(int argc, char **argv)
                     "row out)", logs.in.path, logs.in.lineno, why);
         }
 
-        if (holdout > 0
-            && !vpt_heldout(row->decision, row->decision_len, holdout))
+        if (o->holdout > 0
+            && !vpt_heldout(row->decision, row->decision_len, o->holdout))
         {
             continue;
         }
 
-        /* the candidate's distribution and reward model */
+        vpt_eval_row(ev, o, row);
+    }
+}
 
-        m = vpt_policy_offers(rk, cat, &row->ctx, row->page, row->hour,
-                              ltw, minv, scratch, qidx, qp);
 
-        dmv = dma = 0;
+static void
+vpt_eval_row(vpt_eval_t *ev, const vpt_eval_opts_t *o, const vpt_row_t *row)
+{
+    long                  at;
+    size_t                i, m;
+    double                eps, pi, w, p0, dmv, dma, q0v, q0a, sumq, sumqv;
+    const double         *qp;
+    const uint32_t       *qidx;
+    const vpt_catalog_t  *cat;
 
-        if (m > 0) {
-            sumq = sumqv = 0;
-            for (i = 0; i < m; i++) {
-                sumq += qp[i];
-                sumqv += qp[i] * cat->offers[qidx[i]].value;
-            }
-            dma = (1 - eps) * qp[0] + eps * sumq / m;
-            dmv = (1 - eps) * qp[0] * cat->offers[qidx[0]].value
-                  + eps * sumqv / m;
+    cat = ev->cat;
+    eps = o->explore;
+    qidx = ev->qidx;
+    qp = ev->qp;
+
+    /* the candidate's distribution and reward model */
+
+    m = vpt_policy_offers(ev->rk, cat, &row->ctx, row->page, row->hour,
+                          o->ltw, o->minv, ev->scratch, ev->qidx, ev->qp);
+
+    dmv = dma = 0;
+
+    if (m > 0) {
+        sumq = sumqv = 0;
+        for (i = 0; i < m; i++) {
+            sumq += qp[i];
+            sumqv += qp[i] * cat->offers[qidx[i]].value;
         }
-
-        if (crk != NULL) {
-            for (i = 0; i < m; i++) {
-                ev1[i] = qp[i] * (cat->offers[qidx[i]].value
-                                  + ltw * cat->offers[qidx[i]]
-                                              .long_term_value);
-                ev2[i] = vpt_ranker_p(crk, &row->ctx, row->page,
-                                      row->hour, qidx[i])
-                         * (cat->offers[qidx[i]].value
-                            + ltw * cat->offers[qidx[i]].long_term_value);
-            }
-
-            m2 = 0;
-            for (i = 1; i < m; i++) {
-                if (ev2[i] > ev2[m2]) {
-                    m2 = i;
-                }
-            }
-
-            agree += (m == 0 || m2 == 0);
-
-            if (m >= 2) {
-                rho = vpt_spearman(ev1, ev2, m, rtmp);
-                if (isfinite(rho)) {
-                    rho_sum += rho;
-                    rho_n++;
-                }
-            }
-        }
-
-        /* the logged action */
-
-        p0 = row->propensity;
-        q0v = q0a = 0;
-
-        if (row->shown < 0) {
-            pi = (m == 0) ? 1 : 0;
-            unknown += row->unknown_offer;
-
-        } else {
-            at = -1;
-            for (i = 0; i < m; i++) {
-                if (qidx[i] == (uint32_t) row->shown) {
-                    at = (long) i;
-                    break;
-                }
-            }
-
-            pi = (at < 0) ? 0 : (at == 0 ? 1 - eps : 0) + eps / m;
-
-            q0a = (at >= 0) ? qp[at]
-                            : vpt_ranker_p(rk, &row->ctx, row->page,
-                                           row->hour, row->shown);
-            value0 = cat->offers[row->shown].value;
-            q0v = q0a * value0;
-
-            vpt_auc_add(auc, q0a, row->accepted, 1);
-        }
-
-        w = pi / p0;
-
-        n_rows++;
-        sum_w += w;
-        sum_w2 += w * w;
-
-        vpt_sums_add(&sv, w, row->value, dmv, q0v);
-        vpt_sums_add(&sa, w, row->accepted ? 1 : 0, dma, q0a);
+        dma = (1 - eps) * qp[0] + eps * sumq / m;
+        dmv = (1 - eps) * qp[0] * cat->offers[qidx[0]].value
+              + eps * sumqv / m;
     }
 
-    f = stdout;
+    if (ev->crk != NULL) {
+        vpt_eval_compare(ev, o, row, m);
+    }
 
-    if (json) {
-        fprintf(f, "{\"rows\": %.0f,\n \"logging\": {\"accept_rate\": ",
-                n_rows);
-        lacc = vpt_mean_est(sa.log, sa.log2, n_rows);
-        lval = vpt_mean_est(sv.log, sv.log2, n_rows);
-        vpt_json_num(f, lacc.est);
-        fputs(", \"value\": ", f);
-        vpt_json_num(f, lval.est);
-        fputs(", \"ci95\": ", f);
-        vpt_json_ci(f, &lval);
-        fputs(", \"accept_rate_ci95\": ", f);
-        vpt_json_ci(f, &lacc);
-        fputs("},\n ", f);
+    /* the logged action */
 
-        acc = vpt_mean_est(sa.ips, sa.ips2, n_rows);
-        val = vpt_mean_est(sv.ips, sv.ips2, n_rows);
-        vpt_json_est(f, "ips", &acc, &val);
-        fputs(",\n ", f);
+    p0 = row->propensity;
+    q0v = q0a = 0;
 
-        acc = vpt_snips_est(&sa);
-        val = vpt_snips_est(&sv);
-        vpt_json_est(f, "snips", &acc, &val);
-        fputs(",\n ", f);
+    if (row->shown < 0) {
+        pi = (m == 0) ? 1 : 0;
+        ev->unknown += row->unknown_offer;
 
-        acc = vpt_mean_est(sa.dr, sa.dr2, n_rows);
-        val = vpt_mean_est(sv.dr, sv.dr2, n_rows);
-        vpt_json_est(f, "dr", &acc, &val);
-
-        fputs(",\n \"ess\": ", f);
-        vpt_json_num(f, sum_w2 > 0 ? sum_w * sum_w / sum_w2 : NAN);
-        fputs(", \"model\": {\"auc\": ", f);
-        vpt_json_num(f, vpt_auc(auc));
-        fputs(", \"logloss\": ", f);
-        vpt_json_num(f, vpt_auc_logloss(auc));
-        fprintf(f, "},\n \"unknown_offers\": %llu, \"bad_lines\": ",
-                (unsigned long long) unknown);
-        vpt_bad_json(&bad, f);
-
-        if (crk != NULL) {
-            fputs(",\n \"compare\": {\"top_agreement\": ", f);
-            vpt_json_num(f, n_rows > 0 ? agree / n_rows : NAN);
-            fputs(", \"spearman\": ", f);
-            vpt_json_num(f, rho_n > 0 ? rho_sum / rho_n : NAN);
-            fputs("}", f);
+    } else {
+        at = -1;
+        for (i = 0; i < m; i++) {
+            if (qidx[i] == (uint32_t) row->shown) {
+                at = (long) i;
+                break;
+            }
         }
 
-        fputs("}\n", f);
+        pi = (at < 0) ? 0 : (at == 0 ? 1 - eps : 0) + eps / m;
 
-        return 0;
+        q0a = (at >= 0) ? qp[at]
+                        : vpt_ranker_p(ev->rk, &row->ctx, row->page,
+                                       row->hour, row->shown);
+        q0v = q0a * cat->offers[row->shown].value;
+
+        vpt_auc_add(ev->auc, q0a, row->accepted, 1);
     }
+
+    w = pi / p0;
+
+    ev->n_rows++;
+    ev->sum_w += w;
+    ev->sum_w2 += w * w;
+
+    vpt_sums_add(&ev->sv, w, row->value, dmv, q0v);
+    vpt_sums_add(&ev->sa, w, row->accepted ? 1 : 0, dma, q0a);
+}
+
+
+/* --compare: the same best offer, and the order of expected values */
+
+static void
+vpt_eval_compare(vpt_eval_t *ev, const vpt_eval_opts_t *o,
+    const vpt_row_t *row, size_t m)
+{
+    size_t              i, m2;
+    double              rho;
+    const vpt_offer_t  *of;
+
+    for (i = 0; i < m; i++) {
+        of = &ev->cat->offers[ev->qidx[i]];
+        ev->ev1[i] = ev->qp[i] * (of->value + o->ltw * of->long_term_value);
+        ev->ev2[i] = vpt_ranker_p(ev->crk, &row->ctx, row->page, row->hour,
+                                  ev->qidx[i])
+                     * (of->value + o->ltw * of->long_term_value);
+    }
+
+    m2 = 0;
+    for (i = 1; i < m; i++) {
+        if (ev->ev2[i] > ev->ev2[m2]) {
+            m2 = i;
+        }
+    }
+
+    ev->agree += (m == 0 || m2 == 0);
+
+    if (m >= 2) {
+        rho = vpt_spearman(ev->ev1, ev->ev2, m, ev->rtmp);
+        if (isfinite(rho)) {
+            ev->rho_sum += rho;
+            ev->rho_n++;
+        }
+    }
+}
+
+
+static void
+vpt_eval_report_json(const vpt_eval_t *ev, FILE *f)
+{
+    double     n;
+    vpt_est_t  acc, val;
+
+    n = ev->n_rows;
+
+    fprintf(f, "{\"rows\": %.0f,\n \"logging\": {\"accept_rate\": ", n);
+    acc = vpt_mean_est(ev->sa.log, ev->sa.log2, n);
+    val = vpt_mean_est(ev->sv.log, ev->sv.log2, n);
+    vpt_json_num(f, acc.est);
+    fputs(", \"value\": ", f);
+    vpt_json_num(f, val.est);
+    fputs(", \"ci95\": ", f);
+    vpt_json_ci(f, &val);
+    fputs(", \"accept_rate_ci95\": ", f);
+    vpt_json_ci(f, &acc);
+    fputs("},\n ", f);
+
+    acc = vpt_mean_est(ev->sa.ips, ev->sa.ips2, n);
+    val = vpt_mean_est(ev->sv.ips, ev->sv.ips2, n);
+    vpt_json_est(f, "ips", &acc, &val);
+    fputs(",\n ", f);
+
+    acc = vpt_snips_est(ev, &ev->sa);
+    val = vpt_snips_est(ev, &ev->sv);
+    vpt_json_est(f, "snips", &acc, &val);
+    fputs(",\n ", f);
+
+    acc = vpt_mean_est(ev->sa.dr, ev->sa.dr2, n);
+    val = vpt_mean_est(ev->sv.dr, ev->sv.dr2, n);
+    vpt_json_est(f, "dr", &acc, &val);
+
+    fputs(",\n \"ess\": ", f);
+    vpt_json_num(f, ev->sum_w2 > 0 ? ev->sum_w * ev->sum_w / ev->sum_w2
+                                   : NAN);
+    fputs(", \"model\": {\"auc\": ", f);
+    vpt_json_num(f, vpt_auc(ev->auc));
+    fputs(", \"logloss\": ", f);
+    vpt_json_num(f, vpt_auc_logloss(ev->auc));
+    fprintf(f, "},\n \"unknown_offers\": %llu, \"bad_lines\": ",
+            (unsigned long long) ev->unknown);
+    vpt_bad_json(&ev->bad, f);
+
+    if (ev->crk != NULL) {
+        fputs(",\n \"compare\": {\"top_agreement\": ", f);
+        vpt_json_num(f, n > 0 ? ev->agree / n : NAN);
+        fputs(", \"spearman\": ", f);
+        vpt_json_num(f, ev->rho_n > 0 ? ev->rho_sum / ev->rho_n : NAN);
+        fputs("}", f);
+    }
+
+    fputs("}\n", f);
+}
+
+
+static void
+vpt_eval_report_text(const vpt_eval_t *ev, const vpt_eval_opts_t *o,
+    FILE *f)
+{
+    double     n;
+    vpt_est_t  acc, val;
+
+    n = ev->n_rows;
 
     fprintf(f, "rows: %.0f%s (bad lines: %llu, logged offers not in the "
-            "catalog: %llu)\n", n_rows, holdout > 0 ? " held out" : "",
-            (unsigned long long) bad.count, (unsigned long long) unknown);
+            "catalog: %llu)\n", n, o->holdout > 0 ? " held out" : "",
+            (unsigned long long) ev->bad.count,
+            (unsigned long long) ev->unknown);
 
-    lacc = vpt_mean_est(sa.log, sa.log2, n_rows);
-    lval = vpt_mean_est(sv.log, sv.log2, n_rows);
+    acc = vpt_mean_est(ev->sa.log, ev->sa.log2, n);
+    val = vpt_mean_est(ev->sv.log, ev->sv.log2, n);
     fprintf(f, "logging policy (observed):\n");
-    vpt_text_est(f, "logged", &lacc, &lval);
+    vpt_text_est(f, "logged", &acc, &val);
 
     fprintf(f, "candidate (%s, long-term weight %g, min value %g, "
             "explore %g), 95%% intervals:\n",
-            model_path ? model_path : "catalog priors", ltw, minv, eps);
+            o->model ? o->model : "catalog priors", o->ltw, o->minv,
+            o->explore);
 
-    acc = vpt_mean_est(sa.ips, sa.ips2, n_rows);
-    val = vpt_mean_est(sv.ips, sv.ips2, n_rows);
+    acc = vpt_mean_est(ev->sa.ips, ev->sa.ips2, n);
+    val = vpt_mean_est(ev->sv.ips, ev->sv.ips2, n);
     vpt_text_est(f, "IPS", &acc, &val);
 
-    acc = vpt_snips_est(&sa);
-    val = vpt_snips_est(&sv);
+    acc = vpt_snips_est(ev, &ev->sa);
+    val = vpt_snips_est(ev, &ev->sv);
     vpt_text_est(f, "SNIPS", &acc, &val);
 
-    acc = vpt_mean_est(sa.dr, sa.dr2, n_rows);
-    val = vpt_mean_est(sv.dr, sv.dr2, n_rows);
+    acc = vpt_mean_est(ev->sa.dr, ev->sa.dr2, n);
+    val = vpt_mean_est(ev->sv.dr, ev->sv.dr2, n);
     vpt_text_est(f, "DR", &acc, &val);
 
     fprintf(f, "effective sample size: %.1f of %.0f rows\n",
-            sum_w2 > 0 ? sum_w * sum_w / sum_w2 : 0, n_rows);
+            ev->sum_w2 > 0 ? ev->sum_w * ev->sum_w / ev->sum_w2 : 0, n);
     fprintf(f, "model on the logged offers: AUC %.4f, log-loss %.5f\n",
-            vpt_auc(auc), vpt_auc_logloss(auc));
+            vpt_auc(ev->auc), vpt_auc_logloss(ev->auc));
 
-    if (crk != NULL) {
+    if (ev->crk != NULL) {
         fprintf(f, "against %s: same best offer on %.1f%% of rows, mean "
-                "Spearman of expected values %.3f\n", cmp_path,
-                n_rows > 0 ? 100 * agree / n_rows : NAN,
-                rho_n > 0 ? rho_sum / rho_n : NAN);
+                "Spearman of expected values %.3f\n", o->compare,
+                n > 0 ? 100 * ev->agree / n : NAN,
+                ev->rho_n > 0 ? ev->rho_sum / ev->rho_n : NAN);
     }
 
-    vpt_bad_print(&bad, f);
-
-    return 0;
+    vpt_bad_print(&ev->bad, f);
 }

@@ -14,7 +14,8 @@
  *   <prefix><session>:vpt   the module's counters: "i:<offer>" impressions
  *                           and "a:<offer>" accept marks
  *
- * are read and deleted in one MULTI/EXEC, so what is reported is exactly
+ * are read and deleted in one MULTI/EXEC (a session key ending in ":vpt"
+ * is refused, as the module refuses it), so what is reported is exactly
  * what was deleted, even while nginx writes.  The prefix is the module's
  * vpt_context_prefix (default "vpt:ctx:").  Text output, a line per key
  * removed ("SESSION: deleted KEY (...)") or "SESSION: nothing stored";
@@ -295,6 +296,24 @@ put_counters(const redisReply *h, int json)
 }
 
 
+/*
+ * A session key ending in ":vpt" would name another shopper's counters as
+ * its context: the module takes no such session (ngx_vpt_store.h), and
+ * neither do we.
+ */
+static int
+session_ok(const char *sid, size_t len)
+{
+    size_t  sl;
+
+    sl = sizeof(VPT_FORGET_COUNTERS) - 1;
+
+    return len > 0 && len <= VPT_FORGET_SID_MAX
+           && !(len >= sl && memcmp(sid + len - sl, VPT_FORGET_COUNTERS, sl)
+                             == 0);
+}
+
+
 static void
 forget(forget_t *fg, redisContext *rc, const char *sid, size_t sid_len)
 {
@@ -482,9 +501,18 @@ forget_stdin(forget_t *fg, redisContext *rc)
             return;
         }
 
-        if (n > 0) {
-            forget(fg, rc, line, n);
+        if (n == 0) {
+            continue;
         }
+
+        if (!session_ok(line, n)) {
+            fprintf(stderr, "vpt-forget: \"%.*s\" is no session key (it "
+                    "ends in \":vpt\")\n", (int) (n < 64 ? n : 64), line);
+            fg->failed = 1;
+            continue;
+        }
+
+        forget(fg, rc, line, n);
     }
 }
 
@@ -581,8 +609,10 @@ main(int argc, char **argv)
     }
 
     for (i = optind; i < argc; i++) {
-        if (argv[i][0] == '\0' || strlen(argv[i]) > VPT_FORGET_SID_MAX) {
-            die(2, "a session key is 1 to 4096 bytes: \"%.64s\"", argv[i]);
+        if (strcmp(argv[i], "-") != 0 && !session_ok(argv[i], strlen(argv[i])))
+        {
+            die(2, "\"%.64s\" is no session key (1 to 4096 bytes, not "
+                "ending in \":vpt\")", argv[i]);
         }
     }
 

@@ -480,15 +480,48 @@ static const char  vpt_usage_text[] =
     "\"-\" is stdin\n";
 
 
+static void vpt_join_options(int argc, char **argv, char ***logs,
+    int *nlogs);
+static void vpt_join_pass(int pass, char **logs, int nlogs, vpt_in_t *sin);
+static void vpt_join_report(void);
+
+
 int
 main(int argc, char **argv)
 {
-    int         c, pass, rc, nstdin;
-    char       *line;
-    size_t      len, i, unmatched;
-    vpt_in_t    in, sin;
+    int        pass, nlogs;
+    char     **logs;
+    vpt_in_t   sin;
 
-    vpt_opt_t   opts[] = {
+    vpt_join_options(argc, argv, &logs, &nlogs);
+
+    vpt_smap_init(&accepts_map);
+    vpt_smap_init(&conv_map);
+    setvbuf(stdout, NULL, _IOFBF, 1024 * 1024);
+    memset(&sin, 0, sizeof(vpt_in_t));
+
+    /* the accepts first, then the decisions: see the top of the file */
+
+    for (pass = 0; pass < 2; pass++) {
+        vpt_join_pass(pass, logs, nlogs, &sin);
+    }
+
+    if (fflush(stdout) != 0) {
+        vpt_die(1, "vpt-join: stdout: %s", strerror(errno));
+    }
+
+    vpt_join_report();
+
+    return 0;
+}
+
+
+static void
+vpt_join_options(int argc, char **argv, char ***logs, int *nlogs)
+{
+    int        c, nstdin;
+
+    vpt_opt_t  opts[] = {
         { "all-slots", VPT_OPT_FLAG, &all_slots, 0, 0 },
         { NULL, 0, NULL, 0, 0 }
     };
@@ -510,65 +543,76 @@ main(int argc, char **argv)
         vpt_die(2, "vpt-join: \"-\" can be given once");
     }
 
-    vpt_smap_init(&accepts_map);
-    vpt_smap_init(&conv_map);
-    setvbuf(stdout, NULL, _IOFBF, 1024 * 1024);
-    memset(&sin, 0, sizeof(vpt_in_t));
+    *logs = argv + optind;
+    *nlogs = argc - optind;
+}
 
-    for (pass = 0; pass < 2; pass++) {
-        for (c = optind; c < argc; c++) {
 
-            if (strcmp(argv[c], "-") == 0) {
-                if ((pass == 0 && vpt_in_open(&sin, "-", 1) != VPT_OK)
-                    || (pass == 1 && vpt_in_rewind(&sin) != VPT_OK))
-                {
-                    vpt_die(1, "vpt-join: stdin: %s", strerror(errno));
-                }
-                in = sin;
+/* pass 0 collects the accepts, pass 1 writes; "-" is spooled in pass 0 */
 
-            } else if (vpt_in_open(&in, argv[c], 0) != VPT_OK) {
-                vpt_die(1, "vpt-join: %s: %s", argv[c], strerror(errno));
+static void
+vpt_join_pass(int pass, char **logs, int nlogs, vpt_in_t *sin)
+{
+    int        c, rc;
+    char      *line;
+    size_t     len;
+    vpt_in_t   in;
+
+    for (c = 0; c < nlogs; c++) {
+
+        if (strcmp(logs[c], "-") == 0) {
+            if ((pass == 0 && vpt_in_open(sin, "-", 1) != VPT_OK)
+                || (pass == 1 && vpt_in_rewind(sin) != VPT_OK))
+            {
+                vpt_die(1, "vpt-join: stdin: %s", strerror(errno));
+            }
+            in = *sin;
+
+        } else if (vpt_in_open(&in, logs[c], 0) != VPT_OK) {
+            vpt_die(1, "vpt-join: %s: %s", logs[c], strerror(errno));
+        }
+
+        /* the first pass has counted the lines that do not scan */
+        scan_bad = pass == 0 ? &bad : &bad_again;
+
+        while ((rc = vpt_in_line(&in, &line, &len)) == 1) {
+            if (len == 0 && !in.toolong) {
+                continue;
             }
 
-            /* the first pass has counted the lines that do not scan */
-            scan_bad = pass == 0 ? &bad : &bad_again;
-
-            while ((rc = vpt_in_line(&in, &line, &len)) == 1) {
-                if (len == 0 && !in.toolong) {
-                    continue;
-                }
-
-                if (len * 2 + 16 > scratch_len) {
-                    scratch_len = len * 2 + 16;
-                    scratch = vpt_xrealloc(scratch, scratch_len);
-                }
-
-                if (pass == 0) {
-                    vpt_collect(&in, line, len);
-                } else {
-                    vpt_emit(&in, line, len);
-                }
+            if (len * 2 + 16 > scratch_len) {
+                scratch_len = len * 2 + 16;
+                scratch = vpt_xrealloc(scratch, scratch_len);
             }
 
-            if (rc < 0) {
-                vpt_die(1, "vpt-join: %s: read error", argv[c]);
-            }
-
-            if (strcmp(argv[c], "-") == 0) {
-                sin = in;
-                if (pass == 1) {
-                    vpt_in_close(&sin);
-                }
-
+            if (pass == 0) {
+                vpt_collect(&in, line, len);
             } else {
-                vpt_in_close(&in);
+                vpt_emit(&in, line, len);
             }
         }
-    }
 
-    if (fflush(stdout) != 0) {
-        vpt_die(1, "vpt-join: stdout: %s", strerror(errno));
+        if (rc < 0) {
+            vpt_die(1, "vpt-join: %s: read error", logs[c]);
+        }
+
+        if (strcmp(logs[c], "-") == 0) {
+            *sin = in;
+            if (pass == 1) {
+                vpt_in_close(sin);
+            }
+
+        } else {
+            vpt_in_close(&in);
+        }
     }
+}
+
+
+static void
+vpt_join_report(void)
+{
+    size_t  i, unmatched;
 
     unmatched = 0;
     for (i = 0; i < naccepts; i++) {
@@ -581,6 +625,4 @@ main(int argc, char **argv)
             (unsigned long long) written_accepted, naccepts, unmatched);
 
     vpt_bad_print(&bad, stderr);
-
-    return 0;
 }

@@ -1023,16 +1023,32 @@ static const char  vpt_usage_text[] =
     "\"-\" is stdin\n";
 
 
+static int vpt_report_options(int argc, char **argv);
+static void vpt_report_read(char **paths, int npaths);
+static void vpt_report_print(int json);
+
+
 int
 main(int argc, char **argv)
 {
-    int           json;
-    char         *line;
-    size_t        i, len;
-    vpt_logs_t    logs;
-    vpt_arm_t   **order;
+    int  json;
 
-    vpt_opt_t     opts[] = {
+    json = vpt_report_options(argc, argv);
+    vpt_report_read(argv + optind, argc - optind);
+    vpt_report_print(json);
+
+    return 0;
+}
+
+
+/* --json or not; the logs from optind */
+
+static int
+vpt_report_options(int argc, char **argv)
+{
+    int        json;
+
+    vpt_opt_t  opts[] = {
         { "json", VPT_OPT_FLAG, &json, 0, 0 },
         { NULL, 0, NULL, 0, 0 }
     };
@@ -1047,17 +1063,38 @@ main(int argc, char **argv)
         vpt_usage(2);
     }
 
+    return json;
+}
+
+
+static void
+vpt_report_read(char **paths, int npaths)
+{
+    char        *line;
+    size_t       len;
+    vpt_logs_t   logs;
+
     vpt_smap_init(&rep.arms_map);
     vpt_smap_init(&rep.offers_map);
     vpt_smap_init(&rep.shown_map);
     vpt_smap_init(&rep.decided_map);
     vpt_smap_init(&rep.accepted_map);
 
-    vpt_logs_init(&logs, argv + optind, argc - optind);
+    vpt_logs_init(&logs, paths, npaths);
 
     while (vpt_logs_line(&logs, &line, &len)) {
         vpt_report_line(&logs.in, line, len);
     }
+}
+
+
+/* the arms in their order (vpt_arm_cmp), as JSON or text */
+
+static void
+vpt_report_print(int json)
+{
+    size_t       i;
+    vpt_arm_t  **order;
 
     vpt_pending_settle();
 
@@ -1073,5 +1110,5 @@ main(int argc, char **argv)
         vpt_print_text(order);
     }
 
-    return 0;
+    free(order);
 }

@@ -146,46 +146,95 @@ vpt_score_cmp(const void *a, const void *b)
 }
 
 
+/* the options */
+typedef struct {
+    const char      *catalog;
+    const char      *model;
+    const char      *path;             /* the context's file, or "-" */
+    double           ltw;
+    vpt_page_e       page;
+    int              hour;             /* the server's: given, or now */
+    int              json;
+} vpt_score_opts_t;
+
+
+/* the ranker, the shopper, and the scores of every eligible offer */
+typedef struct {
+    vpt_catalog_t   *cat;
+    vpt_model_t     *model;
+    vpt_ranker_t    *rk;
+    char            *text;
+    char            *arena;
+    vpt_context_t    ctx;
+    int              used_hour;        /* the context's, else the server's */
+    vpt_score_t     *sc;               /* best first */
+    size_t           n;
+    vpt_decision_t   d;                /* what nginx decides */
+} vpt_score_run_t;
+
+
+static void vpt_score_options(int argc, char **argv, vpt_score_opts_t *o);
+static void vpt_score_init(vpt_score_run_t *sr, const vpt_score_opts_t *o);
+static void vpt_score_run(vpt_score_run_t *sr, const vpt_score_opts_t *o);
+static void vpt_score_report_json(const vpt_score_run_t *sr,
+    const vpt_score_opts_t *o);
+static void vpt_score_report_text(const vpt_score_run_t *sr,
+    const vpt_score_opts_t *o);
+static void vpt_score_free(vpt_score_run_t *sr);
+
+
 int
 main(int argc, char **argv)
 {
-    int                    json, hour, used_hour, page;
-    char                  *text, *arena;
-    size_t                 i, n, len, nf;
-    double                 ltw;
-    void                  *scratch;
-    time_t                 now;
-    struct tm              tm;
-    vpt_str_t              s;
-    vpt_feat_t            *feat;
-    vpt_score_t           *sc;
-    vpt_model_t           *model;
-    vpt_ranker_t          *rk;
-    vpt_catalog_t         *cat;
-    vpt_context_t         *ctx;
-    vpt_decision_t         d;
-    vpt_decide_params_t    dp;
-    const char            *catalog, *model_path, *path;
-    const vpt_opt_t       *opt;
-    const vpt_offer_t     *o;
+    vpt_score_run_t   sr;
+    vpt_score_opts_t  o;
 
-    vpt_opt_t              opts[] = {
-        { "catalog", VPT_OPT_STR, &catalog, 0, 0 },
-        { "model", VPT_OPT_STR, &model_path, 0, 0 },
-        { "long-term-weight", VPT_OPT_NUM, &ltw, -1e9, 1e9 },
-        { "page", VPT_OPT_OWN, &page, 0, 0 },
-        { "hour", VPT_OPT_OWN, &hour, 0, 0 },
-        { "json", VPT_OPT_FLAG, &json, 0, 0 },
+    vpt_score_options(argc, argv, &o);
+    vpt_score_init(&sr, &o);
+    vpt_score_run(&sr, &o);
+
+    if (o.json) {
+        vpt_score_report_json(&sr, &o);
+
+    } else {
+        vpt_score_report_text(&sr, &o);
+    }
+
+    if (fflush(stdout) != 0) {
+        vpt_die(1, "vpt-score: stdout: %s", strerror(errno));
+    }
+
+    vpt_score_free(&sr);
+
+    return 0;
+}
+
+
+static void
+vpt_score_options(int argc, char **argv, vpt_score_opts_t *o)
+{
+    int               page;
+    time_t            now;
+    struct tm         tm;
+    vpt_str_t         s;
+    const vpt_opt_t  *opt;
+
+    vpt_opt_t         opts[] = {
+        { "catalog", VPT_OPT_STR, &o->catalog, 0, 0 },
+        { "model", VPT_OPT_STR, &o->model, 0, 0 },
+        { "long-term-weight", VPT_OPT_NUM, &o->ltw, -1e9, 1e9 },
+        { "page", VPT_OPT_OWN, NULL, 0, 0 },
+        { "hour", VPT_OPT_OWN, NULL, 0, 0 },
+        { "json", VPT_OPT_FLAG, &o->json, 0, 0 },
         { NULL, 0, NULL, 0, 0 }
     };
 
     vpt_tool_init("vpt-score", vpt_usage_text);
 
-    catalog = model_path = NULL;
-    ltw = 1;
-    page = VPT_PAGE_CONFIRMATION;
-    hour = -1;
-    json = 0;
+    memset(o, 0, sizeof(vpt_score_opts_t));
+    o->ltw = 1;
+    o->page = VPT_PAGE_CONFIRMATION;
+    o->hour = -1;
 
     while ((opt = vpt_opt_next(argc, argv, opts)) != NULL) {
         if (strcmp(opt->name, "page") == 0) {
@@ -196,67 +245,97 @@ main(int argc, char **argv)
                 vpt_die(2, "vpt-score: --page: expected cart or "
                         "confirmation, not \"%s\"", optarg);
             }
+            o->page = (vpt_page_e) page;
 
         } else { /* "hour" */
-            hour = (int) vpt_num_arg("--hour", optarg, 0, 23);
-            if (hour != atof(optarg)) {
+            o->hour = (int) vpt_num_arg("--hour", optarg, 0, 23);
+            if (o->hour != atof(optarg)) {
                 vpt_die(2, "vpt-score: --hour: expected a whole hour "
                         "0-23, not \"%s\"", optarg);
             }
         }
     }
 
-    if (catalog == NULL || argc - optind > 1) {
+    if (o->catalog == NULL || argc - optind > 1) {
         vpt_usage(2);
     }
 
-    path = (optind < argc) ? argv[optind] : "-";
+    o->path = (optind < argc) ? argv[optind] : "-";
 
-    if (hour < 0) {
+    if (o->hour < 0) {
         /* as nginx: ngx_localtime() of now */
         now = time(NULL);
         localtime_r(&now, &tm);
-        hour = tm.tm_hour;
+        o->hour = tm.tm_hour;
     }
+}
 
-    cat = vpt_xcatalog_load(catalog);
-    model = vpt_xmodel_load(model_path);
-    rk = vpt_xranker_create(cat, model);
 
-    text = vpt_read_context(path, &len);
-    arena = vpt_xalloc(len + 1);
-    ctx = vpt_xalloc(sizeof(vpt_context_t));
+static void
+vpt_score_init(vpt_score_run_t *sr, const vpt_score_opts_t *o)
+{
+    size_t  len;
 
-    if (vpt_context_parse(ctx, text, len, arena, len + 1) != VPT_OK) {
+    memset(sr, 0, sizeof(vpt_score_run_t));
+
+    sr->cat = vpt_xcatalog_load(o->catalog);
+    sr->model = vpt_xmodel_load(o->model);
+    sr->rk = vpt_xranker_create(sr->cat, sr->model);
+
+    sr->text = vpt_read_context(o->path, &len);
+    sr->arena = vpt_xalloc(len + 1);
+
+    if (vpt_context_parse(&sr->ctx, sr->text, len, sr->arena, len + 1)
+        != VPT_OK)
+    {
         vpt_die(2, "vpt-score: %s: not a JSON object (nginx: bad_context)",
-                path);
+                o->path);
     }
 
-    used_hour = (ctx->local_hour >= 0) ? ctx->local_hour : hour;
+    sr->used_hour = (sr->ctx.local_hour >= 0) ? sr->ctx.local_hour
+                                               : o->hour;
+    sr->sc = vpt_xalloc((sr->cat->n + 1) * sizeof(vpt_score_t));
+}
 
-    /* every eligible offer, through the ranker's own scoring */
 
-    sc = vpt_xalloc((cat->n + 1) * sizeof(vpt_score_t));
+/* every eligible offer through the ranker's own scoring, and its choice */
+
+static void
+vpt_score_run(vpt_score_run_t *sr, const vpt_score_opts_t *o)
+{
+    int                    hour;
+    size_t                 i, n, nf;
+    void                  *scratch;
+    vpt_page_e             page;
+    vpt_feat_t            *feat;
+    vpt_score_t           *sc;
+    vpt_decide_params_t    dp;
+    const vpt_offer_t     *of;
+    const vpt_context_t   *ctx;
+
+    page = o->page;
+    hour = o->hour;
+    ctx = &sr->ctx;
+    sc = sr->sc;
     feat = vpt_xalloc(2 * VPT_MAX_FEATURES * sizeof(vpt_feat_t));
     n = 0;
 
-    for (i = 0; i < cat->n; i++) {
-        o = &cat->offers[i];
+    for (i = 0; i < sr->cat->n; i++) {
+        of = &sr->cat->offers[i];
 
-        if (!vpt_eligible(o, ctx, (vpt_page_e) page, hour, 0, 0)) {
+        if (!vpt_eligible(of, ctx, page, hour, 0, 0)) {
             continue;
         }
 
         sc[n].offer = (uint32_t) i;
-        sc[n].p = vpt_ranker_p(rk, ctx, (vpt_page_e) page, hour, i);
-        sc[n].ev = sc[n].p * (o->value + ltw * o->long_term_value);
+        sc[n].p = vpt_ranker_p(sr->rk, ctx, page, hour, i);
+        sc[n].ev = sc[n].p * (of->value + o->ltw * of->long_term_value);
 
-        if (model != NULL) {
-            sc[n].logit = vpt_ranker_logit(rk, ctx, (vpt_page_e) page,
-                                           hour, i);
-            nf = vpt_row_features(ctx, (vpt_page_e) page, hour, o, feat,
+        if (sr->model != NULL) {
+            sc[n].logit = vpt_ranker_logit(sr->rk, ctx, page, hour, i);
+            nf = vpt_row_features(ctx, page, hour, of, feat,
                                   2 * VPT_MAX_FEATURES);
-            sc[n].logit_ref = vpt_model_logit(model, feat, nf);
+            sc[n].logit_ref = vpt_model_logit(sr->model, feat, nf);
 
         } else {
             sc[n].logit = NAN;
@@ -267,98 +346,111 @@ main(int argc, char **argv)
     }
 
     qsort(sc, n, sizeof(vpt_score_t), vpt_score_cmp);
+    sr->n = n;
 
     /* what nginx decides: one slot, no exploration, min value 0 */
 
     memset(&dp, 0, sizeof(vpt_decide_params_t));
-    dp.page = (vpt_page_e) page;
+    dp.page = page;
     dp.hour = hour;
     dp.slots = 1;
     dp.min_value = 0;
-    dp.long_term_weight = ltw;
+    dp.long_term_weight = o->ltw;
     dp.explore = 0;
 
-    scratch = vpt_xalloc(vpt_ranker_scratch_size(rk));
-    vpt_decide(rk, ctx, &dp, scratch, &d);
+    scratch = vpt_xalloc(vpt_ranker_scratch_size(sr->rk));
+    vpt_decide(sr->rk, ctx, &dp, scratch, &sr->d);
 
-    if (d.eligible != n) {
+    if (sr->d.eligible != n) {
         fprintf(stderr, "vpt-score: warning: vpt_decide() found %zu "
-                "eligible offers, vpt_eligible() %zu\n", d.eligible, n);
-    }
-
-    if (json) {
-        printf("{\"page\": \"%s\", \"hour\": %d, \"offers\": [",
-               vpt_page_name((vpt_page_e) page), used_hour);
-
-        for (i = 0; i < n; i++) {
-            o = &cat->offers[sc[i].offer];
-            fputs(i ? ", {\"offer\": " : "{\"offer\": ", stdout);
-            vpt_json_str(stdout, o->id.data, o->id.len);
-            fputs(", \"p\": ", stdout);
-            vpt_json_exact(stdout, sc[i].p);
-            fputs(", \"ev\": ", stdout);
-            vpt_json_exact(stdout, sc[i].ev);
-            fputs(", \"logit\": ", stdout);
-            vpt_json_exact(stdout, sc[i].logit);
-            fputs(", \"logit_ref\": ", stdout);
-            vpt_json_exact(stdout, sc[i].logit_ref);
-            fputs("}", stdout);
-        }
-
-        fputs("], \"chosen\": ", stdout);
-
-        if (d.n > 0) {
-            o = &cat->offers[d.offer[0]];
-            vpt_json_str(stdout, o->id.data, o->id.len);
-
-        } else {
-            fputs("null", stdout);
-        }
-
-        fputs(", \"value\": ", stdout);
-        vpt_json_exact(stdout, d.n > 0 ? d.total_value : 0);
-        fputs("}\n", stdout);
-
-    } else {
-        printf("page %s, hour %d%s, %s, long-term weight %g\n",
-               vpt_page_name((vpt_page_e) page), used_hour,
-               ctx->local_hour >= 0 ? " (the context's local_hour)" : "",
-               model != NULL ? model_path : "catalog priors", ltw);
-
-        if (n == 0) {
-            printf("no eligible offer\n");
-        }
-
-        for (i = 0; i < n; i++) {
-            o = &cat->offers[sc[i].offer];
-            printf("  %-24.*s  p %.6f  EV %10.6f\n", (int) o->id.len,
-                   o->id.data, sc[i].p, sc[i].ev);
-        }
-
-        if (d.n > 0) {
-            o = &cat->offers[d.offer[0]];
-            printf("chosen: %.*s (expected value %.6f)\n", (int) o->id.len,
-                   o->id.data, d.total_value);
-
-        } else {
-            printf("chosen: nothing%s\n",
-                   d.suppressed ? " (suppressed)" : "");
-        }
-    }
-
-    if (fflush(stdout) != 0) {
-        vpt_die(1, "vpt-score: stdout: %s", strerror(errno));
+                "eligible offers, vpt_eligible() %zu\n", sr->d.eligible, n);
     }
 
     free(scratch);
     free(feat);
-    free(sc);
-    free(ctx);
-    free(arena);
-    free(text);
-    vpt_ranker_free(rk);
-    vpt_model_free(model);
-    vpt_catalog_free(cat);
+}
 
-    return 0;
+
+static void
+vpt_score_report_json(const vpt_score_run_t *sr, const vpt_score_opts_t *o)
+{
+    size_t              i;
+    const vpt_offer_t  *of;
+
+    printf("{\"page\": \"%s\", \"hour\": %d, \"offers\": [",
+           vpt_page_name(o->page), sr->used_hour);
+
+    for (i = 0; i < sr->n; i++) {
+        of = &sr->cat->offers[sr->sc[i].offer];
+        fputs(i ? ", {\"offer\": " : "{\"offer\": ", stdout);
+        vpt_json_str(stdout, of->id.data, of->id.len);
+        fputs(", \"p\": ", stdout);
+        vpt_json_exact(stdout, sr->sc[i].p);
+        fputs(", \"ev\": ", stdout);
+        vpt_json_exact(stdout, sr->sc[i].ev);
+        fputs(", \"logit\": ", stdout);
+        vpt_json_exact(stdout, sr->sc[i].logit);
+        fputs(", \"logit_ref\": ", stdout);
+        vpt_json_exact(stdout, sr->sc[i].logit_ref);
+        fputs("}", stdout);
+    }
+
+    fputs("], \"chosen\": ", stdout);
+
+    if (sr->d.n > 0) {
+        of = &sr->cat->offers[sr->d.offer[0]];
+        vpt_json_str(stdout, of->id.data, of->id.len);
+
+    } else {
+        fputs("null", stdout);
+    }
+
+    fputs(", \"value\": ", stdout);
+    vpt_json_exact(stdout, sr->d.n > 0 ? sr->d.total_value : 0);
+    fputs("}\n", stdout);
+}
+
+
+static void
+vpt_score_report_text(const vpt_score_run_t *sr, const vpt_score_opts_t *o)
+{
+    size_t              i;
+    const vpt_offer_t  *of;
+
+    printf("page %s, hour %d%s, %s, long-term weight %g\n",
+           vpt_page_name(o->page), sr->used_hour,
+           sr->ctx.local_hour >= 0 ? " (the context's local_hour)" : "",
+           sr->model != NULL ? o->model : "catalog priors", o->ltw);
+
+    if (sr->n == 0) {
+        printf("no eligible offer\n");
+    }
+
+    for (i = 0; i < sr->n; i++) {
+        of = &sr->cat->offers[sr->sc[i].offer];
+        printf("  %-24.*s  p %.6f  EV %10.6f\n", (int) of->id.len,
+               of->id.data, sr->sc[i].p, sr->sc[i].ev);
+    }
+
+    if (sr->d.n > 0) {
+        of = &sr->cat->offers[sr->d.offer[0]];
+        printf("chosen: %.*s (expected value %.6f)\n", (int) of->id.len,
+               of->id.data, sr->d.total_value);
+
+    } else {
+        printf("chosen: nothing%s\n",
+               sr->d.suppressed ? " (suppressed)" : "");
+    }
+}
+
+
+static void
+vpt_score_free(vpt_score_run_t *sr)
+{
+    free(sr->sc);
+    free(sr->arena);
+    free(sr->text);
+    vpt_ranker_free(sr->rk);
+    vpt_model_free(sr->model);
+    vpt_catalog_free(sr->cat);
 }

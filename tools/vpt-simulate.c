@@ -339,89 +339,150 @@ static const char  vpt_usage_text[] =
     " > decisions.jsonl\n";
 
 
+/* the options */
+typedef struct {
+    const char      *catalog;
+    const char      *truth_out;
+    const char      *model;            /* the logging policy's; or NULL */
+    uint64_t         rows;
+    uint64_t         seed;
+    double           explore;
+    double           ltw;
+    double           minv;
+    unsigned         k;
+} vpt_sim_opts_t;
+
+
+/* the policies, the draws, and what the truth expects of them */
+typedef struct {
+    vpt_catalog_t   *cat;
+    vpt_ranker_t    *tr;               /* the truth's ranker */
+    vpt_ranker_t    *lr;               /* the logging policy */
+    void            *scratch;
+    uint32_t        *qidx;
+    double          *qp;
+    char            *arena;
+    uint64_t         rng;              /* shoppers */
+    uint64_t         idrng;            /* decision ids */
+    uint64_t         arng;             /* accepts */
+
+    double           shown_n;
+    double           acc_n;
+    double           val_sum;
+    double           e_log_acc;
+    double           e_log_val;
+    double           e_best_acc;
+    double           e_best_val;
+    size_t           mism;
+} vpt_sim_t;
+
+
+static void vpt_sim_options(int argc, char **argv, vpt_sim_opts_t *o);
+static vpt_model_t *vpt_sim_truth(const vpt_sim_opts_t *o,
+    const vpt_catalog_t *cat, char *arena);
+static void vpt_sim_init(vpt_sim_t *sim, const vpt_sim_opts_t *o);
+static void vpt_sim_run(vpt_sim_t *sim, const vpt_sim_opts_t *o);
+static void vpt_sim_expect(vpt_sim_t *sim, const vpt_sim_opts_t *o,
+    const vpt_context_t *ctx, const vpt_shopper_sim_t *s,
+    const vpt_decision_t *d);
+static void vpt_sim_print(vpt_sim_t *sim, const vpt_context_t *ctx,
+    const vpt_shopper_sim_t *s, const char *id, const vpt_decision_t *d);
+static void vpt_sim_report(const vpt_sim_t *sim, const vpt_sim_opts_t *o);
+
+
 int
 main(int argc, char **argv)
 {
-    int                   page;
-    char                  err[VPT_ERRLEN], id[17], *meta, *text;
-    size_t                i, j, m, nf, len, cn, mism;
-    uint32_t             *qidx;
-    uint64_t              seed, rows, r, rng, idrng, arng;
-    double                explore, ltw, minv, bias, pt, pi, *qp, ev, bev;
-    double                shown_n, acc_n, val_sum, e_log_acc, e_log_val;
-    double                e_best_acc, e_best_val;
-    long                  best;
-    void                 *scratch;
-    FILE                 *mem;
-    vpt_feat_t            f[VPT_MAX_FEATURES];
-    vpt_truth_t           truth;
-    vpt_model_t          *tmodel, *lmodel;
-    vpt_catalog_t        *cat;
-    vpt_ranker_t         *tr, *lr;
-    vpt_context_t         ctx;
-    vpt_decision_t        d;
-    vpt_shopper_sim_t     s;
-    vpt_decide_params_t   dp;
-    const vpt_offer_t    *o;
-    char                 *arena;
-    const char           *catalog, *truth_out, *policy, *model_path;
+    vpt_sim_t       sim;
+    vpt_sim_opts_t  o;
 
-    vpt_opt_t             opts[] = {
-        { "catalog", VPT_OPT_STR, &catalog, 0, 0 },
-        { "rows", VPT_OPT_U64, &rows, 1, 1e12 },
-        { "seed", VPT_OPT_U64, &seed, 0, 1e18 },
-        { "explore", VPT_OPT_NUM, &explore, 0, 1 },
-        { "truth-out", VPT_OPT_STR, &truth_out, 0, 0 },
+    vpt_sim_options(argc, argv, &o);
+    vpt_sim_init(&sim, &o);
+    vpt_sim_run(&sim, &o);
+    vpt_sim_report(&sim, &o);
+
+    return 0;
+}
+
+
+static void
+vpt_sim_options(int argc, char **argv, vpt_sim_opts_t *o)
+{
+    const char  *policy;
+
+    vpt_opt_t    opts[] = {
+        { "catalog", VPT_OPT_STR, &o->catalog, 0, 0 },
+        { "rows", VPT_OPT_U64, &o->rows, 1, 1e12 },
+        { "seed", VPT_OPT_U64, &o->seed, 0, 1e18 },
+        { "explore", VPT_OPT_NUM, &o->explore, 0, 1 },
+        { "truth-out", VPT_OPT_STR, &o->truth_out, 0, 0 },
         { "policy", VPT_OPT_OWN, &policy, 0, 0 },
-        { "long-term-weight", VPT_OPT_NUM, &ltw, -1e9, 1e9 },
-        { "min-value", VPT_OPT_NUM, &minv, -1e18, 1e18 },
-        { "k", VPT_OPT_UINT, &truth.k, 1, VPT_MODEL_MAX_K },
+        { "long-term-weight", VPT_OPT_NUM, &o->ltw, -1e9, 1e9 },
+        { "min-value", VPT_OPT_NUM, &o->minv, -1e18, 1e18 },
+        { "k", VPT_OPT_UINT, &o->k, 1, VPT_MODEL_MAX_K },
         { NULL, 0, NULL, 0, 0 }
     };
 
     vpt_tool_init("vpt-simulate", vpt_usage_text);
 
-    catalog = truth_out = model_path = NULL;
-    policy = "prior";
-    rows = 0;
-    seed = 1;
-    explore = 0.1;
-    ltw = 1;
-    minv = 0;
-    truth.k = 4;
+    memset(o, 0, sizeof(vpt_sim_opts_t));
+    o->seed = 1;
+    o->explore = 0.1;
+    o->ltw = 1;
+    o->k = 4;
 
     /* --policy prior, --policy model FILE or --policy model:FILE */
 
     while (vpt_opt_next(argc, argv, opts) != NULL) {
         policy = optarg;
         if (strncmp(policy, "model:", 6) == 0) {
-            model_path = policy + 6;
-            policy = "model";
+            o->model = policy + 6;
         } else if (strcmp(policy, "model") == 0) {
             if (optind >= argc) {
                 vpt_die(2, "vpt-simulate: --policy model needs a FILE");
             }
-            model_path = argv[optind++];
-        } else if (strcmp(policy, "prior") != 0) {
+            o->model = argv[optind++];
+        } else if (strcmp(policy, "prior") == 0) {
+            o->model = NULL;
+        } else {
             vpt_die(2, "vpt-simulate: --policy: \"prior\" or "
                     "\"model FILE\", not \"%s\"", policy);
         }
     }
 
-    if (catalog == NULL || rows == 0 || optind != argc) {
+    if (o->catalog == NULL || o->rows == 0 || optind != argc) {
         vpt_usage(2);
     }
+}
 
-    cat = vpt_xcatalog_load(catalog);
 
-    /* the truth's vocabulary: what the features code makes of shoppers */
+/*
+ * The truth model: its vocabulary is what the features code makes of the
+ * generator's shoppers and of the catalog; written to --truth-out too.
+ */
+
+static vpt_model_t *
+vpt_sim_truth(const vpt_sim_opts_t *o, const vpt_catalog_t *cat,
+    char *arena)
+{
+    int                 page;
+    char                err[VPT_ERRLEN], *meta, *text;
+    FILE               *mem;
+    size_t              i, j, nf, len;
+    double              bias;
+    uint64_t            r, rng;
+    vpt_feat_t          f[VPT_MAX_FEATURES];
+    vpt_truth_t         truth;
+    vpt_model_t        *m;
+    vpt_context_t       ctx;
+    vpt_shopper_sim_t   s;
 
     vpt_smap_init(&truth.names);
     truth.params = NULL;
     truth.cap = 0;
+    truth.k = o->k;
 
-    arena = vpt_xalloc(VPT_SIM_CTX_MAX);
-    rng = vpt_hash_more(seed, "vocabulary", 10);
+    rng = vpt_hash_more(o->seed, "vocabulary", 10);
 
     for (r = 0; r < VPT_SIM_VOCAB_SAMPLES; r++) {
         vpt_shopper_gen(&rng, &s);
@@ -450,7 +511,7 @@ main(int argc, char **argv)
     }
 
     bias = -3.0;
-    vpt_truth_params(&truth, cat, seed, bias);
+    vpt_truth_params(&truth, cat, o->seed, bias);
 
     meta = NULL;
     len = 0;
@@ -459,7 +520,7 @@ main(int argc, char **argv)
         vpt_die(1, "vpt-simulate: %s", strerror(errno));
     }
     fprintf(mem, "{\"trainer\": \"vpt-simulate (ground truth)\", "
-            "\"seed\": %llu, \"catalog\": ", (unsigned long long) seed);
+            "\"seed\": %llu, \"catalog\": ", (unsigned long long) o->seed);
     vpt_json_str(mem, cat->version.data, cat->version.len);
     fputc('}', mem);
     fclose(mem);
@@ -474,166 +535,230 @@ main(int argc, char **argv)
                    truth.params, meta);
     fclose(mem);
 
-    tmodel = vpt_model_parse(text, len, "truth", err, sizeof(err));
-    if (tmodel == NULL) {
+    m = vpt_model_parse(text, len, "truth", err, sizeof(err));
+    if (m == NULL) {
         vpt_die(1, "vpt-simulate: the truth model does not load: %s", err);
     }
 
-    if (truth_out != NULL
-        && vpt_model_write(truth_out, truth.k, bias, truth.names.n,
+    if (o->truth_out != NULL
+        && vpt_model_write(o->truth_out, truth.k, bias, truth.names.n,
                            truth.names.key, truth.params, meta) != VPT_OK)
     {
-        vpt_die(1, "vpt-simulate: %s: %s", truth_out, strerror(errno));
+        vpt_die(1, "vpt-simulate: %s: %s", o->truth_out, strerror(errno));
     }
 
     free(text);
 
-    lmodel = vpt_xmodel_load(model_path);
+    return m;
+}
 
-    tr = vpt_ranker_create(cat, tmodel, err, sizeof(err));
-    lr = vpt_ranker_create(cat, lmodel, err, sizeof(err));
-    if (tr == NULL || lr == NULL) {
+
+static void
+vpt_sim_init(vpt_sim_t *sim, const vpt_sim_opts_t *o)
+{
+    char          err[VPT_ERRLEN];
+    vpt_model_t  *tmodel, *lmodel;
+
+    memset(sim, 0, sizeof(vpt_sim_t));
+
+    sim->cat = vpt_xcatalog_load(o->catalog);
+    sim->arena = vpt_xalloc(VPT_SIM_CTX_MAX);
+
+    tmodel = vpt_sim_truth(o, sim->cat, sim->arena);
+    lmodel = vpt_xmodel_load(o->model);
+
+    sim->tr = vpt_ranker_create(sim->cat, tmodel, err, sizeof(err));
+    sim->lr = vpt_ranker_create(sim->cat, lmodel, err, sizeof(err));
+    if (sim->tr == NULL || sim->lr == NULL) {
         vpt_die(1, "vpt-simulate: %s", err);
     }
 
-    scratch = vpt_xalloc(vpt_ranker_scratch_size(lr));
-    qidx = vpt_xalloc((cat->n + 1) * sizeof(uint32_t));
-    qp = vpt_xalloc((cat->n + 1) * sizeof(double));
+    sim->scratch = vpt_xalloc(vpt_ranker_scratch_size(sim->lr));
+    sim->qidx = vpt_xalloc((sim->cat->n + 1) * sizeof(uint32_t));
+    sim->qp = vpt_xalloc((sim->cat->n + 1) * sizeof(double));
 
-    /* the decisions */
+    sim->rng = vpt_hash_more(o->seed, "shoppers", 8);
+    sim->idrng = vpt_hash_more(o->seed, "decisions", 9);
+    sim->arng = vpt_hash_more(o->seed, "accepts", 7);
+}
+
+
+static void
+vpt_sim_run(vpt_sim_t *sim, const vpt_sim_opts_t *o)
+{
+    char                  id[17];
+    uint64_t              r;
+    vpt_context_t         ctx;
+    vpt_decision_t        d;
+    vpt_shopper_sim_t     s;
+    vpt_decide_params_t   dp;
 
     setvbuf(stdout, NULL, _IOFBF, 1024 * 1024);
 
-    rng = vpt_hash_more(seed, "shoppers", 8);
-    idrng = vpt_hash_more(seed, "decisions", 9);
-    arng = vpt_hash_more(seed, "accepts", 7);
+    for (r = 0; r < o->rows; r++) {
+        vpt_shopper_gen(&sim->rng, &s);
+        s.day = 25 + (int) (r * 6 / o->rows);
 
-    shown_n = acc_n = val_sum = 0;
-    e_log_acc = e_log_val = e_best_acc = e_best_val = 0;
-    mism = 0;
-
-    for (r = 0; r < rows; r++) {
-        vpt_shopper_gen(&rng, &s);
-        s.day = 25 + (int) (r * 6 / rows);
-
-        if (vpt_context_parse(&ctx, s.text, s.len, arena, VPT_SIM_CTX_MAX)
+        if (vpt_context_parse(&ctx, s.text, s.len, sim->arena,
+                              VPT_SIM_CTX_MAX)
             != VPT_OK)
         {
             vpt_die(1, "vpt-simulate: a generated context does not parse");
         }
 
         snprintf(id, sizeof(id), "%016llx",
-                 (unsigned long long) vpt_rand_next(&idrng));
+                 (unsigned long long) vpt_rand_next(&sim->idrng));
 
         memset(&dp, 0, sizeof(vpt_decide_params_t));
         dp.page = s.page;
         dp.hour = s.hour;
         dp.slots = 1;
-        dp.min_value = minv;
-        dp.long_term_weight = ltw;
-        dp.explore = explore;
+        dp.min_value = o->minv;
+        dp.long_term_weight = o->ltw;
+        dp.explore = o->explore;
         dp.seed = vpt_hash(id, 16);
 
-        vpt_decide(lr, &ctx, &dp, scratch, &d);
+        vpt_decide(sim->lr, &ctx, &dp, sim->scratch, &d);
 
-        /* the policy vpt-eval assumes, checked against the ranker's */
-
-        m = vpt_policy_offers(lr, cat, &ctx, s.page, s.hour, ltw, minv,
-                              scratch, qidx, qp);
-
-        if (m != 0 && d.n == 1) {
-            pi = (d.offer[0] == qidx[0] ? 1 - explore : 0) + explore / m;
-            mism += fabs(pi - d.propensity[0]) > 1e-12;
-        } else {
-            mism += (m != 0) != (d.n != 0);
-        }
-
-        /* what the truth expects of the logging policy and its best */
-
-        best = -1;
-        bev = 0;
-
-        for (i = 0; i < m; i++) {
-            o = &cat->offers[qidx[i]];
-            pt = vpt_ranker_p(tr, &ctx, s.page, s.hour, qidx[i]);
-            pi = (i == 0 ? 1 - explore : 0) + explore / m;
-            e_log_acc += pi * pt;
-            e_log_val += pi * pt * o->value;
-        }
-
-        for (i = 0; i < cat->n; i++) {
-            o = &cat->offers[i];
-            if (!vpt_eligible(o, &ctx, s.page, s.hour, 0, 0)) {
-                continue;
-            }
-            pt = vpt_ranker_p(tr, &ctx, s.page, s.hour, i);
-            ev = pt * (o->value + ltw * o->long_term_value);
-            if (ev >= minv && (best < 0 || ev > bev)) {
-                best = (long) i;
-                bev = ev;
-            }
-        }
-
-        if (best >= 0) {
-            pt = vpt_ranker_p(tr, &ctx, s.page, s.hour, best);
-            e_best_acc += pt;
-            e_best_val += pt * cat->offers[best].value;
-        }
-
-        /* the line */
-
-        printf("{\"decision\": \"%s\", \"time\": "
-               "\"2026-11-%02dT%02d:%02d:%02d+00:00\", \"page\": \"%s\", "
-               "\"context\": %.*s, \"candidates\": [", id, s.day, s.hour,
-               s.minute, s.second, vpt_page_name(s.page), (int) s.len,
-               s.text);
-
-        cn = 0;
-        for (i = 0; i < cat->n; i++) {
-            o = &cat->offers[i];
-            if (vpt_eligible(o, &ctx, s.page, s.hour, 0, 0)) {
-                fputs(cn++ ? ", " : "", stdout);
-                vpt_json_str(stdout, o->id.data, o->id.len);
-            }
-        }
-
-        if (d.n == 0) {
-            printf("], \"shown\": null, \"propensity\": %.17g, "
-                   "\"accepted\": false, \"value\": 0}\n",
-                   d.nothing_propensity);
-            continue;
-        }
-
-        o = &cat->offers[d.offer[0]];
-        pt = vpt_ranker_p(tr, &ctx, s.page, s.hour, d.offer[0]);
-        shown_n++;
-
-        fputs("], \"shown\": ", stdout);
-        vpt_json_str(stdout, o->id.data, o->id.len);
-
-        if (vpt_rand_unit(&arng) < pt) {
-            acc_n++;
-            val_sum += o->value;
-            printf(", \"propensity\": %.17g, \"accepted\": true, "
-                   "\"value\": %.17g}\n", d.propensity[0], o->value);
-        } else {
-            printf(", \"propensity\": %.17g, \"accepted\": false, "
-                   "\"value\": 0}\n", d.propensity[0]);
-        }
+        vpt_sim_expect(sim, o, &ctx, &s, &d);
+        vpt_sim_print(sim, &ctx, &s, id, &d);
     }
 
     if (fflush(stdout) != 0) {
         vpt_die(1, "vpt-simulate: stdout: %s", strerror(errno));
     }
+}
+
+
+/*
+ * The policy vpt-eval assumes, checked against the ranker's decision; and
+ * what the truth expects of the logging policy and of its own best offer.
+ */
+
+static void
+vpt_sim_expect(vpt_sim_t *sim, const vpt_sim_opts_t *o,
+    const vpt_context_t *ctx, const vpt_shopper_sim_t *s,
+    const vpt_decision_t *d)
+{
+    long                  best;
+    size_t                i, m;
+    double                pt, pi, ev, bev, explore;
+    const vpt_offer_t    *of;
+    const vpt_catalog_t  *cat;
+
+    cat = sim->cat;
+    explore = o->explore;
+
+    m = vpt_policy_offers(sim->lr, cat, ctx, s->page, s->hour, o->ltw,
+                          o->minv, sim->scratch, sim->qidx, sim->qp);
+
+    if (m != 0 && d->n == 1) {
+        pi = (d->offer[0] == sim->qidx[0] ? 1 - explore : 0) + explore / m;
+        sim->mism += fabs(pi - d->propensity[0]) > 1e-12;
+    } else {
+        sim->mism += (m != 0) != (d->n != 0);
+    }
+
+    for (i = 0; i < m; i++) {
+        of = &cat->offers[sim->qidx[i]];
+        pt = vpt_ranker_p(sim->tr, ctx, s->page, s->hour, sim->qidx[i]);
+        pi = (i == 0 ? 1 - explore : 0) + explore / m;
+        sim->e_log_acc += pi * pt;
+        sim->e_log_val += pi * pt * of->value;
+    }
+
+    best = -1;
+    bev = 0;
+
+    for (i = 0; i < cat->n; i++) {
+        of = &cat->offers[i];
+        if (!vpt_eligible(of, ctx, s->page, s->hour, 0, 0)) {
+            continue;
+        }
+        pt = vpt_ranker_p(sim->tr, ctx, s->page, s->hour, i);
+        ev = pt * (of->value + o->ltw * of->long_term_value);
+        if (ev >= o->minv && (best < 0 || ev > bev)) {
+            best = (long) i;
+            bev = ev;
+        }
+    }
+
+    if (best >= 0) {
+        pt = vpt_ranker_p(sim->tr, ctx, s->page, s->hour, best);
+        sim->e_best_acc += pt;
+        sim->e_best_val += pt * cat->offers[best].value;
+    }
+}
+
+
+/* the decision's line, its outcome drawn from the truth */
+
+static void
+vpt_sim_print(vpt_sim_t *sim, const vpt_context_t *ctx,
+    const vpt_shopper_sim_t *s, const char *id, const vpt_decision_t *d)
+{
+    size_t                i, cn;
+    double                pt;
+    const vpt_offer_t    *of;
+    const vpt_catalog_t  *cat;
+
+    cat = sim->cat;
+
+    printf("{\"decision\": \"%s\", \"time\": "
+           "\"2026-11-%02dT%02d:%02d:%02d+00:00\", \"page\": \"%s\", "
+           "\"context\": %.*s, \"candidates\": [", id, s->day, s->hour,
+           s->minute, s->second, vpt_page_name(s->page), (int) s->len,
+           s->text);
+
+    cn = 0;
+    for (i = 0; i < cat->n; i++) {
+        of = &cat->offers[i];
+        if (vpt_eligible(of, ctx, s->page, s->hour, 0, 0)) {
+            fputs(cn++ ? ", " : "", stdout);
+            vpt_json_str(stdout, of->id.data, of->id.len);
+        }
+    }
+
+    if (d->n == 0) {
+        printf("], \"shown\": null, \"propensity\": %.17g, "
+               "\"accepted\": false, \"value\": 0}\n",
+               d->nothing_propensity);
+        return;
+    }
+
+    of = &cat->offers[d->offer[0]];
+    pt = vpt_ranker_p(sim->tr, ctx, s->page, s->hour, d->offer[0]);
+    sim->shown_n++;
+
+    fputs("], \"shown\": ", stdout);
+    vpt_json_str(stdout, of->id.data, of->id.len);
+
+    if (vpt_rand_unit(&sim->arng) < pt) {
+        sim->acc_n++;
+        sim->val_sum += of->value;
+        printf(", \"propensity\": %.17g, \"accepted\": true, "
+               "\"value\": %.17g}\n", d->propensity[0], of->value);
+    } else {
+        printf(", \"propensity\": %.17g, \"accepted\": false, "
+               "\"value\": 0}\n", d->propensity[0]);
+    }
+}
+
+
+static void
+vpt_sim_report(const vpt_sim_t *sim, const vpt_sim_opts_t *o)
+{
+    double  rows;
+
+    rows = (double) o->rows;
 
     fprintf(stderr, "{\"rows\": %llu, \"shown\": %.6f, "
             "\"accept_rate\": %.6f, \"value\": %.6f, \"expected\": "
             "{\"logging\": {\"accept_rate\": %.6f, \"value\": %.6f}, "
             "\"truth_greedy\": {\"accept_rate\": %.6f, \"value\": %.6f}}, "
             "\"propensity_mismatches\": %zu}\n",
-            (unsigned long long) rows, shown_n / rows, acc_n / rows,
-            val_sum / rows, e_log_acc / rows, e_log_val / rows,
-            e_best_acc / rows, e_best_val / rows, mism);
-
-    return 0;
+            (unsigned long long) o->rows, sim->shown_n / rows,
+            sim->acc_n / rows, sim->val_sum / rows, sim->e_log_acc / rows,
+            sim->e_log_val / rows, sim->e_best_acc / rows,
+            sim->e_best_val / rows, sim->mism);
 }

@@ -45,6 +45,7 @@
 #include "vpt_context.h"
 #include "vpt_model.h"
 #include "vpt_rank.h"
+#include "vpt_render.h"
 #include "fuzz_check.h"
 
 

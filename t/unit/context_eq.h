@@ -16,7 +16,7 @@
 #include "vpt_context.h"
 
 
-static int
+static inline int
 ctx_eq_str(vpt_str_t a, vpt_str_t b)
 {
     return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
@@ -25,7 +25,7 @@ ctx_eq_str(vpt_str_t a, vpt_str_t b)
 
 /* doubles: equal bits but for 0 == -0; NaN is never parsed */
 
-static int
+static inline int
 ctx_eq_items(const vpt_item_t *a, const vpt_item_t *b, size_t n)
 {
     size_t  i;
@@ -45,7 +45,7 @@ ctx_eq_items(const vpt_item_t *a, const vpt_item_t *b, size_t n)
 
 /* 1 if equal; else 0 and the first field that differs in why */
 
-static int
+static inline int
 ctx_eq(const vpt_context_t *a, const vpt_context_t *b, const char **why)
 {
     size_t  i;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "vpt_test.h"
+#include "vpt_fixture.h"
 #include "vpt_catalog.h"
 
 
@@ -64,18 +65,6 @@ fails_with(vpt_catalog_t *c, const char *want)
 }
 
 
-static vpt_str_t
-S(const char *s)
-{
-    vpt_str_t  str;
-
-    str.data = s;
-    str.len = strlen(s);
-
-    return str;
-}
-
-
 static int
 has(const vpt_strlist_t *l, size_t i, const char *want)
 {
@@ -111,7 +100,7 @@ VPT_TEST(demo_catalog_loads_with_every_kind)
     }
     VPT_CHECK(kinds == (1u << VPT_KIND_N) - 1);
 
-    i = vpt_catalog_find(c, S("loyalty-join"));
+    i = vpt_catalog_find(c, str("loyalty-join"));
     VPT_CHECK(i >= 0);
     if (i >= 0) {
         o = &c->offers[i];
@@ -122,7 +111,7 @@ VPT_TEST(demo_catalog_loads_with_every_kind)
         VPT_CHECK(o->pages == VPT_PAGE_BIT(VPT_PAGE_CONFIRMATION));
     }
 
-    i = vpt_catalog_find(c, S("toy-batteries"));
+    i = vpt_catalog_find(c, str("toy-batteries"));
     VPT_CHECK(i >= 0);
     if (i >= 0) {
         o = &c->offers[i];
@@ -131,7 +120,7 @@ VPT_TEST(demo_catalog_loads_with_every_kind)
         VPT_CHECK(has(&o->exclude_if_in_cart, 0, "BAT-AA"));
     }
 
-    i = vpt_catalog_find(c, S("app-install"));
+    i = vpt_catalog_find(c, str("app-install"));
     VPT_CHECK(i >= 0);
     if (i >= 0) {
         o = &c->offers[i];
@@ -139,10 +128,10 @@ VPT_TEST(demo_catalog_loads_with_every_kind)
         VPT_CHECK(o->cap_per_shopper == 3);
     }
 
-    i = vpt_catalog_find(c, S("gift-card"));
+    i = vpt_catalog_find(c, str("gift-card"));
     VPT_CHECK(i >= 0 && c->offers[i].min_cart_total == 50);
 
-    i = vpt_catalog_find(c, S("travel-partner"));
+    i = vpt_catalog_find(c, str("travel-partner"));
     VPT_CHECK(i >= 0);
     if (i >= 0) {
         o = &c->offers[i];
@@ -171,8 +160,8 @@ VPT_TEST(minimal_fixture_has_one_offer_per_page)
     VPT_CHECK_STR(c->version.data, c->version.len, "min-1");
     VPT_CHECK(c->offers[0].pages == VPT_PAGE_BIT(VPT_PAGE_CART));
     VPT_CHECK(c->offers[1].pages == VPT_PAGE_BIT(VPT_PAGE_CONFIRMATION));
-    VPT_CHECK(vpt_catalog_find(c, S("cart-offer")) == 0);
-    VPT_CHECK(vpt_catalog_find(c, S("confirmation-offer")) == 1);
+    VPT_CHECK(vpt_catalog_find(c, str("cart-offer")) == 0);
+    VPT_CHECK(vpt_catalog_find(c, str("confirmation-offer")) == 1);
 
     vpt_catalog_free(c);
 }
@@ -848,12 +837,12 @@ VPT_TEST(find_uses_the_whole_id)
         return;
     }
 
-    VPT_CHECK(vpt_catalog_find(c, S("wrapping")) >= 0);
-    VPT_CHECK(vpt_catalog_find(c, S("loyalty")) == -1);
-    VPT_CHECK(vpt_catalog_find(c, S("loyalty-join ")) == -1);
-    VPT_CHECK(vpt_catalog_find(c, S("LOYALTY-JOIN")) == -1);
-    VPT_CHECK(vpt_catalog_find(c, S("")) == -1);
-    VPT_CHECK(vpt_catalog_find(NULL, S("wrapping")) == -1);
+    VPT_CHECK(vpt_catalog_find(c, str("wrapping")) >= 0);
+    VPT_CHECK(vpt_catalog_find(c, str("loyalty")) == -1);
+    VPT_CHECK(vpt_catalog_find(c, str("loyalty-join ")) == -1);
+    VPT_CHECK(vpt_catalog_find(c, str("LOYALTY-JOIN")) == -1);
+    VPT_CHECK(vpt_catalog_find(c, str("")) == -1);
+    VPT_CHECK(vpt_catalog_find(NULL, str("wrapping")) == -1);
 
     vpt_catalog_free(c);
 
@@ -883,10 +872,10 @@ VPT_TEST(find_uses_the_whole_id)
 
     for (i = 0; i < 1000; i++) {
         snprintf(id, sizeof(id), "o-%zu", i);
-        VPT_CHECK_MSG(vpt_catalog_find(c, S(id)) == (long) i, "%s", id);
+        VPT_CHECK_MSG(vpt_catalog_find(c, str(id)) == (long) i, "%s", id);
     }
 
-    VPT_CHECK(vpt_catalog_find(c, S("o-1000")) == -1);
+    VPT_CHECK(vpt_catalog_find(c, str("o-1000")) == -1);
 
     vpt_catalog_free(c);
 }
@@ -907,16 +896,16 @@ VPT_TEST(kind_and_page_names_round_trip)
     VPT_CHECK(strcmp(vpt_kind_name(VPT_KIND_N), "unknown") == 0);
 
     for (i = 0; i < VPT_PAGE_N; i++) {
-        VPT_CHECK(vpt_page_parse(S(vpt_page_name((vpt_page_e) i))) == i);
+        VPT_CHECK(vpt_page_parse(str(vpt_page_name((vpt_page_e) i))) == i);
     }
 
     VPT_CHECK(strcmp(vpt_page_name(VPT_PAGE_CART), "cart") == 0);
     VPT_CHECK(strcmp(vpt_page_name(VPT_PAGE_CONFIRMATION), "confirmation")
               == 0);
     VPT_CHECK(strcmp(vpt_page_name(VPT_PAGE_N), "unknown") == 0);
-    VPT_CHECK(vpt_page_parse(S("checkout")) == -1);
-    VPT_CHECK(vpt_page_parse(S("car")) == -1);
-    VPT_CHECK(vpt_page_parse(S("")) == -1);
+    VPT_CHECK(vpt_page_parse(str("checkout")) == -1);
+    VPT_CHECK(vpt_page_parse(str("car")) == -1);
+    VPT_CHECK(vpt_page_parse(str("")) == -1);
 }
 
 
@@ -991,7 +980,7 @@ VPT_TEST(five_thousand_offers_load_and_every_one_is_found)
     for (i = 0; i < c->n; i++) {
         snprintf(id, sizeof(id), "o-%zu", i);
 
-        if (vpt_catalog_find(c, S(id)) != (long) i) {
+        if (vpt_catalog_find(c, str(id)) != (long) i) {
             VPT_CHECK_MSG(0, "%s not found at %zu", id, i);
             break;
         }
@@ -1002,7 +991,7 @@ VPT_TEST(five_thousand_offers_load_and_every_one_is_found)
     VPT_CHECK(has(&c->offers[4999].devices, 1, "d49"));
     VPT_CHECK(c->offers[4999].nfeatures == 2
               && c->offers[4999].features[1].num == 4999);
-    VPT_CHECK(vpt_catalog_find(c, S("o-5000")) == -1);
+    VPT_CHECK(vpt_catalog_find(c, str("o-5000")) == -1);
 
     vpt_catalog_free(c);
 }

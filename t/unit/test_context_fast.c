@@ -160,8 +160,27 @@ VPT_TEST(values_and_types_agree_with_jansson)
     VPT_CHECK(fast_takes("{\"unknown\": {\"deep\": [[{\"x\": [1, {\"y\": "
                          "null}]}]]}, \"user\": {\"id\": \"u\", "
                          "\"unknown\": {\"id\": \"not me\"}}}"));
-    VPT_CHECK(fast_takes("{\"x\": \"\\u00e9\", \"device\": \"mobile\"}")
-              == 0);
+}
+
+
+VPT_TEST(escapes_and_utf8_are_decoded_as_jansson_does)
+{
+    VPT_CHECK(fast_takes("{\"x\": \"\\u00e9\", \"device\": \"mobile\"}"));
+    VPT_CHECK(fast_takes("{\"device\": \"mob\\u0069le\"}"));
+    VPT_CHECK(fast_takes("{\"device\": \"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\"}"));
+    VPT_CHECK(fast_takes("{\"device\": \"caf\xc3\xa9 \xe2\x82\xac "
+                         "\xf0\x9f\x98\x80\"}"));
+    VPT_CHECK(fast_takes("{\"intent\": \"\\u20AC \\ud83d\\ude00\"}"));
+    VPT_CHECK(fast_takes("{\"dev\\u0069ce\": \"mobile\"}"));
+    VPT_CHECK(fast_takes("{\"features\": {\"s\\u00e9g\": \"v\\u00e9\", "
+                         "\"n\\u00e9\": 2}, \"note\": "
+                         "\"a \\\"quoted\\\" word\"}"));
+    VPT_CHECK(fast_takes("{\"cart\": [{\"sku\": \"\\u0041-1\", \"category\":"
+                         " \"to\\u0079s\", \"price\": 2}], \"history\": "
+                         "{\"skus\": [\"\\u00e9\", \"\\\\\"]}}"));
+
+    /* a decoded key is still a repeated one */
+    check_declined("{\"device\": \"a\", \"dev\\u0069ce\": \"b\"}");
 }
 
 
@@ -201,13 +220,26 @@ VPT_TEST(what_the_fast_path_declines)
     char  deep[200];
     int   i;
 
-    /* escapes, bytes jansson checks as UTF-8, control bytes */
-    check_declined("{\"device\": \"mob\\u0069le\"}");
-    check_declined("{\"device\": \"a\\\"b\"}");
+    /* NUL, control bytes, escapes and bytes jansson refuses */
     check_declined("{\"x\": \"\\u0000\"}");
-    check_declined("{\"device\": \"caf\xc3\xa9\"}");
-    check_declined("{\"device\": \"caf\xe9\"}");
+    check_declined("{\"device\": \"a\\u0000b\"}");
     check_declined("{\"device\": \"a\tb\"}");
+    check_declined("{\"device\": \"a\\xb\"}");
+    check_declined("{\"device\": \"a\\u12\"}");
+    check_declined("{\"device\": \"a\\u12g4\"}");
+    check_declined("{\"device\": \"a\\\"}");
+    check_declined("{\"device\": \"\\ud83d\"}");
+    check_declined("{\"device\": \"\\ud83dx\"}");
+    check_declined("{\"device\": \"\\ud83d\\u0041\"}");
+    check_declined("{\"device\": \"\\ude00\"}");
+    check_declined("{\"device\": \"caf\xe9\"}");
+    check_declined("{\"device\": \"\xc0\xaf\"}");
+    check_declined("{\"device\": \"\xe0\x80\xaf\"}");
+    check_declined("{\"device\": \"\xed\xa0\x80\"}");
+    check_declined("{\"device\": \"\xf4\x90\x80\x80\"}");
+    check_declined("{\"device\": \"\xf5\x80\x80\x80\"}");
+    check_declined("{\"device\": \"\xe2\x82\"}");
+    check_declined("{\"device\": \"\x80\"}");
 
     /* repeated names the ranker reads */
     check_declined("{\"device\": \"a\", \"device\": \"b\"}");
@@ -296,7 +328,9 @@ static const char  *gen_names[] = {
     "user", "device", "referrer", "country", "local_hour", "cart", "order",
     "history", "viewed", "intent", "features", "id", "loyalty_member",
     "orders", "lifetime_value", "sku", "category", "price", "qty", "total",
-    "currency", "categories", "skus", "x", "", "segment"
+    "currency", "categories", "skus", "x", "", "segment",
+    "dev\\u0069ce", "caf\xc3\xa9", "a\\\"b", "\\ud83d\\ude00", "\\u00e9\\n",
+    "\xf0\x9f\x98\x80", "\\u0000", "\xe9"
 };
 
 #define NNAMES  (sizeof(gen_names) / sizeof(gen_names[0]))
@@ -404,6 +438,7 @@ main(void)
 {
     VPT_RUN(demo_personas_take_the_fast_path);
     VPT_RUN(values_and_types_agree_with_jansson);
+    VPT_RUN(escapes_and_utf8_are_decoded_as_jansson_does);
     VPT_RUN(arrays_are_truncated_as_jansson_s_path_does);
     VPT_RUN(what_the_fast_path_declines);
     VPT_RUN(a_short_arena_is_declined);

@@ -9,35 +9,11 @@
 #include <unistd.h>
 
 #include "vpt_test.h"
+#include "vpt_fixture.h"
 #include "vpt_model.h"
 
 
 static char  err[VPT_ERRLEN];
-
-
-static vpt_str_t
-str(const char *s)
-{
-    vpt_str_t  v;
-
-    v.data = s;
-    v.len = strlen(s);
-
-    return v;
-}
-
-
-/* the context parser's empty context, without linking the parser */
-static void
-ctx_init(vpt_context_t *ctx)
-{
-    memset(ctx, 0, sizeof(vpt_context_t));
-    ctx->loyalty_member = -1;
-    ctx->orders = -1;
-    ctx->lifetime_value = -1;
-    ctx->local_hour = -1;
-    ctx->order_total = -1;
-}
 
 
 static int
@@ -92,7 +68,7 @@ VPT_TEST(shopper_features_cover_every_namespace)
     size_t         n;
     vpt_context_t  ctx;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.device = str("mobile");
     ctx.referrer = str("email");
     ctx.country = str("US");
@@ -106,12 +82,9 @@ VPT_TEST(shopper_features_cover_every_namespace)
     ctx.nhistory_categories = 1;
     ctx.history_categories[0] = str("books");
     ctx.intent = str("gift");
-    ctx.nfeatures = 2;
-    ctx.features[0].name = str("segment");
-    ctx.features[0].str = str("bargain-hunter");
-    ctx.features[1].name = str("age");
-    ctx.features[1].num = 31;
-    ctx.features[1].is_num = 1;
+    ctx.nfeatures = 0;
+    attr_str(ctx.features, &ctx.nfeatures, "segment", "bargain-hunter");
+    attr_num(ctx.features, &ctx.nfeatures, "age", 31);
 
     n = vpt_features_shopper(&ctx, VPT_PAGE_CONFIRMATION, 3, f,
                              VPT_MAX_FEATURES);
@@ -140,11 +113,10 @@ VPT_TEST(feature_hash_is_the_hash_of_its_text)
     vpt_feat_t     f[VPT_MAX_FEATURES];
     vpt_context_t  ctx;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.device = str("tablet");
-    ctx.nfeatures = 1;
-    ctx.features[0].name = str("segment");
-    ctx.features[0].str = str("new");
+    ctx.nfeatures = 0;
+    attr_str(ctx.features, &ctx.nfeatures, "segment", "new");
 
     n = vpt_features_shopper(&ctx, VPT_PAGE_CART, 9, f, VPT_MAX_FEATURES);
 
@@ -167,7 +139,7 @@ VPT_TEST(unknown_context_fields_make_no_features)
     vpt_feat_t     f[VPT_MAX_FEATURES];
     vpt_context_t  ctx;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
 
     n = vpt_features_shopper(&ctx, VPT_PAGE_CART, -1, f, VPT_MAX_FEATURES);
 
@@ -200,7 +172,7 @@ VPT_TEST(hour_and_order_buckets)
     size_t  i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        ctx_init(&ctx);
+        vpt_context_init(&ctx);
         ctx.orders = cases[i].orders;
 
         /* the server's hour when the context has none */

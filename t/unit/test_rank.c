@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "vpt_test.h"
+#include "vpt_fixture.h"
 #include "vpt_rank.h"
 
 
@@ -19,18 +20,6 @@
 static vpt_str_t    pool[POOL];
 static size_t       npool;
 static char         err[VPT_ERRLEN];
-
-
-static vpt_str_t
-str(const char *s)
-{
-    vpt_str_t  v;
-
-    v.data = s;
-    v.len = strlen(s);
-
-    return v;
-}
 
 
 /* a rule list from a NULL-terminated array of strings */
@@ -51,53 +40,6 @@ list(const char **items)
 }
 
 #define LIST(...)  list((const char *[]) { __VA_ARGS__, NULL })
-
-
-/* an offer with no rules, on both pages */
-static void
-offer_init(vpt_offer_t *o, const char *id, double value, double ltv,
-    double prior)
-{
-    memset(o, 0, sizeof(vpt_offer_t));
-    o->id = str(id);
-    o->kind = VPT_KIND_UPSELL;
-    o->markup = str("<p>offer</p>");
-    o->value = value;
-    o->long_term_value = ltv;
-    o->prior = prior;
-    o->pages = VPT_PAGE_BIT(VPT_PAGE_CART)
-               | VPT_PAGE_BIT(VPT_PAGE_CONFIRMATION);
-    o->hours = 0xffffff;
-    o->loyalty_member = -1;
-}
-
-
-/* the context parser's empty context, without linking the parser */
-static void
-ctx_init(vpt_context_t *ctx)
-{
-    memset(ctx, 0, sizeof(vpt_context_t));
-    ctx->loyalty_member = -1;
-    ctx->orders = -1;
-    ctx->lifetime_value = -1;
-    ctx->local_hour = -1;
-    ctx->order_total = -1;
-}
-
-
-static void
-cart_add(vpt_context_t *ctx, const char *sku, const char *category,
-    double price)
-{
-    vpt_item_t  *it;
-
-    it = &ctx->cart[ctx->ncart++];
-    it->sku = str(sku);
-    it->category = str(category);
-    it->price = price;
-    it->qty = 1;
-    ctx->cart_total += price;
-}
 
 
 static int
@@ -151,7 +93,7 @@ VPT_TEST(rule_pages)
     vpt_offer_t    o;
     vpt_context_t  ctx;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o, "a", 1, 0, 0.5);
 
     o.pages = VPT_PAGE_BIT(VPT_PAGE_CART);
@@ -169,7 +111,7 @@ VPT_TEST(rule_devices_ignore_case_and_need_a_device)
     vpt_offer_t    o;
     vpt_context_t  ctx;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o, "a", 1, 0, 0.5);
     o.devices = LIST("Mobile", "tablet");
 
@@ -194,7 +136,7 @@ VPT_TEST(rule_countries_ignore_case_and_need_a_country)
     vpt_offer_t    o;
     vpt_context_t  ctx;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o, "a", 1, 0, 0.5);
     o.countries = LIST("US", "CA");
 
@@ -212,7 +154,7 @@ VPT_TEST(rule_referrers_ignore_case_and_need_a_referrer)
     vpt_offer_t    o;
     vpt_context_t  ctx;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o, "a", 1, 0, 0.5);
     o.referrers = LIST("email");
 
@@ -231,7 +173,7 @@ VPT_TEST(rule_hours_use_the_shoppers_hour_else_the_servers)
     vpt_offer_t    o;
     vpt_context_t  ctx;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o, "a", 1, 0, 0.5);
 
     o.hours = 0;
@@ -273,7 +215,7 @@ VPT_TEST(rule_min_cart_total)
     vpt_offer_t    o;
     vpt_context_t  ctx;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o, "a", 1, 0, 0.5);
     o.min_cart_total = 50;
 
@@ -293,24 +235,24 @@ VPT_TEST(rule_categories_any_looks_at_cart_history_and_viewed)
     offer_init(&o, "a", 1, 0, 0.5);
     o.categories_any = LIST("dresses", "toys");
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CART));
     cart_add(&ctx, "BK-1", "books", 10);
     VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CART));
     cart_add(&ctx, "TOY-1", "toys", 10);
     VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CART));
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.history_categories[ctx.nhistory_categories++] = str("toys");
     VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CART));
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.viewed[ctx.nviewed].sku = str("DR-7");
     ctx.viewed[ctx.nviewed++].category = str("dresses");
     VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CART));
 
     /* categories are case-sensitive */
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.history_categories[ctx.nhistory_categories++] = str("Toys");
     VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CART));
 }
@@ -324,19 +266,19 @@ VPT_TEST(rule_categories_none_looks_at_cart_and_history)
     offer_init(&o, "a", 1, 0, 0.5);
     o.categories_none = LIST("toys");
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CART));
     cart_add(&ctx, "BK-1", "books", 10);
     VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CART));
     cart_add(&ctx, "TOY-1", "toys", 10);
     VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CART));
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.history_categories[ctx.nhistory_categories++] = str("toys");
     VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CART));
 
     /* a viewed category is not a bought one */
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.viewed[ctx.nviewed++].category = str("toys");
     VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CART));
 }
@@ -350,19 +292,19 @@ VPT_TEST(rule_exclude_if_in_cart_matches_skus_and_categories)
     offer_init(&o, "a", 1, 0, 0.5);
     o.exclude_if_in_cart = LIST("WARRANTY-1", "phones");
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     cart_add(&ctx, "PH-1", "cases", 10);
     VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CART));
 
     cart_add(&ctx, "WARRANTY-1", "services", 10);
     VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CART));
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     cart_add(&ctx, "PH-9", "phones", 10);
     VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CART));
 
     /* bought before is not in the cart */
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.history_skus[ctx.nhistory_skus++] = str("WARRANTY-1");
     VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CART));
 }
@@ -376,28 +318,28 @@ VPT_TEST(rule_exclude_if_purchased_includes_the_cart_on_confirmation)
     offer_init(&o, "a", 1, 0, 0.5);
     o.exclude_if_purchased = LIST("MEMBERSHIP", "gift-cards");
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.history_skus[ctx.nhistory_skus++] = str("BK-9");
     VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CART));
     ctx.history_skus[ctx.nhistory_skus++] = str("MEMBERSHIP");
     VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CART));
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.history_categories[ctx.nhistory_categories++] = str("gift-cards");
     VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CART));
 
     /* looked at is not bought */
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.viewed[ctx.nviewed++].category = str("gift-cards");
     VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CONFIRMATION));
 
     /* in the cart: not bought yet on the cart page, bought on confirmation */
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     cart_add(&ctx, "MEMBERSHIP", "services", 10);
     VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CART));
     VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CONFIRMATION));
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     cart_add(&ctx, "GC-25", "gift-cards", 25);
     VPT_CHECK(elig(&o, &ctx, VPT_PAGE_CART));
     VPT_CHECK(!elig(&o, &ctx, VPT_PAGE_CONFIRMATION));
@@ -409,7 +351,7 @@ VPT_TEST(rule_loyalty_member_needs_a_known_membership)
     vpt_offer_t    o;
     vpt_context_t  ctx;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o, "a", 1, 0, 0.5);
 
     o.loyalty_member = 0;
@@ -434,7 +376,7 @@ VPT_TEST(rule_cap_per_shopper_counts_impressions)
     vpt_offer_t    o;
     vpt_context_t  ctx;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o, "a", 1, 0, 0.5);
 
     VPT_CHECK(vpt_eligible(&o, &ctx, VPT_PAGE_CART, 12, 1000, 0));
@@ -455,7 +397,7 @@ VPT_TEST(rule_an_accepted_offer_is_not_shown_again)
     vpt_decision_t       d;
     vpt_decide_params_t  p;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o[0], "a", 10, 0, 0.5);
     offer_init(&o[1], "b", 1, 0, 0.5);
 
@@ -478,7 +420,7 @@ VPT_TEST(impressions_reach_the_cap_in_a_decision)
     vpt_decision_t       d;
     vpt_decide_params_t  p;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o[0], "a", 10, 0, 0.5);
     offer_init(&o[1], "b", 1, 0, 0.5);
     o[0].cap_per_shopper = 3;
@@ -512,7 +454,7 @@ VPT_TEST(gift_buyer_who_bought_a_toy_gets_no_toy_offer_on_confirmation)
     o[0].nfeatures = 1;
     offer_init(&o[1], "gift-wrap", 5, 0, 0.5);
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.intent = str("gift");
     cart_add(&ctx, "TOY-1", "toys", 29.99);
 
@@ -536,7 +478,7 @@ VPT_TEST(gift_buyer_who_bought_a_toy_gets_no_toy_offer_on_confirmation)
     VPT_CHECK(!elig(&o[0], &ctx, VPT_PAGE_CART));
     VPT_CHECK(!elig(&o[0], &ctx, VPT_PAGE_CONFIRMATION));
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.history_skus[ctx.nhistory_skus++] = str("TOY-1");
     VPT_CHECK(!elig(&o[0], &ctx, VPT_PAGE_CART));
     ctx.history_skus[0] = str("TOY-2");
@@ -551,7 +493,7 @@ VPT_TEST(offers_are_ranked_by_expected_value)
     vpt_decision_t       d;
     vpt_decide_params_t  p;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o[0], "a", 10, 0, 0.1);     /* EV 1 */
     offer_init(&o[1], "b", 20, 0, 0.2);     /* EV 4 */
     offer_init(&o[2], "c", 5, 0, 0.5);      /* EV 2.5 */
@@ -586,7 +528,7 @@ VPT_TEST(equal_values_keep_catalog_order)
     vpt_decision_t       d;
     vpt_decide_params_t  p;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o[0], "a", 1, 0, 0.5);
     offer_init(&o[1], "b", 2, 0, 0.5);
     offer_init(&o[2], "c", 2, 0, 0.5);
@@ -607,7 +549,7 @@ VPT_TEST(long_term_weight_can_put_loyalty_before_an_upsell)
     vpt_decision_t       d;
     vpt_decide_params_t  p;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o[0], "upsell", 20, 0, 0.5);        /* EV 10 */
     offer_init(&o[1], "loyalty", 0, 100, 0.3);      /* EV 30 w */
     o[1].kind = VPT_KIND_LOYALTY;
@@ -639,7 +581,7 @@ VPT_TEST(nothing_worth_showing_is_suppressed)
     vpt_decision_t       d;
     vpt_decide_params_t  p;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o[0], "a", 10, 0, 0.1);     /* EV 1 */
     offer_init(&o[1], "b", 4, 0, 0.5);      /* EV 2 */
 
@@ -682,7 +624,7 @@ VPT_TEST(exploration_propensities_are_true_frequencies)
     vpt_decide_params_t  p;
     void                *scratch;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o[0], "a", 1, 0, 0.5);
     offer_init(&o[1], "b", 2, 0, 0.5);
     offer_init(&o[2], "c", 3, 0, 0.5);
@@ -782,7 +724,7 @@ VPT_TEST(the_same_seed_gives_the_same_decision)
     vpt_decide_params_t  p;
     char                *scratch;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
 
     for (i = 0; i < 8; i++) {
         offer_init(&o[i], "x", (double) i + 1, 0, 0.5);
@@ -850,7 +792,7 @@ random_context(vpt_context_t *ctx)
 {
     size_t  i, n;
 
-    ctx_init(ctx);
+    vpt_context_init(ctx);
 
     if (rnd(4)) {
         ctx->device = str(PICK(devices));
@@ -891,12 +833,9 @@ random_context(vpt_context_t *ctx)
         ctx->intent = str("gift");
     }
 
-    ctx->nfeatures = 2;
-    ctx->features[0].name = str("segment");
-    ctx->features[0].str = str(PICK(segs));
-    ctx->features[1].name = str("age");
-    ctx->features[1].num = (double) rnd(80) - 5;
-    ctx->features[1].is_num = 1;
+    ctx->nfeatures = 0;
+    attr_str(ctx->features, &ctx->nfeatures, "segment", PICK(segs));
+    attr_num(ctx->features, &ctx->nfeatures, "age", (double) rnd(80) - 5);
 }
 
 
@@ -1235,7 +1174,7 @@ VPT_TEST(without_a_model_p_is_the_prior)
     vpt_catalog_t   c;
     vpt_context_t   ctx;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     offer_init(&o[0], "a", 1, 0, 0.125);
     offer_init(&o[1], "b", 1, 0, 0.75);
 

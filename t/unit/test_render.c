@@ -9,7 +9,8 @@
 #include <stdlib.h>
 
 #include "vpt_test.h"
-#include "vpt_rank.h"
+#include "vpt_fixture.h"
+#include "vpt_render.h"
 
 
 #define XSS  "<script>alert(1)</script>"
@@ -18,39 +19,12 @@
 static char  out[65536];
 
 
-static vpt_str_t
-str(const char *s)
-{
-    vpt_str_t  v;
-
-    v.data = s;
-    v.len = strlen(s);
-
-    return v;
-}
-
-
+/* an offer of this markup (offer_init()'s other fields do not render) */
 static void
-ctx_init(vpt_context_t *ctx)
+markup_offer(vpt_offer_t *o, const char *id, const char *markup)
 {
-    memset(ctx, 0, sizeof(vpt_context_t));
-    ctx->loyalty_member = -1;
-    ctx->orders = -1;
-    ctx->lifetime_value = -1;
-    ctx->local_hour = -1;
-    ctx->order_total = -1;
-}
-
-
-static void
-offer_init(vpt_offer_t *o, const char *id, const char *markup)
-{
-    memset(o, 0, sizeof(vpt_offer_t));
-    o->id = str(id);
+    offer_init(o, id, 0, 0, 0);
     o->markup = str(markup);
-    o->pages = VPT_PAGE_BIT(VPT_PAGE_CONFIRMATION);
-    o->hours = 0xffffff;
-    o->loyalty_member = -1;
 }
 
 
@@ -97,8 +71,8 @@ VPT_TEST(markup_is_wrapped_with_the_decision_and_offer)
     vpt_context_t      ctx;
     vpt_render_vars_t  vars;
 
-    ctx_init(&ctx);
-    offer_init(&o, "loyalty", "<p>Join!</p>");
+    vpt_context_init(&ctx);
+    markup_offer(&o, "loyalty", "<p>Join!</p>");
     vars_init(&vars, "7f3a9c01e2", "");
 
     CHECK_RENDER(&o, &ctx, &vars,
@@ -113,7 +87,7 @@ VPT_TEST(every_placeholder_is_filled_from_the_context)
     vpt_context_t      ctx;
     vpt_render_vars_t  vars;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.user_id = str("u-123");
     ctx.orders = 3;
     ctx.device = str("mobile");
@@ -123,17 +97,15 @@ VPT_TEST(every_placeholder_is_filled_from_the_context)
     ctx.order_id = str("A-1001");
     ctx.order_total = 29.9;
     ctx.order_currency = str("USD");
-    ctx.nfeatures = 2;
-    ctx.features[0].name = str("segment");
-    ctx.features[0].str = str("new");
-    ctx.features[1].name = str("age_band");
-    ctx.features[1].str = str("25-34");
+    ctx.nfeatures = 0;
+    attr_str(ctx.features, &ctx.nfeatures, "segment", "new");
+    attr_str(ctx.features, &ctx.nfeatures, "age_band", "25-34");
 
-    offer_init(&o, "thanks",
-               "{{decision}}|{{offer}}|{{experiment}}|{{user.id}}|"
-               "{{user.orders}}|{{device}}|{{referrer}}|{{country}}|"
-               "{{intent}}|{{order.id}}|{{order.total}}|{{order.currency}}|"
-               "{{features.segment}}|{{features.age_band}}");
+    markup_offer(&o, "thanks",
+                 "{{decision}}|{{offer}}|{{experiment}}|{{user.id}}|"
+                 "{{user.orders}}|{{device}}|{{referrer}}|{{country}}|"
+                 "{{intent}}|{{order.id}}|{{order.total}}|{{order.currency}}|"
+                 "{{features.segment}}|{{features.age_band}}");
     vars_init(&vars, "d1", "spring");
 
     CHECK_RENDER(&o, &ctx, &vars,
@@ -149,10 +121,10 @@ VPT_TEST(unknown_values_render_empty)
     vpt_context_t      ctx;
     vpt_render_vars_t  vars;
 
-    ctx_init(&ctx);
-    offer_init(&o, "x",
-               "[{{user.id}}][{{user.orders}}][{{device}}][{{order.total}}]"
-               "[{{experiment}}][{{features.nope}}]");
+    vpt_context_init(&ctx);
+    markup_offer(&o, "x",
+                 "[{{user.id}}][{{user.orders}}][{{device}}][{{order.total}}]"
+                 "[{{experiment}}][{{features.nope}}]");
     vars_init(&vars, "d", "");
 
     CHECK_RENDER(&o, &ctx, &vars,
@@ -171,7 +143,7 @@ VPT_TEST(context_strings_longer_than_256_bytes_render_empty)
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.user_id.data = big;
     ctx.user_id.len = 256;
     ctx.device.data = big;
@@ -179,14 +151,14 @@ VPT_TEST(context_strings_longer_than_256_bytes_render_empty)
     ctx.intent.data = big;
     ctx.intent.len = 1024;
 
-    offer_init(&o, "x", "[{{device}}][{{intent}}]");
+    markup_offer(&o, "x", "[{{device}}][{{intent}}]");
     vars_init(&vars, "d", "");
 
     CHECK_RENDER(&o, &ctx, &vars,
                  "<div class=\"vpt-offer\" data-vpt-decision=\"d\""
                  " data-vpt-offer=\"x\">[][]</div>");
 
-    offer_init(&o, "x", "{{user.id}}");
+    markup_offer(&o, "x", "{{user.id}}");
     VPT_CHECK(vpt_render_size(&o, &ctx, &vars)
               == sizeof("<div class=\"vpt-offer\" data-vpt-decision=\"d\""
                         " data-vpt-offer=\"x\"></div>") - 1 + 256);
@@ -199,8 +171,8 @@ VPT_TEST(beacon_is_an_escaped_query_string)
     vpt_context_t      ctx;
     vpt_render_vars_t  vars;
 
-    ctx_init(&ctx);
-    offer_init(&o, "loyalty", "<img src=\"/vpt/accept?{{beacon}}\">");
+    vpt_context_init(&ctx);
+    markup_offer(&o, "loyalty", "<img src=\"/vpt/accept?{{beacon}}\">");
 
     vars_init(&vars, "7f3a", "");
     CHECK_RENDER(&o, &ctx, &vars,
@@ -216,7 +188,7 @@ VPT_TEST(beacon_is_an_escaped_query_string)
                  "&amp;x=spring-2026\"></div>");
 
     /* characters that would break the URL are percent-encoded */
-    offer_init(&o, "a&b c", "{{beacon}}");
+    markup_offer(&o, "a&b c", "{{beacon}}");
     vars_init(&vars, "7f3a", "x=\"1\"");
     CHECK_RENDER(&o, &ctx, &vars,
                  "<div class=\"vpt-offer\" data-vpt-decision=\"7f3a\""
@@ -224,7 +196,7 @@ VPT_TEST(beacon_is_an_escaped_query_string)
                  "d=7f3a&amp;o=a%26b%20c&amp;x=x%3D%221%22</div>");
 
     /* a signed link: the token last, as it is (its bytes are unreserved) */
-    offer_init(&o, "loyalty", "{{beacon}}");
+    markup_offer(&o, "loyalty", "{{beacon}}");
     vars_init(&vars, "7f3a", "spring");
     vars.signature = str("1767225600.q5Vt0bE6M2kq3a8UHVx_0A");
     CHECK_RENDER(&o, &ctx, &vars,
@@ -259,7 +231,7 @@ VPT_TEST(numbers_are_formatted_without_the_locale)
     char    want[256];
 
     vars_init(&vars, "d", "");
-    offer_init(&o, "x", "{{order.total}}|{{user.orders}}|{{features.n}}");
+    markup_offer(&o, "x", "{{order.total}}|{{user.orders}}|{{features.n}}");
 
     /* a locale with a decimal comma, when the machine has one */
     if (setlocale(LC_NUMERIC, "de_DE.UTF-8") == NULL) {
@@ -267,13 +239,11 @@ VPT_TEST(numbers_are_formatted_without_the_locale)
     }
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        ctx_init(&ctx);
+        vpt_context_init(&ctx);
         ctx.order_total = cases[i].total;
         ctx.orders = cases[i].orders;
-        ctx.nfeatures = 1;
-        ctx.features[0].name = str("n");
-        ctx.features[0].num = cases[i].feature;
-        ctx.features[0].is_num = 1;
+        ctx.nfeatures = 0;
+        attr_num(ctx.features, &ctx.nfeatures, "n", cases[i].feature);
 
         snprintf(want, sizeof(want), "<div class=\"vpt-offer\""
                  " data-vpt-decision=\"d\" data-vpt-offer=\"x\">%s</div>",
@@ -292,18 +262,17 @@ VPT_TEST(context_values_never_appear_unescaped)
     vpt_context_t       ctx;
     vpt_render_vars_t   vars;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.device = str(XSS);
     ctx.user_id = str(XSS);
     ctx.referrer = str("\"><img onerror='x'>");
-    ctx.nfeatures = 1;
-    ctx.features[0].name = str("segment");
-    ctx.features[0].str = str(XSS);
+    ctx.nfeatures = 0;
+    attr_str(ctx.features, &ctx.nfeatures, "segment", XSS);
 
-    offer_init(&o, XSS,
-               "<b>{{device}}</b><i>{{features.segment}}</i>"
-               "<a title=\"{{referrer}}\" href=\"?{{beacon}}\">"
-               "{{user.id}}{{offer}}{{decision}}{{experiment}}</a>");
+    markup_offer(&o, XSS,
+                 "<b>{{device}}</b><i>{{features.segment}}</i>"
+                 "<a title=\"{{referrer}}\" href=\"?{{beacon}}\">"
+                 "{{user.id}}{{offer}}{{decision}}{{experiment}}</a>");
     vars_init(&vars, XSS, XSS);
 
     got = render(&o, &ctx, &vars);
@@ -345,27 +314,27 @@ VPT_TEST(braces_that_are_not_placeholders_stay)
     vpt_context_t      ctx;
     vpt_render_vars_t  vars;
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.device = str("mobile");
     vars_init(&vars, "d", "");
 
-    offer_init(&o, "x", "{a} }} {{device}}{ {{device}}}");
+    markup_offer(&o, "x", "{a} }} {{device}}{ {{device}}}");
     CHECK_RENDER(&o, &ctx, &vars,
                  "<div class=\"vpt-offer\" data-vpt-decision=\"d\""
                  " data-vpt-offer=\"x\">{a} }} mobile{ mobile}</div>");
 
     /* the catalog rejects these; rendering them must still be safe */
-    offer_init(&o, "x", "a {{device");
+    markup_offer(&o, "x", "a {{device");
     CHECK_RENDER(&o, &ctx, &vars,
                  "<div class=\"vpt-offer\" data-vpt-decision=\"d\""
                  " data-vpt-offer=\"x\">a {{device</div>");
 
-    offer_init(&o, "x", "[{{nope}}]");
+    markup_offer(&o, "x", "[{{nope}}]");
     CHECK_RENDER(&o, &ctx, &vars,
                  "<div class=\"vpt-offer\" data-vpt-decision=\"d\""
                  " data-vpt-offer=\"x\">[]</div>");
 
-    offer_init(&o, "x", "");
+    markup_offer(&o, "x", "");
     CHECK_RENDER(&o, &ctx, &vars,
                  "<div class=\"vpt-offer\" data-vpt-decision=\"d\""
                  " data-vpt-offer=\"x\"></div>");
@@ -443,7 +412,7 @@ VPT_TEST(render_size_is_exact_for_any_context)
     bad = 0;
 
     for (round = 0; round < 2000; round++) {
-        ctx_init(&ctx);
+        vpt_context_init(&ctx);
         random_str(s[0], 32, &ctx.user_id);
         random_str(s[1], 32, &ctx.device);
         random_str(s[2], 32, &ctx.referrer);
@@ -509,7 +478,7 @@ VPT_TEST(demo_catalog_markup_renders_with_its_beacon)
         return;
     }
 
-    ctx_init(&ctx);
+    vpt_context_init(&ctx);
     ctx.order_id = str("A-1001");
     vars_init(&vars, "7f3a9c01e2", "spring");
 

@@ -1,5 +1,5 @@
 /*
- * fault-inject-load: the load generator of tools/fault-inject.  Keep-alive
+ * fault-inject-load: the load generator of bench/fault-inject.  Keep-alive
  * HTTP/1.1 connections to 127.0.0.1 (epoll, non-blocking sockets, one
  * thread), and every response body checked: it must be the origin page
  * byte for byte, or the origin page with exactly one offer block

@@ -15,6 +15,7 @@
 
 
 #define VPT_OPT_MAX   32
+#define VPT_OPT_VERSION  1
 
 
 static const char  *vpt_tool_usage = "";
@@ -63,7 +64,7 @@ vpt_opt_next(int argc, char **argv, const vpt_opt_t *opts)
     char              name[64];
     double            x;
     const vpt_opt_t  *o;
-    struct option     lo[VPT_OPT_MAX + 2];
+    struct option     lo[VPT_OPT_MAX + 3];
 
     for (n = 0; n < VPT_OPT_MAX && opts[n].name != NULL; n++) {
         lo[n].name = opts[n].name;
@@ -78,12 +79,22 @@ vpt_opt_next(int argc, char **argv, const vpt_opt_t *opts)
     lo[n].flag = NULL;
     lo[n].val = 'h';
 
-    memset(&lo[n + 1], 0, sizeof(struct option));
+    lo[n + 1].name = "version";
+    lo[n + 1].has_arg = no_argument;
+    lo[n + 1].flag = NULL;
+    lo[n + 1].val = VPT_OPT_VERSION;
+
+    memset(&lo[n + 2], 0, sizeof(struct option));
 
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 
         if (c == 'h') {
             vpt_usage(0);
+        }
+
+        if (c == VPT_OPT_VERSION) {
+            printf("%s %s\n", vpt_tool, VPT_VERSION);
+            exit(0);
         }
 
         if (c < 256 || c >= 256 + n) {

@@ -7,7 +7,7 @@
  * the top level of one JSON object per line, string maps, an arena, the
  * held-out split, statistics and JSON output helpers.
  *
- * The Makefile links every tool with all of tools/vpt_tools*.c: one file
+ * The Makefile links every tool with all of tools/lib/vpt_tools*.c: one file
  * a concern, named at the top of vpt_tools.c.
  */
 
@@ -22,8 +22,11 @@
 #include "vpt_core.h"
 #include "vpt_catalog.h"
 #include "vpt_context.h"
+#include "vpt_features.h"
 #include "vpt_model.h"
 #include "vpt_rank.h"
+#include "vpt_render.h"
+#include "vpt_version.h"
 
 
 #define VPT_Z95         1.959963984540054   /* two-sided 95% normal */
@@ -222,11 +225,7 @@ int vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
 int vpt_logs_row(vpt_logs_t *l, vpt_row_t *row, const vpt_catalog_t *c,
     vpt_buf_t *scratch, vpt_bad_t *bad);
 
-/*
- * jansson's memory from an arena that vpt_row_parse() empties before each
- * line: no malloc/free per JSON value.  Call it once the catalog and the
- * model are loaded; jansson objects must not outlive their line after.
- */
+/* does nothing now (see vpt_tools_log.c); vpt-train.c still calls it */
 void vpt_jansson_arena(void);
 
 /* the features the ranker scores for (context, offer): shopper's, offer's */
@@ -289,6 +288,7 @@ void vpt_die(int code, const char *fmt, ...)
  * The command line.  vpt_tool_init() comes first: the tool's name starts
  * the messages of the helpers below, and its usage is what --help prints
  * (to stdout, exit 0) and what a bad option gets (to stderr, exit 2).
+ * --version prints "NAME VPT_VERSION" (to stdout, exit 0).
  */
 extern const char  *vpt_tool;
 
@@ -316,10 +316,10 @@ typedef struct {
 } vpt_opt_t;
 
 /*
- * Reads the options (getopt_long(), with --help and -h added): stores
- * each into its variable, and returns the next VPT_OPT_OWN one, its
- * argument in optarg, or NULL when the options end (operands from optind).
- * Without VPT_OPT_OWN options, one call reads them all.
+ * Reads the options (getopt_long(), with --help, -h and --version
+ * added): stores each into its variable, and returns the next VPT_OPT_OWN
+ * one, its argument in optarg, or NULL when the options end (operands from
+ * optind).  Without VPT_OPT_OWN options, one call reads them all.
  */
 const vpt_opt_t *vpt_opt_next(int argc, char **argv, const vpt_opt_t *opts);
 

@@ -5,13 +5,13 @@
  * (tools/vpt-demo's seed()) and a bigger context of about 4 KB with 32 cart
  * items; prints the median cost of one parse for each.
  *
- *   tools/bench-context [-n parses] [-d] [name ...]
+ *   bench/bench-context [-n parses] [-d] [name ...]
  *
- * (tools/bench-context builds build/tools/bench-context first.)  With -n,
+ * (bench/bench-context builds build/bench/bench-context first.)  With -n,
  * each named context (all by default) is parsed once and then exactly that
  * many times, untimed, for valgrind --tool=callgrind
  * --toggle-collect=vpt_context_parse: the instructions collected divided
- * by n + 1 are the cost of one parse (tools/bench-context --callgrind does
+ * by n + 1 are the cost of one parse (bench/bench-context --callgrind does
  * that).  With -d, each context is parsed once and printed in full, to
  * compare the results of two builds.
  */

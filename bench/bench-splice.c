@@ -7,10 +7,10 @@
  * for a regex one.  The splicer tokenizes the HTML as it searches, so the
  * page's markup, not only its size, sets the cost.
  *
- *   make tools      (builds build/tools/bench-splice, -O2)
- *   build/tools/bench-splice [iterations [page.html [anchor]]]
- *   build/tools/bench-splice 20000 conf.d/shop/confirmation.html
- *   build/tools/bench-splice 20000 conf.d/shop/confirmation.html '<h2>'
+ *   make bench-bin  (builds build/bench/bench-splice, -O2)
+ *   build/bench/bench-splice [iterations [page.html [anchor]]]
+ *   build/bench/bench-splice 20000 conf.d/shop/confirmation.html
+ *   build/bench/bench-splice 20000 conf.d/shop/confirmation.html '<h2>'
  *
  * Times are the process's CPU time, the best of 5 rounds: on a shared
  * machine wall time measures the neighbours.

@@ -7,7 +7,7 @@
  * median cost of one decision per catalog size, with priors only and with
  * the model.
  *
- *   tools/bench-rank [runs]       (builds build/tools/bench-rank first)
+ *   bench/bench-rank [runs]       (builds build/bench/bench-rank first)
  */
 
 #include <stdarg.h>
