@@ -172,6 +172,7 @@ struct ngx_http_vpt_ctx_s {
     unsigned                  waiting:1;     /* anchor seen, not decided */
     unsigned                  spliced:1;     /* anchor handled */
     unsigned                  cancelled:1;   /* lookup let go: not reused */
+    unsigned                  repeat:1;      /* an order's decision again */
 };
 
 
@@ -183,6 +184,9 @@ extern ngx_module_t  ngx_http_vpt_module;
  * ids are 16 to 64 bytes in practice; 256 leaves room for a signed one.
  */
 #define NGX_VPT_SESSION_MAX   256
+
+/* a longer order.id has no memo: it is decided at each view */
+#define NGX_VPT_ORDER_MAX     128
 
 /* bytes of a shopper's value shown in a log line, and their escaped room */
 #define NGX_VPT_LOG_SHOW      32

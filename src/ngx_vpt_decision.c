@@ -14,6 +14,7 @@
 #include "ngx_vpt.h"
 
 
+static ngx_int_t ngx_http_vpt_decide_again(ngx_http_vpt_ctx_t *ctx);
 static ngx_int_t ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx);
 
 
@@ -32,6 +33,10 @@ ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx)
 
     if (vlcf->ranker == NULL || ctx->shopper.context == NULL) {
         ngx_http_vpt_decided(ctx, NGX_VPT_OUT_SUPPRESSED);
+        return;
+    }
+
+    if (ngx_http_vpt_decide_again(ctx) == NGX_OK) {
         return;
     }
 
@@ -71,6 +76,45 @@ ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx)
 
 
 /*
+ * One decision per order: on the confirmation page of an order (context
+ * order.id), the decision its first view showed, kept by the store, is
+ * shown again with its id ($vpt_repeat 1): a reload is not a new
+ * impression.  NGX_OK: decided so; NGX_DECLINED: decide as usual (and
+ * the store keeps what is shown for this order).
+ */
+
+static ngx_int_t
+ngx_http_vpt_decide_again(ngx_http_vpt_ctx_t *ctx)
+{
+    vpt_context_t  *c;
+
+    c = ctx->shopper.context;
+
+    if (ctx->conf->page != VPT_PAGE_CONFIRMATION || c->order_id.len == 0
+        || c->order_id.len > NGX_VPT_ORDER_MAX
+        || ctx->variant == NGX_VPT_VARIANT_CONTROL)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->shopper.order.data = (u_char *) c->order_id.data;
+    ctx->shopper.order.len = c->order_id.len;
+
+    if (ngx_vpt_store_order_decision(ctx->request, &ctx->shopper,
+                                     ctx->decision_id, &ctx->decision)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->repeat = 1;
+    ngx_http_vpt_decided(ctx, NGX_VPT_OUT_INJECTED);
+
+    return NGX_OK;
+}
+
+
+/*
  * The body filter is at the anchor and the decision is there: NGX_OK with
  * ctx->markup to splice (the outcome is then "injected" and the
  * impressions are written), or NGX_DECLINED: nothing to show, the anchor
@@ -96,8 +140,10 @@ ngx_http_vpt_inject(ngx_http_vpt_ctx_t *ctx)
     id.data = ctx->decision_id;
     id.len = 16;
 
-    ngx_vpt_store_record_decision(ctx->request, &ctx->shopper,
-                                  &ctx->decision, &id);
+    if (!ctx->repeat) {
+        ngx_vpt_store_record_decision(ctx->request, &ctx->shopper,
+                                      &ctx->decision, &id);
+    }
 
     return NGX_OK;
 }

@@ -12,8 +12,11 @@
  *
  *     P S          the shopper's context, a JSON string (the shop writes it)
  *     P S ":vpt"   the shopper's counters, a hash: "i:<offer>" impressions,
- *                  "a:<offer>" accepted; it lives 30 days from its first
- *                  write
+ *                  "a:<offer>" accepted, "m:<order.id>" the decision shown
+ *                  on that order's confirmation page ("<decision id>
+ *                  <offer>,<offer>...", so a reload shows it again, read
+ *                  by the lookup's HGETALL); it lives 30 days from its
+ *                  first write
  *     P "vpt:accepted:" D
  *                  decision D was accepted (its value: the offer); made
  *                  only by a signed link's first accept (SET NX), lives 8
@@ -52,6 +55,9 @@ typedef struct {
     vpt_context_t            *context;       /* NULL: none */
     uint32_t                 *impressions;   /* per offer, or NULL */
     uint8_t                  *accepted;      /* per offer, or NULL */
+    ngx_str_t                 order;         /* order.id of the page: the
+                                                decision's memo, len 0 none */
+    ngx_array_t              *memos;         /* ngx_keyval_t: "m:" fields */
 
     /* the store's own */
     ngx_str_t                 counters_key;  /* built once */
@@ -76,6 +82,15 @@ typedef struct ngx_vpt_store_lookup_s  ngx_vpt_store_lookup_t;
 /* called once, from the event loop; ms is the lookup's time */
 typedef void (*ngx_vpt_store_done_pt)(void *data, ngx_vpt_store_rc_e rc,
     ngx_msec_int_t ms);
+
+
+/*
+ * The decision a lookup found for shopper->order (its memo): the id into
+ * decision_id (16 bytes), the offers still in the catalog into d->offer[]
+ * and d->n.  NGX_OK, or NGX_DECLINED: none (or unreadable).
+ */
+ngx_int_t ngx_vpt_store_order_decision(ngx_http_request_t *r,
+    ngx_vpt_shopper_t *shopper, u_char *decision_id, vpt_decision_t *d);
 
 
 /* an accept, as the beacon read it */
@@ -106,7 +121,7 @@ void ngx_vpt_store_cancel(ngx_vpt_store_lookup_t *lk);
 
 /*
  * The decision is final and its offers were shown: their impressions,
- * fire and forget.  (Later: the per-order memo, advertisers' spend.)
+ * and, when shopper->order is set, the order's memo, fire and forget.
  */
 void ngx_vpt_store_record_decision(ngx_http_request_t *r,
     ngx_vpt_shopper_t *shopper, const vpt_decision_t *decision,

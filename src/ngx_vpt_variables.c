@@ -37,6 +37,8 @@ static ngx_int_t ngx_http_vpt_candidates_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_vpt_context_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_repeat_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_http_variable_t  ngx_http_vpt_vars[] = {
@@ -72,6 +74,9 @@ static ngx_http_variable_t  ngx_http_vpt_vars[] = {
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("vpt_context"), NULL, ngx_http_vpt_context_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_repeat"), NULL, ngx_http_vpt_repeat_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -470,6 +475,27 @@ ngx_http_vpt_context_variable(ngx_http_request_t *r,
 
     ngx_http_vpt_set(v, ctx->shopper.context_json.data,
                      ctx->shopper.context_json.len);
+
+    return NGX_OK;
+}
+
+
+/* "1": an order's page shown its decision again; "0" for other pages */
+
+static ngx_int_t
+ngx_http_vpt_repeat_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_vpt_ctx_t  *ctx;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx == NULL || ctx->accept.decision.len) {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    ngx_http_vpt_set(v, (u_char *) (ctx->repeat ? "1" : "0"), 1);
 
     return NGX_OK;
 }

@@ -27,6 +27,8 @@ chmod 0600, "$dir/old", "$dir/new", "$dir/conv";
 mkdir "$dir/www";
 write_file("$dir/www/cart.html",
            "<html><body><h1>Cart</h1><!-- vpt --></body></html>\n");
+write_file("$dir/www/thanks.html",
+           "<html><body><h1>Thanks</h1><!-- vpt --></body></html>\n");
 
 sub http_conf {
     my (%o) = @_;
@@ -46,6 +48,13 @@ server {
         vpt_page   cart;
         vpt_slots  3;
         vpt_split  spring 0%;
+    }
+
+    location = /thanks.html {
+        vpt        on;
+        vpt_page   confirmation;
+        vpt_slots  2;
+        vpt_explore 0.5;
     }
 
     location = /vpt/accept {
@@ -102,8 +111,9 @@ is_deeply([sort keys %$links], [qw(app dress points)],
 my ($d) = $page->{body} =~ /data-vpt-decision="([0-9a-f]{16})"/;
 like($links->{dress}, qr/^d=$d&o=dress&x=spring&s=\d+\.[A-Za-z0-9_-]{22}$/,
      '{{beacon}} renders d, o, x and the signature');
-is(redis_cmd($rd, 'HGET', "${prefix}alice:vpt", 'i:dress'), '1',
-   'the impression is recorded');
+ok(wait_for(sub { (redis_cmd($rd, 'HGET', "${prefix}alice:vpt", 'i:dress')
+                   // '') eq '1' }), 'the impression is recorded')
+    or diag error_log($ng);
 
 my $n = entries($ng);
 my $r = accept_get($port, $links->{dress}, sid => 'alice');
@@ -312,6 +322,51 @@ for my $c ([ 'javascript:alert(1)', 'a javascript: url' ],
     isnt($rc, 0, "$name fails nginx -t");
     like($out, qr/"dress".*"url"|url.*dress/, "$name: the offer and field are named")
         or diag $out;
+}
+
+# --- once per order: a reloaded confirmation page is one decision ----------
+{
+    redis_cmd($rd, 'SET', "${prefix}frank",
+              '{"device": "desktop", "order": {"id": "ord-1001", '
+              . '"total": 80, "currency": "EUR"}}');
+    my $n0 = entries($ng);
+    my (%ids, %shown);
+    for (1 .. 10) {
+        my $p = http_get($port, '/thanks.html', sid => 'frank');
+        my ($id) = $p->{body} =~ /data-vpt-decision="([0-9a-f]{16})"/;
+        $ids{$id // ''}++;
+        $shown{join ',', $p->{body} =~ /data-vpt-offer="([^"]+)"/g}++;
+    }
+    is(scalar keys %ids, 1, '10 views of an order\'s page: one decision id');
+    is(scalar keys %shown, 1, '10 views of an order\'s page: the same offers');
+    wait_for(sub { entries($ng) >= $n0 + 10 });
+    my @all = entries($ng);
+    my @v = grep { $_->{uri} eq '/thanks.html' } @all[$n0 .. $#all];
+    is(scalar @v, 10, 'ten page views logged');
+    is(scalar(grep { $_->{repeat} eq '0' && $_->{status} eq 'injected' } @v), 1,
+       'one is the decision');
+    is(scalar(grep { $_->{repeat} eq '1' && $_->{status} eq 'injected' } @v), 9,
+       'nine are repeats, $vpt_status injected, $vpt_repeat 1');
+    my ($first) = (keys %shown)[0] =~ /^([^,]+)/;
+    is(redis_cmd($rd, 'HGET', "${prefix}frank:vpt", "i:$first"), '1',
+       'one impression recorded');
+
+    my @lines = access_log_lines($ng);
+    write_file("$dir/order.log", join("\n", @lines[$n0 .. $#lines]) . "\n");
+    my $out = `$root/build/tools/vpt-report --json $dir/order.log 2>&1`;
+    my $rep = eval { decode_json($out) } // do { diag $out; {} };
+    my $dec = 0;
+    $dec += $_->{decisions} for map { @{ $_->{arms} } } @{ $rep->{experiments} };
+    is($dec, 1, 'vpt-report counts the order once');
+    my $joined = `$root/build/tools/vpt-join $dir/order.log 2>/dev/null`;
+    is(scalar(split /\n/, $joined), 1, 'vpt-join writes the order once');
+
+    # another order of the same shopper: a new decision
+    redis_cmd($rd, 'SET', "${prefix}frank",
+              '{"device": "desktop", "order": {"id": "ord-1002"}}');
+    my $p = http_get($port, '/thanks.html', sid => 'frank');
+    my ($id) = $p->{body} =~ /data-vpt-decision="([0-9a-f]{16})"/;
+    ok($id && !$ids{$id}, 'another order: another decision');
 }
 
 # --- realized value ------------------------------------------------------------------

@@ -5,7 +5,8 @@
  *
  * Turns access logs in the vpt log_format (conf.d/vpt-log.conf) into the
  * decision log the other tools read (JSON Lines, see the interface):
- * one line per page decision whose status is "injected" or "suppressed",
+ * one line per page decision whose status is "injected" or "suppressed"
+ * (not "repeat": "1", a reload of an order's page showing its decision),
  *
  *   {"decision": ID, "time": T, "page": P, "context": {...},
  *    "candidates": [...], "shown": ID | null, "propensity": x | null,
@@ -65,6 +66,7 @@ typedef struct {
     vpt_jval_t   experiment;
     vpt_jval_t   candidates;
     vpt_jval_t   context;
+    vpt_jval_t   repeat;
     unsigned     seen;
 } vpt_line_t;
 
@@ -114,6 +116,7 @@ vpt_line_scan(vpt_in_t *in, const char *line, size_t len, vpt_line_t *l)
         VPT_F(experiment, 0x100);
         VPT_F(candidates, 0x200);
         VPT_F(context, 0x400);
+        VPT_F(repeat, 0x800);
     }
 
     if (rc != 0) {
@@ -308,6 +311,11 @@ vpt_emit(vpt_in_t *in, const char *line, size_t len)
     injected = vpt_status_is(&l.status, "injected");
 
     if (!injected && !vpt_status_is(&l.status, "suppressed")) {
+        return;
+    }
+
+    /* a reload of an order's page: its decision was logged once already */
+    if ((l.seen & 0x800) && vpt_status_is(&l.repeat, "1")) {
         return;
     }
 
