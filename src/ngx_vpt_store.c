@@ -15,18 +15,12 @@
 #include <ngx_http.h>
 
 #include "ngx_vpt.h"
-#include "vpt_query.h"
+#include "ngx_vpt_store_int.h"
 
 
 /* VPT_CTX_MAX_BYTES: GETRANGE's end is inclusive, one more tells "too big" */
 #define NGX_VPT_STORE_CTX_LAST_BYTE  "65536"
 
-/* the counters live 30 days from the first impression or accept */
-#define NGX_VPT_STORE_COUNTERS_TTL   "2592000"
-
-/* a decision's accept mark: a day longer than its link (7 days) */
-#define NGX_VPT_STORE_ACCEPTED       "vpt:accepted:"
-#define NGX_VPT_STORE_ACCEPTED_TTL   "691200"
 
 
 enum {
@@ -49,16 +43,6 @@ struct ngx_vpt_store_lookup_s {
 };
 
 
-static ngx_int_t ngx_vpt_store_key(ngx_http_request_t *r,
-    ngx_vpt_shopper_t *shopper, ngx_uint_t counters, ngx_str_t *key);
-static ngx_vpt_redis_call_t *ngx_vpt_store_send(ngx_str_t *key,
-    ngx_vpt_redis_handler_pt handler, void *data, int argc,
-    const char **argv, size_t *argvlen);
-static ngx_int_t ngx_vpt_store_fire(ngx_str_t *key, int argc,
-    const char **argv, size_t *argvlen);
-static ngx_int_t ngx_vpt_store_count(ngx_http_request_t *r,
-    ngx_vpt_shopper_t *shopper, const char *cmd, u_char kind,
-    vpt_str_t *offer, ngx_uint_t expire);
 static void ngx_vpt_store_context_reply(ngx_vpt_redis_call_t *call,
     redisReply *reply);
 static void ngx_vpt_store_counters_reply(ngx_vpt_redis_call_t *call,
@@ -66,15 +50,7 @@ static void ngx_vpt_store_counters_reply(ngx_vpt_redis_call_t *call,
 static ngx_int_t ngx_vpt_store_counters(ngx_vpt_store_lookup_t *lk,
     redisReply *reply);
 static void ngx_vpt_store_reply_done(ngx_vpt_store_lookup_t *lk);
-static void ngx_vpt_store_memo_read(ngx_http_request_t *r,
-    ngx_vpt_shopper_t *s, vpt_str_t *order, redisReply *value);
 static void ngx_vpt_store_timeout(ngx_event_t *ev);
-static void ngx_vpt_store_accept_reply(ngx_vpt_redis_call_t *call,
-    redisReply *reply);
-static void ngx_vpt_store_accept_timeout(ngx_event_t *ev);
-static void ngx_vpt_store_memo_write(ngx_http_request_t *r,
-    ngx_vpt_shopper_t *shopper, const vpt_decision_t *decision,
-    ngx_str_t *decision_id);
 
 
 ngx_uint_t
@@ -90,7 +66,7 @@ ngx_vpt_store_configured(ngx_http_request_t *r)
 
 /* "<prefix><session>", or the counters' "<prefix><session>:vpt" */
 
-static ngx_int_t
+ngx_int_t
 ngx_vpt_store_key(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
     ngx_uint_t counters, ngx_str_t *key)
 {
@@ -128,7 +104,7 @@ ngx_vpt_store_key(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
  * cluster's routing by slot goes.
  */
 
-static ngx_vpt_redis_call_t *
+ngx_vpt_redis_call_t *
 ngx_vpt_store_send(ngx_str_t *key, ngx_vpt_redis_handler_pt handler,
     void *data, int argc, const char **argv, size_t *argvlen)
 {
@@ -139,7 +115,7 @@ ngx_vpt_store_send(ngx_str_t *key, ngx_vpt_redis_handler_pt handler,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_vpt_store_fire(ngx_str_t *key, int argc, const char **argv,
     size_t *argvlen)
 {
@@ -155,7 +131,7 @@ ngx_vpt_store_fire(ngx_str_t *key, int argc, const char **argv,
  * their TTL: the one writer of the counters.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_vpt_store_count(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
     const char *cmd, u_char kind, vpt_str_t *offer, ngx_uint_t expire)
 {
@@ -231,354 +207,6 @@ ngx_vpt_store_record_decision(ngx_http_request_t *r,
     if (shopper->order.len && decision->n) {
         ngx_vpt_store_memo_write(r, shopper, decision, decision_id);
     }
-}
-
-
-/* HSET "m:<order>" "<decision id> <offer>,<offer>" in the counters */
-
-static void
-ngx_vpt_store_memo_write(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
-    const vpt_decision_t *decision, ngx_str_t *decision_id)
-{
-    u_char                    *p;
-    size_t                     i, len, argvlen[4];
-    ngx_str_t                  key, field, value;
-    vpt_str_t                 *id;
-    const char                *argv[4];
-    ngx_http_vpt_main_conf_t  *vmcf;
-
-    vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
-
-    if (ngx_vpt_store_key(r, shopper, 1, &key) != NGX_OK) {
-        return;
-    }
-
-    len = decision_id->len;
-
-    for (i = 0; i < decision->n; i++) {
-        len += 1 + vmcf->catalog->offers[decision->offer[i]].id.len;
-    }
-
-    field.len = 2 + shopper->order.len;
-    field.data = ngx_pnalloc(r->pool, field.len + len);
-    if (field.data == NULL) {
-        return;
-    }
-
-    p = ngx_cpymem(field.data, "m:", 2);
-    p = ngx_cpymem(p, shopper->order.data, shopper->order.len);
-
-    value.data = p;
-    p = ngx_cpymem(p, decision_id->data, decision_id->len);
-
-    for (i = 0; i < decision->n; i++) {
-        id = &vmcf->catalog->offers[decision->offer[i]].id;
-        *p++ = (u_char) (i ? ',' : ' ');
-        p = ngx_cpymem(p, id->data, id->len);
-    }
-
-    value.len = p - value.data;
-
-    argv[0] = "HSET";
-    argvlen[0] = 4;
-    argv[2] = (const char *) field.data;
-    argvlen[2] = field.len;
-    argv[3] = (const char *) value.data;
-    argvlen[3] = value.len;
-
-    (void) ngx_vpt_store_fire(&key, 4, argv, argvlen);
-}
-
-
-ngx_int_t
-ngx_vpt_store_order_decision(ngx_http_request_t *r,
-    ngx_vpt_shopper_t *shopper, u_char *decision_id, vpt_decision_t *d)
-{
-    u_char                    *p, *end, *comma;
-    long                       offer;
-    vpt_str_t                  id;
-    ngx_uint_t                 i;
-    ngx_keyval_t              *m;
-    ngx_http_vpt_main_conf_t  *vmcf;
-
-    vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
-
-    if (shopper->memos == NULL || shopper->order.len == 0) {
-        return NGX_DECLINED;
-    }
-
-    m = shopper->memos->elts;
-
-    for (i = 0; i < shopper->memos->nelts; i++) {
-        if (m[i].key.len == shopper->order.len
-            && ngx_memcmp(m[i].key.data, shopper->order.data,
-                          shopper->order.len) == 0)
-        {
-            break;
-        }
-    }
-
-    if (i == shopper->memos->nelts || m[i].value.len < 18
-        || m[i].value.data[16] != ' '
-        || !vpt_query_is_decision((char *) m[i].value.data, 16))
-    {
-        return NGX_DECLINED;
-    }
-
-    ngx_memcpy(decision_id, m[i].value.data, 16);
-    ngx_memzero(d, sizeof(vpt_decision_t));
-
-    p = m[i].value.data + 17;
-    end = m[i].value.data + m[i].value.len;
-
-    while (p < end && d->n < VPT_MAX_SLOTS) {
-        comma = ngx_strlchr(p, end, ',');
-        if (comma == NULL) {
-            comma = end;
-        }
-
-        id.data = (const char *) p;
-        id.len = comma - p;
-
-        /* an offer gone from the catalog since is not shown again */
-        offer = vpt_catalog_find(vmcf->catalog, id);
-        if (offer >= 0) {
-            d->offer[d->n] = (uint32_t) offer;
-            d->value[d->n] = vmcf->catalog->offers[offer].value;
-            d->propensity[d->n] = 1;
-            d->total_value += d->value[d->n];
-            d->n++;
-        }
-
-        p = comma + 1;
-    }
-
-    return d->n ? NGX_OK : NGX_DECLINED;
-}
-
-
-/*
- * An accept: SET NX of the decision's mark (signed links only: an
- * unsigned d is anyone's to make up, and each would be a key) and EXISTS
- * of the counters, pipelined: one round trip.  Each is atomic, and no key
- * is created but the mark of a genuine decision.  Only on the first
- * accept, and only when the counters exist, "a:<offer>" is written to
- * them (HSET, then EXPIRE as every counters write: should the hash expire
- * between EXISTS and HSET, a matter of microseconds after 30 days, the
- * HSET makes a new one that expires too).  Why not MULTI/EXEC: it cannot
- * make one command depend on another's answer, and the two keys may live
- * in two cluster slots.
- */
-
-enum {
-    NGX_VPT_STORE_ACCEPT_MARK = 0,
-    NGX_VPT_STORE_ACCEPT_EXISTS,
-    NGX_VPT_STORE_ACCEPT_NCALLS
-};
-
-
-typedef struct {
-    ngx_http_request_t         *request;
-    ngx_vpt_shopper_t          *shopper;
-    vpt_str_t                   offer;
-    ngx_vpt_store_accept_pt     done;
-    void                       *data;
-    ngx_vpt_redis_call_t       *calls[NGX_VPT_STORE_ACCEPT_NCALLS];
-    ngx_uint_t                  pending;
-    ngx_event_t                 timer;
-    unsigned                    failed:1;
-    unsigned                    repeat:1;
-    unsigned                    exists:1;
-} ngx_vpt_store_accept_op_t;
-
-
-ngx_int_t
-ngx_vpt_store_record_accept(ngx_http_request_t *r,
-    ngx_vpt_shopper_t *shopper, ngx_vpt_store_accept_t *accept,
-    ngx_uint_t once, ngx_msec_t timeout, ngx_vpt_store_accept_pt done,
-    void *data)
-{
-    u_char                     *p;
-    size_t                      argvlen[6];
-    ngx_str_t                   key;
-    const char                 *argv[6];
-    ngx_vpt_store_accept_op_t  *op;
-
-    if (!ngx_vpt_store_configured(r)
-        || (!once && shopper->session.len == 0))
-    {
-        return NGX_DECLINED;
-    }
-
-    op = ngx_pcalloc(r->pool, sizeof(ngx_vpt_store_accept_op_t));
-    if (op == NULL) {
-        return NGX_DECLINED;
-    }
-
-    op->request = r;
-    op->shopper = shopper;
-    op->offer.data = (const char *) accept->offer.data;
-    op->offer.len = accept->offer.len;
-    op->done = done;
-    op->data = data;
-
-    if (once) {
-        key.len = shopper->prefix.len + sizeof(NGX_VPT_STORE_ACCEPTED) - 1
-                  + accept->decision.len;
-        key.data = ngx_pnalloc(r->pool, key.len);
-        if (key.data == NULL) {
-            return NGX_DECLINED;
-        }
-
-        p = ngx_cpymem(key.data, shopper->prefix.data, shopper->prefix.len);
-        p = ngx_cpymem(p, NGX_VPT_STORE_ACCEPTED,
-                       sizeof(NGX_VPT_STORE_ACCEPTED) - 1);
-        ngx_memcpy(p, accept->decision.data, accept->decision.len);
-
-        argv[0] = "SET";
-        argvlen[0] = 3;
-        argv[2] = (const char *) accept->offer.data;
-        argvlen[2] = accept->offer.len;
-        argv[3] = "NX";
-        argvlen[3] = 2;
-        argv[4] = "EX";
-        argvlen[4] = 2;
-        argv[5] = NGX_VPT_STORE_ACCEPTED_TTL;
-        argvlen[5] = sizeof(NGX_VPT_STORE_ACCEPTED_TTL) - 1;
-
-        op->calls[NGX_VPT_STORE_ACCEPT_MARK] =
-            ngx_vpt_store_send(&key, ngx_vpt_store_accept_reply, op, 6, argv,
-                               argvlen);
-
-        if (op->calls[NGX_VPT_STORE_ACCEPT_MARK] == NULL) {
-            return NGX_DECLINED;
-        }
-
-        op->pending++;
-    }
-
-    if (shopper->session.len
-        && ngx_vpt_store_key(r, shopper, 1, &key) == NGX_OK)
-    {
-        argv[0] = "EXISTS";
-        argvlen[0] = sizeof("EXISTS") - 1;
-
-        op->calls[NGX_VPT_STORE_ACCEPT_EXISTS] =
-            ngx_vpt_store_send(&key, ngx_vpt_store_accept_reply, op, 2, argv,
-                               argvlen);
-
-        if (op->calls[NGX_VPT_STORE_ACCEPT_EXISTS] != NULL) {
-            op->pending++;
-        }
-    }
-
-    if (op->pending == 0) {
-        return NGX_DECLINED;
-    }
-
-    op->timer.handler = ngx_vpt_store_accept_timeout;
-    op->timer.data = op;
-    op->timer.log = r->connection->log;
-
-    ngx_add_timer(&op->timer, timeout);
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_vpt_store_accept_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
-{
-    ngx_vpt_store_accept_op_t  *op = call->data;
-
-    ngx_uint_t  skipped;
-
-    if (call == op->calls[NGX_VPT_STORE_ACCEPT_MARK]) {
-        op->calls[NGX_VPT_STORE_ACCEPT_MARK] = NULL;
-
-        if (reply != NULL && reply->type == REDIS_REPLY_NIL) {
-            op->repeat = 1;
-
-        } else if (reply == NULL || reply->type != REDIS_REPLY_STATUS) {
-            op->failed = 1;
-        }
-
-    } else {
-        op->calls[NGX_VPT_STORE_ACCEPT_EXISTS] = NULL;
-
-        if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
-            op->exists = reply->integer > 0;
-
-        } else {
-            op->failed = 1;
-        }
-    }
-
-    if (op->failed && reply != NULL && reply->type == REDIS_REPLY_ERROR
-        && ngx_http_vpt_log_allowed(NGX_VPT_LOG_REDIS, &skipped))
-    {
-        ngx_log_error(NGX_LOG_WARN, op->request->connection->log, 0,
-                      "vpt: redis failed recording an accept: %s "
-                      "(%ui more since the last report)", reply->str,
-                      skipped);
-    }
-
-    if (--op->pending) {
-        return;
-    }
-
-    if (op->timer.timer_set) {
-        ngx_del_timer(&op->timer);
-    }
-
-    if (op->failed) {
-        op->done(op->data, NGX_VPT_STORE_ACCEPT_UNKNOWN);
-        return;
-    }
-
-    if (op->repeat) {
-        op->done(op->data, NGX_VPT_STORE_ACCEPT_REPEAT);
-        return;
-    }
-
-    if (op->exists) {
-        (void) ngx_vpt_store_count(op->request, op->shopper, "HSET", 'a',
-                                   &op->offer, 1);
-    }
-
-    op->done(op->data, NGX_VPT_STORE_ACCEPT_FIRST);
-}
-
-
-static void
-ngx_vpt_store_accept_timeout(ngx_event_t *ev)
-{
-    ngx_vpt_store_accept_op_t  *op = ev->data;
-
-    ngx_uint_t  i, first;
-
-    first = 1;
-
-    for (i = 0; i < NGX_VPT_STORE_ACCEPT_NCALLS; i++) {
-        if (op->calls[i] == NULL) {
-            continue;
-        }
-
-        /* one failure for the breaker, however many were in flight */
-        if (first) {
-            ngx_vpt_redis_timed_out(op->calls[i]);
-            first = 0;
-
-        } else {
-            ngx_vpt_redis_detach(op->calls[i]);
-        }
-
-        op->calls[i] = NULL;
-    }
-
-    op->pending = 0;
-
-    op->done(op->data, NGX_VPT_STORE_ACCEPT_UNKNOWN);
 }
 
 
@@ -878,40 +506,6 @@ ngx_vpt_store_counters(ngx_vpt_store_lookup_t *lk, redisReply *reply)
     }
 
     return NGX_OK;
-}
-
-
-/* an order's memo, kept until the decision knows the page's order.id */
-
-static void
-ngx_vpt_store_memo_read(ngx_http_request_t *r, ngx_vpt_shopper_t *s,
-    vpt_str_t *order, redisReply *value)
-{
-    ngx_keyval_t  *m;
-
-    if (s->memos == NULL) {
-        s->memos = ngx_array_create(r->pool, 2, sizeof(ngx_keyval_t));
-        if (s->memos == NULL) {
-            return;
-        }
-    }
-
-    m = ngx_array_push(s->memos);
-    if (m == NULL) {
-        return;
-    }
-
-    m->key.len = order->len;
-    m->key.data = ngx_pnalloc(r->pool, order->len + value->len);
-    if (m->key.data == NULL) {
-        s->memos->nelts--;
-        return;
-    }
-
-    ngx_memcpy(m->key.data, order->data, order->len);
-    m->value.data = m->key.data + order->len;
-    m->value.len = value->len;
-    ngx_memcpy(m->value.data, value->str, value->len);
 }
 
 

@@ -23,7 +23,9 @@
  *                  days, a day longer than the link
  *
  * Every command goes out through one function of ngx_vpt_store.c with its
- * key named apart, the place where routing by key (a cluster's slots) goes.
+ * key named apart, the place where routing by key (a cluster's slots) goes;
+ * ngx_vpt_store_accept.c (accepts) and ngx_vpt_store_order.c (the order
+ * memo) use it through ngx_vpt_store_int.h.
  */
 
 #ifndef NGX_VPT_STORE_H
