@@ -273,6 +273,47 @@ is($r->{status}, 204, 'the new secret still signs');
         or diag $out;
 }
 
+# --- vpt-report: an accept counts once, and only for a logged decision -----
+{
+    my $line = sub {
+        my (%f) = @_;
+        my %l = (decision => '', status => 'injected', page => 'cart',
+                 offer => '', value => '', propensity => '', variant => '',
+                 experiment => '', candidates => '', context => '{}',
+                 redis_time => '-', repeat => '0', uri => '/', %f);
+        return encode_json(\%l);
+    };
+    my ($a, $b, $c) = ('a' x 16, 'b' x 16, 'c' x 16);
+    my @l = (
+        $line->(decision => $a, offer => 'dress', value => '5.0',
+                propensity => '1'),
+        $line->(decision => $b, offer => 'app', value => '1.0',
+                propensity => '1'),
+        $line->(decision => $a, status => 'accept', offer => 'dress',
+                value => '10.000000', repeat => ''),
+        $line->(decision => $a, status => 'accept', offer => 'dress',
+                value => '10.000000', repeat => ''),      # a replay
+        $line->(decision => $b, status => 'accept', offer => 'dress',
+                value => '10.000000', repeat => ''),      # never shown
+        $line->(decision => $c, status => 'accept', offer => 'dress',
+                value => '10.000000', repeat => ''),      # no decision
+        $line->(decision => $a, status => 'conversion', value => '30.000000',
+                repeat => ''),
+        $line->(decision => $c, status => 'conversion', value => '99.000000',
+                repeat => ''),
+    );
+    write_file("$dir/match.log", join("\n", @l) . "\n");
+    my $out = `$root/build/tools/vpt-report --json $dir/match.log 2>&1`;
+    my $rep = eval { decode_json($out) } // do { diag $out; {} };
+    my ($arm) = map { @{ $_->{arms} } } @{ $rep->{experiments} // [] };
+    is($arm->{decisions}, 2, 'report: two decisions');
+    is($arm->{accepts}, 1, 'report: one accept (no replay, no forgery)');
+    is($rep->{unmatched_accepts}, 3, 'report: three accepts not counted');
+    ok(abs($arm->{vpt} - 5) < 1e-9, 'report: VPT 10 / 2');
+    ok(abs($arm->{realized_vpt} - 15) < 1e-9,
+       'report: realized VPT 30 / 2 (the conversion of no decision left out)');
+}
+
 # --- no key for shoppers the store does not know --------------------------------
 {
     my $before = redis_cmd($rd, 'DBSIZE');
