@@ -57,6 +57,7 @@ render(const char *markup, const char *value)
     ctx_init(&ctx, value);
     vars.decision = str("7f3a");
     vars.experiment = str("");
+    vars.signature = str("");
 
     np = vpt_render_placeholders(o.markup);
     VPT_CHECK(np <= sizeof(esc));
