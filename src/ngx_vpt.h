@@ -96,6 +96,11 @@ typedef struct {
     ngx_flag_t                beacons;   /* some location has vpt_beacon */
     vpt_sign_keys_t          *sign_keys; /* vpt_secret; NULL: unsigned */
     ngx_array_t              *splits;    /* ngx_str_t: every vpt_split name */
+
+    /* advertisers' spend (ngx_vpt_spend.c) */
+    ngx_msec_t                spend_sync;      /* vpt_spend_sync */
+    time_t                    budget_day;      /* vpt_budget_day */
+    void                     *spend;           /* NULL: no advertisers */
 } ngx_http_vpt_main_conf_t;
 
 
@@ -122,6 +127,11 @@ typedef struct {
     ngx_str_t                 conversion_key;  /* vpt_conversion_key's */
     ngx_hash_t                types;           /* vpt_types */
     ngx_array_t              *types_keys;
+
+    /* advertisers (ngx_vpt_advertiser.c) */
+    ngx_array_t              *block_advertisers;   /* vpt_block_advertisers */
+    u_char                   *blocked;       /* per offer; NULL: none */
+    ngx_int_t                 max_third_party;     /* -1: no cap */
 } ngx_http_vpt_loc_conf_t;
 
 
@@ -207,9 +217,9 @@ typedef enum {
  * Who calls whom, one way only (a file calls only those listed before
  * it, never one after it):
  *
- *   log, secret, store (-> redis), outcome, decision, request, body
- *   filter, header filter (it starts the body filter), beacon,
- *   conversion, variables, stats (-> status page)
+ *   log, secret, store (-> redis), spend, advertiser, outcome,
+ *   decision, request, body filter, header filter (it starts the body
+ *   filter), beacon, conversion, variables, stats (-> status page)
  *
  * A request goes: request (phase handlers, lookup) -> decision -> header
  * filter -> body filter -> stats (log phase).  What waits for the lookup
@@ -233,6 +243,23 @@ size_t ngx_http_vpt_sign_accept(ngx_http_request_t *r, ngx_str_t *decision,
     vpt_str_t *offer, ngx_str_t *experiment, u_char *out);
 vpt_sign_rc_e ngx_http_vpt_verify_accept(ngx_http_request_t *r,
     ngx_vpt_store_accept_t *a, ngx_str_t *token, vpt_sign_check_t *res);
+
+/*
+ * ngx_vpt_spend.c: advertisers' spend in shared memory, synced to Redis
+ * through the store from a timer, and charged; ngx_vpt_advertiser.c: the
+ * gate a decision applies, the blocklist, the status page's lines
+ */
+ngx_int_t ngx_http_vpt_init_spend(ngx_conf_t *cf);
+ngx_int_t ngx_http_vpt_spend_init_worker(ngx_cycle_t *cycle);
+void ngx_http_vpt_spend_impressions(ngx_http_request_t *r,
+    const vpt_decision_t *decision);
+void ngx_http_vpt_spend_accept(ngx_http_request_t *r, ngx_uint_t offer);
+char *ngx_http_vpt_spend_merge(ngx_conf_t *cf, ngx_http_vpt_loc_conf_t *prev,
+    ngx_http_vpt_loc_conf_t *conf);
+ngx_int_t ngx_http_vpt_spend_gate(ngx_http_request_t *r,
+    ngx_http_vpt_loc_conf_t *vlcf, const uint32_t *impressions,
+    vpt_decide_params_t *params);
+ngx_int_t ngx_http_vpt_spend_status(ngx_http_request_t *r, ngx_str_t *text);
 
 /* ngx_vpt_outcome.c: the one writer of ctx->outcome and ctx->verdict */
 void ngx_http_vpt_set_outcome(ngx_http_vpt_ctx_t *ctx,

@@ -157,6 +157,7 @@ ngx_http_vpt_beacon_handler(ngx_http_request_t *r)
     }
 
     ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_ACCEPT, 1);
+    ngx_http_vpt_spend_accept(r, (ngx_uint_t) offer);
 
     return ngx_http_vpt_beacon_answer(r, offer);
 }
@@ -375,10 +376,12 @@ ngx_http_vpt_beacon_recorded(void *data, ngx_vpt_store_accept_rc_e rc)
                       "decision %V is logged but its count is unknown",
                       &ctx->accept.decision);
         ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_ACCEPT, 1);
+        ngx_http_vpt_spend_accept(r, (ngx_uint_t) ctx->accept_offer);
         break;
 
     default:
         ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_ACCEPT, 1);
+        ngx_http_vpt_spend_accept(r, (ngx_uint_t) ctx->accept_offer);
     }
 
     ngx_http_finalize_request(r,

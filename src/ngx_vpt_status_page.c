@@ -104,6 +104,7 @@ static ngx_int_t
 ngx_http_vpt_status_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
+    ngx_str_t                    adv;
     ngx_buf_t                   *b;
     ngx_chain_t                  out;
     ngx_table_elt_t             *h;
@@ -138,7 +139,12 @@ ngx_http_vpt_status_handler(ngx_http_request_t *r)
     page.len = 0;
     ngx_http_vpt_status_write(&page, &snap);
 
-    b = ngx_create_temp_buf(r->pool, page.len);
+    /* the advertisers' lines (ngx_vpt_spend.c) */
+    if (ngx_http_vpt_spend_status(r, &adv) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b = ngx_create_temp_buf(r->pool, page.len + adv.len);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -147,7 +153,7 @@ ngx_http_vpt_status_handler(ngx_http_request_t *r)
     page.len = 0;
     ngx_http_vpt_status_write(&page, &snap);
 
-    b->last = page.pos;
+    b->last = ngx_cpymem(page.pos, adv.data, adv.len);
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
