@@ -266,6 +266,22 @@ static ngx_command_t  ngx_http_vpt_commands[] = {
       offsetof(ngx_http_vpt_loc_conf_t, gpc),
       NULL },
 
+    /* realized value: ngx_vpt_conversion.c */
+
+    { ngx_string("vpt_conversion"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_vpt_conversion,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vpt_conversion_key"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_vpt_conversion_key,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -318,6 +334,7 @@ ngx_http_vpt_postconfiguration(ngx_conf_t *cf)
     }
 
     if (ngx_http_vpt_init_stats(cf) != NGX_OK
+        || ngx_http_vpt_secret_check(cf) != NGX_OK
         || ngx_http_vpt_init_spend(cf) != NGX_OK)
     {
         return NGX_ERROR;
@@ -409,6 +426,7 @@ ngx_http_vpt_create_loc_conf(ngx_conf_t *cf)
     conf->split_permyriad = NGX_CONF_UNSET;
     conf->beacon = NGX_CONF_UNSET;
     conf->status_page = NGX_CONF_UNSET;
+    conf->conversion = NGX_CONF_UNSET;
     conf->block_advertisers = NGX_CONF_UNSET_PTR;
     conf->max_third_party = NGX_CONF_UNSET;
     conf->country = NGX_CONF_UNSET_PTR;
@@ -446,6 +464,14 @@ ngx_http_vpt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->slots, prev->slots, 1);
     ngx_conf_merge_value(conf->beacon, prev->beacon, 0);
     ngx_conf_merge_value(conf->status_page, prev->status_page, 0);
+    ngx_conf_merge_value(conf->conversion, prev->conversion, 0);
+    ngx_conf_merge_str_value(conf->conversion_key, prev->conversion_key, "");
+
+    if (conf->conversion && conf->conversion_key.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"vpt_conversion\" needs \"vpt_conversion_key\"");
+        return NGX_CONF_ERROR;
+    }
 
     if (ngx_http_vpt_shopper_merge(cf, prev, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
@@ -560,8 +586,9 @@ ngx_http_vpt_split(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_vpt_loc_conf_t *vlcf = conf;
 
-    ngx_str_t  *value;
-    ngx_int_t   permyriad;
+    ngx_str_t                 *value, *name;
+    ngx_int_t                  permyriad;
+    ngx_http_vpt_main_conf_t  *vmcf;
 
     if (vlcf->split_permyriad != NGX_CONF_UNSET) {
         return "is duplicate";
@@ -594,6 +621,24 @@ ngx_http_vpt_split(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     vlcf->split_name = value[1];
     vlcf->split_permyriad = permyriad;
+
+    /* the beacon's x= must be one of these */
+
+    vmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_vpt_module);
+
+    if (vmcf->splits == NULL) {
+        vmcf->splits = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (vmcf->splits == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    name = ngx_array_push(vmcf->splits);
+    if (name == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *name = value[1];
 
     /* the per-request hash goes on from here with the session key */
     vlcf->split_hash = vpt_hash_more(vpt_hash(value[1].data, value[1].len),

@@ -53,7 +53,9 @@ typedef enum {
     NGX_VPT_OUT_NO_ANCHOR,
     NGX_VPT_OUT_SKIPPED,
     NGX_VPT_OUT_OFF,
-    NGX_VPT_OUT_ACCEPT,             /* a beacon request */
+    NGX_VPT_OUT_ACCEPT,             /* a beacon request, counted */
+    NGX_VPT_OUT_ACCEPT_UNCOUNTED,   /* genuine, but expired or repeated */
+    NGX_VPT_OUT_CONVERSION,         /* realized value (vpt_conversion) */
     NGX_VPT_OUT_BOT,                /* a bot's User-Agent: never offered */
     NGX_VPT_OUT_PREVIEW,            /* a signed QA preview, not counted */
     NGX_VPT_OUT_N
@@ -111,6 +113,9 @@ typedef struct {
     ngx_vpt_redis_addr_t     *redis;     /* NULL: no vpt_redis */
     vpt_anchor_t             *default_anchor;
     ngx_flag_t                used;      /* some location has vpt on */
+    ngx_flag_t                beacons;   /* some location has vpt_beacon */
+    vpt_sign_keys_t          *sign_keys; /* vpt_secret; NULL: unsigned */
+    ngx_array_t              *splits;    /* ngx_str_t: every vpt_split name */
 
     /* advertisers' spend (ngx_vpt_spend.c) */
     ngx_msec_t                spend_sync;      /* vpt_spend_sync */
@@ -119,7 +124,6 @@ typedef struct {
 
     vpt_ref_hosts_t          *ref_hosts; /* built in + vpt_referrer_hosts */
     vpt_tz_t                 *server_tz; /* /etc/localtime; NULL: none */
-    vpt_sign_keys_t          *sign_keys; /* vpt_secret; NULL: unsigned */
 } ngx_http_vpt_main_conf_t;
 
 
@@ -142,6 +146,8 @@ typedef struct {
     uint64_t                  split_hash;      /* of "NAME\n", once */
     ngx_flag_t                beacon;
     ngx_flag_t                status_page;
+    ngx_flag_t                conversion;      /* vpt_conversion */
+    ngx_str_t                 conversion_key;  /* vpt_conversion_key's */
     ngx_hash_t                types;           /* vpt_types */
     ngx_array_t              *types_keys;
 
@@ -184,9 +190,10 @@ struct ngx_http_vpt_ctx_s {
     u_char                    decision_id[17];
     ngx_str_t                 markup;        /* rendered offers */
 
-    /* a beacon request: what was accepted */
+    /* a beacon request: what was accepted; a conversion: its amount */
     ngx_vpt_store_accept_t    accept;
     double                    accept_value;
+    long                      accept_offer;   /* its catalog index */
 
     /* the Redis lookup */
     ngx_vpt_store_lookup_t   *lookup;        /* NULL: none running */
@@ -210,6 +217,7 @@ struct ngx_http_vpt_ctx_s {
     unsigned                  spliced:1;     /* anchor handled */
     unsigned                  cancelled:1;   /* lookup let go: not reused */
     unsigned                  preview:1;     /* a genuine vpt_preview= */
+    unsigned                  repeat:1;      /* an order's decision again */
 };
 
 
@@ -222,6 +230,9 @@ extern ngx_module_t  ngx_http_vpt_module;
  */
 #define NGX_VPT_SESSION_MAX   256
 
+/* a longer order.id has no memo: it is decided at each view */
+#define NGX_VPT_ORDER_MAX     128
+
 /* bytes of a shopper's value shown in a log line, and their escaped room */
 #define NGX_VPT_LOG_SHOW      32
 #define NGX_VPT_LOG_ESCAPED   (NGX_VPT_LOG_SHOW * 4 + sizeof("..."))
@@ -232,6 +243,7 @@ typedef enum {
     NGX_VPT_LOG_CONTEXT,
     NGX_VPT_LOG_COUNTERS,
     NGX_VPT_LOG_SESSION,
+    NGX_VPT_LOG_ACCEPT,             /* refused beacons: forged, altered */
     NGX_VPT_LOG_N
 } ngx_vpt_log_kind_e;
 
@@ -240,10 +252,9 @@ typedef enum {
  * Who calls whom, one way only (a file calls only those listed before
  * it, never one after it):
  *
- *   log, store (-> redis), spend, advertiser, outcome, secret, shopper,
- *   decision, request,
- *   body filter, header filter (it starts the body filter), beacon,
- *   variables, stats (-> status page)
+ *   log, secret, store (-> redis), spend, advertiser, outcome, shopper,
+ *   decision, request, body filter, header filter (it starts the body
+ *   filter), beacon, conversion, variables, stats (-> status page)
  *
  * A request goes: request (phase handlers, lookup) -> decision -> header
  * filter -> body filter -> stats (log phase).  What waits for the lookup
@@ -254,6 +265,19 @@ typedef enum {
 size_t ngx_http_vpt_log_escape(u_char *dst, u_char *src, size_t len);
 ngx_uint_t ngx_http_vpt_log_allowed(ngx_vpt_log_kind_e kind,
     ngx_uint_t *skipped);
+
+/*
+ * ngx_vpt_secret.c: vpt_secret and vpt_conversion_key (secrets read from
+ * files), the accept links' signatures
+ */
+char *ngx_http_vpt_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_vpt_conversion_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_vpt_secret_check(ngx_conf_t *cf);
+size_t ngx_http_vpt_sign_accept(ngx_http_request_t *r, ngx_str_t *decision,
+    vpt_str_t *offer, ngx_str_t *experiment, u_char *out);
+vpt_sign_rc_e ngx_http_vpt_verify_accept(ngx_http_request_t *r,
+    ngx_vpt_store_accept_t *a, ngx_str_t *token, vpt_sign_check_t *res);
 
 /*
  * ngx_vpt_spend.c: advertisers' spend in shared memory, synced to Redis
@@ -322,6 +346,10 @@ ngx_int_t ngx_http_vpt_add_variables(ngx_conf_t *cf);
 
 /* ngx_vpt_beacon.c: the "vpt_beacon" directive and its handler */
 char *ngx_http_vpt_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* ngx_vpt_conversion.c: the "vpt_conversion" directive and its handler */
+char *ngx_http_vpt_conversion(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /*
  * ngx_vpt_stats.c: the shared counters and the log-phase handler that

@@ -17,6 +17,7 @@
 #include "ngx_vpt.h"
 
 
+static ngx_int_t ngx_http_vpt_decide_again(ngx_http_vpt_ctx_t *ctx);
 static ngx_int_t ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx);
 static void ngx_http_vpt_force(ngx_http_vpt_ctx_t *ctx);
 
@@ -56,6 +57,10 @@ ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx)
 
     if (vlcf->ranker == NULL) {
         ngx_http_vpt_decided(ctx, NGX_VPT_OUT_SUPPRESSED);
+        return;
+    }
+
+    if (ngx_http_vpt_decide_again(ctx) == NGX_OK) {
         return;
     }
 
@@ -108,6 +113,45 @@ ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx)
 
 
 /*
+ * One decision per order: on the confirmation page of an order (context
+ * order.id), the decision its first view showed, kept by the store, is
+ * shown again with its id ($vpt_repeat 1): a reload is not a new
+ * impression.  NGX_OK: decided so; NGX_DECLINED: decide as usual (and
+ * the store keeps what is shown for this order).
+ */
+
+static ngx_int_t
+ngx_http_vpt_decide_again(ngx_http_vpt_ctx_t *ctx)
+{
+    vpt_context_t  *c;
+
+    c = ctx->shopper.context;
+
+    if (ctx->conf->page != VPT_PAGE_CONFIRMATION || c->order_id.len == 0
+        || c->order_id.len > NGX_VPT_ORDER_MAX
+        || ctx->variant == NGX_VPT_VARIANT_CONTROL)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->shopper.order.data = (u_char *) c->order_id.data;
+    ctx->shopper.order.len = c->order_id.len;
+
+    if (ngx_vpt_store_order_decision(ctx->request, &ctx->shopper,
+                                     ctx->decision_id, &ctx->decision)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->repeat = 1;
+    ngx_http_vpt_decided(ctx, NGX_VPT_OUT_INJECTED);
+
+    return NGX_OK;
+}
+
+
+/*
  * The body filter is at the anchor and the decision is there: NGX_OK with
  * ctx->markup to splice (the outcome is then "injected" and the
  * impressions are written), or NGX_DECLINED: nothing to show, the anchor
@@ -139,9 +183,11 @@ ngx_http_vpt_inject(ngx_http_vpt_ctx_t *ctx)
     id.data = ctx->decision_id;
     id.len = 16;
 
-    ngx_vpt_store_record_decision(ctx->request, &ctx->shopper,
-                                  &ctx->decision, &id);
-    ngx_http_vpt_spend_impressions(ctx->request, &ctx->decision);
+    if (!ctx->repeat) {
+        ngx_vpt_store_record_decision(ctx->request, &ctx->shopper,
+                                      &ctx->decision, &id);
+        ngx_http_vpt_spend_impressions(ctx->request, &ctx->decision);
+    }
 
     return NGX_OK;
 }
@@ -152,27 +198,46 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
 {
     u_char                    *p;
     size_t                     i, len;
+    ngx_str_t                  id, experiment;
     vpt_offer_t               *offer;
     vpt_catalog_t             *catalog;
     vpt_render_vars_t          vars;
     ngx_http_request_t        *r;
     ngx_http_vpt_main_conf_t  *vmcf;
+    u_char                     sig[VPT_MAX_SLOTS][VPT_SIGN_ACCEPT_MAX];
+    size_t                     siglen[VPT_MAX_SLOTS];
 
     r = ctx->request;
     vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
     catalog = vmcf->catalog;
 
-    vars.decision.data = (char *) ctx->decision_id;
-    vars.decision.len = 16;
-    vars.experiment.data = (char *) ctx->conf->split_name.data;
-    vars.experiment.len = ctx->variant == NGX_VPT_VARIANT_NONE
-                          ? 0 : ctx->conf->split_name.len;
+    id.data = ctx->decision_id;
+    id.len = 16;
+    experiment.data = ctx->conf->split_name.data;
+    experiment.len = ctx->variant == NGX_VPT_VARIANT_NONE
+                     ? 0 : ctx->conf->split_name.len;
+
+    vars.decision.data = (char *) id.data;
+    vars.decision.len = id.len;
+    vars.experiment.data = (char *) experiment.data;
+    vars.experiment.len = experiment.len;
     vars.preview = ctx->preview;
 
     len = 0;
 
-    for (i = 0; i < ctx->decision.n; i++) {
+    /*
+     * Each offer's link signs the decision, the offer and the experiment
+     * (only the treatment is shown offers, so the arm is in it too)
+     */
+
+    for (i = 0; i < ctx->decision.n && i < VPT_MAX_SLOTS; i++) {
         offer = &catalog->offers[ctx->decision.offer[i]];
+        siglen[i] = ngx_http_vpt_sign_accept(r, &id, &offer->id,
+                                             &experiment, sig[i]);
+
+        vars.signature.data = (char *) sig[i];
+        vars.signature.len = siglen[i];
+
         len += vpt_render_size(offer, ctx->shopper.context, &vars);
     }
 
@@ -183,8 +248,12 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
 
     ctx->markup.data = p;
 
-    for (i = 0; i < ctx->decision.n; i++) {
+    for (i = 0; i < ctx->decision.n && i < VPT_MAX_SLOTS; i++) {
         offer = &catalog->offers[ctx->decision.offer[i]];
+
+        vars.signature.data = (char *) sig[i];
+        vars.signature.len = siglen[i];
+
         p += vpt_render((char *) p, offer, ctx->shopper.context, &vars);
     }
 

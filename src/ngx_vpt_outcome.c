@@ -12,7 +12,9 @@
  *   decided          the decision's outcome; offers chosen read no_anchor
  *                    until they are spliced
  *   final            injected, no_anchor, skipped (the filters), accept
- *                    (the beacon): a later answer of Redis changes nothing
+ *                    or accept_uncounted (the beacon, once Redis said
+ *                    whether the decision was accepted before),
+ *                    conversion: a later answer of Redis changes nothing
  */
 
 #include <ngx_config.h>
@@ -36,6 +38,8 @@ ngx_str_t  ngx_vpt_outcome_names[] = {
     ngx_string("skipped"),
     ngx_string("off"),
     ngx_string("accept"),
+    ngx_string("accept_uncounted"),
+    ngx_string("conversion"),
     ngx_string("bot"),
     ngx_string("preview")
 };

@@ -17,6 +17,7 @@
 #include <ngx_http.h>
 
 #include "ngx_vpt.h"
+#include "vpt_random.h"
 
 
 static ngx_int_t ngx_http_vpt_phase_handler(ngx_http_request_t *r);
@@ -503,17 +504,8 @@ ngx_http_vpt_cleanup(void *data)
 static ngx_http_vpt_ctx_t *
 ngx_http_vpt_create_ctx(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf)
 {
-    uint64_t              h;
     ngx_pool_cleanup_t   *cln;
     ngx_http_vpt_ctx_t   *ctx;
-    struct {
-        ngx_pid_t         pid;
-        ngx_atomic_uint_t conn;
-        ngx_uint_t        requests;
-        time_t            sec;
-        ngx_msec_t        msec;
-        long              rnd;
-    }                     seed;
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -528,17 +520,16 @@ ngx_http_vpt_create_ctx(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf)
     cln->handler = ngx_http_vpt_cleanup;
     cln->data = ctx;
 
-    /* unique enough across workers and restarts; also the ranker's seed */
-    ngx_memzero(&seed, sizeof(seed));
-    seed.pid = ngx_pid;
-    seed.conn = r->connection->number;
-    seed.requests = r->connection->requests;
-    seed.sec = r->start_sec;
-    seed.msec = r->start_msec;
-    seed.rnd = ngx_random();
-
-    h = vpt_hash(&seed, sizeof(seed));
-    ngx_hex_dump(ctx->decision_id, (u_char *) &h, sizeof(h));
+    /*
+     * From the kernel's CSPRNG (vpt_random.h): nobody can aim a link at a
+     * decision not yet made.  Also the ranker's seed.
+     */
+    if (vpt_random_hex((char *) ctx->decision_id, 16) != VPT_OK) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, ngx_errno,
+                      "vpt: getrandom() failed, no decision");
+        ngx_http_vpt_decided(ctx, NGX_VPT_OUT_REDIS_ERROR);
+        return ctx;
+    }
 
     ctx->shopper.prefix = vlcf->context_prefix;
 

@@ -372,7 +372,7 @@ ngx_http_vpt_stats_log_handler(ngx_http_request_t *r)
     (void) ngx_atomic_fetch_add(&sh->requests, 1);
     (void) ngx_atomic_fetch_add(&sh->outcomes[st], 1);
 
-    if (st == NGX_VPT_OUT_INJECTED) {
+    if (st == NGX_VPT_OUT_INJECTED && !ctx->repeat) {
         for (i = 0; i < ctx->decision.n && i < VPT_MAX_SLOTS; i++) {
             ngx_http_vpt_stats_count_offer(conf, ctx->decision.offer[i], 0);
         }

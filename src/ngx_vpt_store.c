@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 
 #include "ngx_vpt.h"
+#include "ngx_vpt_store_int.h"
 
 
 /* VPT_CTX_MAX_BYTES: GETRANGE's end is inclusive, one more tells "too big" */
@@ -22,9 +23,6 @@
 
 /* an advertiser's spend keys: "vpt:spend:{ID}:d:DAY", ID <= 64 bytes */
 #define NGX_VPT_STORE_SPEND_KEY      160
-
-/* the counters live 30 days from the first impression or accept */
-#define NGX_VPT_STORE_COUNTERS_TTL   "2592000"
 
 
 enum {
@@ -47,16 +45,6 @@ struct ngx_vpt_store_lookup_s {
 };
 
 
-static ngx_int_t ngx_vpt_store_key(ngx_http_request_t *r,
-    ngx_vpt_shopper_t *shopper, ngx_uint_t counters, ngx_str_t *key);
-static ngx_vpt_redis_call_t *ngx_vpt_store_send(ngx_str_t *key,
-    ngx_vpt_redis_handler_pt handler, void *data, int argc,
-    const char **argv, size_t *argvlen);
-static ngx_int_t ngx_vpt_store_fire(ngx_str_t *key, int argc,
-    const char **argv, size_t *argvlen);
-static ngx_int_t ngx_vpt_store_count(ngx_http_request_t *r,
-    ngx_vpt_shopper_t *shopper, const char *cmd, u_char kind,
-    vpt_str_t *offer, ngx_uint_t expire);
 static void ngx_vpt_store_context_reply(ngx_vpt_redis_call_t *call,
     redisReply *reply);
 static void ngx_vpt_store_counters_reply(ngx_vpt_redis_call_t *call,
@@ -80,7 +68,7 @@ ngx_vpt_store_configured(ngx_http_request_t *r)
 
 /* "<prefix><session>", or the counters' "<prefix><session>:vpt" */
 
-static ngx_int_t
+ngx_int_t
 ngx_vpt_store_key(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
     ngx_uint_t counters, ngx_str_t *key)
 {
@@ -118,7 +106,7 @@ ngx_vpt_store_key(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
  * cluster's routing by slot goes.
  */
 
-static ngx_vpt_redis_call_t *
+ngx_vpt_redis_call_t *
 ngx_vpt_store_send(ngx_str_t *key, ngx_vpt_redis_handler_pt handler,
     void *data, int argc, const char **argv, size_t *argvlen)
 {
@@ -129,7 +117,7 @@ ngx_vpt_store_send(ngx_str_t *key, ngx_vpt_redis_handler_pt handler,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_vpt_store_fire(ngx_str_t *key, int argc, const char **argv,
     size_t *argvlen)
 {
@@ -149,7 +137,7 @@ ngx_vpt_store_fire(ngx_str_t *key, int argc, const char **argv,
  * write; a plain EXPIRE for accepts (ttl_nx 0), which start them again.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_vpt_store_count(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
     const char *cmd, u_char kind, vpt_str_t *offer, ngx_uint_t ttl_nx)
 {
@@ -218,28 +206,10 @@ ngx_vpt_store_record_decision(ngx_http_request_t *r,
 
         (void) ngx_vpt_store_count(r, shopper, "HINCRBY", 'i', id, 1);
     }
-}
 
-
-/*
- * Without a session (or with a key the pages refuse, see
- * ngx_http_vpt_session()) there is no one to remember the accept for.
- */
-
-ngx_int_t
-ngx_vpt_store_record_accept(ngx_http_request_t *r,
-    ngx_vpt_shopper_t *shopper, ngx_vpt_store_accept_t *accept)
-{
-    vpt_str_t  offer;
-
-    if (!ngx_vpt_store_configured(r) || shopper->session.len == 0) {
-        return NGX_OK;
+    if (shopper->order.len && decision->n) {
+        ngx_vpt_store_memo_write(r, shopper, decision, decision_id);
     }
-
-    offer.data = (const char *) accept->offer.data;
-    offer.len = accept->offer.len;
-
-    return ngx_vpt_store_count(r, shopper, "HSET", 'a', &offer, 0);
 }
 
 
@@ -483,6 +453,11 @@ ngx_vpt_store_counters(ngx_vpt_store_lookup_t *lk, redisReply *reply)
 
             id.data = field->str + 2;
             id.len = field->len - 2;
+
+            if (field->str[0] == 'm') {
+                ngx_vpt_store_memo_read(r, s, &id, value);
+                continue;
+            }
 
             offer = vpt_catalog_find(catalog, id);
             if (offer < 0) {

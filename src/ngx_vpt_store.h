@@ -12,9 +12,16 @@
  *
  *     P S          the shopper's context, a JSON string (the shop writes it)
  *     P S ":vpt"   the shopper's counters, a hash: "i:<offer>" impressions,
- *                  "a:<offer>" accepted; it lives 30 days from its first
- *                  write (an accept starts them again), every write
+ *                  "a:<offer>" accepted, "m:<order.id>" the decision shown
+ *                  on that order's confirmation page ("<decision id>
+ *                  <offer>,<offer>...", so a reload shows it again, read
+ *                  by the lookup's HGETALL); it lives 30 days from its
+ *                  first write (an accept starts them again), every write
  *                  carrying the TTL
+ *     P "vpt:accepted:" D
+ *                  decision D was accepted (its value: the offer); made
+ *                  only by a signed link's first accept (SET NX), lives 8
+ *                  days, a day longer than the link
  *
  *     "vpt:spend:{" A "}:d:" D   advertiser A's spend in budget day D
  *                  (days since the epoch, of vpt_budget_day each), in
@@ -22,7 +29,9 @@
  *     "vpt:spend:{" A "}"        A's spend since it began, the same way
  *
  * Every command goes out through one function of ngx_vpt_store.c with its
- * key named apart, the place where routing by key (a cluster's slots) goes.
+ * key named apart, the place where routing by key (a cluster's slots) goes;
+ * ngx_vpt_store_accept.c (accepts) and ngx_vpt_store_order.c (the order
+ * memo) use it through ngx_vpt_store_int.h.
  */
 
 #ifndef NGX_VPT_STORE_H
@@ -54,6 +63,9 @@ typedef struct {
     vpt_context_t            *context;       /* NULL: none */
     uint32_t                 *impressions;   /* per offer, or NULL */
     uint8_t                  *accepted;      /* per offer, or NULL */
+    ngx_str_t                 order;         /* order.id of the page: the
+                                                decision's memo, len 0 none */
+    ngx_array_t              *memos;         /* ngx_keyval_t: "m:" fields */
 
     /* the store's own */
     ngx_str_t                 counters_key;  /* built once */
@@ -77,6 +89,15 @@ typedef struct ngx_vpt_store_lookup_s  ngx_vpt_store_lookup_t;
 /* called once, from the event loop; ms is the lookup's time */
 typedef void (*ngx_vpt_store_done_pt)(void *data, ngx_vpt_store_rc_e rc,
     ngx_msec_int_t ms);
+
+
+/*
+ * The decision a lookup found for shopper->order (its memo): the id into
+ * decision_id (16 bytes), the offers still in the catalog into d->offer[]
+ * and d->n.  NGX_OK, or NGX_DECLINED: none (or unreadable).
+ */
+ngx_int_t ngx_vpt_store_order_decision(ngx_http_request_t *r,
+    ngx_vpt_shopper_t *shopper, u_char *decision_id, vpt_decision_t *d);
 
 
 /* an accept, as the beacon read it */
@@ -107,18 +128,33 @@ void ngx_vpt_store_cancel(ngx_vpt_store_lookup_t *lk);
 
 /*
  * The decision is final and its offers were shown: their impressions,
- * fire and forget.  (Later: the per-order memo, advertisers' spend.)
+ * and, when shopper->order is set, the order's memo, fire and forget.
  */
 void ngx_vpt_store_record_decision(ngx_http_request_t *r,
     ngx_vpt_shopper_t *shopper, const vpt_decision_t *decision,
     ngx_str_t *decision_id);
 
+typedef enum {
+    NGX_VPT_STORE_ACCEPT_FIRST = 0,     /* counted now */
+    NGX_VPT_STORE_ACCEPT_REPEAT,        /* the decision was accepted before */
+    NGX_VPT_STORE_ACCEPT_UNKNOWN        /* Redis failed or was too slow */
+} ngx_vpt_store_accept_rc_e;
+
+typedef void (*ngx_vpt_store_accept_pt)(void *data,
+    ngx_vpt_store_accept_rc_e rc);
+
 /*
- * An accept by the shopper, fire and forget: NGX_OK if queued,
- * NGX_DECLINED when Redis is not usable now, NGX_ERROR when refused.
+ * An accept of a genuine link (the caller checked it): once signed
+ * (once = 1), marks the decision accepted unless it was (SET NX, so two
+ * clicks count once); the shopper's counters get "a:<offer>" on the first
+ * accept only if they exist already (no key for an unknown session).
+ * NGX_OK: done is called once, after this returns, within timeout ms.
+ * NGX_DECLINED: no Redis, or not usable now; done is never called.
  */
 ngx_int_t ngx_vpt_store_record_accept(ngx_http_request_t *r,
-    ngx_vpt_shopper_t *shopper, ngx_vpt_store_accept_t *accept);
+    ngx_vpt_shopper_t *shopper, ngx_vpt_store_accept_t *accept,
+    ngx_uint_t once, ngx_msec_t timeout, ngx_vpt_store_accept_pt done,
+    void *data);
 
 
 /*

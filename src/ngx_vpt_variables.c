@@ -41,6 +41,8 @@ static ngx_int_t ngx_http_vpt_basis_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_vpt_consent_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_repeat_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_http_variable_t  ngx_http_vpt_vars[] = {
@@ -82,6 +84,9 @@ static ngx_http_variable_t  ngx_http_vpt_vars[] = {
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("vpt_consent"), NULL, ngx_http_vpt_consent_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_repeat"), NULL, ngx_http_vpt_repeat_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -252,7 +257,7 @@ ngx_http_vpt_value_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ctx->accept.offer.len) {
+    if (ctx->accept.offer.len || ctx->outcome == NGX_VPT_OUT_CONVERSION) {
         value = ctx->accept_value;
 
     } else if (ngx_http_vpt_shown(ctx)) {
@@ -520,8 +525,10 @@ ngx_http_vpt_consent_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_vpt_var_ctx(r);
 
-    if (ctx == NULL || ctx->outcome == NGX_VPT_OUT_ACCEPT
-        || ctx->outcome == NGX_VPT_OUT_NONE)
+    if (ctx == NULL || ctx->outcome == NGX_VPT_OUT_NONE
+        || ctx->outcome == NGX_VPT_OUT_ACCEPT
+        || ctx->outcome == NGX_VPT_OUT_ACCEPT_UNCOUNTED
+        || ctx->outcome == NGX_VPT_OUT_CONVERSION)
     {
         ngx_http_vpt_set(v, (u_char *) "", 0);
         return NGX_OK;
@@ -529,6 +536,27 @@ ngx_http_vpt_consent_variable(ngx_http_request_t *r,
 
     name = &ngx_http_vpt_consent_levels[ctx->consent].name;
     ngx_http_vpt_set(v, name->data, name->len);
+
+    return NGX_OK;
+}
+
+
+/* "1": an order's page shown its decision again; "0" for other pages */
+
+static ngx_int_t
+ngx_http_vpt_repeat_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_vpt_ctx_t  *ctx;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx == NULL || ctx->accept.decision.len) {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    ngx_http_vpt_set(v, (u_char *) (ctx->repeat ? "1" : "0"), 1);
 
     return NGX_OK;
 }

@@ -67,6 +67,7 @@ typedef struct {
     vpt_attr_t    *features;
     size_t         nfeatures;
     vpt_str_t      advertiser;         /* third_party only; len 0 if none */
+    vpt_str_t      url;                /* the accept's 302; len 0: 204 */
 
     /*
      * how each placeholder of markup is escaped, in order (vpt_esc_e of

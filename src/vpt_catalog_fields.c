@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -18,6 +19,7 @@
 
 
 #define VPT_ID_MAX          64      /* bytes of an offer id */
+#define VPT_URL_MAX         2048    /* bytes of an offer url */
 
 
 static int vpt_list_parse(vpt_parse_t *p, json_t *v, vpt_strlist_t *l);
@@ -25,6 +27,7 @@ static int vpt_pages_parse(vpt_parse_t *p, json_t *v, unsigned *pages);
 static int vpt_hours_parse(vpt_parse_t *p, json_t *v, uint32_t *mask);
 static int vpt_hour(json_t *v, int *hour);
 static int vpt_features_parse(vpt_parse_t *p, json_t *v, vpt_offer_t *o);
+static int vpt_url_parse(vpt_parse_t *p, json_t *v, vpt_str_t *url);
 
 
 static const char  *vpt_kind_names[VPT_KIND_N] = {
@@ -66,6 +69,7 @@ const vpt_field_t  vpt_catalog_fields[] = {
       offsetof(vpt_offer_t, cap_per_shopper), 0 },
     { "features", VPT_FIELD_FEATURES, offsetof(vpt_offer_t, features), 0 },
     { "advertiser", VPT_FIELD_STRING, offsetof(vpt_offer_t, advertiser), 0 },
+    { "url", VPT_FIELD_URL, offsetof(vpt_offer_t, url), 0 },
     { NULL, 0, 0, 0 }
 };
 
@@ -216,6 +220,9 @@ vpt_catalog_field_parse(vpt_parse_t *p, const vpt_field_t *f, json_t *v,
 
         return vpt_catalog_str(p, json_string_value(v),
                                json_string_length(v), (vpt_str_t *) at);
+
+    case VPT_FIELD_URL:
+        return vpt_url_parse(p, v, (vpt_str_t *) at);
 
     default: /* VPT_FIELD_ID, parsed first */
         return VPT_OK;
@@ -479,4 +486,65 @@ vpt_features_parse(vpt_parse_t *p, json_t *v, vpt_offer_t *o)
     }
 
     return VPT_OK;
+}
+
+
+/*
+ * The accept's Location: an absolute http(s) URL with a host, or a path
+ * of this site ("/..." but not "//host", which a browser takes for
+ * another site).  Only printable ASCII without spaces: a control byte
+ * (CR, LF) would split the header, and a URL is sent as it is written.
+ */
+
+static int
+vpt_url_parse(vpt_parse_t *p, json_t *v, vpt_str_t *url)
+{
+    size_t       i, len, skip;
+    const char  *s;
+
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        snprintf(p->why, sizeof(p->why), "expected a non-empty string");
+        return VPT_ERROR;
+    }
+
+    s = json_string_value(v);
+    len = json_string_length(v);
+
+    if (len > VPT_URL_MAX) {
+        snprintf(p->why, sizeof(p->why), "longer than %d bytes",
+                 VPT_URL_MAX);
+        return VPT_ERROR;
+    }
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) s[i] <= 0x20 || (unsigned char) s[i] >= 0x7f) {
+            snprintf(p->why, sizeof(p->why), "byte %zu is a control "
+                     "character, a space or not ASCII (percent-encode it)",
+                     i);
+            return VPT_ERROR;
+        }
+    }
+
+    skip = 0;
+
+    if (len > 7 && strncasecmp(s, "http://", 7) == 0) {
+        skip = 7;
+
+    } else if (len > 8 && strncasecmp(s, "https://", 8) == 0) {
+        skip = 8;
+    }
+
+    if (skip) {
+        if (s[skip] == '/' || s[skip] == '?' || s[skip] == '#') {
+            snprintf(p->why, sizeof(p->why), "has no host");
+            return VPT_ERROR;
+        }
+
+    } else if (s[0] != '/' || (len > 1 && (s[1] == '/' || s[1] == '\\'))) {
+        snprintf(p->why, sizeof(p->why), "expected an absolute http or "
+                 "https URL, or a path starting with \"/\" (not \"//\")");
+        return VPT_ERROR;
+    }
+
+    return vpt_catalog_str(p, s, len, url);
 }

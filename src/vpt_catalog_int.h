@@ -39,7 +39,8 @@ typedef enum {
     VPT_FIELD_BOOL,                 /* int: 1, 0; -1 when absent */
     VPT_FIELD_CAP,                  /* an integer >= 1 */
     VPT_FIELD_FEATURES,
-    VPT_FIELD_STRING                /* a non-empty string */
+    VPT_FIELD_STRING,               /* a non-empty string */
+    VPT_FIELD_URL                   /* where an accept leads */
 } vpt_field_type_e;
 
 

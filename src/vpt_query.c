@@ -21,7 +21,7 @@ static int vpt_query_key(unsigned char c);
 static int vpt_query_hex(unsigned char c);
 
 
-static const char  vpt_query_names[VPT_QUERY_NARGS] = { 'd', 'o', 'x' };
+static const char  vpt_query_names[VPT_QUERY_NARGS] = { 'd', 'o', 'x', 's' };
 
 
 int
@@ -79,7 +79,7 @@ vpt_query_beacon(vpt_query_beacon_t *q, const char *query, size_t len)
         a = &q->arg[k];
 
         if (a->raw.data == NULL) {
-            if (k == VPT_QUERY_X) {
+            if (k == VPT_QUERY_X || k == VPT_QUERY_S) {
                 continue;
             }
 
@@ -269,6 +269,8 @@ vpt_query_key(unsigned char c)
         return VPT_QUERY_O;
     case 'x':
         return VPT_QUERY_X;
+    case 's':
+        return VPT_QUERY_S;
     default:
         return -1;
     }
@@ -289,4 +291,111 @@ vpt_query_hex(unsigned char c)
     }
 
     return -1;
+}
+
+
+int
+vpt_query_conversion(vpt_query_conversion_t *c, const char *query,
+    size_t len)
+{
+    int          seen_d, seen_v, dot, frac;
+    size_t       i, j, start, vlen;
+    double       v, scale;
+    const char  *val;
+
+    memset(c, 0, sizeof(vpt_query_conversion_t));
+    seen_d = 0;
+    seen_v = 0;
+
+    for (start = 0; start <= len; start = i + 1) {
+
+        for (i = start; i < len && query[i] != '&'; i++) {
+            /* void */
+        }
+
+        if (i - start < 2 || query[start + 1] != '=') {
+            continue;
+        }
+
+        val = query + start + 2;
+        vlen = i - start - 2;
+
+        switch (query[start]) {
+
+        case 'd':
+            if (seen_d++ || !vpt_query_is_decision(val, vlen)) {
+                snprintf(c->why, sizeof(c->why), "\"d\" is repeated or not "
+                         "16 lowercase hex digits");
+                return VPT_ERROR;
+            }
+
+            memcpy(c->decision, val, vlen);
+            c->decision_len = vlen;
+            break;
+
+        case 'v':
+            v = 0;
+            dot = 0;
+            frac = 0;
+            scale = 1;
+
+            for (j = 0; j < vlen; j++) {
+                if (val[j] == '.' && !dot && j > 0) {
+                    dot = 1;
+
+                } else if (val[j] >= '0' && val[j] <= '9' && frac < 6
+                           && j < 16)
+                {
+                    if (dot) {
+                        scale /= 10;
+                        frac++;
+                        v += (val[j] - '0') * scale;
+
+                    } else {
+                        v = v * 10 + (val[j] - '0');
+                    }
+
+                } else {
+                    break;
+                }
+            }
+
+            if (seen_v++ || vlen == 0 || j < vlen || val[vlen - 1] == '.'
+                || v > VPT_QUERY_AMOUNT_MAX)
+            {
+                snprintf(c->why, sizeof(c->why), "\"v\" is repeated or not "
+                         "an amount from 0 to 1e9 with at most 6 decimals");
+                return VPT_ERROR;
+            }
+
+            c->value = v;
+            break;
+
+        case 'c':
+            if (c->currency_len || vlen != 3
+                || val[0] < 'A' || val[0] > 'Z'
+                || val[1] < 'A' || val[1] > 'Z'
+                || val[2] < 'A' || val[2] > 'Z')
+            {
+                snprintf(c->why, sizeof(c->why), "\"c\" is repeated or not "
+                         "three uppercase letters");
+                return VPT_ERROR;
+            }
+
+            memcpy(c->currency, val, 3);
+            c->currency_len = 3;
+            break;
+
+        default:
+            break;
+        }
+    }
+
+    if (!seen_d || !seen_v) {
+        snprintf(c->why, sizeof(c->why), "\"%s\" is missing",
+                 seen_d ? "v" : "d");
+        return VPT_ERROR;
+    }
+
+    return VPT_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
- * The accept beacon's query string, "d=DECISION&o=OFFER[&x=EXPERIMENT]",
+ * The accept beacon's query string,
+ * "d=DECISION&o=OFFER[&x=EXPERIMENT][&s=SIGNATURE]",
  * parsed and validated with explicit lengths (the nginx glue passes
  * r->args).  The rules, chosen so that no two readers of the same URL
  * that split it on '&' (nginx's $arg_*, a framework, a WAF, a log
@@ -11,7 +12,7 @@
  *
  *   - Parameters are separated by '&'; empty ones ("&&&", a leading or
  *     trailing '&') are skipped.  A parameter's name ends at its first '='.
- *   - Our names are d, o and x, in either case (as $arg_d sees them).
+ *   - Our names are d, o, x and s, in either case (as $arg_d sees them).
  *     Other parameters, "=value" with no name among them, are ignored.
  *   - Refused (VPT_ERROR): one of ours twice ("d=..&D=.."), one of ours
  *     without '=', and a name that percent-decodes, once or more, to one
@@ -23,7 +24,9 @@
  *     decodes to "%25" and is refused, so decoding an accepted value again
  *     changes nothing.
  *   - d is 16 lowercase hex digits, o and x 1..64 bytes of [A-Za-z0-9._:-]
- *     (the catalog's id grammar).  d and o are required, x is optional.
+ *     (the catalog's id grammar), s too (a signed link's token,
+ *     vpt_sign.h, is of that grammar).  d and o are required, x and s
+ *     are optional.
  *
  * Parsing is one pass over the query, allocates nothing and reads no byte
  * outside it, whatever its length.
@@ -47,6 +50,7 @@ typedef enum {
     VPT_QUERY_D = 0,
     VPT_QUERY_O,
     VPT_QUERY_X,
+    VPT_QUERY_S,                            /* the signature, vpt_sign.h */
     VPT_QUERY_NARGS
 } vpt_query_arg_e;
 
@@ -67,7 +71,7 @@ typedef struct {
 
 /*
  * VPT_OK: arg[VPT_QUERY_D] and arg[VPT_QUERY_O] hold valid ids, and
- * arg[VPT_QUERY_X] one too or len 0 when absent.  VPT_ERROR: why says
+ * arg[VPT_QUERY_X] and arg[VPT_QUERY_S] one too or len 0 when absent.  VPT_ERROR: why says
  * what is wrong (quoting no byte of the query).  The struct holds its
  * strings: it may be copied.
  */
@@ -80,6 +84,27 @@ int vpt_query_beacon(vpt_query_beacon_t *q, const char *query, size_t len);
  */
 int vpt_query_unescape(char *dst, size_t size, const char *src, size_t len,
     size_t *n);
+
+/*
+ * A realized value, "d=DECISION&v=AMOUNT[&c=CURRENCY]" (vpt_conversion's
+ * form or query): names exactly so, each once; no percent-encoding (no
+ * value of ours needs it); d as above, v a decimal amount (digits, an
+ * optional '.' and 1 to 6 more), at most VPT_QUERY_AMOUNT_MAX, c three
+ * uppercase letters (ISO 4217).  Other parameters are ignored.
+ */
+#define VPT_QUERY_AMOUNT_MAX  1e9
+
+typedef struct {
+    char        decision[VPT_QUERY_DECISION_LEN];
+    size_t      decision_len;
+    double      value;
+    char        currency[3];
+    size_t      currency_len;               /* 0: absent */
+    char        why[VPT_QUERY_WHYLEN];      /* on VPT_ERROR */
+} vpt_query_conversion_t;
+
+int vpt_query_conversion(vpt_query_conversion_t *c, const char *query,
+    size_t len);
 
 int vpt_query_is_decision(const char *s, size_t len);
 int vpt_query_is_id(const char *s, size_t len);

@@ -318,7 +318,7 @@ vpt_render_field(char *out, vpt_field_e field, vpt_esc_e esc, vpt_str_t name,
     case VPT_F_BEACON:
 
         /*
-         * d=ID&amp;o=OFFER[&amp;x=EXPERIMENT]: percent-encoding leaves
+         * d=ID&amp;o=OFFER[&amp;x=EXP][&amp;s=SIG]: percent-encoding leaves
          * nothing else to escape; its '&' is "&amp;" in HTML (a URL's
          * part too: the query string is the beacon's) and \u0026 in a
          * script's string
@@ -341,6 +341,12 @@ vpt_render_field(char *out, vpt_field_e field, vpt_esc_e esc, vpt_str_t name,
             n += vpt_put(out ? out + n : NULL, sep, amp);
             n += vpt_put(out ? out + n : NULL, "x=", 2);
             n += vpt_url_escape(out ? out + n : NULL, vars->experiment);
+        }
+
+        if (vars->signature.len) {
+            n += vpt_put(out ? out + n : NULL, sep, amp);
+            n += vpt_put(out ? out + n : NULL, "s=", 2);
+            n += vpt_url_escape(out ? out + n : NULL, vars->signature);
         }
 
         return n;

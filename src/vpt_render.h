@@ -21,8 +21,9 @@
  *   <div class="vpt-offer" data-vpt-decision="ID" data-vpt-offer="OFFER">
  *   ...</div>
  * (both ids HTML-escaped).  Fields: decision, offer, experiment, beacon
- * (the query string "d=ID&o=OFFER" plus "&x=EXPERIMENT" when there is one,
- * for the accept beacon's URL; each value percent-encoded except RFC 3986's
+ * (the query string "d=ID&o=OFFER" plus "&x=EXPERIMENT" when there is one
+ * and "&s=SIGNATURE" when the link is signed (vpt_sign.h), for the accept
+ * beacon's URL; each value percent-encoded except RFC 3986's
  * unreserved characters A-Z a-z 0-9 - . _ ~ and ':', so catalog ids and
  * decision ids appear as they are), user.id, user.orders, device,
  * referrer, country, intent, order.id, order.total, order.currency,
@@ -43,6 +44,8 @@
 typedef struct {
     vpt_str_t    decision;
     vpt_str_t    experiment;            /* len 0: none */
+    vpt_str_t    signature;             /* beacon's "s=", len 0: none;
+                                           for this one offer */
     unsigned     preview:1;             /* data-vpt-preview="1" after
                                            data-vpt-offer: a QA preview */
 } vpt_render_vars_t;

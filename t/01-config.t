@@ -22,6 +22,10 @@ sub conf_with {
     $demo =~ s/\@ROOT\@/$root/g;
     $demo =~ s/\@PORT\@/${\ free_port()}/g;
     $demo =~ s/\@REDIS\@/${\ free_port()}/g;
+    my $secret = tmpdir() . '/demo-secret';
+    write_file($secret, ('s' x 48) . "\n");
+    chmod 0600, $secret;
+    $demo =~ s/\@SECRET\@/$secret/g;
     my ($rc, $out) = conf_with($demo);
     is($rc, 0, 'the demo configuration passes nginx -t') or diag $out;
 }

@@ -62,6 +62,11 @@ my %persona = (
               device => 'mobile' },
 );
 
+# the gift buyer before an order id: each view a decision of its own (an
+# order's confirmation page shows one decision however often it is seen)
+$persona{'gift-views'} = { %{ $persona{gift} },
+                           order => { total => 29.99 } };
+
 for my $sid (keys %persona) {
     redis_cmd($rd, 'SET', "vpt:ctx:$sid", encode_json($persona{$sid}));
 }
@@ -90,7 +95,7 @@ for my $path ('/thanks.html', '/priors/thanks.html', '/explore/thanks.html',
               '/two/thanks.html') {
     my %seen;
     for (1 .. 40) {
-        $seen{$_}++ for offer_of($path, 'gift');
+        $seen{$_}++ for offer_of($path, 'gift-views');
     }
     ok(!$seen{'more-toys'},
        "$path: the gift buyer never gets a toy offer after buying a toy");
@@ -103,7 +108,7 @@ for my $path ('/thanks.html', '/priors/thanks.html', '/explore/thanks.html',
 }
 
 {
-    my @o = offer_of('/two/thanks.html', 'gift');
+    my @o = offer_of('/two/thanks.html', 'gift-views');
     is(scalar @o, 2, 'vpt_slots 2: two offers');
     is(last_log()->{offer}, join(',', @o), '$vpt_offer lists both');
 }
@@ -122,7 +127,7 @@ for my $path ('/thanks.html', '/priors/thanks.html', '/explore/thanks.html',
     my (%shown, %prop);
     my $n = 400;
     for (1 .. $n) {
-        my $o = offer_of('/explore/thanks.html', 'gift');
+        my $o = offer_of('/explore/thanks.html', 'gift-views');
         my $l = last_log();
         $shown{$o}++;
         $prop{$o} = $l->{propensity};

@@ -52,6 +52,11 @@ server {
     location = /vpt/status {
         vpt_status_page;
     }
+
+    # the beacon's x= must name a configured split
+    location = /split {
+        vpt_split exp-1 0%;
+    }
 }
 HTTP
 }
@@ -345,27 +350,40 @@ redis_cmd($rd, 'SET', "${prefix}shopper-a", $context);
     is($e->{offer}, 'second', 'next page view: logged with the other offer');
 }
 
-# HEAD is a beacon too; an id with ':' may come percent-encoded; no
-# session: logged, nothing to remember it by
+# HEAD answers as GET would and changes nothing; an id with ':' may come
+# percent-encoded; a shopper without counters gets no key (an unsigned
+# link is anyone's to make); no session: logged, nothing to remember it by
 {
     my $d = 'a' x 16;
     my $n = log_entries($ng);
+    redis_cmd($rd, 'HSET', "${prefix}shopper-h:vpt", 'i:second', 1);
     my $r = http_get($port, "/vpt/accept?d=$d&o=second", method => 'HEAD',
                      sid => 'shopper-h');
     is($r->{status}, 204, 'HEAD beacon: 204');
     my $e = last_entry($ng, $n);
-    is($e->{status}, 'accept', 'HEAD beacon: logged as accept');
-    is($e->{experiment}, '', 'beacon without x: no experiment');
+    is($e->{status}, 'off', 'HEAD beacon: not logged as an accept');
+    is($e->{offer}, '', 'HEAD beacon: no offer logged');
+
+    $n = log_entries($ng);
+    $r = http_get($port, "/vpt/accept?d=$d&o=second", sid => 'shopper-h');
+    is(last_entry($ng, $n)->{experiment}, '',
+       'beacon without x: no experiment');
     ok(wait_for(sub {
            (redis_cmd($rd, 'HGET', "${prefix}shopper-h:vpt", 'a:second')
             // '') eq '1' }),
-       'HEAD beacon: recorded in Redis');
-    my $ttl;
-    wait_for(sub { ($ttl = redis_cmd($rd, 'TTL', "${prefix}shopper-h:vpt"))
-                   > 0 });
-    ok($ttl > 2592000 - 60 && $ttl <= 2592000,
-       'a beacon alone gives the hash its 30 days') or diag "TTL $ttl";
+       'GET after HEAD: recorded in Redis');
 
+    $n = log_entries($ng);
+    $r = http_get($port, "/vpt/accept?d=$d&o=second", sid => 'shopper-new');
+    is($r->{status}, 204, 'beacon of an unknown shopper: 204');
+    is(last_entry($ng, $n)->{status}, 'accept',
+       'beacon of an unknown shopper: logged as accept');
+    is(redis_cmd($rd, 'EXISTS', "${prefix}shopper-new:vpt"), 0,
+       'beacon of an unknown shopper: no key made for it');
+    is(redis_cmd($rd, 'EXISTS', "${prefix}shopper-new"), 0,
+       'beacon of an unknown shopper: no context made either');
+
+    redis_cmd($rd, 'HSET', "${prefix}shopper-c:vpt", 'i:best', 1);
     $n = log_entries($ng);
     $r = http_get($port, "/vpt/accept?o=ops%3Athird&d=0123456789abcdef",
                   sid => 'shopper-c');
@@ -404,6 +422,7 @@ redis_cmd($rd, 'SET', "${prefix}shopper-a", $context);
         [ 'x with a space',      "d=$d&o=best&x=a%20b",               400 ],
         [ 'x with a quote',      "d=$d&o=best&x=a%22b",               400 ],
         [ 'x of 65 bytes',       "d=$d&o=best&x=" . ('x' x 65),       400 ],
+        [ 'x names no split',    "d=$d&o=best&x=exp-2",               400 ],
         [ 'd twice',             "d=$d&o=best&d=$d",                  400 ],
         [ 'd and D',             "d=$d&o=best&D=$d",                  400 ],
         [ 'a bad escape',        "d=$d&o=be%zzst",                    400 ],
@@ -437,6 +456,7 @@ redis_cmd($rd, 'SET', "${prefix}shopper-a", $context);
 
     # commands of one worker reach Redis in order: once a later accept is
     # there, any write of the bad ones would be too
+    redis_cmd($rd, 'HSET', "${prefix}sentinel:vpt", 'i:best', 1);
     http_get($port, "/vpt/accept?d=$d&o=best", sid => 'sentinel');
     ok(wait_for(sub {
            (redis_cmd($rd, 'HGET', "${prefix}sentinel:vpt", 'a:best') // '')

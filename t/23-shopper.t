@@ -102,7 +102,10 @@ sub monitor_cmds {
         sysread($s, $buf, 65536, length $buf) or last;
     }
     close $s;
-    return grep { !/"ECHO"/ } grep { /^\+\d/ } split /\r\n/, $buf;
+    # the link's own PING (a new connection's check) and the advertisers'
+    # spend sync are no shopper's: only the commands about one count
+    return grep { !/"(ECHO|PING)"/ && !/"vpt:spend:/ }
+           grep { /^\+\d/ } split /\r\n/, $buf;
 }
 
 # --- pages ------------------------------------------------------------------------

@@ -118,7 +118,7 @@ for my $sid (sort keys %expect) {
                            . 'h1: document.querySelector("h1").innerText, '
                            . 'img: document.querySelector(".landing-img")'
                            . '.naturalWidth })');
-    is($l->{path}, '/vpt/accept', '... the landing location');
+    is($l->{path}, '/welcome.html', '... the offer\'s url, from the catalog');
     is($l->{h1}, 'Party dresses, 20% off today', '... which names the offer');
     ok($l->{img} > 0, '... and shows it');
     $b->screenshot($tab, "$shots/accepted.png");

@@ -5,7 +5,8 @@
  *
  * Turns access logs in the vpt log_format (conf.d/vpt-log.conf) into the
  * decision log the other tools read (JSON Lines, see the interface):
- * one line per page decision whose status is "injected" or "suppressed",
+ * one line per page decision whose status is "injected" or "suppressed"
+ * (not "repeat": "1", a reload of an order's page showing its decision),
  *
  *   {"decision": ID, "time": T, "page": P, "context": {...},
  *    "candidates": [...], "shown": ID | null, "propensity": x | null,
@@ -15,7 +16,9 @@
  * slot's propensity (the probability of showing nothing when suppressed;
  * null when the module logged none, which vpt-eval refuses), accepted
  * whether an accept beacon names this decision and this offer, value the
- * accept's value.  With --all-slots, every offer of a multi-slot page is a
+ * accept's value, and "realized_value": the sum of the amounts that
+ * vpt_conversion logged for the decision ($vpt_status "conversion"), on
+ * the accepted offer's line, when there is any.  With --all-slots, every offer of a multi-slot page is a
  * line of its own, with "slot": i.  The context is the shop's JSON text
  * as logged (checked to be an object); when it has no valid local_hour
  * (an integer 0..23), the hour of the line's time is added, as the module
@@ -63,6 +66,7 @@ typedef struct {
     vpt_jval_t   experiment;
     vpt_jval_t   candidates;
     vpt_jval_t   context;
+    vpt_jval_t   repeat;
     unsigned     seen;
 } vpt_line_t;
 
@@ -70,6 +74,9 @@ typedef struct {
 static vpt_smap_t     accepts_map;
 static vpt_accept_t  *accepts;
 static size_t         naccepts;
+static vpt_smap_t     conv_map;      /* decision -> conv[] */
+static vpt_accept_t  *conv;          /* value: the realized sum */
+static size_t         nconv;
 static vpt_bad_t      bad;
 static vpt_bad_t      bad_again;     /* the second pass's scan failures */
 static vpt_bad_t     *scan_bad = &bad;
@@ -109,6 +116,7 @@ vpt_line_scan(vpt_in_t *in, const char *line, size_t len, vpt_line_t *l)
         VPT_F(experiment, 0x100);
         VPT_F(candidates, 0x200);
         VPT_F(context, 0x400);
+        VPT_F(repeat, 0x800);
     }
 
     if (rc != 0) {
@@ -140,6 +148,44 @@ vpt_status_is(const vpt_jval_t *v, const char *s)
 }
 
 
+/* a realized value, summed per decision (several purchases add up) */
+static void
+vpt_collect_conversion(vpt_in_t *in, vpt_line_t *l)
+{
+    long          id;
+    char         *pos;
+    double        value;
+    size_t        dlen, vlen;
+    const char   *d, *v;
+
+    pos = scratch;
+
+    if (vpt_jtext(&l->decision, &pos, &d, &dlen) != VPT_OK
+        || !(l->seen & 0x020)
+        || vpt_jtext(&l->value, &pos, &v, &vlen) != VPT_OK
+        || vpt_parse_num(v, vlen, &value) != VPT_OK
+        || dlen == 0 || value < 0)
+    {
+        vpt_bad_add(&bad, in, "conversion without decision or value");
+        return;
+    }
+
+    id = vpt_smap_add(&conv_map, d, dlen);
+
+    if ((size_t) id == nconv) {
+        if ((nconv & (nconv - 1)) == 0) {
+            conv = vpt_xrealloc(conv, (nconv ? nconv * 2 : 1)
+                                      * sizeof(vpt_accept_t));
+        }
+        conv[nconv].value = 0;
+        conv[nconv].matched = 0;
+        nconv++;
+    }
+
+    conv[id].value += value;
+}
+
+
 /* pass 1: the accepts */
 static void
 vpt_collect(vpt_in_t *in, const char *line, size_t len)
@@ -152,6 +198,11 @@ vpt_collect(vpt_in_t *in, const char *line, size_t len)
     const char   *d, *o, *v;
 
     if (vpt_line_scan(in, line, len, &l) != VPT_OK) {
+        return;
+    }
+
+    if (vpt_status_is(&l.status, "conversion")) {
+        vpt_collect_conversion(in, &l);
         return;
     }
 
@@ -260,6 +311,11 @@ vpt_emit(vpt_in_t *in, const char *line, size_t len)
     injected = vpt_status_is(&l.status, "injected");
 
     if (!injected && !vpt_status_is(&l.status, "suppressed")) {
+        return;
+    }
+
+    /* a reload of an order's page: its decision was logged once already */
+    if ((l.seen & 0x800) && vpt_status_is(&l.repeat, "1")) {
         return;
     }
 
@@ -398,6 +454,13 @@ vpt_emit(vpt_in_t *in, const char *line, size_t len)
             written_accepted++;
             fputs(", \"accepted\": true, \"value\": ", f);
             vpt_json_num(f, accepts[id].value);
+
+            id = vpt_smap_find(&conv_map, d, dlen);
+            if (id >= 0) {
+                conv[id].matched = 1;
+                fputs(", \"realized_value\": ", f);
+                vpt_json_num(f, conv[id].value);
+            }
         } else {
             fputs(", \"accepted\": false, \"value\": 0", f);
         }
@@ -441,6 +504,7 @@ main(int argc, char **argv)
     vpt_join_options(argc, argv, &logs, &nlogs);
 
     vpt_smap_init(&accepts_map);
+    vpt_smap_init(&conv_map);
     setvbuf(stdout, NULL, _IOFBF, 1024 * 1024);
     memset(&sin, 0, sizeof(vpt_in_t));
 

@@ -1,7 +1,8 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
- * Past 800 lines on purpose: one tool, its counting and its two outputs.
+ * Past 800 lines on purpose: one tool, its counting (accepts matched with
+ * their decisions, conversions) and its two outputs.
  *
  * vpt-report [--json] [--catalog FILE] LOG...
  *
@@ -9,9 +10,12 @@
  * one JSON object per line; plain or gzip; "-" is stdin) in one pass and
  * prints, per experiment and arm: decisions, impressions and accepts per
  * offer, the acceptance rate with its 95% Wilson interval, the value per
- * transaction (VPT) with its 95% interval, and the lift of treatment over
- * control.  Memory is a few counters per experiment, arm and offer: it
- * never grows with the number of decisions.
+ * transaction (VPT) with its 95% interval, realized VPT (what
+ * vpt_conversion reported, per decision), and the lift of treatment over
+ * control.  Memory is a few counters per experiment, arm and offer, plus
+ * each shown offer's (decision, offer) pair and each accept and
+ * conversion until the end (to count only accepts that match a logged
+ * decision, once): it grows with impressions, by some 40 bytes each.
  *
  * What is counted:
  *   - a page line (any status but "accept") belongs to the arm named by
@@ -21,7 +25,16 @@
  *     transaction to decide on.
  *   - every offer of an "injected" line is an impression.
  *   - an "accept" line adds one accept and its "value" to its offer and
- *     to its arm.  VPT = sum of accepted values / decisions, each decision
+ *     to its arm, if an "injected" line of the logs showed that offer in
+ *     that decision and no earlier accept of the decision was counted
+ *     (forged or replayed accepts count nothing); "accept_uncounted" and
+ *     "conversion" lines are counted per status, never as decisions.
+ *   - a "conversion" line's "value" is realized value of its decision,
+ *     added to the decision's arm (realized VPT = realized value /
+ *     decisions) if an "injected" line of the logs made that decision.
+ *   - a page line with "repeat": "1" (a reload of an order's page, shown
+ *     the order's decision again) is counted per status only: one
+ *     transaction per order.  VPT = sum of accepted values / decisions, each decision
  *     worth 0 unless accepted; its variance uses the sums of value and
  *     value^2 (two accepts of one decision count as two independent
  *     values, a slight underestimate for multi-slot pages).
@@ -38,6 +51,7 @@
  *
  * --json prints one object:
  *   {"lines": N, "bad_lines": {"count": N, "first": ["file:line: why"]},
+ *    "unmatched_accepts": N,
  *    "experiments": [
  *      {"experiment": "checkout" | "-",
  *       "arms": [
@@ -47,7 +61,7 @@
  *          "impressions": N, "accepts": N, "accepted_value": x,
  *          "accept_rate": x | null, "accept_rate_ci95": [lo, hi] | null,
  *          "vpt": x | null, "vpt_ci95": [lo, hi] | null,
- *          "expected_vpt": x | null,
+ *          "realized_vpt": x | null, "expected_vpt": x | null,
  *          "offers": [
  *            {"offer": "id", "impressions": N, "accepts": N,
  *             "accepted_value": x, "accept_rate": x | null,
@@ -93,6 +107,8 @@ typedef enum {
     VPT_ST_SKIPPED,
     VPT_ST_OFF,
     VPT_ST_ACCEPT,
+    VPT_ST_ACCEPT_UNCOUNTED,
+    VPT_ST_CONVERSION,
     VPT_ST_N
 } vpt_status_e;
 
@@ -100,7 +116,7 @@ typedef enum {
 static const char  *vpt_status_names[VPT_ST_N] = {
     "injected", "suppressed", "control", "no_session", "no_context",
     "bad_context", "redis_timeout", "redis_error", "no_anchor", "skipped",
-    "off", "accept"
+    "off", "accept", "accept_uncounted", "conversion"
 };
 
 
@@ -114,8 +130,19 @@ typedef struct {
     double       sum;            /* accepted value */
     double       sum2;
     double       expected;       /* the module's expected value */
+    double       realized;       /* vpt_conversion's amounts */
     size_t       noffers;
 } vpt_arm_t;
+
+
+/* an accept or a conversion, counted at the end if it matches */
+typedef struct {
+    uint32_t     arm;
+    uint32_t     conversion;
+    char        *key;            /* "decision\0offer", or "decision" */
+    size_t       len;
+    double       value;
+} vpt_pending_t;
 
 
 typedef struct {
@@ -139,6 +166,14 @@ typedef struct {
     vpt_bad_t          bad;
     char              *scratch;      /* unescaped strings of one line */
     size_t             scratch_len;
+    vpt_smap_t         shown_map;    /* "decision\0offer" of impressions */
+    vpt_smap_t         decided_map;  /* decision -> decided_arm[] */
+    uint32_t          *decided_arm;
+    size_t             ndecided;
+    vpt_smap_t         accepted_map; /* decisions with a counted accept */
+    vpt_pending_t     *pending;
+    size_t             npending;
+    double             unmatched;    /* accepts matching no decision */
 } vpt_report_t;
 
 
@@ -211,6 +246,116 @@ vpt_arm_get(const char *exp, size_t elen, const char *arm, size_t alen)
 }
 
 
+static vpt_offer_stat_t *vpt_offer_get(uint32_t arm, const char *id,
+    size_t len);
+
+
+/* "decision\0offer" into buf (at least 64 + 1 + 256 bytes): its length */
+static size_t
+vpt_pair_key(char *buf, const char *d, size_t dlen, const char *o,
+    size_t olen)
+{
+    memcpy(buf, d, dlen);
+    buf[dlen] = '\0';
+    memcpy(buf + dlen + 1, o, olen);
+
+    return dlen + 1 + olen;
+}
+
+
+static void
+vpt_shown_add(const char *d, size_t dlen, const char *o, size_t olen)
+{
+    char  key[64 + 1 + 256];
+
+    if (dlen == 0 || olen > 256) {
+        return;
+    }
+
+    (void) vpt_smap_add(&rep.shown_map, key,
+                        vpt_pair_key(key, d, dlen, o, olen));
+}
+
+
+static void
+vpt_pending_add(long arm, int conversion, const char *d, size_t dlen,
+    const char *o, size_t olen, double value)
+{
+    vpt_pending_t  *p;
+
+    if (olen > 256) {
+        olen = 256;
+    }
+
+    if ((rep.npending & (rep.npending - 1)) == 0) {
+        rep.pending = vpt_xrealloc(rep.pending,
+                          (rep.npending ? rep.npending * 2 : 1)
+                          * sizeof(vpt_pending_t));
+    }
+
+    p = &rep.pending[rep.npending++];
+    p->arm = (uint32_t) arm;
+    p->conversion = conversion;
+    p->key = vpt_xalloc(dlen + 1 + olen);
+    p->len = conversion ? dlen : vpt_pair_key(p->key, d, dlen, o, olen);
+    p->value = value;
+
+    if (conversion) {
+        memcpy(p->key, d, dlen);
+    }
+}
+
+
+/*
+ * At the end, once every decision is known (an accept may be logged before
+ * its page, which is logged when it is complete): an accept counts if its
+ * decision showed its offer and it is the decision's first; a conversion
+ * adds to the arm of its decision.
+ */
+static void
+vpt_pending_settle(void)
+{
+    long               id;
+    size_t             i, dlen;
+    vpt_arm_t         *a;
+    vpt_pending_t     *p;
+    vpt_offer_stat_t  *os;
+
+    for (i = 0; i < rep.npending; i++) {
+        p = &rep.pending[i];
+
+        if (p->conversion) {
+            id = p->len ? vpt_smap_find(&rep.decided_map, p->key, p->len)
+                        : -1;
+            if (id >= 0) {
+                rep.arms[rep.decided_arm[id]].realized += p->value;
+            }
+            continue;
+        }
+
+        dlen = strlen(p->key);
+
+        if (dlen == 0
+            || vpt_smap_find(&rep.shown_map, p->key, p->len) < 0
+            || vpt_smap_find(&rep.accepted_map, p->key, dlen) >= 0)
+        {
+            rep.unmatched++;
+            continue;
+        }
+
+        (void) vpt_smap_add(&rep.accepted_map, p->key, dlen);
+
+        os = vpt_offer_get(p->arm, p->key + dlen + 1, p->len - dlen - 1);
+        a = &rep.arms[p->arm];
+        os->accepts++;
+        os->value += p->value;
+        a->accepts++;
+        a->sum += p->value;
+        a->sum2 += p->value * p->value;
+    }
+}
+
+
 static vpt_offer_stat_t *
 vpt_offer_get(uint32_t arm, const char *id, size_t len)
 {
@@ -255,10 +400,12 @@ vpt_report_line(vpt_in_t *in, const char *line, size_t len)
     size_t             i, n, slen, olen, vlen, xlen, alen;
     vpt_arm_t         *a;
     vpt_jval_t         key, val, status, offer, vvalue, variant, exp;
-    const char        *s, *o, *v, *x, *ar, *end, *why;
+    vpt_jval_t         decision, repeat;
+    const char        *s, *o, *v, *x, *ar, *end, *why, *d, *rp;
+    size_t             dlen, rlen;
     vpt_jiter_t        it;
     vpt_offer_stat_t  *os;
-    unsigned           seen;
+    unsigned           seen, more;
     int                rc;
 
     rep.lines++;
@@ -274,8 +421,9 @@ vpt_report_line(vpt_in_t *in, const char *line, size_t len)
     }
 
     seen = 0;
+    more = 0;
     memset(&status, 0, sizeof(vpt_jval_t));
-    offer = vvalue = variant = exp = status;
+    offer = vvalue = variant = exp = decision = repeat = status;
 
     while ((rc = vpt_jobj_next(&it, &key, &val)) == 1) {
         if (key.len < 5) {
@@ -283,6 +431,18 @@ vpt_report_line(vpt_in_t *in, const char *line, size_t len)
         }
 
         switch (key.p[0]) {
+        case 'd':
+            if (vpt_jkey_is(&key, "decision")) {
+                decision = val;
+                more |= 1;
+            }
+            break;
+        case 'r':
+            if (vpt_jkey_is(&key, "repeat")) {
+                repeat = val;
+                more |= 2;
+            }
+            break;
         case 's':
             if (vpt_jkey_is(&key, "status")) {
                 status = val;
@@ -338,6 +498,19 @@ vpt_report_line(vpt_in_t *in, const char *line, size_t len)
         return;
     }
 
+    /* older logs have neither: then no accept matches, none repeats */
+    dlen = 0;
+    rlen = 0;
+    d = rp = "";
+
+    if (((more & 1) && vpt_jtext(&decision, &pos, &d, &dlen) != VPT_OK)
+        || ((more & 2) && vpt_jtext(&repeat, &pos, &rp, &rlen) != VPT_OK)
+        || dlen > 64)
+    {
+        vpt_bad_add(&rep.bad, in, "a field is not a string");
+        return;
+    }
+
     st = vpt_status_parse(s, slen);
     if (st < 0) {
         vpt_bad_add(&rep.bad, in, "unknown \"status\"");
@@ -346,7 +519,7 @@ vpt_report_line(vpt_in_t *in, const char *line, size_t len)
 
     value = 0;
 
-    if (st == VPT_ST_ACCEPT
+    if (st == VPT_ST_ACCEPT || st == VPT_ST_CONVERSION
         || (vlen > 0 && (st == VPT_ST_INJECTED || st == VPT_ST_CONTROL)))
     {
         if (vpt_parse_num(v, vlen, &value) != VPT_OK) {
@@ -369,22 +542,34 @@ vpt_report_line(vpt_in_t *in, const char *line, size_t len)
     a = &rep.arms[arm];
     a->status[st]++;
 
-    if (st == VPT_ST_ACCEPT) {
-        os = vpt_offer_get(arm, o, olen);
-        a = &rep.arms[arm];
-        os->accepts++;
-        os->value += value;
-        a->accepts++;
-        a->sum += value;
-        a->sum2 += value * value;
+    if (st == VPT_ST_ACCEPT || st == VPT_ST_CONVERSION) {
+        vpt_pending_add(arm, st == VPT_ST_CONVERSION, d, dlen, o,
+                        st == VPT_ST_ACCEPT ? olen : 0, value);
         return;
     }
 
-    if (st == VPT_ST_SKIPPED || st == VPT_ST_OFF) {
+    if (st == VPT_ST_SKIPPED || st == VPT_ST_OFF
+        || st == VPT_ST_ACCEPT_UNCOUNTED
+        || (rlen == 1 && rp[0] == '1'))
+    {
         return;
     }
 
     a->decisions++;
+
+    if (dlen > 0) {
+        n = (size_t) vpt_smap_add(&rep.decided_map, d, dlen);
+
+        if (n == rep.ndecided) {
+            if ((n & (n - 1)) == 0) {
+                rep.decided_arm = vpt_xrealloc(rep.decided_arm,
+                                      (n ? n * 2 : 1) * sizeof(uint32_t));
+            }
+            rep.ndecided++;
+        }
+
+        rep.decided_arm[n] = (uint32_t) arm;
+    }
 
     if (olen > 0) {
         a->expected += value;
@@ -408,6 +593,7 @@ vpt_report_line(vpt_in_t *in, const char *line, size_t len)
             os = vpt_offer_get(arm, o + i, n - i);
             os->impressions++;
             rep.arms[arm].impressions++;
+            vpt_shown_add(d, dlen, o + i, n - i);
         }
 
         o += n + 1;
@@ -613,6 +799,8 @@ vpt_print_json(vpt_arm_t **order)
     fprintf(f, "{\"lines\": %llu, \"bad_lines\": ",
             (unsigned long long) rep.lines);
     vpt_bad_json(&rep.bad, f);
+    fputs(", \"unmatched_accepts\": ", f);
+    vpt_json_num(f, rep.unmatched);
     fputs(", \"experiments\": [", f);
 
     for (i = 0; i < rep.narms; i = j) {
@@ -659,6 +847,9 @@ vpt_print_json(vpt_arm_t **order)
             vpt_json_num(f, m.vpt);
             fputs(", \"vpt_ci95\": ", f);
             vpt_json_ci(f, m.lo, m.hi);
+            fputs(", \"realized_vpt\": ", f);
+            vpt_json_num(f, a->decisions > 0
+                            ? a->realized / a->decisions : NAN);
             fputs(", \"expected_vpt\": ", f);
             vpt_json_num(f, a->decisions > 0
                             ? a->expected / a->decisions : NAN);
@@ -737,13 +928,20 @@ vpt_print_text(vpt_arm_t **order)
     fprintf(f, "lines: %llu, bad: %llu\n", (unsigned long long) rep.lines,
             (unsigned long long) rep.bad.count);
 
+    if (rep.unmatched > 0) {
+        fprintf(f, "accepts not counted (no logged decision showed the "
+                "offer, or the decision's accept was counted): %.0f\n",
+                rep.unmatched);
+    }
+
     for (i = 0; i < rep.narms; i = j) {
         t = c = NULL;
 
         fprintf(f, "\nexperiment %s\n", order[i]->experiment);
-        fprintf(f, "  %-10s %10s %11s %8s  %-28s %-30s %s\n", "arm",
+        fprintf(f, "  %-10s %10s %11s %8s  %-28s %-30s %-12s %s\n", "arm",
                 "decisions", "impressions", "accepts",
-                "accept rate [95% CI]", "VPT [95% CI]", "expected VPT");
+                "accept rate [95% CI]", "VPT [95% CI]", "expected VPT",
+                "realized VPT");
 
         for (j = i; j < rep.narms
                     && strcmp(order[j]->experiment, order[i]->experiment) == 0;
@@ -771,9 +969,10 @@ vpt_print_text(vpt_arm_t **order)
                     a->decisions, a->impressions, a->accepts, rate, vpt);
 
             if (a->decisions > 0) {
-                fprintf(f, "%.4f\n", a->expected / a->decisions);
+                fprintf(f, "%-12.4f %.4f\n", a->expected / a->decisions,
+                        a->realized / a->decisions);
             } else {
-                fprintf(f, "-\n");
+                fprintf(f, "%-12s -\n", "-");
             }
         }
 
@@ -976,6 +1175,9 @@ vpt_report_read(char **paths, int npaths)
 
     vpt_smap_init(&rep.arms_map);
     vpt_smap_init(&rep.offers_map);
+    vpt_smap_init(&rep.shown_map);
+    vpt_smap_init(&rep.decided_map);
+    vpt_smap_init(&rep.accepted_map);
 
     vpt_logs_init(&logs, paths, npaths);
 
@@ -992,6 +1194,8 @@ vpt_report_print(int json)
 {
     size_t       i;
     vpt_arm_t  **order;
+
+    vpt_pending_settle();
 
     order = vpt_xalloc((rep.narms + 1) * sizeof(vpt_arm_t *));
     for (i = 0; i < rep.narms; i++) {

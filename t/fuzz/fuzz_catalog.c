@@ -265,6 +265,8 @@ check_render(const vpt_catalog_t *c)
     vars.decision.len = 16;
     vars.experiment.data = "exp";
     vars.experiment.len = 3;
+    vars.signature.data = "1767225600.q5Vt0bE6M2kq3a8UHVx_0A";
+    vars.signature.len = 33;
 
     for (i = 0; i < c->n; i++) {
         o = c->offers[i];

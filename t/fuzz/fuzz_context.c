@@ -485,6 +485,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vars.decision.len = 16;
     vars.experiment.data = ((x >> 62) & 1) ? "exp-1" : "";
     vars.experiment.len = strlen(vars.experiment.data);
+    vars.signature.data = "";
+    vars.signature.len = 0;
 
     for (i = 0; i < d.n; i++) {
         render_check(&catalog->offers[d.offer[i]], &ctx, &vars);

@@ -35,6 +35,7 @@ vars_init(vpt_render_vars_t *vars, const char *decision,
     vars->decision = str(decision);
     vars->experiment = str(experiment);
     vars->preview = 0;
+    vars->signature = str("");
 }
 
 
@@ -200,6 +201,16 @@ VPT_TEST(beacon_is_an_escaped_query_string)
                  "<div class=\"vpt-offer\" data-vpt-decision=\"7f3a\""
                  " data-vpt-offer=\"a&amp;b c\">"
                  "d=7f3a&amp;o=a%26b%20c&amp;x=x%3D%221%22</div>");
+
+    /* a signed link: the token last, as it is (its bytes are unreserved) */
+    markup_offer(&o, "loyalty", "{{beacon}}");
+    vars_init(&vars, "7f3a", "spring");
+    vars.signature = str("1767225600.q5Vt0bE6M2kq3a8UHVx_0A");
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"7f3a\""
+                 " data-vpt-offer=\"loyalty\">"
+                 "d=7f3a&amp;o=loyalty&amp;x=spring"
+                 "&amp;s=1767225600.q5Vt0bE6M2kq3a8UHVx_0A</div>");
 }
 
 
@@ -429,6 +440,7 @@ VPT_TEST(render_size_is_exact_for_any_context)
 
         random_str(s[8], 32, &vars.decision);
         random_str(s[9], 32, &vars.experiment);
+        random_str(s[12], 32, &vars.signature);
 
         p = markup;
 

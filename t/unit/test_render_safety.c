@@ -58,6 +58,7 @@ render(const char *markup, const char *value)
     memset(&vars, 0, sizeof(vpt_render_vars_t));
     vars.decision = str("7f3a");
     vars.experiment = str("");
+    vars.signature = str("");
 
     np = vpt_render_placeholders(o.markup);
     VPT_CHECK(np <= sizeof(esc));

@@ -16,13 +16,16 @@ use IO::Socket::UNIX;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
 use Cwd qw(abs_path);
+use Digest::SHA qw(hmac_sha256);
+use MIME::Base64 qw(encode_base64);
 
 our @EXPORT = qw(repo_root module_path free_port tmpdir
                  nginx_conf nginx_test start_nginx stop_nginx reload_nginx
                  start_redis stop_redis redis_cmd
                  start_origin http_request http_get
                  access_log_lines error_log wait_for
-                 worker_pids write_file read_file $BROWSER);
+                 worker_pids write_file read_file sign_accept
+                 $BROWSER);
 
 # what http_get() sends as User-Agent: a desktop browser (the module offers
 # nothing to a request without one, as to a bot)
@@ -33,6 +36,21 @@ my $ROOT = abs_path(dirname(__FILE__) . '/../../..');
 my @CHILDREN;
 
 sub repo_root { $ROOT }
+
+# An accept link's token ("s=") as src/vpt_sign.h defines it, computed here
+# independently: sign_accept(SECRET, D, O, X, EXPIRES); X may be ''.
+sub sign_accept {
+    my ($secret, $d, $o, $x, $expires) = @_;
+    $x //= '';
+    $expires //= time() + 3600;
+    $expires = int($expires);
+    my $msg = "vpt-accept-v1\0" . chr(length $d) . $d . chr(length $o) . $o
+              . chr(length $x) . $x . pack('q>', $expires);
+    my $b64 = encode_base64(substr(hmac_sha256($msg, $secret), 0, 16), '');
+    $b64 =~ tr{+/}{-_};
+    $b64 =~ s/=+$//;
+    return "$expires.$b64";
+}
 
 # The module and the nginx command come from the environment when set (make
 # test-asan: VPT_MODULE=build-asan/ngx_http_vpt_module.so and
