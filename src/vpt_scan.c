@@ -20,11 +20,11 @@
  * another.
  *
  * Not yet the splicer's tokenizer (measured with callgrind, bench-splice's
- * scan, html and splice modes, 4 KB buffers): 173k instructions on the
+ * scan, html and splice modes, 4 KB buffers): 172k instructions on the
  * demo page, where the tokenizer alone takes 180k and the splicer (search
- * and tokenizer) 197k; 791k on bench/gen-shop-page's 173 KB page against
+ * and tokenizer) 197k; 786k on bench/gen-shop-page's 173 KB page against
  * 793k and 893k.  A hop (vpt_scan_next) is ~14 instructions, the '<' and
- * tag checks around it ~40 a tag, classifying ~0.65 a byte: no cheaper
+ * tag checks around it ~40 a tag, classifying ~0.6 a byte: no cheaper
  * than the byte loops of vpt_html.c, whose short hops predict well, by
  * enough to be worth a second tokenizer in the splicer.  It is built,
  * tested (t/unit/test_scan.c, all three classifiers) and fuzzed
@@ -740,7 +740,8 @@ vpt_scan_avx2(const unsigned char *q, size_t n, uint64_t *lts,
     uint64_t *gtqs, uint64_t *wses)
 {
     size_t   k;
-    __m256i  v0, v1, c0, c1, lo, hi, nib, zero, lt, gtq, wse;
+    __m256i  v0, v1, c0, c1, lo, hi, nib, lt, gtq, gtqa, wse, wsea, gtq0,
+             gtq1, wse0, wse1;
 
     lo = _mm256_setr_epi8(0x02, 0, 0x04, 0, 0, 0, 0, 0x04,
                           0, 0x01, 0x01, 0, 0x09, 0x11, 0x20, 0x02,
@@ -751,10 +752,11 @@ vpt_scan_avx2(const unsigned char *q, size_t n, uint64_t *lts,
                           0x01, 0, 0x06, 0x38, 0, 0, 0, 0,
                           0, 0, 0, 0, 0, 0, 0, 0);
     nib = _mm256_set1_epi8(0x0f);
-    zero = _mm256_setzero_si256();
     lt = _mm256_set1_epi8('<');
     gtq = _mm256_set1_epi8(0x24);
+    gtqa = _mm256_set1_epi8(0x7c);
     wse = _mm256_set1_epi8(0x13);
+    wsea = _mm256_set1_epi8(0x7f);
 
     for (k = 0; k < n; k++, q += 64) {
         v0 = _mm256_loadu_si256((const __m256i *) q);
@@ -770,16 +772,17 @@ vpt_scan_avx2(const unsigned char *q, size_t n, uint64_t *lts,
         lts[k] = (uint32_t) _mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, lt))
                  | (uint64_t) (uint32_t) _mm256_movemask_epi8(
                        _mm256_cmpeq_epi8(v1, lt)) << 32;
-        gtqs[k] = ~((uint32_t) _mm256_movemask_epi8(_mm256_cmpeq_epi8(
-                        _mm256_and_si256(c0, gtq), zero))
-                    | (uint64_t) (uint32_t) _mm256_movemask_epi8(
-                        _mm256_cmpeq_epi8(_mm256_and_si256(c1, gtq), zero))
-                      << 32);
-        wses[k] = ~((uint32_t) _mm256_movemask_epi8(_mm256_cmpeq_epi8(
-                        _mm256_and_si256(c0, wse), zero))
-                    | (uint64_t) (uint32_t) _mm256_movemask_epi8(
-                        _mm256_cmpeq_epi8(_mm256_and_si256(c1, wse), zero))
-                      << 32);
+
+        /* a class's bits plus (0x80 - its lowest bit): the top bit */
+        gtq0 = _mm256_add_epi8(_mm256_and_si256(c0, gtq), gtqa);
+        gtq1 = _mm256_add_epi8(_mm256_and_si256(c1, gtq), gtqa);
+        wse0 = _mm256_add_epi8(_mm256_and_si256(c0, wse), wsea);
+        wse1 = _mm256_add_epi8(_mm256_and_si256(c1, wse), wsea);
+
+        gtqs[k] = (uint32_t) _mm256_movemask_epi8(gtq0)
+                  | (uint64_t) (uint32_t) _mm256_movemask_epi8(gtq1) << 32;
+        wses[k] = (uint32_t) _mm256_movemask_epi8(wse0)
+                  | (uint64_t) (uint32_t) _mm256_movemask_epi8(wse1) << 32;
     }
 }
 
