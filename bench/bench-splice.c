@@ -12,6 +12,13 @@
  *   build/bench/bench-splice 20000 bench/pages/confirmation.html
  *   build/bench/bench-splice 20000 bench/pages/confirmation.html '<h2>'
  *
+ * With "scan" or "html" first, the same feeds go through the structural
+ * scanner alone (vpt_scan.h, looking for the anchor, a literal starting
+ * with '<') or the exact tokenizer alone (vpt_html.h, the whole page), so
+ * that the two can be compared, e.g. under callgrind:
+ *
+ *   build/bench/bench-splice scan 20000 bench/pages/confirmation.html
+ *
  * Times are the process's CPU time, the best of 5 rounds: on a shared
  * machine wall time measures the neighbours.
  */
@@ -21,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "vpt_scan.h"
 #include "vpt_splice.h"
 
 
@@ -168,12 +176,97 @@ bench(const char *spec, const char *page, size_t len, long iters)
 }
 
 
+/*
+ * The scanner (scan) or the tokenizer (html) alone over the page in the
+ * splicer's buffers; the scanner stops at the anchor, and a partial match
+ * at a buffer's end is read on by the tokenizer, as a caller would.
+ */
+
+static int
+bench_scan(int scan, const char *anchor, const char *page, size_t len,
+    long iters)
+{
+    int          round;
+    long         it;
+    size_t       off, n, pos, found, ll;
+    double       t0, t, best;
+    vpt_html_t   h;
+    vpt_scan_e   rc;
+
+    ll = strlen(anchor);
+
+    if (scan && (ll == 0 || anchor[0] != '<')) {
+        fprintf(stderr, "bench-splice: a scanner's anchor starts with <\n");
+        return 1;
+    }
+
+    found = 0;
+    best = 0;
+
+    for (round = 0; round < ROUNDS; round++) {
+        t0 = now();
+
+        for (it = 0; it < iters; it++) {
+            vpt_html_init(&h);
+
+            for (off = 0; off < len; off += n) {
+                n = (len - off < BUF_SIZE) ? len - off : BUF_SIZE;
+
+                if (!scan) {
+                    vpt_html_scan(&h, (const unsigned char *) page + off, n);
+                    continue;
+                }
+
+                rc = vpt_scan(&h, (const unsigned char *) page + off, n,
+                              (const unsigned char *) anchor, ll, &pos);
+
+                if (rc == VPT_SCAN_MATCH) {
+                    found = off + pos;
+                    break;
+                }
+
+                if (rc == VPT_SCAN_PARTIAL) {
+                    vpt_html_scan(&h, (const unsigned char *) page + off + pos,
+                                  n - pos);
+                }
+            }
+        }
+
+        t = now() - t0;
+
+        if (round == 0 || t < best) {
+            best = t;
+        }
+    }
+
+    printf("%-14s %s (%s), %zu-byte page in %d-byte buffers, %ld times: "
+           "%.3f ns/byte, %.2f us/page (anchor at %zu)\n",
+           anchor, scan ? "scanner" : "tokenizer", vpt_scan_path(), len,
+           BUF_SIZE, iters, best * 1e9 / ((double) len * iters),
+           best * 1e6 / iters, found);
+
+    return 0;
+}
+
+
 int
 main(int argc, char **argv)
 {
+    int     mode;
     long    iters;
     char   *page;
     size_t  len;
+
+    /* 0 the splicer, 1 the scanner alone, 2 the tokenizer alone */
+    mode = 0;
+
+    if (argc > 1 && (strcmp(argv[1], "scan") == 0
+                     || strcmp(argv[1], "html") == 0))
+    {
+        mode = (argv[1][0] == 's') ? 1 : 2;
+        argc--;
+        argv++;
+    }
 
     iters = (argc > 1) ? atol(argv[1]) : 20000;
 
@@ -188,7 +281,14 @@ main(int argc, char **argv)
         return 1;
     }
 
-    if (argc > 3) {
+    if (mode != 0) {
+        if (bench_scan(mode == 1, (argc > 3) ? argv[3] : "</body>", page,
+                       len, iters) != 0)
+        {
+            return 1;
+        }
+
+    } else if (argc > 3) {
         /* the operator's own anchor: the splicer reads up to it */
         if (bench(argv[3], page, len, iters) != 0) {
             return 1;

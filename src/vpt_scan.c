@@ -12,18 +12,23 @@
  * Inside a start tag only the bytes of gtq and wse change anything the
  * scanner must know, and they change it as a small machine of the WHATWG
  * attribute states does (the walk in vpt_scan()): a run of other bytes is
- * one step, whatever its length.  A quote opens a value only after "name =", and the
- * value then ends at the next same quote; a tag without a quote ends at its
- * first '>'.
+ * one step, whatever its length.  A quote opens a value only after
+ * "name =", and the value then ends at the next same quote; a tag without
+ * a quote ends at its first '>'.  The usual tag takes shortcuts: a '>'
+ * within 4 bytes of a start tag's '<' ends it (no value can open before),
+ * an end tag is one hop, and each "name=" of a value one hop, its value
+ * another.
  *
- * Not yet the splicer's tokenizer: measured with callgrind (bench-splice's
- * page feeds, 4 KB buffers), it costs more than vpt_html.c does: 225k
- * instructions on the demo page against 197k, 917k on bench/gen-shop-page's
- * 170 KB page against 893k.  Each hop (vpt_scan_next) costs ~17
- * instructions, a short tag ("<p>", "</p>") two or three hops, where the
- * byte loops of vpt_html.c take ~35 in all; it gains on long names and
- * values only.  It is built, tested (t/unit/test_scan.c, all three
- * classifiers) and fuzzed (t/fuzz/fuzz_scan.c) so that tuning it is safe.
+ * Not yet the splicer's tokenizer (measured with callgrind, bench-splice's
+ * scan, html and splice modes, 4 KB buffers): 172k instructions on the
+ * demo page, where the tokenizer alone takes 180k and the splicer (search
+ * and tokenizer) 197k; 786k on bench/gen-shop-page's 173 KB page against
+ * 793k and 893k.  A hop (vpt_scan_next) is ~14 instructions, the '<' and
+ * tag checks around it ~40 a tag, classifying ~0.6 a byte: no cheaper
+ * than the byte loops of vpt_html.c, whose short hops predict well, by
+ * enough to be worth a second tokenizer in the splicer.  It is built,
+ * tested (t/unit/test_scan.c, all three classifiers) and fuzzed
+ * (t/fuzz/fuzz_scan.c) so that tuning it is safe.
  */
 
 #include <string.h>
@@ -43,7 +48,7 @@
 
 
 /* blocks classified at a time: one call, masks in a small array */
-#define VPT_SCAN_BLOCKS  16
+#define VPT_SCAN_BLOCKS  64
 
 
 /*
@@ -99,6 +104,16 @@ vpt_scan_alpha(unsigned char c)
 }
 
 
+/* HTML's whitespace (CR too) and '/': read alike before a name */
+
+static inline int
+vpt_scan_space(unsigned char c)
+{
+    return c == ' ' || c == '/' || c == '\n' || c == '\t' || c == '\r'
+           || c == '\f';
+}
+
+
 static inline unsigned char
 vpt_scan_lower(unsigned char c)
 {
@@ -106,50 +121,156 @@ vpt_scan_lower(unsigned char c)
 }
 
 
-/* the first offset >= from in the masks of which, or len */
-
-/* the first offset >= from in the masks of which, or len */
-
 /*
- * The first offset >= from in the masks of which, or len; inlined, which
- * is a constant at each call.
+ * The first offset >= from in the masks of which, or len.  Inlined, which
+ * is a constant at each use: the usual case, a bit in the word at hand, is
+ * a few instructions; crossing words or classifying more blocks is
+ * vpt_scan_next_far()'s.
  */
 
 #define VPT_SCAN_NEXT(from, which)                                           \
     vpt_scan_next(&b, p, len, &base, &span, from, which)
 
+/* what vpt_scan_next_far() found, and where the masks at hand start */
+typedef struct {
+    size_t                pos;
+    size_t                base;
+} vpt_scan_far_t;
+
+
+static vpt_scan_far_t vpt_scan_next_far(vpt_scan_blk_t *b,
+    const unsigned char *p, size_t len, size_t base, size_t span,
+    size_t from, unsigned which) __attribute__((noinline));
+
+
+/* the bytes the masks cover from base: see vpt_scan_fill() */
+
+static inline size_t
+vpt_scan_span(size_t base, size_t len)
+{
+    size_t  n;
+
+    n = (len - base + 63) & ~(size_t) 63;
+
+    return (n < VPT_SCAN_BLOCKS * 64) ? n : VPT_SCAN_BLOCKS * 64;
+}
+
+
+static inline uint64_t
+vpt_scan_mask(const vpt_scan_blk_t *b, size_t w, unsigned which)
+{
+    return ((which & VPT_SCAN_LT) ? b->lt[w] : 0)
+           | ((which & VPT_SCAN_GTQ) ? b->gtq[w] : 0)
+           | ((which & VPT_SCAN_WSE) ? b->wse[w] : 0);
+}
+
+
 static inline __attribute__((always_inline)) size_t
 vpt_scan_next(vpt_scan_blk_t *b, const unsigned char *p, size_t len,
     size_t *base, size_t *span, size_t from, unsigned which)
 {
-    size_t    w;
-    uint64_t  m;
+    size_t          off;
+    uint64_t        m;
+    vpt_scan_far_t  r;
 
     for ( ;; ) {
-        if (from - *base >= *span) {
-            if (from >= len) {
-                return len;
-            }
+        off = from - *base;
+        if (off >= *span) {
+            /* base and span stay locals of the caller: in registers */
+            r = vpt_scan_next_far(b, p, len, *base, *span, from, which);
+            *base = r.base;
+            *span = vpt_scan_span(r.base, len);
 
-            *base = from & ~(size_t) 63;
-            *span = vpt_scan_fill(b, p, len, *base);
+            return r.pos;
         }
 
-        w = (from - *base) >> 6;
-
-        m = ((which & VPT_SCAN_LT) ? b->lt[w] : 0)
-            | ((which & VPT_SCAN_GTQ) ? b->gtq[w] : 0)
-            | ((which & VPT_SCAN_WSE) ? b->wse[w] : 0);
-
-        m >>= from & 63;
+        m = vpt_scan_mask(b, off >> 6, which) >> (off & 63);
 
         if (m) {
-            /* the bytes past len were zeroes: in no class */
             return from + (unsigned) __builtin_ctzll(m);
         }
 
         from = (from | 63) + 1;
     }
+}
+
+
+static vpt_scan_far_t
+vpt_scan_next_far(vpt_scan_blk_t *b, const unsigned char *p, size_t len,
+    size_t base, size_t span, size_t from, unsigned which)
+{
+    size_t          w;
+    uint64_t        m;
+    vpt_scan_far_t  r;
+
+    for ( ;; ) {
+        if (from - base >= span) {
+            if (from >= len) {
+                r.pos = len;
+                break;
+            }
+
+            base = from & ~(size_t) 63;
+            span = vpt_scan_fill(b, p, len, base);
+        }
+
+        w = (from - base) >> 6;
+
+        m = vpt_scan_mask(b, w, which) >> (from & 63);
+
+        if (m) {
+            r.pos = from + (unsigned) __builtin_ctzll(m);
+            break;
+        }
+
+        from = (from | 63) + 1;
+    }
+
+    r.base = base;
+
+    return r;
+}
+
+
+/*
+ * The '>' among the 8 bytes of w (as in memory, p[q] first): bit 8k + 7
+ * set for p[q + k]; VPT_SCAN_AT(k) is that bit, vpt_scan_at() back.
+ */
+
+#define VPT_SCAN_AT(k)  (1ULL << (8 * (k) + 7))
+
+static inline uint64_t
+vpt_scan_gt(uint64_t w)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t  x;
+
+    /* the top bit of each byte of x that is zero, exactly */
+    x = w ^ 0x3e3e3e3e3e3e3e3eULL;
+
+    return ~(((x & 0x7f7f7f7f7f7f7f7fULL) + 0x7f7f7f7f7f7f7f7fULL) | x
+             | 0x7f7f7f7f7f7f7f7fULL);
+#else
+    unsigned        k;
+    uint64_t        m;
+    unsigned char   b[8];
+
+    memcpy(b, &w, 8);
+    m = 0;
+
+    for (k = 0; k < 8; k++) {
+        m |= (b[k] == '>') ? VPT_SCAN_AT(k) : 0;
+    }
+
+    return m;
+#endif
+}
+
+
+static inline size_t
+vpt_scan_at(uint64_t m)
+{
+    return (unsigned) __builtin_ctzll(m) >> 3;
 }
 
 
@@ -178,38 +299,6 @@ vpt_scan_lit(const unsigned char *p, size_t len, size_t q,
     *pos = q;
 
     return 1;
-}
-
-
-/*
- * The wse bits of p[from, to), to - from <= 64, or 0 when they are not all
- * at hand (the caller then asks byte by byte).
- */
-
-static inline uint64_t
-vpt_scan_wse(const vpt_scan_blk_t *b, size_t base, size_t span, size_t from,
-    size_t to)
-{
-    size_t    off, w, sh, n;
-    uint64_t  m;
-
-    n = to - from;
-
-    if (from < base || to - base > span || n > 64 || n == 0) {
-        return 0;
-    }
-
-    off = from - base;
-    w = off >> 6;
-    sh = off & 63;
-
-    m = b->wse[w] >> sh;
-
-    if (sh && sh + n > 64) {
-        m |= b->wse[w + 1] << (64 - sh);
-    }
-
-    return (n == 64) ? m : m & ((1ULL << n) - 1);
 }
 
 
@@ -247,9 +336,38 @@ vpt_scan_is(const unsigned char *p, size_t len, size_t q, const char *name,
 }
 
 
+/*
+ * The second letters, as bits, of the raw text elements' names by their
+ * first letter: sc st ti te xm if no pl.  Most names ("p", "td", "span")
+ * are ruled out by one lookup.
+ */
+
+#define VPT_SCAN_B(c)  (1u << ((c) - 'a'))
+
+static const uint32_t  vpt_scan_raw2[26] = {
+    ['i' - 'a'] = VPT_SCAN_B('f'),
+    ['n' - 'a'] = VPT_SCAN_B('o'),
+    ['p' - 'a'] = VPT_SCAN_B('l'),
+    ['s' - 'a'] = VPT_SCAN_B('c') | VPT_SCAN_B('t'),
+    ['t' - 'a'] = VPT_SCAN_B('i') | VPT_SCAN_B('e'),
+    ['x' - 'a'] = VPT_SCAN_B('m')
+};
+
+
 static inline int
 vpt_scan_raw(const unsigned char *p, size_t len, size_t q)
 {
+    unsigned  c2;
+
+    /* p[q] is a letter; (b | 0x20) - 'a' < 26 only for letters */
+    if (q + 1 < len) {
+        c2 = (unsigned) ((p[q + 1] | 0x20) - 'a');
+
+        if (c2 >= 26 || !((vpt_scan_raw2[(p[q] | 0x20) - 'a'] >> c2) & 1)) {
+            return 0;
+        }
+    }
+
     switch (p[q] | 0x20) {
 
     case 's':
@@ -309,7 +427,7 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
     size_t                i, q, e, k, prev;
     unsigned              st;
     size_t                lhead, base, span;
-    uint64_t              w, lword, lfold, lmask;
+    uint64_t              gt, w, lword, lfold, lmask;
     unsigned char         c, word[24];
     vpt_scan_blk_t        b;
     const unsigned char  *f;
@@ -328,11 +446,13 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
         (void) vpt_scan_path();
     }
 
-    base = 0;
-    span = 0;
+    /* masks are always at hand for [base, base + span) */
+    base = i & ~(size_t) 63;
+    span = vpt_scan_fill(&b, p, len, base);
 
     lhead = (litlen < 8) ? litlen : 8;
-    lword = 0;
+    /* without a literal, a head no '<' matches */
+    lword = 1;
     lfold = 0;
     lmask = 0;
 
@@ -354,39 +474,46 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
 
     for ( ;; ) {
 
-        /* i is read in the data state: to its next '<' */
+        /* i is read in the data state: to its next '<', often i itself */
 
-        q = VPT_SCAN_NEXT(i, VPT_SCAN_LT);
-        if (q == len) {
-            return VPT_SCAN_NONE;
-        }
+        if (i < len && p[i] == '<') {
+            q = i;
 
-        if (lit != NULL) {
-            if (len - q >= 8) {
-                /* its first (up to) 8 bytes in one compare */
-                memcpy(&w, p + q, 8);
-
-                if (((w | lfold) & lmask) == lword
-                    && vpt_scan_lit(p, len, q, lit, litlen, lhead, pos))
-                {
-                    return (len - q >= litlen) ? VPT_SCAN_MATCH
-                                               : VPT_SCAN_PARTIAL;
-                }
-
-            } else if (vpt_scan_lit(p, len, q, lit, litlen, 1, pos)) {
-                return (len - q >= litlen) ? VPT_SCAN_MATCH
-                                           : VPT_SCAN_PARTIAL;
+        } else {
+            q = VPT_SCAN_NEXT(i, VPT_SCAN_LT);
+            if (q == len) {
+                return VPT_SCAN_NONE;
             }
         }
 
-        if (q + 2 >= len) {
+        if (len - q < 8) {
+            /* the buffer's last few bytes: the exact tokenizer reads them */
+            if (lit != NULL
+                && vpt_scan_lit(p, len, q, lit, litlen, 1, pos))
+            {
+                return (len - q >= litlen) ? VPT_SCAN_MATCH
+                                           : VPT_SCAN_PARTIAL;
+            }
+
             goto slow;
+        }
+
+        /* its first 8 bytes: the literal's head (never, without one) */
+        memcpy(&w, p + q, 8);
+
+        if (((w | lfold) & lmask) == lword
+            && vpt_scan_lit(p, len, q, lit, litlen, lhead, pos))
+        {
+            return (len - q >= litlen) ? VPT_SCAN_MATCH : VPT_SCAN_PARTIAL;
         }
 
         c = p[q + 1];
 
         if (c == '/') {
-            /* an end tag: to its first '>', unless a quote comes first */
+            /*
+             * An end tag: to its first '>', unless a quote opening a value
+             * comes first.  Quotes are rare in end tags: all go slow.
+             */
 
             if (!vpt_scan_alpha(p[q + 2])) {
                 goto slow;
@@ -411,65 +538,62 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
             continue;
         }
 
-        /* a start tag: raw text elements are known by their letters */
+        /*
+         * A start tag.  A quote opens a value at q + 5 ("<a b=") at the
+         * earliest, so a '>' before it ends the tag; names of one or two
+         * letters open no raw text.
+         */
+
+        gt = vpt_scan_gt(w)
+             & (VPT_SCAN_AT(2) | VPT_SCAN_AT(3) | VPT_SCAN_AT(4)
+                | VPT_SCAN_AT(5));
+
+        if (gt & (VPT_SCAN_AT(2) | VPT_SCAN_AT(3))) {
+            i = q + vpt_scan_at(gt) + 1;
+            continue;
+        }
+
+        /* raw text elements are known by their letters */
 
         if (vpt_scan_raw(p, len, q + 1)) {
             /* the exact tokenizer reads the tag and its raw text */
             goto slow;
         }
 
-        /* the first '>' ends it unless a quote comes first */
-
-        k = VPT_SCAN_NEXT(q + 2, VPT_SCAN_GTQ);
-        if (k == len) {
-            goto slow;
-        }
-
-        c = p[k];
-
-        if (c == '>') {
-            i = k + 1;
+        if (gt) {
+            i = q + vpt_scan_at(gt) + 1;
             continue;
         }
 
-        /*
-         * A quote: a value's in "<name attr=", one byte of whitespace or
-         * '/' between the names (from the masks at hand), else the
-         * attribute states from the name's end.
-         */
-
-        if (p[k - 1] == '=' && k >= q + 5) {
-            w = vpt_scan_wse(&b, base, span, q + 2, k - 1);
-
-            if (w != 0 && (w & (w - 1)) == 0) {
-                e = q + 2 + (unsigned) __builtin_ctzll(w);
-
-                if (e < k - 2 && p[e] != '=') {
-                    goto value;
-                }
-            }
-        }
+        /* the name's end: '>', or whitespace or '/' before attributes */
 
         e = VPT_SCAN_NEXT(q + 2, VPT_SCAN_TAG);
+        if (e == len) {
+            goto slow;
+        }
+
         c = p[e];
+
+        if (c == '>') {
+            i = e + 1;
+            continue;
+        }
 
         if (c == '=' || c == '"' || c == '\'') {
             /* part of an odd name */
             goto slow;
         }
 
-        goto walk;
-
-    attrs:
+    names:
 
         /*
-         * Before an attribute name at e, nothing after it read: the tag
-         * ends at the first '>' unless a quote comes first.  The usual
-         * quote is a value's after "name=": a byte, then bytes none of
-         * wse, then '='.
+         * p[e] is whitespace or '/' read before an attribute name, so is
+         * p[e + 1].  Bytes none of gtq and wse then make a name, and the
+         * usual next is '>', which ends the tag, or "=" and a quote, which
+         * opens a value.  Anything else takes the attribute states.
          */
 
-        k = VPT_SCAN_NEXT(e, VPT_SCAN_GTQ);
+        k = VPT_SCAN_NEXT(e + 1, VPT_SCAN_TAG);
         if (k == len) {
             goto slow;
         }
@@ -481,9 +605,14 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
             continue;
         }
 
-        if (k < e + 3 || p[k - 1] != '='
-            || VPT_SCAN_NEXT(e + 1, VPT_SCAN_WSE) != k - 1)
-        {
+        if (c != '=' || k == e + 1 || k + 1 == len) {
+            goto walk;
+        }
+
+        c = p[++k];
+
+        if (c != '"' && c != '\'') {
+            /* back to the byte before the name: the states from there */
             goto walk;
         }
 
@@ -498,13 +627,25 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
             e = f ? (size_t) (f - p) : len;
         }
 
-        if (e >= len) {
+        if (e + 1 >= len) {
             goto slow;
         }
 
-        /* after a quoted value reads as before a name */
-        e++;
-        goto attrs;
+        /*
+         * After a quoted value: '>' ends the tag, whitespace or '/' is read
+         * before a name, anything else starts one (the attribute states).
+         */
+
+        c = p[++e];
+
+        if (c == '>') {
+            i = e + 1;
+            continue;
+        }
+
+        if (vpt_scan_space(c)) {
+            goto names;
+        }
 
     walk:
 
@@ -599,7 +740,8 @@ vpt_scan_avx2(const unsigned char *q, size_t n, uint64_t *lts,
     uint64_t *gtqs, uint64_t *wses)
 {
     size_t   k;
-    __m256i  v0, v1, c0, c1, lo, hi, nib, zero, lt, gtq, wse;
+    __m256i  v0, v1, c0, c1, lo, hi, nib, lt, gtq, gtqa, wse, wsea, gtq0,
+             gtq1, wse0, wse1;
 
     lo = _mm256_setr_epi8(0x02, 0, 0x04, 0, 0, 0, 0, 0x04,
                           0, 0x01, 0x01, 0, 0x09, 0x11, 0x20, 0x02,
@@ -610,10 +752,11 @@ vpt_scan_avx2(const unsigned char *q, size_t n, uint64_t *lts,
                           0x01, 0, 0x06, 0x38, 0, 0, 0, 0,
                           0, 0, 0, 0, 0, 0, 0, 0);
     nib = _mm256_set1_epi8(0x0f);
-    zero = _mm256_setzero_si256();
     lt = _mm256_set1_epi8('<');
     gtq = _mm256_set1_epi8(0x24);
+    gtqa = _mm256_set1_epi8(0x7c);
     wse = _mm256_set1_epi8(0x13);
+    wsea = _mm256_set1_epi8(0x7f);
 
     for (k = 0; k < n; k++, q += 64) {
         v0 = _mm256_loadu_si256((const __m256i *) q);
@@ -629,16 +772,17 @@ vpt_scan_avx2(const unsigned char *q, size_t n, uint64_t *lts,
         lts[k] = (uint32_t) _mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, lt))
                  | (uint64_t) (uint32_t) _mm256_movemask_epi8(
                        _mm256_cmpeq_epi8(v1, lt)) << 32;
-        gtqs[k] = ~((uint32_t) _mm256_movemask_epi8(_mm256_cmpeq_epi8(
-                        _mm256_and_si256(c0, gtq), zero))
-                    | (uint64_t) (uint32_t) _mm256_movemask_epi8(
-                        _mm256_cmpeq_epi8(_mm256_and_si256(c1, gtq), zero))
-                      << 32);
-        wses[k] = ~((uint32_t) _mm256_movemask_epi8(_mm256_cmpeq_epi8(
-                        _mm256_and_si256(c0, wse), zero))
-                    | (uint64_t) (uint32_t) _mm256_movemask_epi8(
-                        _mm256_cmpeq_epi8(_mm256_and_si256(c1, wse), zero))
-                      << 32);
+
+        /* a class's bits plus (0x80 - its lowest bit): the top bit */
+        gtq0 = _mm256_add_epi8(_mm256_and_si256(c0, gtq), gtqa);
+        gtq1 = _mm256_add_epi8(_mm256_and_si256(c1, gtq), gtqa);
+        wse0 = _mm256_add_epi8(_mm256_and_si256(c0, wse), wsea);
+        wse1 = _mm256_add_epi8(_mm256_and_si256(c1, wse), wsea);
+
+        gtqs[k] = (uint32_t) _mm256_movemask_epi8(gtq0)
+                  | (uint64_t) (uint32_t) _mm256_movemask_epi8(gtq1) << 32;
+        wses[k] = (uint32_t) _mm256_movemask_epi8(wse0)
+                  | (uint64_t) (uint32_t) _mm256_movemask_epi8(wse1) << 32;
     }
 }
 
