@@ -90,6 +90,8 @@ typedef struct {
     ngx_vpt_redis_addr_t     *redis;     /* NULL: no vpt_redis */
     vpt_anchor_t             *default_anchor;
     ngx_flag_t                used;      /* some location has vpt on */
+    ngx_array_t              *experiments;  /* ngx_str_t: vpt_split names */
+    ngx_array_t              *model_files;  /* ngx_str_t: for vpt_info */
 } ngx_http_vpt_main_conf_t;
 
 
@@ -142,9 +144,15 @@ struct ngx_http_vpt_ctx_s {
     ngx_vpt_store_accept_t    accept;
     double                    accept_value;
 
+    /* accepts of beacon subrequests of this page, counted with it */
+    ngx_http_vpt_ctx_t       *sub_accepts;
+    ngx_http_vpt_ctx_t       *next_accept;
+
     /* the Redis lookup */
     ngx_vpt_store_lookup_t   *lookup;        /* NULL: none running */
     ngx_msec_int_t            redis_time;    /* -1: no lookup */
+    int64_t                   redis_us;      /* the same, microseconds */
+    int64_t                   redis_start;   /* us, monotonic */
     ngx_http_vpt_resume_pt    resume;        /* NULL: nobody waits */
 
     /* the body filter; buffer rules in ngx_vpt_body_filter.c */
@@ -254,6 +262,8 @@ char *ngx_http_vpt_anchor(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 vpt_anchor_t *ngx_http_vpt_default_anchor(ngx_conf_t *cf);
 vpt_ranker_t *ngx_http_vpt_get_ranker(ngx_conf_t *cf,
     ngx_http_vpt_main_conf_t *vmcf, vpt_model_t *model);
+ngx_int_t ngx_http_vpt_add_name(ngx_conf_t *cf, ngx_array_t **list,
+    ngx_str_t *name);
 
 
 #endif /* NGX_VPT_H */

@@ -51,6 +51,8 @@ my $ng = start_nginx(ports => [$port], http => <<"HTTP");
             vpt on;
             vpt_page confirmation;
             vpt_session_key \$arg_s;
+            # every shopper treated: the per-arm series exist
+            vpt_split ab 0%;
         }
         location = /vpt/accept { vpt_beacon; }
         location = /vpt/status { vpt_status_page; }
