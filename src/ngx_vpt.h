@@ -240,8 +240,9 @@ ngx_int_t ngx_http_vpt_body_start(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx);
 ngx_int_t ngx_http_vpt_init_header_filter(ngx_conf_t *cf);
 
-/* ngx_vpt_variables.c */
+/* ngx_vpt_variables.c; ngx_vpt_log_json.c: $vpt_log_json */
 ngx_int_t ngx_http_vpt_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_vpt_add_log_json(ngx_conf_t *cf);
 
 /* ngx_vpt_beacon.c: the "vpt_beacon" directive and its handler */
 char *ngx_http_vpt_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -93,7 +93,8 @@ ngx_http_vpt_add_variables(ngx_conf_t *cf)
         var->data = v->data;
     }
 
-    return NGX_OK;
+    /* the whole log line, from these (ngx_vpt_log_json.c) */
+    return ngx_http_vpt_add_log_json(cf);
 }
 
 

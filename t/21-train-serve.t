@@ -207,7 +207,7 @@ for my $c (@contexts) {
            sprintf('%s: $vpt_value %s, vpt-score %.17g (difference %.3g)',
                    $what, $e->{value}, $sc->{value}, $diff));
 
-        is($e->{value}, sprintf('%.6f', $sc->{value}),
+        is(sprintf('%.6f', $e->{value}), sprintf('%.6f', $sc->{value}),
            "$what: \$vpt_value is vpt-score's value to six decimals");
 
         # what nginx chose among is what vpt-score found eligible

@@ -91,9 +91,21 @@ for my $line (@all) {
 
 my ($page) = grep { ($_->{status} // '') eq 'injected' } @rows;
 like($page->{request_id}, qr/^[0-9a-f]{32}$/, 'request_id is logged');
-is_deeply(JSON::PP->new->decode($page->{context}), \%ctx,
+is(ref $page->{context}, 'HASH', 'the context is a JSON object, not a string');
+is_deeply($page->{context}, \%ctx,
           'the context decodes once to what the shop wrote');
-like($page->{value}, qr/^\d+\.\d+$/, 'value is the offer\'s value');
+my ($raw) = grep { /"status":"injected"/ } @all;
+like($raw, qr/"value":\d+(\.\d+)?,/, 'value is a bare number');
+like($raw, qr/"propensity":[\d.]+,/, 'propensity too');
+like($raw, qr/"redis_time":[\d.]+,/, 'redis_time too');
+my ($none) = grep { ($_->{status} // '') eq 'no_session' } @rows;
+ok($none && !defined $none->{context} && !defined $none->{redis_time}
+   && !defined $none->{value},
+   'no lookup: context, redis_time and value are null');
+my ($odd) = grep { ($_->{uri} // '') =~ /^\/a/ } @rows;
+is($odd && $odd->{uri}, "/a\"b\\\n\x01.html",
+   "a shopper's quote, backslash and control bytes in the URI stay in "
+   . 'their string');
 
 my @dec = map { $json->decode($_) } split /\n/,
     read_file("$dir/decisions.log");

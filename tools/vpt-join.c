@@ -274,7 +274,7 @@ vpt_emit(vpt_in_t *in, const char *line, size_t len)
         || (l.seen & 0x200
             && vpt_jtext(&l.candidates, &pos, &c, &clen) != VPT_OK)
         || (l.seen & 0x400
-            && vpt_jtext(&l.context, &pos, &x, &xlen) != VPT_OK)
+            && vpt_jjson(&l.context, &pos, &x, &xlen) != VPT_OK)
         || dlen == 0 || (injected && olen == 0))
     {
         vpt_bad_add(&bad, in, "bad decision, offer, propensity, candidates "
