@@ -326,6 +326,13 @@ typedef struct {
  */
 const vpt_opt_t *vpt_opt_next(int argc, char **argv, const vpt_opt_t *opts);
 
+/*
+ * vpt_tools_html.c: vpt-report's JSON (json, len) as one self-contained
+ * HTML page, naming the logs it came from
+ */
+int vpt_html_report(FILE *f, const char *json, size_t len, char **logs,
+    int nlogs);
+
 /* loaded, or the tool ends with the loader's message (exit 2) */
 vpt_catalog_t *vpt_xcatalog_load(const char *path);
 vpt_model_t *vpt_xmodel_load(const char *path);         /* NULL: none */
