@@ -823,7 +823,7 @@ vpt_print_text(vpt_arm_t **order)
 
 
 static const char  vpt_usage_text[] =
-    "usage: vpt-report [--json] [--html FILE] LOG...\n"
+    "Usage: vpt-report [--json] [--html FILE] LOG...\n"
     "A/B results from nginx access logs in the vpt log_format: per\n"
     "experiment and arm, decisions, impressions, accepts and accepted value\n"
     "per offer, the accept rate with its 95% (Wilson) interval, the value\n"

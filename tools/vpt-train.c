@@ -282,11 +282,41 @@ vpt_evaluate(FILE *f, vpt_auc_t *auc)
 
 
 static const char  vpt_usage_text[] =
-    "usage: vpt-train --catalog FILE --model-out FILE "
-    "[--holdout FRACTION] [--k K]\n"
-    "         [--epochs N] [--l2 X] [--lr X] [--ipw] [--clip C] "
-    "[--seed S] [--json]\n"
-    "         LOG...\n";
+    "Usage: vpt-train --catalog FILE --model-out FILE [--holdout FRACTION] "
+    "[--k K]\n"
+    "         [--epochs N] [--l2 X] [--lr X] [--ipw] [--clip C] [--seed S] "
+    "[--json]\n"
+    "         LOG...\n"
+    "Trains the ranking model (a factorization machine over the features "
+    "nginx\n"
+    "computes) on a decision log from vpt-join, and reports its log-loss and\n"
+    "AUC on a held-out part of the rows.\n"
+    "\n"
+    "  --catalog FILE          the offer catalog (as vpt_catalog)\n"
+    "  --model-out FILE        where the model goes (written whole, then\n"
+    "                          renamed): load it with vpt_model\n"
+    "  --holdout FRACTION      the share of decisions held out for the\n"
+    "                          metrics, chosen by decision id (default 0.1;\n"
+    "                          0 trains on all and reports none)\n"
+    "  --k K                   the factor dimension (default 4)\n"
+    "  --epochs N              passes over the data at most (default 10); the\n"
+    "                          best epoch on the held-out rows is kept\n"
+    "  --l2 X                  L2 regularisation (default 0.0001)\n"
+    "  --lr X                  the AdaGrad learning rate (default 0.05)\n"
+    "  --ipw                   weight rows by 1/propensity, to fit rarely "
+    "shown\n"
+    "                          offers as well as favourites (off by default)\n"
+    "  --clip C                the largest such weight (default 20)\n"
+    "  --seed S                the initialisation's seed (default 1)\n"
+    "  --json                  print one JSON object instead of text\n"
+    "  --help                  print this help and exit\n"
+    "  --version               print the version and exit\n"
+    "  LOG                     a decision log (JSON Lines), plain or gzip; "
+    "\"-\"\n"
+    "                          is standard input\n"
+    "\n"
+    "Exit status: 0; 1 for unreadable input or unwritable output; 2 for bad\n"
+    "options or catalog.\n";
 
 
 int
