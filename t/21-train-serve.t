@@ -350,7 +350,7 @@ HTTP
         my $sc = decode_json(`tools/vpt-score --catalog $ncat --model $nmodel --page confirmation --hour 12 --json $dir/ctx-$name.json`);
         my $o = $sc->{offers}[0];
         $same++ if $e->{status} eq 'injected'
-                   && $e->{value} eq sprintf('%.6f', $sc->{value})
+                   && sprintf('%.6f', $e->{value}) eq sprintf('%.6f', $sc->{value})
                    && abs($o->{logit} - $o->{logit_ref})
                       <= 1e-9 * max(1, abs($o->{logit_ref}));
         $distinct->{ $e->{value} } = 1;
