@@ -51,6 +51,14 @@ static ngx_conf_enum_t  ngx_http_vpt_pages[] = {
 static ngx_conf_post_handler_pt  ngx_http_vpt_slots_post =
     ngx_http_vpt_check_slots;
 
+static ngx_conf_num_bounds_t  ngx_http_vpt_spend_sync_post = {
+    ngx_conf_check_num_bounds, 10, 60000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_vpt_budget_day_post = {
+    ngx_conf_check_num_bounds, 10, 86400 * 366
+};
+
 static ngx_http_vpt_double_bounds_t  ngx_http_vpt_min_value_bounds =
     { 0, 1e12 };
 static ngx_http_vpt_double_bounds_t  ngx_http_vpt_weight_bounds = { 0, 1e6 };
@@ -172,6 +180,34 @@ static ngx_command_t  ngx_http_vpt_commands[] = {
       0,
       NULL },
 
+    { ngx_string("vpt_block_advertisers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_conf_set_str_array_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, block_advertisers),
+      NULL },
+
+    { ngx_string("vpt_max_third_party"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, max_third_party),
+      NULL },
+
+    { ngx_string("vpt_spend_sync"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, spend_sync),
+      &ngx_http_vpt_spend_sync_post },
+
+    { ngx_string("vpt_budget_day"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, budget_day),
+      &ngx_http_vpt_budget_day_post },
+
     { ngx_string("vpt_status_page"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_vpt_status_page,
@@ -230,7 +266,9 @@ ngx_http_vpt_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_vpt_init_stats(cf) != NGX_OK) {
+    if (ngx_http_vpt_init_stats(cf) != NGX_OK
+        || ngx_http_vpt_init_spend(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -256,6 +294,9 @@ ngx_http_vpt_create_main_conf(ngx_conf_t *cf)
      *     vmcf->redis = NULL;
      *     vmcf->default_anchor = NULL;
      */
+
+    vmcf->spend_sync = NGX_CONF_UNSET_MSEC;
+    vmcf->budget_day = NGX_CONF_UNSET;
 
     if (ngx_array_init(&vmcf->rankers, cf->pool, 4,
                        sizeof(ngx_vpt_ranker_entry_t))
@@ -313,6 +354,8 @@ ngx_http_vpt_create_loc_conf(ngx_conf_t *cf)
     conf->split_permyriad = NGX_CONF_UNSET;
     conf->beacon = NGX_CONF_UNSET;
     conf->status_page = NGX_CONF_UNSET;
+    conf->block_advertisers = NGX_CONF_UNSET_PTR;
+    conf->max_third_party = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -372,6 +415,10 @@ ngx_http_vpt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_ptr_value(conf->session_key, prev->session_key, NULL);
+
+    if (ngx_http_vpt_spend_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->session_key == NULL) {
         conf->session_key = ngx_palloc(cf->pool,
@@ -571,7 +618,15 @@ ngx_http_vpt_init_process(ngx_cycle_t *cycle)
 
     vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpt_module);
 
-    if (vmcf == NULL || vmcf->redis == NULL || !vmcf->used) {
+    if (vmcf == NULL || !vmcf->used) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_vpt_spend_init_worker(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (vmcf->redis == NULL) {
         return NGX_OK;
     }
 

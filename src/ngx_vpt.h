@@ -92,6 +92,11 @@ typedef struct {
     ngx_flag_t                used;      /* some location has vpt on */
     ngx_array_t              *experiments;  /* ngx_str_t: vpt_split names */
     ngx_array_t              *model_files;  /* ngx_str_t: for vpt_info */
+
+    /* advertisers' spend (ngx_vpt_spend.c) */
+    ngx_msec_t                spend_sync;      /* vpt_spend_sync */
+    time_t                    budget_day;      /* vpt_budget_day */
+    void                     *spend;           /* NULL: no advertisers */
 } ngx_http_vpt_main_conf_t;
 
 
@@ -116,6 +121,11 @@ typedef struct {
     ngx_flag_t                status_page;
     ngx_hash_t                types;           /* vpt_types */
     ngx_array_t              *types_keys;
+
+    /* advertisers (ngx_vpt_advertiser.c) */
+    ngx_array_t              *block_advertisers;   /* vpt_block_advertisers */
+    u_char                   *blocked;       /* per offer; NULL: none */
+    ngx_int_t                 max_third_party;     /* -1: no cap */
 } ngx_http_vpt_loc_conf_t;
 
 
@@ -201,9 +211,9 @@ typedef enum {
  * Who calls whom, one way only (a file calls only those listed before
  * it, never one after it):
  *
- *   log, store (-> redis), outcome, decision, request, body filter,
- *   header filter (it starts the body filter), beacon, variables, stats
- *   (-> status page)
+ *   log, store (-> redis), spend, advertiser, outcome, decision, request,
+ *   body filter, header filter (it starts the body filter), beacon,
+ *   variables, stats (-> status page)
  *
  * A request goes: request (phase handlers, lookup) -> decision -> header
  * filter -> body filter -> stats (log phase).  What waits for the lookup
@@ -214,6 +224,23 @@ typedef enum {
 size_t ngx_http_vpt_log_escape(u_char *dst, u_char *src, size_t len);
 ngx_uint_t ngx_http_vpt_log_allowed(ngx_vpt_log_kind_e kind,
     ngx_uint_t *skipped);
+
+/*
+ * ngx_vpt_spend.c: advertisers' spend in shared memory, synced to Redis
+ * through the store from a timer, and charged; ngx_vpt_advertiser.c: the
+ * gate a decision applies, the blocklist, the status page's lines
+ */
+ngx_int_t ngx_http_vpt_init_spend(ngx_conf_t *cf);
+ngx_int_t ngx_http_vpt_spend_init_worker(ngx_cycle_t *cycle);
+void ngx_http_vpt_spend_impressions(ngx_http_request_t *r,
+    const vpt_decision_t *decision);
+void ngx_http_vpt_spend_accept(ngx_http_request_t *r, ngx_uint_t offer);
+char *ngx_http_vpt_spend_merge(ngx_conf_t *cf, ngx_http_vpt_loc_conf_t *prev,
+    ngx_http_vpt_loc_conf_t *conf);
+ngx_int_t ngx_http_vpt_spend_gate(ngx_http_request_t *r,
+    ngx_http_vpt_loc_conf_t *vlcf, const uint32_t *impressions,
+    vpt_decide_params_t *params);
+ngx_int_t ngx_http_vpt_spend_status(ngx_http_request_t *r, ngx_str_t *text);
 
 /* ngx_vpt_outcome.c: the one writer of ctx->outcome and ctx->verdict */
 void ngx_http_vpt_set_outcome(ngx_http_vpt_ctx_t *ctx,
@@ -232,6 +259,7 @@ ngx_int_t ngx_http_vpt_session(ngx_http_request_t *r,
 ngx_http_vpt_ctx_t *ngx_http_vpt_new_ctx(ngx_http_request_t *r,
     ngx_vpt_outcome_e outcome);
 ngx_http_vpt_ctx_t *ngx_http_vpt_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_vpt_may_be_page(ngx_http_request_t *r);
 void ngx_http_vpt_cancel(ngx_http_vpt_ctx_t *ctx);
 
 /* ngx_vpt_body_filter.c, ngx_vpt_header_filter.c */

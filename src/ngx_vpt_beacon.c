@@ -131,6 +131,7 @@ ngx_http_vpt_beacon_handler(ngx_http_request_t *r)
     ctx->accept_value = vmcf->catalog->offers[offer].value;
 
     ngx_http_vpt_beacon_record(ctx);
+    ngx_http_vpt_spend_accept(r, (ngx_uint_t) offer);
 
     if (r != r->main) {
         ngx_http_vpt_beacon_subrequest(ctx);

@@ -54,6 +54,17 @@ ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx)
     params.seed = vpt_hash(ctx->decision_id, 16);
     params.impressions = ctx->shopper.impressions;
     params.accepted = ctx->shopper.accepted;
+    params.gate = NULL;
+    params.pass = NULL;
+    params.max_third_party = 0;
+
+    /* advertisers: blocked, out of flight or budget, paced, capped */
+    if (ngx_http_vpt_spend_gate(r, vlcf, ctx->shopper.impressions, &params)
+        != NGX_OK)
+    {
+        ngx_http_vpt_decided(ctx, NGX_VPT_OUT_SUPPRESSED);
+        return;
+    }
 
     vpt_decide(vlcf->ranker, ctx->shopper.context, &params, scratch,
                &ctx->decision);
@@ -98,6 +109,7 @@ ngx_http_vpt_inject(ngx_http_vpt_ctx_t *ctx)
 
     ngx_vpt_store_record_decision(ctx->request, &ctx->shopper,
                                   &ctx->decision, &id);
+    ngx_http_vpt_spend_impressions(ctx->request, &ctx->decision);
 
     return NGX_OK;
 }

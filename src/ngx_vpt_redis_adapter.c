@@ -69,10 +69,16 @@
  * is why every handler that calls into hiredis checks afterwards that the
  * context is still ours.
  *
+ * A link's health (the PING that makes it connected, its timeouts,
+ * keepalive): ngx_vpt_redis_link.c.
+ *
  * Reconnect: a cancelable timer, 50 ms doubling to 5 s, +-25% jitter,
- * reset by a successful connect; none once the worker is exiting.  The
- * first failure after a success is logged at "error", the next ones at
- * "info" until a connect succeeds (then at "notice").
+ * reset when a new link answers its PING (not at the TCP connect: a link
+ * dropped as mute comes back no faster than a refused one); none once the
+ * worker is exiting.  Each failure moves to the next address the name had
+ * at configuration time.  The first failure after a success is logged at
+ * "error", the next ones at "info" until a link answers (then at
+ * "notice").
  */
 
 
@@ -119,6 +125,7 @@ ngx_vpt_redis_connect(void)
 {
     ngx_connection_t        *c;
     redisAsyncContext       *ac;
+    ngx_vpt_redis_peer_t    *peer;
     ngx_vpt_redis_worker_t  *w;
 
     w = &ngx_vpt_redis;
@@ -127,17 +134,23 @@ ngx_vpt_redis_connect(void)
         return;
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
-                   "vpt redis \"%V\": connecting", &w->addr->name);
-
     /* non-blocking: the connect is still in progress on return */
 
     if (w->addr->unix_path.len) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                       "vpt redis \"%V\": connecting", &w->addr->name);
+
         ac = redisAsyncConnectUnix((const char *) w->addr->unix_path.data);
 
     } else {
-        ac = redisAsyncConnect((const char *) w->addr->host.data,
-                               (int) w->addr->port);
+        peer = &w->addr->peers[w->peer % w->addr->npeers];
+
+        ngx_log_debug3(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                       "vpt redis \"%V\": connecting to %V:%d",
+                       &w->addr->name, &peer->host, (int) peer->port);
+
+        ac = redisAsyncConnect((const char *) peer->host.data,
+                               (int) peer->port);
     }
 
     if (ac == NULL) {
@@ -178,6 +191,8 @@ ngx_vpt_redis_connect(void)
 
     redisAsyncSetDisconnectCallback(ac, ngx_vpt_redis_on_disconnect);
     redisAsyncSetConnectCallback(ac, ngx_vpt_redis_on_connect);
+
+    ngx_vpt_redis_link_start(ac);
 
     /* the connect completes with the first write event */
 
@@ -224,6 +239,9 @@ ngx_vpt_redis_failed(const char *reason, ngx_uint_t was_connected)
 
     ngx_vpt_redis_breaker_failure();
 
+    /* the next address the name had, if it had several */
+    w->peer++;
+
     if (w->reconnect.timer_set) {
         return;
     }
@@ -252,12 +270,12 @@ ngx_vpt_redis_reconnect_handler(ngx_event_t *ev)
 }
 
 
-/* ngx_add_event() failed inside a hook: free the context from a clean stack */
+/* the link must go (ngx_vpt_redis_abort()): from a clean stack */
 
 void
 ngx_vpt_redis_abort_handler(ngx_event_t *ev)
 {
-    ngx_vpt_redis_drop("cannot register its events");
+    ngx_vpt_redis_drop(ngx_vpt_redis.abort_reason);
 }
 
 
@@ -324,6 +342,8 @@ ngx_vpt_redis_close_connection(ngx_connection_t *c, ngx_uint_t fd_open)
 }
 
 
+/* TCP is up: commands may go, behind the PING that tells it works */
+
 static void
 ngx_vpt_redis_on_connect(const redisAsyncContext *ac, int status)
 {
@@ -336,21 +356,9 @@ ngx_vpt_redis_on_connect(const redisAsyncContext *ac, int status)
         return;
     }
 
-    w->connected = 1;
-    w->backoff = NGX_VPT_REDIS_BACKOFF_MIN;
-    w->stats.connects++;
+    w->up = 1;
 
-    if (w->attempts) {
-        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                      "vpt redis \"%V\": connected after %ui failures",
-                      &w->addr->name, w->attempts);
-
-    } else {
-        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                      "vpt redis \"%V\": connected", &w->addr->name);
-    }
-
-    w->attempts = 0;
+    ngx_vpt_redis_link_hello();
 }
 
 
@@ -609,10 +617,7 @@ ngx_vpt_redis_event(redisAsyncContext *ac, ngx_uint_t write, ngx_uint_t on)
                       on ? "add" : "delete", write ? "write" : "read");
 
         /* we may be deep inside hiredis here: free the context later */
-
-        if (!w->abort.posted) {
-            ngx_post_event(&w->abort, &ngx_posted_events);
-        }
+        ngx_vpt_redis_abort("cannot register its events");
     }
 }
 
@@ -656,6 +661,7 @@ ngx_vpt_redis_cleanup(void *data)
 
     w->ac = NULL;
     w->conn = NULL;
+    w->up = 0;
     w->connected = 0;
 
     if (c != NULL) {
@@ -664,6 +670,10 @@ ngx_vpt_redis_cleanup(void *data)
 
     if (w->abort.posted) {
         ngx_delete_posted_event(&w->abort);
+    }
+
+    if (w->connect_timer.timer_set) {
+        ngx_del_timer(&w->connect_timer);
     }
 
     ngx_vpt_redis_failed(ac->c.err ? ac->c.errstr

@@ -3,7 +3,7 @@
  *
  * Past 800 lines on purpose: one tool, its counting and its two outputs.
  *
- * vpt-report [--json] [--html FILE] LOG...
+ * vpt-report [--json] [--catalog FILE] [--html FILE] LOG...
  *
  * Reads nginx access logs in the "vpt" log_format (conf.d/vpt-log.conf,
  * one JSON object per line; plain or gzip; "-" is stdin) in one pass and
@@ -61,6 +61,14 @@
  * --html FILE also writes that JSON as one self-contained HTML page with
  * charts (tools/lib/vpt_tools_html.c); "-" is stdout, instead of the
  * text or JSON.
+ *
+ * With --catalog, a catalog with "advertisers": per advertiser, over all
+ * arms, its offers' impressions and accepts, its spend at its price (cpm
+ * per impression, cpa and cpc per accept), its total budget left (null:
+ * none) and its effective prices (spend per accept, per thousand
+ * impressions); in --json as "advertisers": [{"advertiser": "id",
+ * "impressions": N, "accepts": N, "spend": x, "budget_left": x | null,
+ * "cost_per_accept": x | null, "ecpm": x | null}] after "experiments".
  */
 
 #include <errno.h>
@@ -70,6 +78,7 @@
 #include <string.h>
 
 #include "vpt_tools.h"
+#include "vpt_advertiser.h"
 
 
 #define VPT_MAX_ARMS     10000
@@ -138,7 +147,10 @@ typedef struct {
 } vpt_report_t;
 
 
-static vpt_report_t  rep;
+static vpt_report_t   rep;
+static vpt_catalog_t *catalog;         /* --catalog, or NULL */
+
+static void vpt_print_advertisers(FILE *f, int json);
 
 
 static int
@@ -692,7 +704,9 @@ vpt_print_json(FILE *f, vpt_arm_t **order)
         fputs("}", f);
     }
 
-    fputs("]}\n", f);
+    fputs("]", f);
+    vpt_print_advertisers(f, 1);
+    fputs("}\n", f);
 }
 
 
@@ -815,6 +829,8 @@ vpt_print_text(vpt_arm_t **order)
         }
     }
 
+    vpt_print_advertisers(f, 0);
+
     if (rep.bad.count) {
         fputc('\n', f);
         vpt_bad_print(&rep.bad, f);
@@ -822,8 +838,84 @@ vpt_print_text(vpt_arm_t **order)
 }
 
 
+/* per advertiser of --catalog, over all arms: see the top of the file */
+
+static void
+vpt_print_advertisers(FILE *f, int json)
+{
+    long                     k;
+    double                   spend, left, *imp, *acc;
+    size_t                   i, n;
+    vpt_str_t                id;
+    const vpt_advertiser_t  *a;
+
+    n = (catalog != NULL) ? catalog->nadvertisers : 0;
+
+    if (n == 0) {
+        return;
+    }
+
+    imp = vpt_xalloc(n * sizeof(double));
+    acc = vpt_xalloc(n * sizeof(double));
+    memset(imp, 0, n * sizeof(double));
+    memset(acc, 0, n * sizeof(double));
+
+    for (i = 0; i < rep.noffers; i++) {
+        id.data = rep.offers[i].id;
+        id.len = strlen(rep.offers[i].id);
+        k = vpt_catalog_find(catalog, id);
+
+        if (k >= 0 && catalog->offers[k].adv >= 0) {
+            imp[catalog->offers[k].adv] += rep.offers[i].impressions;
+            acc[catalog->offers[k].adv] += rep.offers[i].accepts;
+        }
+    }
+
+    fputs(json ? ",\n \"advertisers\": [" : "\nadvertisers\n"
+          "  advertiser               impressions  accepts        spend"
+          "  budget left  cost/accept      eCPM\n", f);
+
+    for (i = 0; i < n; i++) {
+        a = &catalog->advertisers[i];
+        spend = (imp[i] * (double) vpt_adv_impression_cost(a)
+                 + acc[i] * (double) vpt_adv_accept_cost(a))
+                / VPT_MONEY_UNIT;
+        left = (a->total_budget == VPT_MONEY_NONE)
+               ? NAN : (double) a->total_budget / VPT_MONEY_UNIT - spend;
+
+        if (!json) {
+            fprintf(f, "  %-24s %11.0f %8.0f %12.2f %12.2f %12.2f %9.2f\n",
+                    a->id.data, imp[i], acc[i], spend, left,
+                    acc[i] > 0 ? spend / acc[i] : NAN,
+                    imp[i] > 0 ? 1000 * spend / imp[i] : NAN);
+            continue;
+        }
+
+        fprintf(f, "%s\n  {\"advertiser\": ", i ? "," : "");
+        vpt_json_str(f, a->id.data, a->id.len);
+        fprintf(f, ", \"impressions\": %.0f, \"accepts\": %.0f, "
+                "\"spend\": ", imp[i], acc[i]);
+        vpt_json_num(f, spend);
+        fputs(", \"budget_left\": ", f);
+        vpt_json_num(f, left);
+        fputs(", \"cost_per_accept\": ", f);
+        vpt_json_num(f, acc[i] > 0 ? spend / acc[i] : NAN);
+        fputs(", \"ecpm\": ", f);
+        vpt_json_num(f, imp[i] > 0 ? 1000 * spend / imp[i] : NAN);
+        fputs("}", f);
+    }
+
+    if (json) {
+        fputs("]", f);
+    }
+
+    free(imp);
+    free(acc);
+}
+
+
 static const char  vpt_usage_text[] =
-    "Usage: vpt-report [--json] [--html FILE] LOG...\n"
+    "Usage: vpt-report [--json] [--catalog FILE] [--html FILE] LOG...\n"
     "A/B results from nginx access logs in the vpt log_format: per\n"
     "experiment and arm, decisions, impressions, accepts and accepted value\n"
     "per offer, the accept rate with its 95% (Wilson) interval, the value\n"
@@ -831,6 +923,9 @@ static const char  vpt_usage_text[] =
     "expected, and the lift of treatment over control (Welch interval).\n"
     "\n"
     "  --json         print one JSON object instead of the text report\n"
+    "  --catalog FILE a catalog with \"advertisers\": per advertiser, its\n"
+    "                 impressions, accepts, spend, budget left and\n"
+    "                 effective prices\n"
     "  --html FILE    write the report as one self-contained HTML page with\n"
     "                 charts (no network needed to view it); \"-\" is\n"
     "                 standard output\n"
@@ -867,11 +962,13 @@ main(int argc, char **argv)
 static int
 vpt_report_options(int argc, char **argv, const char **html)
 {
-    int        json;
+    int          json;
+    const char  *catalog_file;
 
-    vpt_opt_t  opts[] = {
+    vpt_opt_t    opts[] = {
         { "json", VPT_OPT_FLAG, &json, 0, 0 },
         { "html", VPT_OPT_STR, html, 0, 0 },
+        { "catalog", VPT_OPT_STR, &catalog_file, 0, 0 },
         { NULL, 0, NULL, 0, 0 }
     };
 
@@ -879,8 +976,13 @@ vpt_report_options(int argc, char **argv, const char **html)
 
     json = 0;
     *html = NULL;
+    catalog_file = NULL;
 
     vpt_opt_next(argc, argv, opts);
+
+    if (catalog_file != NULL) {
+        catalog = vpt_xcatalog_load(catalog_file);
+    }
 
     if (optind == argc) {
         vpt_usage(2);
