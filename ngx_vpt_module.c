@@ -594,6 +594,7 @@ ngx_http_vpt_split(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
+    vmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_vpt_module);
     value = cf->args->elts;
 
     if (value[1].len == 0 || value[2].len < 2
@@ -639,6 +640,11 @@ ngx_http_vpt_split(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     *name = value[1];
+
+    /* the status page counts each experiment per arm */
+    if (ngx_http_vpt_add_name(cf, &vmcf->experiments, &value[1]) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     /* the per-request hash goes on from here with the session key */
     vlcf->split_hash = vpt_hash_more(vpt_hash(value[1].data, value[1].len),

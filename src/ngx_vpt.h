@@ -116,6 +116,8 @@ typedef struct {
     ngx_flag_t                beacons;   /* some location has vpt_beacon */
     vpt_sign_keys_t          *sign_keys; /* vpt_secret; NULL: unsigned */
     ngx_array_t              *splits;    /* ngx_str_t: every vpt_split name */
+    ngx_array_t              *experiments;  /* ngx_str_t: vpt_split names */
+    ngx_array_t              *model_files;  /* ngx_str_t: for vpt_info */
 
     /* advertisers' spend (ngx_vpt_spend.c) */
     ngx_msec_t                spend_sync;      /* vpt_spend_sync */
@@ -195,9 +197,15 @@ struct ngx_http_vpt_ctx_s {
     double                    accept_value;
     long                      accept_offer;   /* its catalog index */
 
+    /* accepts of beacon subrequests of this page, counted with it */
+    ngx_http_vpt_ctx_t       *sub_accepts;
+    ngx_http_vpt_ctx_t       *next_accept;
+
     /* the Redis lookup */
     ngx_vpt_store_lookup_t   *lookup;        /* NULL: none running */
     ngx_msec_int_t            redis_time;    /* -1: no lookup */
+    int64_t                   redis_us;      /* the same, microseconds */
+    int64_t                   redis_start;   /* us, monotonic */
     ngx_http_vpt_resume_pt    resume;        /* NULL: nobody waits */
 
     /* the body filter; buffer rules in ngx_vpt_body_filter.c */
@@ -341,8 +349,9 @@ ngx_int_t ngx_http_vpt_body_start(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx);
 ngx_int_t ngx_http_vpt_init_header_filter(ngx_conf_t *cf);
 
-/* ngx_vpt_variables.c */
+/* ngx_vpt_variables.c; ngx_vpt_log_json.c: $vpt_log_json */
 ngx_int_t ngx_http_vpt_add_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_vpt_add_log_json(ngx_conf_t *cf);
 
 /* ngx_vpt_beacon.c: the "vpt_beacon" directive and its handler */
 char *ngx_http_vpt_beacon(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -367,6 +376,8 @@ char *ngx_http_vpt_anchor(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 vpt_anchor_t *ngx_http_vpt_default_anchor(ngx_conf_t *cf);
 vpt_ranker_t *ngx_http_vpt_get_ranker(ngx_conf_t *cf,
     ngx_http_vpt_main_conf_t *vmcf, vpt_model_t *model);
+ngx_int_t ngx_http_vpt_add_name(ngx_conf_t *cf, ngx_array_t **list,
+    ngx_str_t *name);
 
 
 #endif /* NGX_VPT_H */

@@ -42,6 +42,7 @@ static ngx_int_t ngx_http_vpt_beacon_check(ngx_http_request_t *r,
 static ngx_int_t ngx_http_vpt_beacon_copy(ngx_http_request_t *r,
     vpt_query_beacon_t *q, ngx_http_vpt_ctx_t *ctx);
 static ngx_int_t ngx_http_vpt_beacon_record(ngx_http_vpt_ctx_t *ctx);
+static void ngx_http_vpt_beacon_subrequest(ngx_http_vpt_ctx_t *ctx);
 static void ngx_http_vpt_beacon_recorded(void *data,
     ngx_vpt_store_accept_rc_e rc);
 static ngx_int_t ngx_http_vpt_beacon_answer(ngx_http_request_t *r,
@@ -149,6 +150,10 @@ ngx_http_vpt_beacon_handler(ngx_http_request_t *r)
     }
 
     ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_ACCEPT, 0);
+
+    if (r != r->main) {
+        ngx_http_vpt_beacon_subrequest(ctx);
+    }
 
     if (ngx_http_vpt_beacon_record(ctx) == NGX_OK) {
         /* the answer waits for the store's (ngx_http_vpt_beacon_recorded) */
@@ -431,6 +436,48 @@ ngx_http_vpt_beacon_answer(ngx_http_request_t *r, long offer)
     r->headers_out.status = NGX_HTTP_MOVED_TEMPORARILY;
 
     return ngx_http_send_header(r);
+}
+
+
+/*
+ * A beacon run as a subrequest (SSI, mirror, auth_request of a landing
+ * page) has no log phase of its own unless log_subrequest is on: the main
+ * request carries its accept.  A main request that is no vpt page takes
+ * the accept as its context, so its log line and the counters show it; a
+ * page keeps its own decision and counts the accept beside it (the
+ * subrequest's own line, with log_subrequest on, shows the accept).
+ */
+
+static void
+ngx_http_vpt_beacon_subrequest(ngx_http_vpt_ctx_t *ctx)
+{
+    ngx_http_request_t       *r, *main;
+    ngx_http_vpt_ctx_t       *page;
+    ngx_http_vpt_loc_conf_t  *vlcf;
+
+    r = ctx->request;
+    main = r->main;
+
+    page = ngx_http_get_module_ctx(main, ngx_http_vpt_module);
+
+    if (page != NULL) {
+        ctx->next_accept = page->sub_accepts;
+        page->sub_accepts = ctx;
+        return;
+    }
+
+    vlcf = ngx_http_get_module_loc_conf(main, ngx_http_vpt_module);
+
+    if (!vlcf->enable || vlcf->beacon) {
+        ngx_http_set_ctx(main, ctx, ngx_http_vpt_module);
+        return;
+    }
+
+    /* a page that never had a context (a HEAD): its filters would */
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "vpt beacon: accept of \"%V\" in a subrequest of a page "
+                  "without a decision is not counted", &ctx->accept.offer);
 }
 
 

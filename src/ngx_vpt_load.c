@@ -102,7 +102,8 @@ ngx_http_vpt_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_vpt_loc_conf_t *vlcf = conf;
 
-    ngx_str_t  *value;
+    ngx_str_t                 *value;
+    ngx_http_vpt_main_conf_t  *vmcf;
 
     if (vlcf->model != NGX_CONF_UNSET_PTR) {
         return "is duplicate";
@@ -121,7 +122,15 @@ ngx_http_vpt_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                                          ngx_http_vpt_load_model,
                                          ngx_http_vpt_free_model);
 
-    return vlcf->model ? NGX_CONF_OK : NGX_CONF_ERROR;
+    if (vlcf->model == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the status page's vpt_info names every model loaded */
+    vmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_vpt_module);
+
+    return ngx_http_vpt_add_name(cf, &vmcf->model_files, &vlcf->model_file)
+           == NGX_OK ? NGX_CONF_OK : NGX_CONF_ERROR;
 }
 
 
@@ -286,4 +295,40 @@ static void
 ngx_http_vpt_free_anchor(void *data)
 {
     vpt_anchor_free(data);
+}
+
+
+/* a name into a list of distinct names, made on first use */
+
+ngx_int_t
+ngx_http_vpt_add_name(ngx_conf_t *cf, ngx_array_t **list, ngx_str_t *name)
+{
+    ngx_str_t   *s;
+    ngx_uint_t   i;
+
+    if (*list == NULL) {
+        *list = ngx_array_create(cf->pool, 4, sizeof(ngx_str_t));
+        if (*list == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    s = (*list)->elts;
+
+    for (i = 0; i < (*list)->nelts; i++) {
+        if (s[i].len == name->len
+            && ngx_strncmp(s[i].data, name->data, name->len) == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    s = ngx_array_push(*list);
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    *s = *name;
+
+    return NGX_OK;
 }

@@ -40,12 +40,16 @@ static ngx_int_t ngx_http_vpt_stats_init_zone(ngx_shm_zone_t *shm_zone,
 static ngx_int_t ngx_http_vpt_stats_log_handler(ngx_http_request_t *r);
 static void ngx_http_vpt_stats_count_offer(ngx_http_vpt_stats_conf_t *conf,
     ngx_uint_t offer, ngx_uint_t accept);
+static void ngx_http_vpt_stats_count_accept(ngx_http_vpt_stats_conf_t *conf,
+    ngx_http_vpt_ctx_t *ctx);
 
 
 static ngx_str_t  ngx_http_vpt_stats_zone_name = ngx_string("vpt_status");
 
-static ngx_msec_t  ngx_http_vpt_stats_bounds[NGX_VPT_STATS_BUCKETS - 1] = {
-    1, 2, 5, 10, 25, 50, 100
+/* microseconds */
+static int64_t  ngx_http_vpt_stats_bounds[NGX_VPT_STATS_BUCKETS - 1] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
+    500000
 };
 
 
@@ -93,6 +97,12 @@ ngx_http_vpt_init_stats(ngx_conf_t *cf)
 
     for (i = 0; i < vmcf->catalog->n; i++) {
         conf->slot[i] = NGX_VPT_STATS_NO_SLOT;
+    }
+
+    if (ngx_http_vpt_stats_experiments(cf, conf) != NGX_OK
+        || ngx_http_vpt_stats_info(cf, conf) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     /*
@@ -244,12 +254,15 @@ ngx_http_vpt_stats_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         slot = &sh->offers[j];
         slot->impressions = 0;
         slot->accepts = 0;
+        slot->value = 0;
         slot->len = o->id.len;
         ngx_memcpy(slot->id, o->id.data, o->id.len);
 
         conf->slot[i] = j;
         conf->taken[j] = 1;
     }
+
+    ngx_http_vpt_stats_map_experiments(conf);
 
     return NGX_OK;
 }
@@ -333,11 +346,10 @@ ngx_http_vpt_stats_publish(ngx_http_vpt_stats_conf_t *conf)
 static ngx_int_t
 ngx_http_vpt_stats_log_handler(ngx_http_request_t *r)
 {
+    int64_t                      us;
     ngx_uint_t                   i, b;
-    ngx_msec_t                   ms;
-    vpt_str_t                    id;
     ngx_vpt_outcome_e             st;
-    ngx_http_vpt_ctx_t          *ctx;
+    ngx_http_vpt_ctx_t          *ctx, *sub;
     ngx_http_vpt_stats_shm_t   *sh;
     ngx_http_vpt_stats_conf_t  *conf;
 
@@ -377,25 +389,32 @@ ngx_http_vpt_stats_log_handler(ngx_http_request_t *r)
             ngx_http_vpt_stats_count_offer(conf, ctx->decision.offer[i], 0);
         }
 
-    } else if (st == NGX_VPT_OUT_ACCEPT && ctx->accept.offer.len) {
-        id.data = (const char *) ctx->accept.offer.data;
-        id.len = ctx->accept.offer.len;
-
-        i = (ngx_uint_t) vpt_catalog_find(conf->catalog, id);
-        ngx_http_vpt_stats_count_offer(conf, i, 1);
+    } else if (st == NGX_VPT_OUT_ACCEPT) {
+        ngx_http_vpt_stats_count_accept(conf, ctx);
     }
 
-    if (ctx->redis_time >= 0) {
-        ms = (ngx_msec_t) ctx->redis_time;
+    ngx_http_vpt_stats_count_arm(conf, ctx);
+
+    /* beacons this page ran as subrequests, which have no log phase */
+
+    for (sub = ctx->sub_accepts; sub; sub = sub->next_accept) {
+        (void) ngx_atomic_fetch_add(&sh->requests, 1);
+        (void) ngx_atomic_fetch_add(&sh->outcomes[NGX_VPT_OUT_ACCEPT], 1);
+        ngx_http_vpt_stats_count_accept(conf, sub);
+        ngx_http_vpt_stats_count_arm(conf, sub);
+    }
+
+    if (ctx->redis_us >= 0) {
+        us = ctx->redis_us;
 
         for (b = 0; b < NGX_VPT_STATS_BUCKETS - 1; b++) {
-            if (ms <= ngx_http_vpt_stats_bounds[b]) {
+            if (us <= ngx_http_vpt_stats_bounds[b]) {
                 break;
             }
         }
 
         (void) ngx_atomic_fetch_add(&sh->latency[b], 1);
-        (void) ngx_atomic_fetch_add(&sh->latency_sum, ms);
+        (void) ngx_atomic_fetch_add(&sh->latency_sum, (ngx_atomic_int_t) us);
     }
 
     return NGX_OK;
@@ -427,4 +446,38 @@ ngx_http_vpt_stats_count_offer(ngx_http_vpt_stats_conf_t *conf,
     } else {
         (void) ngx_atomic_fetch_add(&slot->impressions, 1);
     }
+}
+
+
+/* an accept: its offer's accepts and accepted value */
+
+static void
+ngx_http_vpt_stats_count_accept(ngx_http_vpt_stats_conf_t *conf,
+    ngx_http_vpt_ctx_t *ctx)
+{
+    long                          i;
+    uint32_t                      j;
+    vpt_str_t                     id;
+
+    if (ctx->accept.offer.len == 0) {
+        return;
+    }
+
+    id.data = (const char *) ctx->accept.offer.data;
+    id.len = ctx->accept.offer.len;
+
+    i = vpt_catalog_find(conf->catalog, id);
+    ngx_http_vpt_stats_count_offer(conf, (ngx_uint_t) i, 1);
+
+    if (i < 0 || ctx->accept_value <= 0) {
+        return;
+    }
+
+    j = conf->slot[i];
+    if (j == NGX_VPT_STATS_NO_SLOT) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&conf->sh->offers[j].value, (ngx_atomic_int_t)
+                        (ctx->accept_value * NGX_VPT_STATS_VALUE_UNIT + 0.5));
 }

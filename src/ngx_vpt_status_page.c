@@ -24,7 +24,16 @@ typedef struct {
     ngx_str_t                   id;
     ngx_atomic_uint_t           impressions;
     ngx_atomic_uint_t           accepts;
+    ngx_atomic_uint_t           value;          /* millionths */
 } ngx_http_vpt_status_snap_offer_t;
+
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_atomic_uint_t           decisions[2];   /* treatment, control */
+    ngx_atomic_uint_t           accepts[2];
+    ngx_atomic_uint_t           value[2];       /* millionths */
+} ngx_http_vpt_status_snap_experiment_t;
 
 
 typedef struct {
@@ -47,6 +56,9 @@ typedef struct {
     ngx_uint_t                          noffers;
     ngx_http_vpt_status_snap_worker_t  *workers;
     ngx_uint_t                          nworkers;
+    ngx_http_vpt_status_snap_experiment_t  *experiments;
+    ngx_uint_t                              nexperiments;
+    ngx_str_t                               info;
 } ngx_http_vpt_status_snap_t;
 
 
@@ -68,12 +80,23 @@ static void ngx_http_vpt_status_family(ngx_http_vpt_status_out_t *out,
 static void ngx_http_vpt_status_printf(ngx_http_vpt_status_out_t *out,
     const char *fmt, ...);
 static size_t ngx_http_vpt_status_escape(u_char *dst, ngx_str_t *src);
+static ngx_int_t ngx_http_vpt_status_snap_ops(ngx_http_request_t *r,
+    ngx_http_vpt_stats_conf_t *conf, ngx_http_vpt_status_snap_t *snap);
+static void ngx_http_vpt_status_write_info(ngx_http_vpt_status_out_t *out,
+    ngx_http_vpt_status_snap_t *snap);
+static void ngx_http_vpt_status_write_value(ngx_http_vpt_status_out_t *out,
+    ngx_http_vpt_status_snap_t *snap);
+static void ngx_http_vpt_status_write_arms(ngx_http_vpt_status_out_t *out,
+    ngx_http_vpt_status_snap_t *snap);
 
 
-/* the upper bounds of ngx_http_vpt_status_bounds[], in seconds */
+/* the upper bounds of ngx_http_vpt_stats_bounds[], in seconds */
 static char  *ngx_http_vpt_status_le[NGX_VPT_STATS_BUCKETS] = {
-    "0.001", "0.002", "0.005", "0.01", "0.025", "0.05", "0.1", "+Inf"
+    "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01",
+    "0.025", "0.05", "0.1", "0.25", "0.5", "+Inf"
 };
+
+static char  *ngx_http_vpt_status_arm[2] = { "treatment", "control" };
 
 
 char *
@@ -230,7 +253,12 @@ ngx_http_vpt_status_snapshot(ngx_http_request_t *r,
         snap->offers[snap->noffers].id.len = conf->catalog->offers[i].id.len;
         snap->offers[snap->noffers].impressions = sh->offers[j].impressions;
         snap->offers[snap->noffers].accepts = sh->offers[j].accepts;
+        snap->offers[snap->noffers].value = sh->offers[j].value;
         snap->noffers++;
+    }
+
+    if (ngx_http_vpt_status_snap_ops(r, conf, snap) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     if (!conf->redis) {
@@ -281,6 +309,8 @@ ngx_http_vpt_status_write(ngx_http_vpt_status_out_t *out,
     ngx_uint_t          i;
     ngx_atomic_uint_t   cumulative;
 
+    ngx_http_vpt_status_write_info(out, snap);
+
     ngx_http_vpt_status_family(out, "vpt_requests_total", "counter",
         "Requests with a vpt decision or accept, counted once when logged.");
     ngx_http_vpt_status_printf(out, "vpt_requests_total %uA\n",
@@ -316,6 +346,9 @@ ngx_http_vpt_status_write(ngx_http_vpt_status_out_t *out,
                                    len, label, snap->offers[i].accepts);
     }
 
+    ngx_http_vpt_status_write_value(out, snap);
+    ngx_http_vpt_status_write_arms(out, snap);
+
     ngx_http_vpt_status_family(out, "vpt_redis_latency_seconds", "histogram",
         "Time a request waited for its Redis lookup, until the answer "
         "or the timeout ($vpt_redis_time).");
@@ -331,9 +364,9 @@ ngx_http_vpt_status_write(ngx_http_vpt_status_out_t *out,
                                "%uA\n", ngx_http_vpt_status_le[i], cumulative);
     }
 
-    ngx_http_vpt_status_printf(out, "vpt_redis_latency_seconds_sum %uA.%03uA\n",
-                               snap->latency_sum / 1000,
-                               snap->latency_sum % 1000);
+    ngx_http_vpt_status_printf(out, "vpt_redis_latency_seconds_sum %uA.%06uA\n",
+                               snap->latency_sum / 1000000,
+                               snap->latency_sum % 1000000);
     ngx_http_vpt_status_printf(out, "vpt_redis_latency_seconds_count %uA\n",
                                cumulative);
 
@@ -473,4 +506,150 @@ ngx_http_vpt_status_escape(u_char *dst, ngx_str_t *src)
     }
 
     return p - dst;
+}
+
+
+/* what ngx_vpt_stats_ops.c counts: the arms, and the info lines */
+
+static ngx_int_t
+ngx_http_vpt_status_snap_ops(ngx_http_request_t *r,
+    ngx_http_vpt_stats_conf_t *conf, ngx_http_vpt_status_snap_t *snap)
+{
+    uint32_t                                j;
+    ngx_uint_t                              i, a;
+    ngx_http_vpt_stats_experiment_t        *e;
+    ngx_http_vpt_status_snap_experiment_t  *x;
+
+    snap->info = conf->info;
+
+    if (conf->nexperiments == 0) {
+        return NGX_OK;
+    }
+
+    snap->experiments = ngx_palloc(r->pool, conf->nexperiments
+                              * sizeof(ngx_http_vpt_status_snap_experiment_t));
+    if (snap->experiments == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < conf->nexperiments; i++) {
+        j = conf->experiment_slot[i];
+
+        if (j == NGX_VPT_STATS_NO_SLOT) {
+            continue;
+        }
+
+        e = &conf->sh->experiments[j];
+        x = &snap->experiments[snap->nexperiments++];
+        x->name = conf->experiments[i];
+
+        for (a = 0; a < 2; a++) {
+            x->decisions[a] = e->arms[a].decisions;
+            x->accepts[a] = e->arms[a].accepts;
+            x->value[a] = e->arms[a].value;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_vpt_status_write_info(ngx_http_vpt_status_out_t *out,
+    ngx_http_vpt_status_snap_t *snap)
+{
+    if (out->pos != NULL) {
+        out->pos = ngx_cpymem(out->pos, snap->info.data, snap->info.len);
+    }
+
+    out->len += snap->info.len;
+}
+
+
+static void
+ngx_http_vpt_status_write_value(ngx_http_vpt_status_out_t *out,
+    ngx_http_vpt_status_snap_t *snap)
+{
+    size_t              len;
+    u_char              label[2 * NGX_VPT_STATS_ID_LEN];
+    ngx_uint_t          i;
+    ngx_atomic_uint_t   v;
+
+    ngx_http_vpt_status_family(out, "vpt_accepted_value_total", "counter",
+        "Value of the offers accepted (the catalog's value), by offer id.");
+
+    for (i = 0; i < snap->noffers; i++) {
+        len = ngx_http_vpt_status_escape(label, &snap->offers[i].id);
+        v = snap->offers[i].value;
+        ngx_http_vpt_status_printf(out,
+                                   "vpt_accepted_value_total{offer=\"%*s\"} "
+                                   "%uA.%06uA\n", len, label,
+                                   v / NGX_VPT_STATS_VALUE_UNIT,
+                                   v % NGX_VPT_STATS_VALUE_UNIT);
+    }
+}
+
+
+/*
+ * Per experiment (vpt_split name) and arm.  Names of their own, not more
+ * labels on vpt_accepts_total{offer}: a sum over one family must not
+ * count an accept twice.
+ */
+
+static void
+ngx_http_vpt_status_write_arms(ngx_http_vpt_status_out_t *out,
+    ngx_http_vpt_status_snap_t *snap)
+{
+    size_t                                  len;
+    u_char                                  label[2 * NGX_VPT_STATS_ID_LEN];
+    ngx_uint_t                              i, a;
+    ngx_http_vpt_status_snap_experiment_t  *x;
+
+    ngx_http_vpt_status_family(out, "vpt_experiment_decisions_total",
+        "counter", "Decisions by experiment (vpt_split) and arm, control's "
+        "held-out ones included.");
+
+    for (i = 0; i < snap->nexperiments; i++) {
+        x = &snap->experiments[i];
+        len = ngx_http_vpt_status_escape(label, &x->name);
+
+        for (a = 0; a < 2; a++) {
+            ngx_http_vpt_status_printf(out,
+                    "vpt_experiment_decisions_total{experiment=\"%*s\","
+                    "arm=\"%s\"} %uA\n", len, label,
+                    ngx_http_vpt_status_arm[a], x->decisions[a]);
+        }
+    }
+
+    ngx_http_vpt_status_family(out, "vpt_experiment_accepts_total",
+        "counter", "Accepts by experiment and arm (the link's x=).");
+
+    for (i = 0; i < snap->nexperiments; i++) {
+        x = &snap->experiments[i];
+        len = ngx_http_vpt_status_escape(label, &x->name);
+
+        for (a = 0; a < 2; a++) {
+            ngx_http_vpt_status_printf(out,
+                    "vpt_experiment_accepts_total{experiment=\"%*s\","
+                    "arm=\"%s\"} %uA\n", len, label,
+                    ngx_http_vpt_status_arm[a], x->accepts[a]);
+        }
+    }
+
+    ngx_http_vpt_status_family(out, "vpt_experiment_accepted_value_total",
+        "counter", "Value of the offers accepted, by experiment and arm.");
+
+    for (i = 0; i < snap->nexperiments; i++) {
+        x = &snap->experiments[i];
+        len = ngx_http_vpt_status_escape(label, &x->name);
+
+        for (a = 0; a < 2; a++) {
+            ngx_http_vpt_status_printf(out,
+                    "vpt_experiment_accepted_value_total{experiment=\"%*s\","
+                    "arm=\"%s\"} %uA.%06uA\n", len, label,
+                    ngx_http_vpt_status_arm[a],
+                    x->value[a] / NGX_VPT_STATS_VALUE_UNIT,
+                    x->value[a] % NGX_VPT_STATS_VALUE_UNIT);
+        }
+    }
 }

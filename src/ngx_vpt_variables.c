@@ -108,7 +108,8 @@ ngx_http_vpt_add_variables(ngx_conf_t *cf)
         var->data = v->data;
     }
 
-    return NGX_OK;
+    /* the whole log line, from these (ngx_vpt_log_json.c) */
+    return ngx_http_vpt_add_log_json(cf);
 }
 
 
@@ -123,9 +124,19 @@ ngx_http_vpt_set(ngx_http_variable_value_t *v, u_char *data, size_t len)
 }
 
 
+/* the page's context; a beacon subrequest's own line shows its accept */
+
 static ngx_http_vpt_ctx_t *
 ngx_http_vpt_var_ctx(ngx_http_request_t *r)
 {
+    ngx_http_vpt_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_vpt_module);
+
+    if (ctx != NULL && ctx->outcome == NGX_VPT_OUT_ACCEPT) {
+        return ctx;
+    }
+
     return ngx_http_get_module_ctx(r->main, ngx_http_vpt_module);
 }
 

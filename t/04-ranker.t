@@ -117,7 +117,7 @@ for my $path ('/thanks.html', '/priors/thanks.html', '/explore/thanks.html',
     my $r = http_get($port, '/strict/thanks.html', sid => 'empty');
     is($r->{body}, $page, 'an empty context under vpt_min_value: nothing shown');
     is(last_log()->{status}, 'suppressed', 'status suppressed');
-    is(last_log()->{propensity}, '1.000000',
+    is(last_log()->{propensity}, 1,
        'showing nothing was certain: propensity 1');
     is(offer_of('/strict/thanks.html', 'gift'), 'party-dress',
        'the same threshold still lets a relevant offer through');
@@ -156,7 +156,8 @@ for my $path ('/thanks.html', '/priors/thanks.html', '/explore/thanks.html',
     redis_cmd($rd, 'DEL', 'vpt:ctx:gift:vpt');
     my $r = http_get($port, '/thanks.html', sid => 'gift');
     my $l = last_log();
-    like($l->{value}, qr/^\d+\.\d+$/, '$vpt_value is the expected value');
+    like($l->{value}, qr/^\d+(\.\d+)?$/,
+         '$vpt_value is the expected value, a number');
     cmp_ok($l->{value}, '>', 0, 'and positive');
     like($l->{candidates}, qr/party-dress/, '$vpt_candidates lists the choices');
     unlike($l->{candidates}, qr/more-toys/, 'ineligible offers are not candidates');

@@ -232,6 +232,86 @@ sub access_line {
 }
 
 
+# --- the access log as $vpt_log_json writes it ------------------------------
+
+# the context once, as an object; numbers bare; null where the old form
+# had "" (conf.d/vpt-log.conf)
+sub access_line_json {
+    my (%f) = @_;
+    my %line = (time => '2026-11-25T10:15:02+00:00', decision => '',
+                status => '', page => 'confirmation', offer => '',
+                value => undef, propensity => undef, variant => '',
+                experiment => '', candidates => '', context => undef,
+                redis_time => 0.001, uri => '/done', http_status => 200,
+                %f);
+    for my $k (qw(value propensity)) {
+        $line{$k} = 0 + $line{$k} if defined $line{$k} && $line{$k} ne '';
+        $line{$k} = undef if defined $line{$k} && $line{$k} eq '';
+    }
+    $line{context} = $json->decode($line{context})
+        if defined $line{context} && !ref $line{context};
+    return $json->canonical->encode(\%line) . "\n";
+}
+
+{
+    my $ctx = { device => 'mobile', features => { segment => "new \"q\"" } };
+    my @lines = (
+        [ decision => 'd1', status => 'injected', offer => 'loyalty',
+          value => '4.5', propensity => '0.9',
+          candidates => 'loyalty,wrapping', context => $ctx,
+          experiment => 'x', variant => 'treatment' ],
+        [ decision => 'd2', status => 'suppressed', propensity => '1',
+          candidates => 'wrapping', context => $ctx,
+          time => '2026-11-25T23:59:59+00:00' ],
+        [ decision => 'd3', status => 'no_session', redis_time => undef ],
+        [ decision => 'd1', status => 'accept', offer => 'loyalty',
+          value => '5', experiment => 'x', variant => 'treatment' ],
+    );
+    spit("$tmp/old.log", map { access_line(@$_, redis_time =>
+                                   defined({@$_}->{redis_time}) ? '0.001' : '')
+                             } @lines);
+    spit("$tmp/new.log", map { access_line_json(@$_) } @lines);
+    like(slurp("$tmp/new.log"), qr/"context":\{"device"/,
+         'the new form has the context as an object');
+    like(slurp("$tmp/new.log"), qr/"context":null/, '... or null');
+
+    my ($rc_o, $old) = run("tools/vpt-join $tmp/old.log");
+    my ($rc_n, $new, $err_n) = run("tools/vpt-join $tmp/new.log");
+    is($rc_n, 0, 'vpt-join reads the new form');
+    unlike($err_n, qr/bad lines/, '... without a bad line') or diag($err_n);
+    is($new, $old, '... and writes what it wrote from the old form');
+    my ($d1) = map { $json->decode($_) } grep { /"d1"/ } split /\n/, $new;
+    is($d1->{context}{features}{segment}, "new \"q\"",
+       '... the context parsed from the object');
+
+    my (undef, $rep_o) = run("tools/vpt-report --json $tmp/old.log");
+    my ($rc_r, $rep_n) = run("tools/vpt-report --json $tmp/new.log");
+    is($rc_r, 0, 'vpt-report reads the new form');
+    my ($ro, $rn) = map { $json->decode($_) } $rep_o, $rep_n;
+    nameless($_) for $ro, $rn;
+    is_deeply($rn, $ro, '... and reports what it did from the old form');
+
+    # a decision log whose context is still the quoted text: vpt-eval
+    # reads it as the object
+    my @dl = map { $json->decode($_) } split /\n/, $new;
+    spit("$tmp/dl-obj.jsonl", map { $json->canonical->encode($_) . "\n" } @dl);
+    spit("$tmp/dl-str.jsonl", map {
+        my %r = %$_;
+        $r{context} = $json->canonical->encode($r{context});
+        $json->canonical->encode(\%r) . "\n";
+    } @dl);
+    my ($rc_e1, $e1) = run("tools/vpt-eval --catalog $catalog --json "
+                           . "$tmp/dl-obj.jsonl");
+    my ($rc_e2, $e2, $err_e2) = run("tools/vpt-eval --catalog $catalog --json "
+                                    . "$tmp/dl-str.jsonl");
+    is($rc_e2, 0, 'vpt-eval reads a context given as a string');
+    my ($j1, $j2) = map { $json->decode($_) } $e1, $e2;
+    ok($j2->{rows} == @dl && $j2->{rows} == $j1->{rows},
+       "... every row ($j2->{rows}), as with objects") or diag($err_e2);
+    is_deeply($j2, $j1, '... to the same estimate');
+}
+
+
 # --- vpt-simulate, vpt-train ----------------------------------------------
 
 my $sim = "$tmp/sim.jsonl";

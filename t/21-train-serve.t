@@ -220,7 +220,7 @@ for my $c (@contexts) {
            sprintf('%s: $vpt_value %s, vpt-score %.17g (difference %.3g)',
                    $what, $e->{value}, $sc->{value}, $diff));
 
-        is($e->{value}, sprintf('%.6f', $sc->{value}),
+        is(sprintf('%.6f', $e->{value}), sprintf('%.6f', $sc->{value}),
            "$what: \$vpt_value is vpt-score's value to six decimals");
 
         # what nginx chose among is what vpt-score found eligible
@@ -357,7 +357,7 @@ HTTP
         my $sc = decode_json(`tools/vpt-score --catalog $ncat --model $nmodel --page confirmation --hour 12 --json $dir/ctx-$name.json`);
         my $o = $sc->{offers}[0];
         $same++ if $e->{status} eq 'injected'
-                   && $e->{value} eq sprintf('%.6f', $sc->{value})
+                   && sprintf('%.6f', $e->{value}) eq sprintf('%.6f', $sc->{value})
                    && abs($o->{logit} - $o->{logit_ref})
                       <= 1e-9 * max(1, abs($o->{logit_ref}));
         $distinct->{ $e->{value} } = 1;

@@ -148,7 +148,7 @@ isnt($?, 0, 'nginx -t refuses a broken catalog');
 like($out, qr/\Q$catdir\E\/catalog\.json/, '... naming the file');
 
 $out = `/usr/bin/vpt-report --help 2>&1`;
-like($out, qr/usage: vpt-report/, 'the installed vpt-report runs');
+like($out, qr/Usage: vpt-report/, 'the installed vpt-report runs');
 
 # --- remove ------------------------------------------------------------------
 

@@ -51,6 +51,8 @@ my $ng = start_nginx(ports => [$port], http => <<"HTTP");
             vpt on;
             vpt_page confirmation;
             vpt_session_key \$arg_s;
+            # every shopper treated: the per-arm series exist
+            vpt_split ab 0%;
         }
         location = /vpt/accept { vpt_beacon; }
         location = /vpt/status { vpt_status_page; }
@@ -89,9 +91,21 @@ for my $line (@all) {
 
 my ($page) = grep { ($_->{status} // '') eq 'injected' } @rows;
 like($page->{request_id}, qr/^[0-9a-f]{32}$/, 'request_id is logged');
-is_deeply(JSON::PP->new->decode($page->{context}), \%ctx,
+is(ref $page->{context}, 'HASH', 'the context is a JSON object, not a string');
+is_deeply($page->{context}, \%ctx,
           'the context decodes once to what the shop wrote');
-like($page->{value}, qr/^\d+\.\d+$/, 'value is the offer\'s value');
+my ($raw) = grep { /"status":"injected"/ } @all;
+like($raw, qr/"value":\d+(\.\d+)?,/, 'value is a bare number');
+like($raw, qr/"propensity":[\d.]+,/, 'propensity too');
+like($raw, qr/"redis_time":[\d.]+,/, 'redis_time too');
+# no session: decided on the request alone, nothing read from Redis
+my ($none) = grep { ($_->{basis} // '') eq 'request' } @rows;
+ok($none && !defined $none->{context} && !defined $none->{redis_time},
+   'no lookup: context and redis_time are null');
+my ($odd) = grep { ($_->{uri} // '') =~ /^\/a/ } @rows;
+is($odd && $odd->{uri}, "/a\"b\\\n\x01.html",
+   "a shopper's quote, backslash and control bytes in the URI stay in "
+   . 'their string');
 
 my @dec = map { $json->decode($_) } split /\n/,
     read_file("$dir/decisions.log");

@@ -287,10 +287,37 @@ vpt_text_est(FILE *f, const char *name, const vpt_est_t *acc,
 
 
 static const char  vpt_usage_text[] =
-    "usage: vpt-eval --catalog FILE [--model FILE] "
-    "[--long-term-weight W] [--min-value V]\n"
-    "         [--explore E] [--holdout FRACTION] [--compare MODEL] [--json]"
-    " LOG...\n";
+    "Usage: vpt-eval --catalog FILE [--model FILE] [--long-term-weight W]\n"
+    "         [--min-value V] [--explore E] [--holdout FRACTION]\n"
+    "         [--compare MODEL] [--json] LOG...\n"
+    "Off-policy evaluation: what a candidate ranking policy would have earned\n"
+    "on the logged decisions (a decision log from vpt-join), estimated from\n"
+    "what was shown and its logged propensities (IPS, SNIPS, doubly robust),\n"
+    "with 95% intervals and the effective sample size.\n"
+    "\n"
+    "  --catalog FILE          the offer catalog (as vpt_catalog)\n"
+    "  --model FILE            the candidate's model (as vpt_model); without\n"
+    "                          one, the catalog's priors\n"
+    "  --long-term-weight W    as vpt_long_term_weight (default 1)\n"
+    "  --min-value V           as vpt_min_value (default 0)\n"
+    "  --explore E             as vpt_explore, 0 to 1 (default 0)\n"
+    "  --holdout FRACTION      only the rows vpt-train --holdout FRACTION "
+    "held\n"
+    "                          out (default: every row)\n"
+    "  --compare MODEL         also compare the candidate with MODEL on "
+    "the same\n"
+    "                          contexts: how often both pick the same best "
+    "offer,\n"
+    "                          and how alike they rank offers (Spearman)\n"
+    "  --json                  print one JSON object instead of text\n"
+    "  --help                  print this help and exit\n"
+    "  --version               print the version and exit\n"
+    "  LOG                     a decision log (JSON Lines), plain or gzip; "
+    "\"-\"\n"
+    "                          is standard input\n"
+    "\n"
+    "Exit status: 0; 1 for unreadable input; 2 for bad options, catalog,\n"
+    "model, or a row without a usable propensity (log with vpt_explore > 0).\n";
 
 
 static void vpt_eval_options(int argc, char **argv, vpt_eval_opts_t *o);

@@ -63,7 +63,7 @@ typedef struct {
 
 
 static const char  usage[] =
-    "usage: vpt-forget --redis HOST:PORT|unix:PATH [--prefix P] [--json]\n"
+    "Usage: vpt-forget --redis HOST:PORT|unix:PATH [--prefix P] [--json]\n"
     "                  [--password-file FILE] [--user NAME] [--db N]\n"
     "                  SESSION ...\n"
     "\n"
@@ -78,6 +78,7 @@ static const char  usage[] =
     "  --user NAME           AUTH as this ACL user\n"
     "  --db N                SELECT N\n"
     "  --json                one JSON object per session and line\n"
+    "  --help                print this help and exit\n"
     "  --version             print the release and exit\n"
     "\n"
     "--sentinel and --cluster are not yet supported.\n";

@@ -330,7 +330,7 @@ vpt_emit(vpt_in_t *in, const char *line, size_t len)
         || (l.seen & 0x200
             && vpt_jtext(&l.candidates, &pos, &c, &clen) != VPT_OK)
         || (l.seen & 0x400
-            && vpt_jtext(&l.context, &pos, &x, &xlen) != VPT_OK)
+            && vpt_jjson(&l.context, &pos, &x, &xlen) != VPT_OK)
         || dlen == 0 || (injected && olen == 0))
     {
         vpt_bad_add(&bad, in, "bad decision, offer, propensity, candidates "
@@ -483,9 +483,23 @@ vpt_emit(vpt_in_t *in, const char *line, size_t len)
 
 
 static const char  vpt_usage_text[] =
-    "usage: vpt-join [--all-slots] LOG... > decisions.jsonl\n"
-    "  LOG: an access log in the vpt log_format, plain or gzip; "
-    "\"-\" is stdin\n";
+    "Usage: vpt-join [--all-slots] LOG... > decisions.jsonl\n"
+    "Turns nginx access logs in the vpt log_format into the decision log the\n"
+    "other tools read (JSON Lines on standard output): one line per injected\n"
+    "or suppressed decision, with its context, candidates, the offer shown,\n"
+    "its propensity, and whether and for how much it was accepted (accepts\n"
+    "may be in a later file, as after a log rotation).\n"
+    "\n"
+    "  --all-slots   a line per offer of a multi-slot page (with \"slot\": "
+    "i),\n"
+    "                not only the first\n"
+    "  --help        print this help and exit\n"
+    "  --version     print the version and exit\n"
+    "  LOG           an access log in the vpt log_format, plain or gzip; "
+    "\"-\"\n"
+    "                is standard input\n"
+    "\n"
+    "Exit status: 0; 1 when a log cannot be read; 2 for bad options.\n";
 
 
 static void vpt_join_options(int argc, char **argv, char ***logs,

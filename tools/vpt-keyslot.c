@@ -29,10 +29,21 @@
 
 
 static const char  vpt_usage_text[] =
-    "usage: vpt-keyslot [--prefix P] [--json] SESSION...\n"
-    "       vpt-keyslot [--prefix P] [--json] -    (a session a line)\n"
-    "prints each session's Redis Cluster slot, context key and counters\n"
-    "key; P defaults to \"vpt:ctx:\"\n";
+    "Usage: vpt-keyslot [--prefix P] [--json] SESSION...\n"
+    "   or: vpt-keyslot [--prefix P] [--json] -    (a session a line)\n"
+    "Prints where each shopper's keys live in a Redis Cluster, computed by\n"
+    "the module's own code: the hash slot, the context key and the\n"
+    "counters key (always in the same slot), a line each: SLOT, TAB,\n"
+    "CONTEXT KEY, TAB, COUNTERS KEY.\n"
+    "\n"
+    "  --prefix P    the key prefix, as vpt_context_prefix (default vpt:ctx:)\n"
+    "  --json        one JSON object per session and line\n"
+    "  --help        print this help and exit\n"
+    "  --version     print the version and exit\n"
+    "  SESSION       a session key; \"-\" reads them from standard input\n"
+    "\n"
+    "Exit status: 0; 1 when standard input cannot be read; 2 for bad\n"
+    "options.\n";
 
 static const char  *prefix = "vpt:ctx:";
 static int          json;

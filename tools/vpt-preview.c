@@ -41,7 +41,7 @@
 
 
 static const char  usage[] =
-    "usage: vpt-preview --secret FILE (--offer ID | --context SESSION)\n"
+    "Usage: vpt-preview --secret FILE (--offer ID | --context SESSION)\n"
     "                   [--ttl SECONDS] [--url URL]\n"
     "\n"
     "Prints a signed preview token for the query argument vpt_preview=,\n"
@@ -56,6 +56,7 @@ static const char  usage[] =
     "  --ttl SECONDS      how long the token is valid (default 3600,\n"
     "                     at most 2592000)\n"
     "  --url URL          print URL with vpt_preview=TOKEN added\n"
+    "  --help             print this help and exit\n"
     "  --version          print the release and exit\n";
 
 

@@ -4,7 +4,7 @@
  * Past 800 lines on purpose: one tool, its counting (accepts matched with
  * their decisions, conversions) and its two outputs.
  *
- * vpt-report [--json] [--catalog FILE] LOG...
+ * vpt-report [--json] [--catalog FILE] [--html FILE] LOG...
  *
  * Reads nginx access logs in the "vpt" log_format (conf.d/vpt-log.conf,
  * one JSON object per line; plain or gzip; "-" is stdin) in one pass and
@@ -72,6 +72,10 @@
  * Arms are ordered treatment, control, all, then by name; offers by
  * impressions, then accepts, descending; rates are fractions (not %).
  *
+ * --html FILE also writes that JSON as one self-contained HTML page with
+ * charts (tools/lib/vpt_tools_html.c); "-" is stdout, instead of the
+ * text or JSON.
+ *
  * With --catalog, a catalog with "advertisers": per advertiser, over all
  * arms, its offers' impressions and accepts, its spend at its price (cpm
  * per impression, cpa and cpc per accept), its total budget left (null:
@@ -81,6 +85,7 @@
  * "cost_per_accept": x | null, "ecpm": x | null}] after "experiments".
  */
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -785,7 +790,7 @@ vpt_json_rate(FILE *f, double impressions, double accepts, double value)
 
 
 static void
-vpt_print_json(vpt_arm_t **order)
+vpt_print_json(FILE *f, vpt_arm_t **order)
 {
     int                 comma;
     size_t              i, j, k, n;
@@ -794,7 +799,6 @@ vpt_print_json(vpt_arm_t **order)
     vpt_lift_t          l;
     vpt_mean_t          m;
     vpt_offer_stat_t  **offers, *o;
-    FILE               *f = stdout;
 
     fprintf(f, "{\"lines\": %llu, \"bad_lines\": ",
             (unsigned long long) rep.lines);
@@ -1110,39 +1114,59 @@ vpt_print_advertisers(FILE *f, int json)
 
 
 static const char  vpt_usage_text[] =
-    "usage: vpt-report [--json] [--catalog FILE] LOG...\n"
-    "  LOG: an access log in the vpt log_format, plain or gzip; "
-    "\"-\" is stdin\n";
+    "Usage: vpt-report [--json] [--catalog FILE] [--html FILE] LOG...\n"
+    "A/B results from nginx access logs in the vpt log_format: per\n"
+    "experiment and arm, decisions, impressions, accepts and accepted value\n"
+    "per offer, the accept rate with its 95% (Wilson) interval, the value\n"
+    "per transaction (VPT) with its 95% interval, the VPT the ranker\n"
+    "expected, and the lift of treatment over control (Welch interval).\n"
+    "\n"
+    "  --json         print one JSON object instead of the text report\n"
+    "  --catalog FILE a catalog with \"advertisers\": per advertiser, its\n"
+    "                 impressions, accepts, spend, budget left and\n"
+    "                 effective prices\n"
+    "  --html FILE    write the report as one self-contained HTML page with\n"
+    "                 charts (no network needed to view it); \"-\" is\n"
+    "                 standard output\n"
+    "  --help         print this help and exit\n"
+    "  --version      print the version and exit\n"
+    "  LOG            an access log in the vpt log_format, plain or gzip;\n"
+    "                 \"-\" is standard input\n"
+    "\n"
+    "Exit status: 0; 1 when a log cannot be read; 2 for bad options.\n";
 
 
-static int vpt_report_options(int argc, char **argv);
+static int vpt_report_options(int argc, char **argv, const char **html);
 static void vpt_report_read(char **paths, int npaths);
-static void vpt_report_print(int json);
+static void vpt_report_print(int json, const char *html, char **logs,
+    int nlogs);
 
 
 int
 main(int argc, char **argv)
 {
-    int  json;
+    int          json;
+    const char  *html;
 
-    json = vpt_report_options(argc, argv);
+    json = vpt_report_options(argc, argv, &html);
     vpt_report_read(argv + optind, argc - optind);
-    vpt_report_print(json);
+    vpt_report_print(json, html, argv + optind, argc - optind);
 
     return 0;
 }
 
 
-/* --json or not; the logs from optind */
+/* --json or not, --html FILE; the logs from optind */
 
 static int
-vpt_report_options(int argc, char **argv)
+vpt_report_options(int argc, char **argv, const char **html)
 {
     int          json;
     const char  *catalog_file;
 
     vpt_opt_t    opts[] = {
         { "json", VPT_OPT_FLAG, &json, 0, 0 },
+        { "html", VPT_OPT_STR, html, 0, 0 },
         { "catalog", VPT_OPT_STR, &catalog_file, 0, 0 },
         { NULL, 0, NULL, 0, 0 }
     };
@@ -1150,6 +1174,7 @@ vpt_report_options(int argc, char **argv)
     vpt_tool_init("vpt-report", vpt_usage_text);
 
     json = 0;
+    *html = NULL;
     catalog_file = NULL;
 
     vpt_opt_next(argc, argv, opts);
@@ -1190,9 +1215,11 @@ vpt_report_read(char **paths, int npaths)
 /* the arms in their order (vpt_arm_cmp), as JSON or text */
 
 static void
-vpt_report_print(int json)
+vpt_report_print(int json, const char *html, char **logs, int nlogs)
 {
-    size_t       i;
+    FILE        *mem, *out;
+    char        *buf;
+    size_t       i, len;
     vpt_arm_t  **order;
 
     vpt_pending_settle();
@@ -1203,11 +1230,47 @@ vpt_report_print(int json)
     }
     qsort(order, rep.narms, sizeof(vpt_arm_t *), vpt_arm_cmp);
 
-    if (json) {
-        vpt_print_json(order);
-    } else {
-        vpt_print_text(order);
+    if (html == NULL) {
+        if (json) {
+            vpt_print_json(stdout, order);
+        } else {
+            vpt_print_text(order);
+        }
+
+        free(order);
+        return;
     }
 
+    /* the page is drawn from the JSON: the two never disagree */
+
+    buf = NULL;
+    mem = open_memstream(&buf, &len);
+    if (mem == NULL) {
+        vpt_die(1, "vpt-report: %s", strerror(errno));
+    }
+
+    vpt_print_json(mem, order);
+    fclose(mem);
+
+    out = strcmp(html, "-") == 0 ? stdout : fopen(html, "w");
+    if (out == NULL) {
+        vpt_die(1, "vpt-report: %s: %s", html, strerror(errno));
+    }
+
+    if (vpt_html_report(out, buf, len, logs, nlogs) != VPT_OK
+        || (out != stdout && fclose(out) != 0))
+    {
+        vpt_die(1, "vpt-report: %s: cannot write the page", html);
+    }
+
+    if (out != stdout) {
+        if (json) {
+            vpt_print_json(stdout, order);
+        } else {
+            vpt_print_text(order);
+        }
+    }
+
+    free(buf);
     free(order);
 }

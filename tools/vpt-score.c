@@ -65,10 +65,30 @@ typedef struct {
 
 
 static const char  vpt_usage_text[] =
-    "usage: vpt-score --catalog FILE [--model FILE] "
-    "[--long-term-weight W]\n"
+    "Usage: vpt-score --catalog FILE [--model FILE] [--long-term-weight W]\n"
     "         [--page cart|confirmation] [--hour H] [--json] "
-    "[CONTEXT_JSON_FILE|-]\n";
+    "[CONTEXT_JSON_FILE|-]\n"
+    "Scores one shopper's context as nginx does: every offer the rules let\n"
+    "through with its acceptance probability p and expected value EV, best\n"
+    "first, and the offer nginx would show with its $vpt_value.\n"
+    "\n"
+    "  --catalog FILE          the offer catalog (as vpt_catalog)\n"
+    "  --model FILE            the model (as vpt_model); without one, the\n"
+    "                          catalog's priors\n"
+    "  --long-term-weight W    as vpt_long_term_weight (default 1)\n"
+    "  --page cart|confirmation\n"
+    "                          the page, as vpt_page (default confirmation)\n"
+    "  --hour H                the server's local hour, 0 to 23 (default: "
+    "now);\n"
+    "                          a context's local_hour wins\n"
+    "  --json                  print one JSON object instead of text\n"
+    "  --help                  print this help and exit\n"
+    "  --version               print the version and exit\n"
+    "  CONTEXT_JSON_FILE       the context as the shop stores it in Redis;\n"
+    "                          \"-\" or nothing reads standard input\n"
+    "\n"
+    "Exit status: 0; 1 when the context cannot be read; 2 for bad options,\n"
+    "catalog, model, or a context nginx would call bad_context.\n";
 
 
 /* a number with every bit of it: 17 significant digits, null if not finite */

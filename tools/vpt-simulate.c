@@ -331,12 +331,33 @@ vpt_truth_params(vpt_truth_t *t, const vpt_catalog_t *c, uint64_t seed,
 
 
 static const char  vpt_usage_text[] =
-    "usage: vpt-simulate --catalog FILE --rows N [--seed S] "
-    "[--explore E]\n"
-    "         [--truth-out FILE] [--policy prior | --policy model "
-    "FILE]\n"
-    "         [--long-term-weight W] [--min-value V] [--k K]"
-    " > decisions.jsonl\n";
+    "Usage: vpt-simulate --catalog FILE --rows N [--seed S] [--explore E]\n"
+    "         [--truth-out FILE] [--policy prior | --policy model FILE]\n"
+    "         [--long-term-weight W] [--min-value V] [--k K] > "
+    "decisions.jsonl\n"
+    "Writes a synthetic decision log (JSON Lines on standard output) drawn\n"
+    "from a known ground truth, for drills and for testing vpt-train and\n"
+    "vpt-eval; a summary of what each policy is truly worth goes to stderr.\n"
+    "\n"
+    "  --catalog FILE          the offer catalog (as vpt_catalog)\n"
+    "  --rows N                how many decisions to write\n"
+    "  --seed S                the random seed: same seed, same log "
+    "(default 1)\n"
+    "  --explore E             the logging policy's exploration, 0 to 1\n"
+    "                          (default 0.1)\n"
+    "  --truth-out FILE        write the ground truth as a model file, "
+    "loadable\n"
+    "                          by nginx's vpt_model and by vpt-eval\n"
+    "  --policy prior          log with the catalog's priors (the default)\n"
+    "  --policy model FILE     log with the ranker on this model\n"
+    "  --long-term-weight W    as vpt_long_term_weight (default 1)\n"
+    "  --min-value V           as vpt_min_value (default 0)\n"
+    "  --k K                   the truth's factor dimension (default 4)\n"
+    "  --help                  print this help and exit\n"
+    "  --version               print the version and exit\n"
+    "\n"
+    "Exit status: 0; 1 when output cannot be written; 2 for bad options or\n"
+    "catalog.\n";
 
 
 /* the options */

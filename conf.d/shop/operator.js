@@ -88,18 +88,25 @@ function decisions(text) {
         let d;
         try { d = JSON.parse(l); } catch (e) { return; }
         let who = "-";
-        try { who = JSON.parse(d.context).user.id; } catch (e) { /* none */ }
+        try {
+            // an object; logs before $vpt_log_json held its text
+            const c = typeof d.context === "string" ? JSON.parse(d.context)
+                                                    : d.context;
+            who = c.user.id;
+        } catch (e) { /* none */ }
         const tr = t.insertRow();
         cell(tr, (d.time || "").substr(11, 8));
         cell(tr, who);
         cell(tr, d.page || "-");
         cell(tr, d.status, "st-" + d.status);
         cell(tr, d.offer || "-");
-        cell(tr, d.value ? Number(d.value).toFixed(2) : "-", "num");
+        const has = v => v !== null && v !== undefined && v !== "" && v !== "-";
+        cell(tr, has(d.value) ? Number(d.value).toFixed(2) : "-", "num");
         cell(tr, d.experiment ? d.experiment + ": " + d.variant : "-");
-        cell(tr, d.redis_time && d.redis_time !== "-"
-                 ? (d.redis_time > 0 ? (1000 * d.redis_time).toFixed(0) + " ms"
-                                     : "< 1 ms") : "-", "num");
+        cell(tr, has(d.redis_time)
+                 ? (d.redis_time >= 0.001
+                    ? (1000 * d.redis_time).toFixed(0) + " ms" : "< 1 ms")
+                 : "-", "num");
     });
 }
 

@@ -121,11 +121,14 @@ int vpt_jobj_key(vpt_jiter_t *it, vpt_jval_t *key);
 long vpt_junescape(const char *p, size_t len, char *out);
 
 /*
- * The text of a string (or number) value: the raw bytes when there is no
- * escape, else unescaped at *pos, which advances (callers give it as many
- * bytes as the line has).
+ * The text of a string (or number) value, null as empty: the raw bytes
+ * when there is no escape, else unescaped at *pos, which advances (callers
+ * give it as many bytes as the line has).
  */
 int vpt_jtext(const vpt_jval_t *v, char **pos, const char **p, size_t *len);
+
+/* an object's text, or that text in a string (older logs); null: empty */
+int vpt_jjson(const vpt_jval_t *v, char **pos, const char **p, size_t *len);
 
 /* the next raw string of a JSON array of strings; 1, 0: end, -1: bad */
 int vpt_jarr_next_str(const char **p, const char *end, vpt_jval_t *s);
@@ -322,6 +325,13 @@ typedef struct {
  * optind).  Without VPT_OPT_OWN options, one call reads them all.
  */
 const vpt_opt_t *vpt_opt_next(int argc, char **argv, const vpt_opt_t *opts);
+
+/*
+ * vpt_tools_html.c: vpt-report's JSON (json, len) as one self-contained
+ * HTML page, naming the logs it came from
+ */
+int vpt_html_report(FILE *f, const char *json, size_t len, char **logs,
+    int nlogs);
 
 /* loaded, or the tool ends with the loader's message (exit 2) */
 vpt_catalog_t *vpt_xcatalog_load(const char *path);

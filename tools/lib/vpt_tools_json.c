@@ -423,6 +423,13 @@ vpt_jtext(const vpt_jval_t *v, char **pos, const char **p, size_t *len)
         return VPT_OK;
     }
 
+    /* the access log writes null where it once wrote "" */
+    if (v->type == VPT_J_NULL) {
+        *p = "";
+        *len = 0;
+        return VPT_OK;
+    }
+
     if (v->type != VPT_J_STR) {
         return VPT_ERROR;
     }
@@ -443,6 +450,28 @@ vpt_jtext(const vpt_jval_t *v, char **pos, const char **p, size_t *len)
     *pos += n;
 
     return VPT_OK;
+}
+
+
+/*
+ * A field holding JSON, the access log's "context": the object's own text,
+ * or, in logs written before $vpt_log_json, that text in a string.
+ */
+
+int
+vpt_jjson(const vpt_jval_t *v, char **pos, const char **p, size_t *len)
+{
+    if (v->type == VPT_J_OBJ) {
+        *p = v->p;
+        *len = v->len;
+        return VPT_OK;
+    }
+
+    if (v->type != VPT_J_STR && v->type != VPT_J_NULL) {
+        return VPT_ERROR;
+    }
+
+    return vpt_jtext(v, pos, p, len);
 }
 
 

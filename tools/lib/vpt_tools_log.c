@@ -54,7 +54,8 @@ vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
         return VPT_ERROR;
     }
 
-    vpt_buf_reserve(scratch, len + 1);
+    /* unescaped strings, a context in a string, the context's parse */
+    vpt_buf_reserve(scratch, 2 * len + 1);
     pos = scratch->data;
 
     row->decision = "";
@@ -107,7 +108,9 @@ vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
             row->page = page;
 
         } else if (vpt_jkey_is(&key, "context")) {
-            if (val.type != VPT_J_OBJ && val.type != VPT_J_NULL) {
+            if (val.type != VPT_J_OBJ && val.type != VPT_J_NULL
+                && val.type != VPT_J_STR)
+            {
                 *why = "\"context\" is not an object";
                 return VPT_ERROR;
             }
@@ -185,6 +188,16 @@ vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
     } else if (row->accepted) {
         *why = "accepted while nothing was shown";
         return VPT_ERROR;
+    }
+
+    /* an access log's context, as older logs wrote it: its text, quoted */
+    if (ctx.type == VPT_J_STR) {
+        if (vpt_jjson(&ctx, &pos, &ctx.p, &ctx.len) != VPT_OK) {
+            *why = "the context is not valid";
+            return VPT_ERROR;
+        }
+
+        ctx.type = ctx.len ? VPT_J_OBJ : VPT_J_NULL;
     }
 
     n = pos - scratch->data;
