@@ -94,6 +94,34 @@ static ngx_command_t  ngx_http_vpt_commands[] = {
       0,
       NULL },
 
+    { ngx_string("vpt_redis_sentinel"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_vpt_redis_conf_sentinel,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, redis_topo),
+      NULL },
+
+    { ngx_string("vpt_redis_password_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_vpt_redis_conf_password_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, redis_topo),
+      NULL },
+
+    { ngx_string("vpt_redis_user"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, redis_topo.user),
+      NULL },
+
+    { ngx_string("vpt_redis_db"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, redis_topo.db),
+      NULL },
+
     { ngx_string("vpt_redis_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -255,7 +283,10 @@ ngx_http_vpt_create_main_conf(ngx_conf_t *cf)
      *     vmcf->catalog = NULL;
      *     vmcf->redis = NULL;
      *     vmcf->default_anchor = NULL;
+     *     vmcf->redis_topo = { 0 } but its db;
      */
+
+    vmcf->redis_topo.db = NGX_CONF_UNSET;
 
     if (ngx_array_init(&vmcf->rankers, cf->pool, 4,
                        sizeof(ngx_vpt_ranker_entry_t))
@@ -272,6 +303,23 @@ static char *
 ngx_http_vpt_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_vpt_main_conf_t *vmcf = conf;
+
+    if (ngx_vpt_redis_conf_check(cf, &vmcf->redis_topo, vmcf->redis)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (vmcf->redis_topo.master_name.len) {
+        /* a placeholder: the master's address comes from the sentinels */
+
+        vmcf->redis = ngx_pcalloc(cf->pool, sizeof(ngx_vpt_redis_addr_t));
+        if (vmcf->redis == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        vmcf->redis->name = vmcf->redis_topo.master_name;
+    }
 
     vmcf->default_anchor = ngx_http_vpt_default_anchor(cf);
 
@@ -568,6 +616,18 @@ ngx_http_vpt_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    ngx_vpt_redis_topology_init(&vmcf->redis_topo);
+
+    if (vmcf->redis_topo.master_name.len) {
+        if (ngx_process == NGX_PROCESS_WORKER
+            || ngx_process == NGX_PROCESS_SINGLE)
+        {
+            ngx_vpt_redis_sentinel_init_worker(cycle, &vmcf->redis_topo);
+        }
+
+        return NGX_OK;
+    }
+
     return ngx_vpt_redis_init_worker(cycle, vmcf->redis);
 }
 
@@ -575,6 +635,7 @@ ngx_http_vpt_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_vpt_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_vpt_redis_sentinel_exit_worker();
     ngx_vpt_redis_exit_worker(cycle);
 }
 

@@ -83,6 +83,7 @@
 #include <hiredis/async.h>
 
 #include "ngx_vpt_redis_int.h"
+#include "ngx_vpt_redis_topology.h"
 
 
 #define NGX_VPT_REDIS_BACKOFF_MAX      5000     /* ms */
@@ -124,6 +125,11 @@ ngx_vpt_redis_connect(void)
     w = &ngx_vpt_redis;
 
     if (w->ac != NULL || w->exiting) {
+        return;
+    }
+
+    if (w->addr->host.len == 0 && w->addr->unix_path.len == 0) {
+        /* Sentinel has not named the master yet */
         return;
     }
 
@@ -224,6 +230,8 @@ ngx_vpt_redis_failed(const char *reason, ngx_uint_t was_connected)
 
     ngx_vpt_redis_breaker_failure();
 
+    ngx_vpt_redis_topology_lost();
+
     if (w->reconnect.timer_set) {
         return;
     }
@@ -252,12 +260,59 @@ ngx_vpt_redis_reconnect_handler(ngx_event_t *ev)
 }
 
 
-/* ngx_add_event() failed inside a hook: free the context from a clean stack */
+/* free the context from a clean stack: a hook or a reply asked for it */
 
 void
 ngx_vpt_redis_abort_handler(ngx_event_t *ev)
 {
-    ngx_vpt_redis_drop("cannot register its events");
+    const char  *reason;
+
+    reason = ngx_vpt_redis.abort_reason;
+    ngx_vpt_redis.abort_reason = NULL;
+
+    ngx_vpt_redis_drop(reason ? reason : "cannot register its events");
+}
+
+
+void
+ngx_vpt_redis_drop_later(const char *reason)
+{
+    ngx_vpt_redis_worker_t  *w;
+
+    w = &ngx_vpt_redis;
+
+    if (w->ac == NULL || w->abort.posted) {
+        return;
+    }
+
+    w->abort_reason = reason;
+    ngx_post_event(&w->abort, &ngx_posted_events);
+}
+
+
+/* Sentinel named another master: go there now, not after a backoff */
+
+void
+ngx_vpt_redis_retarget(void)
+{
+    ngx_vpt_redis_worker_t  *w;
+
+    w = &ngx_vpt_redis;
+
+    if (w->exiting) {
+        return;
+    }
+
+    ngx_vpt_redis_drop("the master moved");
+
+    if (w->reconnect.timer_set) {
+        ngx_del_timer(&w->reconnect);
+    }
+
+    w->backoff = NGX_VPT_REDIS_BACKOFF_MIN;
+    w->attempts = 0;
+
+    ngx_vpt_redis_connect();
 }
 
 
@@ -335,6 +390,9 @@ ngx_vpt_redis_on_connect(const redisAsyncContext *ac, int status)
         /* hiredis frees the context now: the cleanup hook deals with it */
         return;
     }
+
+    /* before any request's command */
+    ngx_vpt_redis_topology_greet(w->ac);
 
     w->connected = 1;
     w->backoff = NGX_VPT_REDIS_BACKOFF_MIN;

@@ -36,6 +36,7 @@ typedef struct {
     redisAsyncContext         *ac;          /* NULL: no connection */
     ngx_connection_t          *conn;        /* wraps ac's socket */
     const char                *reason;      /* why we free ac ourselves */
+    const char                *abort_reason;    /* for the posted drop */
 
     ngx_event_t                reconnect;   /* timer, cancelable */
     ngx_event_t                abort;       /* posted: drop ac */
@@ -68,6 +69,10 @@ extern ngx_vpt_redis_worker_t  ngx_vpt_redis;
 void ngx_vpt_redis_connect(void);
 void ngx_vpt_redis_reconnect_handler(ngx_event_t *ev);
 void ngx_vpt_redis_abort_handler(ngx_event_t *ev);
+/* drops the connection from a posted event (the reconnect follows) */
+void ngx_vpt_redis_drop_later(const char *reason);
+/* the address changed (Sentinel): drop and connect to it now */
+void ngx_vpt_redis_retarget(void);
 
 /* ngx_vpt_redis_breaker.c */
 ngx_uint_t ngx_vpt_redis_account(redisReply *reply);
