@@ -101,6 +101,13 @@ static ngx_command_t  ngx_http_vpt_commands[] = {
       offsetof(ngx_http_vpt_main_conf_t, redis_topo),
       NULL },
 
+    { ngx_string("vpt_redis_cluster"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_vpt_redis_conf_cluster,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, redis_topo),
+      NULL },
+
     { ngx_string("vpt_redis_password_file"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_vpt_redis_conf_password_file,
@@ -310,15 +317,22 @@ ngx_http_vpt_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (vmcf->redis_topo.master_name.len) {
-        /* a placeholder: the master's address comes from the sentinels */
+    if (vmcf->redis_topo.master_name.len || vmcf->redis_topo.seeds) {
+        /*
+         * a placeholder: the addresses come from the sentinels or the
+         * cluster's slot map
+         */
 
         vmcf->redis = ngx_pcalloc(cf->pool, sizeof(ngx_vpt_redis_addr_t));
         if (vmcf->redis == NULL) {
             return NGX_CONF_ERROR;
         }
 
-        vmcf->redis->name = vmcf->redis_topo.master_name;
+        ngx_str_set(&vmcf->redis->name, "cluster");
+
+        if (vmcf->redis_topo.master_name.len) {
+            vmcf->redis->name = vmcf->redis_topo.master_name;
+        }
     }
 
     vmcf->default_anchor = ngx_http_vpt_default_anchor(cf);
@@ -618,10 +632,17 @@ ngx_http_vpt_init_process(ngx_cycle_t *cycle)
 
     ngx_vpt_redis_topology_init(&vmcf->redis_topo);
 
-    if (vmcf->redis_topo.master_name.len) {
-        if (ngx_process == NGX_PROCESS_WORKER
-            || ngx_process == NGX_PROCESS_SINGLE)
+    if (vmcf->redis_topo.master_name.len || vmcf->redis_topo.seeds) {
+        if (ngx_process != NGX_PROCESS_WORKER
+            && ngx_process != NGX_PROCESS_SINGLE)
         {
+            return NGX_OK;
+        }
+
+        if (vmcf->redis_topo.seeds) {
+            ngx_vpt_cluster_init_worker(cycle, &vmcf->redis_topo);
+
+        } else {
             ngx_vpt_redis_sentinel_init_worker(cycle, &vmcf->redis_topo);
         }
 
@@ -636,6 +657,7 @@ static void
 ngx_http_vpt_exit_process(ngx_cycle_t *cycle)
 {
     ngx_vpt_redis_sentinel_exit_worker();
+    ngx_vpt_cluster_exit_worker();
     ngx_vpt_redis_exit_worker(cycle);
 }
 

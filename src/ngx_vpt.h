@@ -22,6 +22,7 @@
 #include "vpt_render.h"
 #include "ngx_vpt_redis.h"
 #include "ngx_vpt_redis_topology.h"
+#include "ngx_vpt_cluster.h"
 #include "ngx_vpt_store.h"
 
 

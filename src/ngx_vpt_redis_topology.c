@@ -27,6 +27,7 @@
 #include "ngx_vpt.h"
 #include "ngx_vpt_redis_int.h"
 #include "ngx_vpt_redis_topology.h"
+#include "ngx_vpt_redis_conn.h"
 #include "vpt_cluster.h"
 
 
@@ -42,6 +43,8 @@ static ngx_vpt_redis_topo_t  *ngx_vpt_redis_topo;
 static ngx_msec_t             ngx_vpt_redis_greet_logged;
 static ngx_uint_t             ngx_vpt_redis_greet_failures;
 static ngx_uint_t             ngx_vpt_redis_greet_any;
+static ngx_str_t              ngx_vpt_redis_cluster_node =
+    ngx_string("cluster node");
 
 
 /* vpt_redis_password_file FILE: the secret is the file's first line */
@@ -180,6 +183,58 @@ ngx_vpt_redis_conf_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* vpt_redis_cluster host:port [host:port ...]: the seeds */
+
+char *
+ngx_vpt_redis_conf_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_vpt_redis_topo_t  *topo = (ngx_vpt_redis_topo_t *)
+                                      ((char *) conf + cmd->offset);
+
+    char                  *rv;
+    ngx_str_t             *value;
+    ngx_uint_t             i;
+    ngx_vpt_redis_addr_t  *addr;
+
+    if (topo->seeds) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    topo->forms++;
+
+    topo->seeds = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                   sizeof(ngx_vpt_redis_addr_t));
+    if (topo->seeds == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        addr = ngx_array_push(topo->seeds);
+        if (addr == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        rv = ngx_vpt_redis_parse_addr(cf, &value[i], addr);
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+
+        if (addr->unix_path.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "vpt_redis_cluster \"%V\": a cluster node "
+                               "is host:port", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* the counters key's table, built now rather than in a worker */
+    vpt_cluster_init();
+
+    return NGX_CONF_OK;
+}
+
+
 char *
 ngx_vpt_redis_conf_check(ngx_conf_t *cf, ngx_vpt_redis_topo_t *topo,
     ngx_vpt_redis_addr_t *redis)
@@ -195,6 +250,13 @@ ngx_vpt_redis_conf_check(ngx_conf_t *cf, ngx_vpt_redis_topo_t *topo,
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "vpt_redis_user \"%V\" needs "
                       "vpt_redis_password_file", &topo->user);
+        return NGX_CONF_ERROR;
+    }
+
+    if (topo->seeds && topo->db != NGX_CONF_UNSET && topo->db != 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "vpt_redis_db %i with vpt_redis_cluster: a Redis "
+                      "Cluster has only database 0", topo->db);
         return NGX_CONF_ERROR;
     }
 
@@ -275,18 +337,29 @@ ngx_vpt_redis_topology_greet(redisAsyncContext *ac)
 static void
 ngx_vpt_redis_greet_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
-    redisReply  *reply = r;
+    ngx_str_t        *name;
+    redisReply       *reply = r;
+    ngx_vpt_rconn_t  *rc;
 
     if (reply == NULL || ngx_vpt_redis.exiting) {
         /* the connection went: logged there */
         return;
     }
 
+    if (ngx_vpt_redis_topo->seeds) {
+        /* a cluster node's (ngx_vpt_redis_conn.c) */
+        rc = ac->data;
+        name = rc ? &rc->name : &ngx_vpt_redis_cluster_node;
+
+    } else {
+        name = &ngx_vpt_redis.addr->name;
+    }
+
     if (reply->type != REDIS_REPLY_ERROR) {
         if (ngx_vpt_redis_greet_any) {
             ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                           "vpt redis \"%V\": %s accepted",
-                          &ngx_vpt_redis.addr->name, (char *) privdata);
+                          name, (char *) privdata);
             ngx_vpt_redis_greet_any = 0;
         }
 
@@ -302,7 +375,7 @@ ngx_vpt_redis_greet_reply(redisAsyncContext *ac, void *r, void *privdata)
                       "vpt redis \"%V\": %s refused: \"%*s\"%s%V%s "
                       "(%ui times since the last such message); "
                       "pages go out without offers",
-                      &ngx_vpt_redis.addr->name, (char *) privdata,
+                      name, (char *) privdata,
                       (size_t) ngx_min(reply->len, 200), reply->str,
                       ngx_vpt_redis_topo->password_file.len
                       ? " (password from " : "",
@@ -316,8 +389,12 @@ ngx_vpt_redis_greet_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     ngx_vpt_redis_greet_any = 1;
 
-    /* not from inside hiredis: the reconnect's backoff tries again */
-    ngx_vpt_redis_drop_later("AUTH or SELECT refused");
+    if (ngx_vpt_redis_topo->seeds == NULL) {
+        /* not from inside hiredis: the reconnect's backoff tries again */
+        ngx_vpt_redis_drop_later("AUTH or SELECT refused");
+    }
+
+    /* a cluster node's connection stays: its commands fail open */
 }
 
 

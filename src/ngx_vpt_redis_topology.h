@@ -34,11 +34,14 @@ typedef struct {
     ngx_int_t                  db;            /* NGX_CONF_UNSET: none */
     ngx_str_t                  master_name;   /* len 0: not Sentinel */
     ngx_array_t               *sentinels;     /* ngx_vpt_redis_addr_t */
+    ngx_array_t               *seeds;         /* cluster's, same */
     ngx_uint_t                 forms;         /* vpt_redis* seen: 1 */
 } ngx_vpt_redis_topo_t;
 
 
 char *ngx_vpt_redis_conf_password_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_vpt_redis_conf_cluster(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_vpt_redis_conf_sentinel(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
