@@ -258,6 +258,12 @@ vpt_json_bound(json_t *v)
 
         json_object_keylen_foreach(v, key, keylen, e) {
             n += keylen + 1 + vpt_json_bound(e);
+
+            /* a markup's escapes: a byte per placeholder ("{{}}" and more) */
+
+            if (keylen == 6 && memcmp(key, "markup", 6) == 0) {
+                n += json_string_length(e) / 4 + 1;
+            }
         }
 
         return n;

@@ -63,6 +63,14 @@ typedef struct {
     vpt_attr_t    *features;
     size_t         nfeatures;
     vpt_str_t      advertiser;         /* third_party only; len 0 if none */
+
+    /*
+     * how each placeholder of markup is escaped, in order (vpt_esc_e of
+     * vpt_render_ctx.h), as the catalog learned it at load; NULL (offers
+     * built in code): learned again at each render
+     */
+    const unsigned char  *escapes;
+    size_t                nescapes;
 } vpt_offer_t;
 
 

@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "vpt_catalog_int.h"
-#include "vpt_render.h"           /* vpt_render_check() */
+#include "vpt_render_ctx.h"       /* vpt_render_escapes() */
 
 
 #define VPT_ID_MAX          64      /* bytes of an offer id */
@@ -87,13 +87,14 @@ int
 vpt_catalog_field_parse(vpt_parse_t *p, const vpt_field_t *f, json_t *v,
     vpt_offer_t *o)
 {
-    int          k;
-    char        *at;
-    double       d;
-    size_t       len;
-    vpt_str_t    str;
-    json_int_t   cap;
-    const char  *s;
+    int              k;
+    char            *at;
+    double           d;
+    size_t           len, n;
+    vpt_str_t        str;
+    json_int_t       cap;
+    const char      *s;
+    unsigned char   *esc;
 
     at = (char *) o + f->offset;
 
@@ -127,11 +128,27 @@ vpt_catalog_field_parse(vpt_parse_t *p, const vpt_field_t *f, json_t *v,
         str.data = json_string_value(v);
         str.len = json_string_length(v);
 
-        /* the renderer's own list of placeholders */
+        /*
+         * the renderer's own list of placeholders, and where each sits in
+         * the HTML: how it is escaped, or why no escaping would do
+         */
 
-        if (vpt_render_check(str, p->why, sizeof(p->why)) != VPT_OK) {
+        n = vpt_render_placeholders(str);
+        esc = vpt_catalog_alloc(&p->arena, n + 1, 1);
+
+        if (esc == NULL) {
+            snprintf(p->why, sizeof(p->why), "out of memory");
             return VPT_ERROR;
         }
+
+        if (vpt_render_escapes(str, esc, n, p->why, sizeof(p->why))
+            != VPT_OK)
+        {
+            return VPT_ERROR;
+        }
+
+        o->escapes = esc;
+        o->nescapes = n;
 
         return vpt_catalog_str(p, str.data, str.len, (vpt_str_t *) at);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "vpt_render.h"
+#include "vpt_render_ctx.h"
 
 
 #define VPT_NUM_LEN          48
@@ -65,14 +66,12 @@ static const vpt_field_t  vpt_fields[] = {
 
 static size_t vpt_render_do(char *out, const vpt_offer_t *o,
     const vpt_context_t *ctx, const vpt_render_vars_t *vars);
-static size_t vpt_render_field(char *out, vpt_field_e field, vpt_str_t name,
-    const vpt_offer_t *o, const vpt_context_t *ctx,
+static size_t vpt_render_field(char *out, vpt_field_e field, vpt_esc_e esc,
+    vpt_str_t name, const vpt_offer_t *o, const vpt_context_t *ctx,
     const vpt_render_vars_t *vars);
 static size_t vpt_put(char *out, const char *s, size_t len);
 static size_t vpt_url_escape(char *out, vpt_str_t s);
 static vpt_field_e vpt_field(const char *s, size_t len, vpt_str_t *name);
-static int vpt_placeholder_next(const char *s, size_t len, size_t from,
-    size_t *start, size_t *end);
 static size_t vpt_fmt_num(char *buf, double x, unsigned decimals, int trim);
 
 
@@ -95,16 +94,28 @@ vpt_render(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
 int
 vpt_render_check(vpt_str_t markup, char *err, size_t errlen)
 {
-    char        show[VPT_SHOW_SIZE];
-    size_t      pos, start, end;
-    vpt_str_t   name;
+    return vpt_render_escapes(markup, NULL, 0, err, errlen);
+}
 
-    for (pos = 0; ; pos = end + 2) {
+
+int
+vpt_render_escapes(vpt_str_t markup, unsigned char *esc, size_t n,
+    char *err, size_t errlen)
+{
+    char         show[VPT_SHOW_SIZE], why[192];
+    size_t       k, pos, start, end;
+    vpt_esc_e    e;
+    vpt_str_t    name;
+    vpt_mctx_t   m;
+
+    vpt_mctx_init(&m, markup);
+
+    for (pos = 0, k = 0; /* void */; pos = end + 2, k++) {
         switch (vpt_placeholder_next(markup.data, markup.len, pos, &start,
                                      &end))
         {
         case 0:
-            return VPT_OK;
+            return vpt_mctx_finish(&m, err, errlen);
 
         case -1:
             if (err != NULL && errlen > 0) {
@@ -115,19 +126,50 @@ vpt_render_check(vpt_str_t markup, char *err, size_t errlen)
             return VPT_ERROR;
         }
 
+        vpt_show(show, sizeof(show), markup.data + start, end - start);
+
         if (vpt_field(markup.data + start, end - start, &name)
             == VPT_F_UNKNOWN)
         {
             if (err != NULL && errlen > 0) {
-                vpt_show(show, sizeof(show), markup.data + start,
-                         end - start);
                 snprintf(err, errlen, "unknown placeholder \"{{%s}}\"",
                          show);
             }
 
             return VPT_ERROR;
         }
+
+        e = vpt_mctx_placeholder(&m, start, end, why, sizeof(why));
+
+        if (e == VPT_ESC_NONE) {
+            if (err != NULL && errlen > 0) {
+                snprintf(err, errlen, "\"{{%s}}\" at byte %zu %s", show,
+                         start - 2, why);
+            }
+
+            return VPT_ERROR;
+        }
+
+        if (esc != NULL && k < n) {
+            esc[k] = (unsigned char) e;
+        }
     }
+}
+
+
+size_t
+vpt_render_placeholders(vpt_str_t markup)
+{
+    size_t  n, pos, start, end;
+
+    for (n = 0, pos = 0;
+         vpt_placeholder_next(markup.data, markup.len, pos, &start, &end) == 1;
+         pos = end + 2)
+    {
+        n++;
+    }
+
+    return n;
 }
 
 
@@ -186,8 +228,10 @@ vpt_render_do(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
     const vpt_render_vars_t *vars)
 {
     int          rc;
-    size_t       n, pos, start, end;
+    size_t       n, k, pos, start, end;
+    vpt_esc_e    esc;
     vpt_str_t    name;
+    vpt_mctx_t   m;
     vpt_field_e  field;
 
 #define vpt_at(n)      (out ? out + (n) : NULL)
@@ -199,7 +243,11 @@ vpt_render_do(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
     n += vpt_html_escape(vpt_at(n), o->id.data, o->id.len);
     n += vpt_lit(n, "\">");
 
-    for (pos = 0; ; pos = end + 2) {
+    if (o->escapes == NULL) {
+        vpt_mctx_init(&m, o->markup);
+    }
+
+    for (pos = 0, k = 0; /* void */; pos = end + 2, k++) {
         rc = vpt_placeholder_next(o->markup.data, o->markup.len, pos, &start,
                                   &end);
 
@@ -212,8 +260,17 @@ vpt_render_do(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
 
         n += vpt_put(vpt_at(n), o->markup.data + pos, start - 2 - pos);
 
+        if (o->escapes == NULL) {
+            /* markup the catalog would refuse: refused places stay empty */
+            esc = vpt_mctx_placeholder(&m, start, end, NULL, 0);
+
+        } else {
+            esc = (k < o->nescapes) ? (vpt_esc_e) o->escapes[k]
+                                    : VPT_ESC_NONE;
+        }
+
         field = vpt_field(o->markup.data + start, end - start, &name);
-        n += vpt_render_field(vpt_at(n), field, name, o, ctx, vars);
+        n += vpt_render_field(vpt_at(n), field, esc, name, o, ctx, vars);
     }
 
     n += vpt_lit(n, "</div>");
@@ -226,12 +283,13 @@ vpt_render_do(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
 
 
 static size_t
-vpt_render_field(char *out, vpt_field_e field, vpt_str_t name,
+vpt_render_field(char *out, vpt_field_e field, vpt_esc_e esc, vpt_str_t name,
     const vpt_offer_t *o, const vpt_context_t *ctx,
     const vpt_render_vars_t *vars)
 {
     char               num[VPT_NUM_LEN];
-    size_t             i, n;
+    size_t             i, n, amp;
+    const char        *sep;
     vpt_str_t          v;
     const vpt_attr_t  *a;
 
@@ -254,16 +312,29 @@ vpt_render_field(char *out, vpt_field_e field, vpt_str_t name,
 
     case VPT_F_BEACON:
 
-        /* d=ID&amp;o=OFFER[&amp;x=EXPERIMENT]: percent-encoding leaves
-         * nothing else to escape */
+        /*
+         * d=ID&amp;o=OFFER[&amp;x=EXPERIMENT]: percent-encoding leaves
+         * nothing else to escape; its '&' is "&amp;" in HTML (a URL's
+         * part too: the query string is the beacon's) and \u0026 in a
+         * script's string
+         */
+
+        if (esc == VPT_ESC_NONE) {
+            return 0;
+        }
+
+        sep = (esc == VPT_ESC_JS) ? "\\u0026" : "&amp;";
+        amp = strlen(sep);
 
         n = vpt_put(out, "d=", 2);
         n += vpt_url_escape(out ? out + n : NULL, vars->decision);
-        n += vpt_put(out ? out + n : NULL, "&amp;o=", 7);
+        n += vpt_put(out ? out + n : NULL, sep, amp);
+        n += vpt_put(out ? out + n : NULL, "o=", 2);
         n += vpt_url_escape(out ? out + n : NULL, o->id);
 
         if (vars->experiment.len) {
-            n += vpt_put(out ? out + n : NULL, "&amp;x=", 7);
+            n += vpt_put(out ? out + n : NULL, sep, amp);
+            n += vpt_put(out ? out + n : NULL, "x=", 2);
             n += vpt_url_escape(out ? out + n : NULL, vars->experiment);
         }
 
@@ -347,7 +418,24 @@ vpt_render_field(char *out, vpt_field_e field, vpt_str_t name,
         v.len = 0;
     }
 
-    return vpt_html_escape(out, v.data, v.len);
+    switch (esc) {
+
+    case VPT_ESC_HTML:
+        return vpt_html_escape(out, v.data, v.len);
+
+    case VPT_ESC_URL:
+    case VPT_ESC_URL_LIST:
+        return vpt_url_value(out, v.data, v.len, esc == VPT_ESC_URL_LIST);
+
+    case VPT_ESC_URL_PART:
+        return vpt_url_part(out, v.data, v.len);
+
+    case VPT_ESC_JS:
+        return vpt_js_string(out, v.data, v.len);
+
+    default: /* VPT_ESC_NONE */
+        return 0;
+    }
 }
 
 
@@ -437,38 +525,6 @@ vpt_field(const char *s, size_t len, vpt_str_t *name)
     name->len = len - plen;
 
     return VPT_F_FEATURE;
-}
-
-
-/*
- * The next "{{name}}" at or after from: 1 and [start, end) is the name;
- * 0: none; -1: "{{" without "}}" (start is just after the "{{").
- */
-
-static int
-vpt_placeholder_next(const char *s, size_t len, size_t from, size_t *start,
-    size_t *end)
-{
-    size_t  i, j;
-
-    for (i = from; i + 1 < len; i++) {
-        if (s[i] != '{' || s[i + 1] != '{') {
-            continue;
-        }
-
-        *start = i + 2;
-
-        for (j = i + 2; j + 1 < len; j++) {
-            if (s[j] == '}' && s[j + 1] == '}') {
-                *end = j;
-                return 1;
-            }
-        }
-
-        return -1;
-    }
-
-    return 0;
 }
 
 

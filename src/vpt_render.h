@@ -2,9 +2,10 @@
  * Copyright (C) ngx_vpt_module authors
  *
  * The offer's markup: placeholders filled from the decision and the
- * shopper's context, HTML-escaped, wrapped in the offer's <div>.  The
- * catalog checks markup with vpt_render_check() when it loads; the glue
- * renders the chosen offers.  Nothing here ranks.
+ * shopper's context, escaped for where each sits (vpt_render_ctx.h),
+ * wrapped in the offer's <div>.  The catalog checks markup with
+ * vpt_render_escapes() when it loads; the glue renders the chosen offers.
+ * Nothing here ranks.
  */
 
 #ifndef VPT_RENDER_H
@@ -26,11 +27,15 @@
  * decision ids appear as they are), user.id, user.orders, device,
  * referrer, country, intent, order.id, order.total, order.currency,
  * features.NAME (NAME of [A-Za-z0-9_.-], the context's first feature of
- * that name).  Values are always HTML-escaped (so beacon's '&' becomes
- * "&amp;"); an unknown value renders empty.  order.total has two decimals
- * ("29.90"); user.orders and numeric features up to six, trailing zeros
- * dropped ("3", "2.5"); the decimal point is '.' whatever the locale.  The name between "{{" and the
- * first "}}" is taken as it is (no spaces).
+ * that name).  Values are escaped for their place: HTML-escaped in text
+ * and quoted attribute values (so beacon's '&' becomes "&amp;"), a URL
+ * checked and percent-encoded, a script string JSON-escaped (beacon's '&'
+ * as \u0026); see vpt_render_ctx.h.  An unknown value, and one the
+ * offer's escapes (o->escapes, or learned at each render without them)
+ * refuse, renders empty.  order.total has two decimals ("29.90");
+ * user.orders and numeric features up to six, trailing zeros dropped ("3",
+ * "2.5"); the decimal point is '.' whatever the locale.  The name between
+ * "{{" and the first "}}" is taken as it is (no spaces).
  *
  * vpt_render_size() is the exact number of bytes vpt_render() writes (no
  * NUL); vpt_render() returns it too.
@@ -46,8 +51,9 @@ size_t vpt_render(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
     const vpt_render_vars_t *vars);
 
 /*
- * VPT_OK, or VPT_ERROR with err: unknown placeholder "{{name}}", or
- * unclosed "{{" at byte N (for the catalog's checks)
+ * VPT_OK, or VPT_ERROR with err: unknown placeholder "{{name}}", unclosed
+ * "{{" at byte N, "{{name}}" at byte N is in <where no escaping is safe>,
+ * or leaves <what> open (vpt_render_escapes() without the escapes)
  */
 int vpt_render_check(vpt_str_t markup, char *err, size_t errlen);
 

@@ -11,7 +11,7 @@
  *   - an accepted catalog holds what vpt_catalog.h promises: at least one
  *     offer; ids of 1..64 bytes of [A-Za-z0-9._:-], each found by
  *     vpt_catalog_find() at its own index; a known kind; markup that
- *     passes vpt_render_check(); money >= 0, a prior in [0, 1], pages and
+ *     passes vpt_render_check() with an escaping for each placeholder; money >= 0, a prior in [0, 1], pages and
  *     hours non-empty sets of valid bits, rule lists of non-empty,
  *     NUL-terminated strings, named features, an advertiser exactly for
  *     third-party offers;
@@ -20,7 +20,9 @@
  *   - vpt_ranker_create() succeeds without a model and with one; each
  *     decides for an empty context on both pages within a scratch of
  *     exactly vpt_ranker_scratch_size() bytes, choosing distinct offers of
- *     that page; each offer renders into exactly vpt_render_size() bytes.
+ *     that page; each offer renders into exactly vpt_render_size() bytes,
+ *     with hostile context values, leaving the page's tokenizer in text,
+ *     and the same with escapes learned at render as with the catalog's.
  *
  * Build and run from the repository root (t/fuzz/run does both):
  *
@@ -43,6 +45,8 @@
 #include "vpt_model.h"
 #include "vpt_rank.h"
 #include "vpt_render.h"
+#include "vpt_html.h"
+#include "vpt_render_ctx.h"
 #include "fuzz_check.h"
 
 
@@ -146,6 +150,14 @@ check_offer(const vpt_catalog_t *c, size_t i)
     CHECK(o->markup.len > 0);
     CHECK(vpt_render_check(o->markup, NULL, 0) == VPT_OK);
 
+    /* an escaping learned for each placeholder, none of them "refused" */
+    CHECK(o->escapes != NULL);
+    CHECK(o->nescapes == vpt_render_placeholders(o->markup));
+
+    for (j = 0; o->escapes != NULL && j < o->nescapes; j++) {
+        CHECK(o->escapes[j] > VPT_ESC_NONE && o->escapes[j] <= VPT_ESC_JS);
+    }
+
     CHECK(o->value >= 0);
     CHECK(o->long_term_value >= 0);
     CHECK(o->min_cart_total >= 0);
@@ -234,12 +246,19 @@ check_ranker(const vpt_catalog_t *c, const vpt_model_t *m)
 static void
 check_render(const vpt_catalog_t *c)
 {
-    char               *out;
+    char               *out, *again;
     size_t              i, size;
+    vpt_html_t          h;
+    vpt_offer_t         o;
     vpt_context_t       ctx;
     vpt_render_vars_t   vars;
 
+    static const char  evil[] = "javascript:x'\"<!--</script>\\\xe2\x80\xa8";
+
     vpt_context_init(&ctx);
+    ctx.user_id.data = evil;
+    ctx.user_id.len = sizeof(evil) - 1;
+    ctx.intent = ctx.user_id;
 
     vars.decision.data = "0123456789abcdef";
     vars.decision.len = 16;
@@ -247,9 +266,24 @@ check_render(const vpt_catalog_t *c)
     vars.experiment.len = 3;
 
     for (i = 0; i < c->n; i++) {
-        size = vpt_render_size(&c->offers[i], &ctx, &vars);
+        o = c->offers[i];
+        size = vpt_render_size(&o, &ctx, &vars);
         out = fuzz_malloc(size);
-        CHECK(vpt_render(out, &c->offers[i], &ctx, &vars) == size);
+        CHECK(vpt_render(out, &o, &ctx, &vars) == size);
+
+        /* the page's tokenizer is back in text after the offer */
+        vpt_html_init(&h);
+        vpt_html_scan(&h, (const unsigned char *) out, size);
+        CHECK(vpt_html_in_data(&h, 'a'));
+
+        /* escapes learned at render agree with the catalog's */
+        o.escapes = NULL;
+        CHECK(vpt_render_size(&o, &ctx, &vars) == size);
+        again = fuzz_malloc(size);
+        CHECK(vpt_render(again, &o, &ctx, &vars) == size);
+        CHECK(size == 0 || memcmp(out, again, size) == 0);
+
+        free(again);
         free(out);
     }
 }
