@@ -320,6 +320,7 @@ ngx_http_vpt_stats_publish(ngx_http_vpt_stats_conf_t *conf)
     w->breaker = (ngx_atomic_uint_t) ngx_vpt_redis_breaker_state();
     w->connected = ngx_vpt_redis_connected() ? 1 : 0;
     w->errors = (ngx_atomic_uint_t) ngx_vpt_redis_errors();
+    ngx_vpt_status_topology_publish(conf->sh->topo, ngx_worker);
     w->pid = (ngx_atomic_uint_t) ngx_pid;
 }
 

@@ -12,6 +12,7 @@
 #include <ngx_core.h>
 
 #include "ngx_vpt.h"
+#include "ngx_vpt_status_topology.h"
 
 
 #define NGX_VPT_STATS_MAX_OFFERS   4096
@@ -53,6 +54,7 @@ typedef struct {
     ngx_uint_t                  nslots;         /* slots ever used */
     ngx_http_vpt_stats_worker_t  workers[NGX_MAX_PROCESSES];
     ngx_http_vpt_stats_offer_t   offers[NGX_VPT_STATS_MAX_OFFERS];
+    ngx_vpt_topo_shm_t          topo[NGX_VPT_TOPO_WORKERS];
 } ngx_http_vpt_stats_shm_t;
 
 

@@ -56,6 +56,7 @@ my $ng = start_nginx(ports => [$port], workers => 2, http => <<"HTTP");
         root $dir/www;
         vpt on;
         vpt_redis_timeout 100ms;
+        location = /status { vpt_status_page; }
     }
 HTTP
 
@@ -118,6 +119,14 @@ like(error_log($ng), qr/master "\Q$s->{name}\E" is now 127\.0\.0\.1:$s->{master}
 
 unlike(error_log($ng), qr/\[(alert|crit|emerg)\]/, 'nothing worse than an error logged');
 note join "\n", grep { /vpt redis/ } split /\n/, error_log($ng);
+
+{
+    my $st = http_get($port, '/status')->{body};
+    like($st, qr/^vpt_redis_sentinel_master\{worker="\d+",node="127\.0\.0\.1:$s->{master}{port}"\} 1$/m,
+         'status page: the current master, connected') or diag $st;
+    like($st, qr/^vpt_redis_sentinel_switches_total\{worker="\d+"\} 2$/m,
+         'status page: two masters named (the first and the new one)');
+}
 
 # --- a sentinel naming a master nobody answers for --------------------------
 

@@ -124,6 +124,7 @@ sub nginx_with {
         root $dir/www;
         vpt on;
         vpt_redis_timeout 100ms;
+        location = /status { vpt_status_page; }
     }
 HTTP
     return ($ng, $port);
@@ -248,6 +249,22 @@ sub run_load {
     is($sum->{broken}, 0, 'reshard: every page whole and correct');
     ok($sum->{after_own} > 0.99, 'reshard: every shopper\'s own offer '
                                  . 'afterwards');
+}
+
+{
+    my $st = http_get($port, '/status')->{body};
+    my @up = $st =~ /^vpt_redis_node_connected\{worker="\d+",node="127\.0\.0\.1:\d+"\} 1$/mg;
+    ok(@up >= 3, 'status page: ' . scalar(@up) . ' node connections up '
+                 . '(worker, node)') or diag $st;
+    my $moved = 0;
+    $moved += $1 while $st =~ /^vpt_redis_redirects_total\{worker="\d+",kind="moved"\} (\d+)$/mg;
+    ok($moved > 0, "status page: $moved MOVED followed during the reshard");
+    like($st, qr/^vpt_redis_cluster_map_age_seconds\{worker="\d+"\} \d+\.\d{3}$/m,
+         'status page: the slot map\'s age');
+    like($st, qr/^vpt_redis_cluster_slots_uncovered\{worker="\d+"\} 0$/m,
+         'status page: no slot uncovered');
+    like($st, qr/^vpt_redis_node_errors_total\{worker="\d+",node="127\.0\.0\.1:$c->{nodes}[0]{port}"\} \d+$/m,
+         'status page: errors per node');
 }
 
 # --- a slot migrated by hand: ASK, then MOVED -------------------------------
