@@ -21,9 +21,9 @@
  * master is connected, pages fail open at once (the connection layer
  * refuses commands it cannot send).
  *
- * A sentinel's connection is hiredis's async client on nginx's events,
- * level-triggered both ways (it lives for one command), freed only from
- * a timer or a posted event, never from inside hiredis.
+ * A sentinel's connection (ngx_vpt_redis_conn.c) lives for one command;
+ * it is closed only from a timer or a posted event, never from inside
+ * hiredis.
  */
 
 
@@ -33,6 +33,7 @@
 
 #include "ngx_vpt_redis_int.h"
 #include "ngx_vpt_redis_topology.h"
+#include "ngx_vpt_redis_conn.h"
 #include "vpt_cluster.h"
 
 
@@ -43,9 +44,8 @@
 
 
 typedef struct {
+    ngx_vpt_rconn_t            rc;          /* first */
     ngx_vpt_redis_addr_t      *addr;
-    redisAsyncContext         *ac;
-    ngx_connection_t          *conn;
 } ngx_vpt_sentinel_probe_t;
 
 
@@ -88,15 +88,6 @@ static void ngx_vpt_sentinel_deadline(ngx_event_t *ev);
 static void ngx_vpt_sentinel_done(ngx_event_t *ev);
 static void ngx_vpt_sentinel_poll(ngx_event_t *ev);
 static void ngx_vpt_sentinel_apply(void);
-static void ngx_vpt_sentinel_read(ngx_event_t *ev);
-static void ngx_vpt_sentinel_write(ngx_event_t *ev);
-static void ngx_vpt_sentinel_event(ngx_vpt_sentinel_probe_t *pr,
-    ngx_uint_t write, ngx_uint_t on);
-static void ngx_vpt_sentinel_add_read(void *data);
-static void ngx_vpt_sentinel_del_read(void *data);
-static void ngx_vpt_sentinel_add_write(void *data);
-static void ngx_vpt_sentinel_del_write(void *data);
-static void ngx_vpt_sentinel_cleanup(void *data);
 
 
 static ngx_vpt_sentinel_t  ngx_vpt_sentinel;
@@ -145,6 +136,8 @@ ngx_vpt_redis_sentinel_init_worker(ngx_cycle_t *cycle,
     for (i = 0; i < s->nprobes; i++) {
         s->probe[i].addr = (ngx_vpt_redis_addr_t *) topo->sentinels->elts
                            + i;
+        s->probe[i].rc.name = s->probe[i].addr->name;
+        s->probe[i].rc.data = &s->probe[i];
     }
 
     s->round.handler = ngx_vpt_sentinel_deadline;
@@ -200,9 +193,7 @@ ngx_vpt_redis_sentinel_exit_worker(void)
     }
 
     for (i = 0; i < s->nprobes; i++) {
-        if (s->probe[i].ac != NULL) {
-            redisAsyncFree(s->probe[i].ac);
-        }
+        ngx_vpt_rconn_close(&s->probe[i].rc);
     }
 }
 
@@ -271,65 +262,26 @@ ngx_vpt_sentinel_round_start(void)
 static void
 ngx_vpt_sentinel_probe_start(ngx_vpt_sentinel_probe_t *pr)
 {
-    ngx_connection_t    *c;
-    redisAsyncContext   *ac;
     ngx_vpt_sentinel_t  *s;
 
     s = &ngx_vpt_sentinel;
 
-    if (pr->ac != NULL) {
+    if (pr->rc.ac != NULL) {
         /* still there from the last round: leave it to answer */
         return;
     }
 
-    ac = redisAsyncConnect((const char *) pr->addr->host.data,
-                           (int) pr->addr->port);
-
-    if (ac == NULL || ac->err) {
-        if (ac != NULL) {
-            redisAsyncFree(ac);
-        }
-
-        goto failed;
-    }
-
-    c = ngx_get_connection(ac->c.fd, ngx_cycle->log);
-    if (c == NULL) {
-        redisAsyncFree(ac);
-        goto failed;
-    }
-
-    c->data = pr;
-    c->read->handler = ngx_vpt_sentinel_read;
-    c->write->handler = ngx_vpt_sentinel_write;
-    c->read->log = ngx_cycle->log;
-    c->write->log = ngx_cycle->log;
-    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
-
-    pr->ac = ac;
-    pr->conn = c;
-
-    ac->ev.data = pr;
-    ac->ev.addRead = ngx_vpt_sentinel_add_read;
-    ac->ev.delRead = ngx_vpt_sentinel_del_read;
-    ac->ev.addWrite = ngx_vpt_sentinel_add_write;
-    ac->ev.delWrite = ngx_vpt_sentinel_del_write;
-    ac->ev.cleanup = ngx_vpt_sentinel_cleanup;
-
-    /* the connect completes with the first write event */
-    ngx_vpt_sentinel_event(pr, 1, 1);
-    ngx_vpt_sentinel_event(pr, 0, 1);
-
-    if (redisAsyncCommand(ac, ngx_vpt_sentinel_reply, pr,
-                          "SENTINEL get-master-addr-by-name %b",
-                          s->topo->master_name.data,
-                          s->topo->master_name.len)
-        == REDIS_OK)
+    if (ngx_vpt_rconn_open(&pr->rc, (const char *) pr->addr->host.data,
+                           (int) pr->addr->port)
+        == NGX_OK
+        && redisAsyncCommand(pr->rc.ac, ngx_vpt_sentinel_reply, pr,
+                             "SENTINEL get-master-addr-by-name %b",
+                             s->topo->master_name.data,
+                             s->topo->master_name.len)
+           == REDIS_OK)
     {
         return;
     }
-
-failed:
 
     ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
                   "vpt redis sentinel %V: cannot connect",
@@ -455,9 +407,7 @@ ngx_vpt_sentinel_done(ngx_event_t *ev)
     }
 
     for (i = 0; i < s->nprobes; i++) {
-        if (s->probe[i].ac != NULL) {
-            redisAsyncFree(s->probe[i].ac);
-        }
+        ngx_vpt_rconn_close(&s->probe[i].rc);
     }
 
     if (s->found) {
@@ -526,155 +476,4 @@ ngx_vpt_sentinel_apply(void)
     }
 
     ngx_vpt_redis_retarget();
-}
-
-
-/* a sentinel's connection on nginx's events */
-
-
-static void
-ngx_vpt_sentinel_read(ngx_event_t *ev)
-{
-    ngx_connection_t          *c;
-    ngx_vpt_sentinel_probe_t  *pr;
-
-    c = ev->data;
-    pr = c->data;
-
-    if (pr == NULL || pr->ac == NULL || pr->conn != c) {
-        return;
-    }
-
-    redisAsyncHandleRead(pr->ac);
-}
-
-
-static void
-ngx_vpt_sentinel_write(ngx_event_t *ev)
-{
-    ngx_connection_t          *c;
-    ngx_vpt_sentinel_probe_t  *pr;
-
-    c = ev->data;
-    pr = c->data;
-
-    if (pr == NULL || pr->ac == NULL || pr->conn != c) {
-        return;
-    }
-
-    redisAsyncHandleWrite(pr->ac);
-}
-
-
-static void
-ngx_vpt_sentinel_event(ngx_vpt_sentinel_probe_t *pr, ngx_uint_t write,
-    ngx_uint_t on)
-{
-    ngx_event_t  *ev;
-
-    if (pr == NULL || pr->conn == NULL) {
-        return;
-    }
-
-    ev = write ? pr->conn->write : pr->conn->read;
-
-    if (on && !ev->active) {
-        if (ngx_add_event(ev, write ? NGX_WRITE_EVENT : NGX_READ_EVENT,
-                          NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
-                          "vpt redis sentinel %V: cannot add an event",
-                          &pr->addr->name);
-        }
-
-    } else if (!on && ev->active) {
-        (void) ngx_del_event(ev, write ? NGX_WRITE_EVENT : NGX_READ_EVENT,
-                             0);
-    }
-}
-
-
-static void
-ngx_vpt_sentinel_add_read(void *data)
-{
-    ngx_vpt_sentinel_event(data, 0, 1);
-}
-
-
-static void
-ngx_vpt_sentinel_del_read(void *data)
-{
-    /* registered for the connection's short life */
-}
-
-
-static void
-ngx_vpt_sentinel_add_write(void *data)
-{
-    ngx_vpt_sentinel_event(data, 1, 1);
-}
-
-
-static void
-ngx_vpt_sentinel_del_write(void *data)
-{
-    ngx_vpt_sentinel_event(data, 1, 0);
-}
-
-
-static void
-ngx_vpt_sentinel_cleanup(void *data)
-{
-    ngx_connection_t          *c;
-    redisAsyncContext         *ac;
-    ngx_vpt_sentinel_probe_t  *pr = data;
-
-    if (pr == NULL || pr->ac == NULL) {
-        return;
-    }
-
-    ac = pr->ac;
-
-    ac->ev.data = NULL;
-    ac->ev.addRead = NULL;
-    ac->ev.delRead = NULL;
-    ac->ev.addWrite = NULL;
-    ac->ev.delWrite = NULL;
-    ac->ev.cleanup = NULL;
-
-    c = pr->conn;
-
-    pr->ac = NULL;
-    pr->conn = NULL;
-
-    if (c == NULL) {
-        return;
-    }
-
-    if (c->read->active) {
-        ngx_del_event(c->read, NGX_READ_EVENT,
-                      ac->c.fd == c->fd ? 0 : NGX_CLOSE_EVENT);
-    }
-
-    if (c->write->active) {
-        ngx_del_event(c->write, NGX_WRITE_EVENT,
-                      ac->c.fd == c->fd ? 0 : NGX_CLOSE_EVENT);
-    }
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    c->read->closed = 1;
-    c->write->closed = 1;
-
-    ngx_free_connection(c);
-
-    /* hiredis closes the socket */
-    c->fd = (ngx_socket_t) -1;
 }
