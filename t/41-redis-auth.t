@@ -159,6 +159,32 @@ rpipe({ %$rd, password => $pw }, ['SELECT', 3],
          'saying only one may be set');
 
     ($rc, $out) = nginx_test(http => http_block(free_port(),
+        "    vpt_redis_cluster 127.0.0.1:1;\n"
+        . "    vpt_redis_sentinel m 127.0.0.1:2;\n"));
+    isnt($rc, 0, 'vpt_redis_cluster and vpt_redis_sentinel together fail '
+                 . 'nginx -t');
+
+    ($rc, $out) = nginx_test(http => http_block(free_port(),
+        "    vpt_redis_cluster 127.0.0.1:1 127.0.0.1:2;\n"
+        . "    vpt_redis_db 2;\n"));
+    isnt($rc, 0, 'vpt_redis_db 2 with vpt_redis_cluster fails nginx -t');
+    like($out, qr/a Redis Cluster has only database 0/, 'saying why');
+
+    ($rc, $out) = nginx_test(http => http_block(free_port(),
+        "    vpt_redis_cluster 127.0.0.1:1 unix:/tmp/x.sock;\n"));
+    isnt($rc, 0, 'a unix socket as a cluster seed fails nginx -t');
+
+    ($rc, $out) = nginx_test(http => http_block(free_port(),
+        "    vpt_redis_sentinel m;\n"));
+    isnt($rc, 0, 'vpt_redis_sentinel without a sentinel fails nginx -t');
+
+    ($rc, $out) = nginx_test(http => http_block(free_port(),
+        "    vpt_redis_cluster 127.0.0.1:7000 127.0.0.1:7001;\n"
+        . "    vpt_redis_password_file $dir/wrong;\n"));
+    is($rc, 0, 'vpt_redis_cluster with a password file passes nginx -t')
+        or diag $out;
+
+    ($rc, $out) = nginx_test(http => http_block(free_port(),
         "    vpt_redis 127.0.0.1:1;\n    vpt_redis_user u;\n"));
     isnt($rc, 0, 'vpt_redis_user without a password file fails nginx -t');
 
