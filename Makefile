@@ -72,11 +72,32 @@ $(MODULE): $(BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
 	cp $(BUILD)/nginx/objs/ngx_http_vpt_module.so $@.tmp
 	mv -f $@.tmp $@
 
-# the core, built for tests with sanitizers
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
+# The core's objects, compiled once for every test and tool that links
+# them: plain for the tools, with sanitizers for the unit tests.
+CORE_OBJS     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(CORE_SRCS))
+CORE_OBJS_SAN := $(patsubst src/%.c,$(BUILD)/obj-san/%.o,$(CORE_SRCS))
+TOOLS_OBJS    := $(patsubst tools/lib/%.c,$(BUILD)/obj/tools/%.o,$(TOOLS_LIB))
+
+# objects are kept between runs, not removed as intermediates
+.SECONDARY: $(CORE_OBJS) $(CORE_OBJS_SAN) $(TOOLS_OBJS)
+
+$(BUILD)/obj/%.o: src/%.c $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< $(CORE_SRCS) \
-	    $(CORE_LIBS)
+	$(CC) $(CFLAGS) $(WARN) -Isrc -c -o $@ $<
+
+$(BUILD)/obj-san/%.o: src/%.c $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -c -o $@ $<
+
+$(BUILD)/obj/tools/%.o: tools/lib/%.c $(TOOLS_HDRS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools/lib -c -o $@ $<
+
+# the core, built for tests with sanitizers
+$(BUILD)/unit/%: t/unit/%.c $(CORE_OBJS_SAN) $(CORE_HDRS) $(UNIT_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< \
+	    $(CORE_OBJS_SAN) $(CORE_LIBS)
 
 # the splicer's tests again as CPUs without AVX2 run it, and as other
 # architectures do (no SSE2: memchr and word-at-a-time searches)
@@ -96,11 +117,11 @@ unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "# $$t"; $$t; done
 
 # each tool with the library they share (tools/lib/) and the core
-$(BUILD)/tools/%: tools/%.c $(TOOLS_LIB) $(TOOLS_HDRS) $(CORE_SRCS) \
+$(BUILD)/tools/%: tools/%.c $(TOOLS_OBJS) $(CORE_OBJS) $(TOOLS_HDRS) \
               $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools/lib -o $@ $< $(TOOLS_LIB) \
-	    $(CORE_SRCS) $(CORE_LIBS) -lz
+	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools/lib -o $@ $< $(TOOLS_OBJS) \
+	    $(CORE_OBJS) $(CORE_LIBS) -lz
 
 # vpt-forget talks to Redis itself (hiredis's synchronous API: fine in a
 # tool, never in nginx); it needs no helper of tools/ and no core
@@ -240,10 +261,18 @@ $(ASAN_MODULE): $(ASAN_BUILD)/nginx/objs/Makefile $(CORE_SRCS) $(CORE_HDRS) \
               $(GLUE_SRCS)
 	$(call vpt_sdk_module,$(ASAN_BUILD))
 
-$(ASAN_BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
+ASAN_OBJS   := $(patsubst src/%.c,$(ASAN_BUILD)/obj/%.o,$(CORE_SRCS))
+
+.SECONDARY: $(ASAN_OBJS)
+
+$(ASAN_BUILD)/obj/%.o: src/%.c $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(ASAN_CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -c -o $@ $<
+
+$(ASAN_BUILD)/unit/%: t/unit/%.c $(ASAN_OBJS) $(CORE_HDRS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(ASAN_CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< \
-	    $(CORE_SRCS) $(CORE_LIBS)
+	    $(ASAN_OBJS) $(CORE_LIBS)
 
 module-asan: $(ASAN_MODULE)
 
