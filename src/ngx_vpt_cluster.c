@@ -5,8 +5,9 @@
 
 
 /*
- * Redis Cluster routing (vpt_redis_cluster), per worker: the slot map, a
- * connection per node opened on first use, MOVED and ASK followed once.
+ * Redis Cluster routing (vpt_redis_cluster), per worker: a connection per
+ * node opened on first use, commands by key, MOVED and ASK followed once;
+ * the slot map and its refresh are in ngx_vpt_cluster_map.c.
  * The store calls here instead of the single server's client when the
  * http block names a cluster; the calls it gets back are the same
  * ngx_vpt_redis_call_t (detach as usual, ngx_vpt_cluster_timed_out() for
@@ -42,73 +43,9 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 
-#include "ngx_vpt_redis_int.h"
-#include "ngx_vpt_redis_conn.h"
-#include "ngx_vpt_redis_topology.h"
-#include "ngx_vpt_cluster.h"
-#include "vpt_cluster.h"
+#include "ngx_vpt_cluster_int.h"
 
 
-#define NGX_VPT_CLUSTER_NODES          64
-#define NGX_VPT_CLUSTER_ASK_TIMEOUT    1000     /* ms, one CLUSTER SLOTS */
-#define NGX_VPT_CLUSTER_REFRESH_MIN    100      /* ms between two */
-#define NGX_VPT_CLUSTER_REFRESH_HOLES  1000     /* ms, no map or holes */
-#define NGX_VPT_CLUSTER_REFRESH_EVERY  30000    /* ms */
-#define NGX_VPT_CLUSTER_RETRY          100      /* ms, reconnect a node */
-#define NGX_VPT_CLUSTER_LOG_EVERY      10000    /* ms, repeated messages */
-#define NGX_VPT_CLUSTER_MAX_PENDING    10000    /* commands in flight */
-
-
-typedef struct {
-    ngx_vpt_rconn_t            rc;          /* first */
-    u_char                     host[NGX_SOCKADDR_STRLEN + 1];
-    size_t                     host_len;
-    unsigned                   port;
-    u_char                     text[NGX_SOCKADDR_STRLEN + 8];
-    ngx_msec_t                 failed_at;
-    ngx_msec_t                 logged;
-    ngx_uint_t                 failures;    /* connects, since a success */
-    ngx_vpt_cluster_node_stats_t  stats;
-} ngx_vpt_cnode_t;
-
-
-typedef struct {
-    ngx_vpt_redis_call_t       call;        /* first: what callers see */
-    ngx_vpt_cnode_t           *node;
-    size_t                     len;
-    unsigned                   fire:1;
-    unsigned                   redirected:1;
-    u_char                     cmd[1];      /* RESP, NUL-terminated */
-} ngx_vpt_ccall_t;
-
-
-typedef struct {
-    ngx_vpt_redis_topo_t      *topo;
-    ngx_vpt_cnode_t            node[NGX_VPT_CLUSTER_NODES];
-    ngx_uint_t                 nnodes;
-
-    vpt_cluster_map_t         *map;
-    ngx_vpt_cnode_t          **map_node;    /* by the map's node index */
-    ngx_msec_t                 map_time;
-
-    ngx_event_t                refresh;     /* the next CLUSTER SLOTS */
-    ngx_event_t                deadline;    /* the one in flight */
-    ngx_vpt_cnode_t           *asked;       /* NULL: none in flight */
-    ngx_uint_t                 generation;
-    ngx_uint_t                 candidate;
-    ngx_msec_t                 refreshed;   /* when the last was sent */
-    ngx_msec_t                 logged;
-
-    ngx_vpt_cluster_stats_t    stats;
-
-    unsigned                   enabled:1;
-    unsigned                   exiting:1;
-} ngx_vpt_cluster_t;
-
-
-static ngx_vpt_cnode_t *ngx_vpt_cluster_node(const u_char *host,
-    size_t len, unsigned port);
-static ngx_vpt_cnode_t *ngx_vpt_cluster_usable(ngx_vpt_cnode_t *n);
 static void ngx_vpt_cluster_node_connected(ngx_vpt_rconn_t *rc,
     ngx_uint_t ok);
 static void ngx_vpt_cluster_node_closed(ngx_vpt_rconn_t *rc, ngx_uint_t ok);
@@ -121,16 +58,9 @@ static void ngx_vpt_cluster_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 static ngx_uint_t ngx_vpt_cluster_redirect(ngx_vpt_ccall_t *pc,
     redisReply *reply, vpt_redis_err_e kind);
-static void ngx_vpt_cluster_schedule(ngx_msec_t delay);
-static void ngx_vpt_cluster_refresh_handler(ngx_event_t *ev);
-static void ngx_vpt_cluster_deadline_handler(ngx_event_t *ev);
-static void ngx_vpt_cluster_slots_reply(redisAsyncContext *ac, void *r,
-    void *privdata);
-static void ngx_vpt_cluster_install(redisReply *reply, ngx_vpt_cnode_t *from);
-static void ngx_vpt_cluster_refresh_done(ngx_uint_t ok);
 
 
-static ngx_vpt_cluster_t  ngx_vpt_cluster;
+ngx_vpt_cluster_t  ngx_vpt_cluster;
 
 
 ngx_uint_t
@@ -209,9 +139,10 @@ ngx_vpt_cluster_exit_worker(void)
 
 /* the node at host:port, added when new; NULL: not numeric, table full */
 
-static ngx_vpt_cnode_t *
+ngx_vpt_cnode_t *
 ngx_vpt_cluster_node(const u_char *host, size_t len, unsigned port)
 {
+    u_char              c;
     size_t              i;
     ngx_vpt_cnode_t    *n;
     ngx_vpt_cluster_t  *cl;
@@ -228,10 +159,13 @@ ngx_vpt_cluster_node(const u_char *host, size_t len, unsigned port)
         }
     }
 
+    /* digits, hex digits, '.' and ':': an IPv4 or IPv6 address */
+
     for (i = 0; i < len; i++) {
-        if (!((host[i] >= '0' && host[i] <= '9') || host[i] == '.' || host[i] == ':'
-              || (host[i] >= 'a' && host[i] <= 'f')
-              || (host[i] >= 'A' && host[i] <= 'F')))
+        c = host[i] | 0x20;
+
+        if (!((c >= '0' && c <= '9') || c == '.' || c == ':'
+              || (c >= 'a' && c <= 'f')))
         {
             break;
         }
@@ -275,7 +209,7 @@ ngx_vpt_cluster_node(const u_char *host, size_t len, unsigned port)
 
 /* the node's connection, made on first use; NULL: not now */
 
-static ngx_vpt_cnode_t *
+ngx_vpt_cnode_t *
 ngx_vpt_cluster_usable(ngx_vpt_cnode_t *n)
 {
     if (n == NULL || ngx_vpt_cluster.exiting) {
@@ -619,359 +553,4 @@ ngx_vpt_cluster_redirect(ngx_vpt_ccall_t *pc, redisReply *reply,
     pc->redirected = 1;
 
     return ngx_vpt_cluster_send(pc, n, kind == VPT_REDIS_ERR_ASK) == NGX_OK;
-}
-
-
-/* the slot map */
-
-
-static void
-ngx_vpt_cluster_schedule(ngx_msec_t delay)
-{
-    ngx_msec_t          since;
-    ngx_vpt_cluster_t  *cl;
-
-    cl = &ngx_vpt_cluster;
-
-    if (cl->exiting || ngx_exiting || ngx_terminate) {
-        return;
-    }
-
-    if (cl->asked != NULL) {
-        /* one in flight; when it ends, the next is scheduled */
-        return;
-    }
-
-    since = ngx_current_msec - cl->refreshed;
-
-    if (delay < NGX_VPT_CLUSTER_REFRESH_MIN
-        && since < NGX_VPT_CLUSTER_REFRESH_MIN)
-    {
-        delay = NGX_VPT_CLUSTER_REFRESH_MIN - since;
-    }
-
-    if (cl->refresh.timer_set) {
-        if (cl->refresh.timer.key <= ngx_current_msec + delay) {
-            return;
-        }
-
-        ngx_del_timer(&cl->refresh);
-    }
-
-    ngx_add_timer(&cl->refresh, delay ? delay : 1);
-}
-
-
-static void
-ngx_vpt_cluster_refresh_handler(ngx_event_t *ev)
-{
-    ngx_uint_t          i;
-    ngx_vpt_cnode_t    *n;
-    ngx_vpt_cluster_t  *cl;
-
-    cl = &ngx_vpt_cluster;
-
-    if (cl->exiting || cl->asked != NULL || ngx_exiting || ngx_terminate) {
-        return;
-    }
-
-    /* the next node that can be asked, from where the last one was */
-
-    for (i = 0; i < cl->nnodes; i++) {
-        n = &cl->node[cl->candidate++ % cl->nnodes];
-
-        if (ngx_vpt_cluster_usable(n) == NULL) {
-            continue;
-        }
-
-        if (redisAsyncCommand(n->rc.ac, ngx_vpt_cluster_slots_reply,
-                              (void *) (uintptr_t) ++cl->generation,
-                              "CLUSTER SLOTS")
-            != REDIS_OK)
-        {
-            continue;
-        }
-
-        cl->asked = n;
-        cl->refreshed = ngx_current_msec;
-        ngx_add_timer(&cl->deadline, NGX_VPT_CLUSTER_ASK_TIMEOUT);
-        return;
-    }
-
-    cl->refreshed = ngx_current_msec;
-    ngx_vpt_cluster_refresh_done(0);
-}
-
-
-static void
-ngx_vpt_cluster_deadline_handler(ngx_event_t *ev)
-{
-    ngx_vpt_cluster_t  *cl;
-
-    cl = &ngx_vpt_cluster;
-
-    if (cl->asked == NULL) {
-        return;
-    }
-
-    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                  "vpt redis cluster node %V: no answer to CLUSTER SLOTS "
-                  "in %M ms", &cl->asked->rc.name,
-                  (ngx_msec_t) NGX_VPT_CLUSTER_ASK_TIMEOUT);
-
-    cl->asked = NULL;
-    cl->generation++;
-    ngx_vpt_cluster_refresh_done(0);
-}
-
-
-static void
-ngx_vpt_cluster_slots_reply(redisAsyncContext *ac, void *r, void *privdata)
-{
-    redisReply         *reply = r;
-    ngx_vpt_cnode_t    *n;
-    ngx_vpt_cluster_t  *cl;
-
-    cl = &ngx_vpt_cluster;
-
-    if (cl->exiting || cl->asked == NULL
-        || (uintptr_t) privdata != cl->generation)
-    {
-        /* late: its deadline has passed */
-        return;
-    }
-
-    n = cl->asked;
-    cl->asked = NULL;
-
-    if (cl->deadline.timer_set) {
-        ngx_del_timer(&cl->deadline);
-    }
-
-    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
-        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                      "vpt redis cluster node %V: CLUSTER SLOTS failed: %*s",
-                      &n->rc.name,
-                      reply ? (size_t) ngx_min(reply->len, 200) : 4,
-                      reply ? (u_char *) reply->str : (u_char *) "lost");
-        ngx_vpt_cluster_refresh_done(0);
-        return;
-    }
-
-    ngx_vpt_cluster_install(reply, n);
-}
-
-
-static void
-ngx_vpt_cluster_install(redisReply *reply, ngx_vpt_cnode_t *from)
-{
-    size_t                   i, j, k, nn;
-    char                     err[VPT_CLUSTER_ERRLEN], holes[256];
-    redisReply              *e, *ne;
-    ngx_vpt_cnode_t        **map_node;
-    vpt_cluster_map_t       *map;
-    ngx_vpt_cluster_t       *cl;
-    vpt_cluster_node_in_t   *node;
-    vpt_cluster_range_in_t  *range;
-    const vpt_cluster_node_t  *mn;
-
-    cl = &ngx_vpt_cluster;
-
-    nn = 0;
-
-    for (i = 0; i < reply->elements; i++) {
-        if (reply->element[i]->type == REDIS_REPLY_ARRAY) {
-            nn += reply->element[i]->elements;
-        }
-    }
-
-    range = ngx_alloc(reply->elements * sizeof(vpt_cluster_range_in_t) + 1,
-                      ngx_cycle->log);
-    node = ngx_alloc(nn * sizeof(vpt_cluster_node_in_t) + 1, ngx_cycle->log);
-
-    if (range == NULL || node == NULL) {
-        goto failed;
-    }
-
-    k = 0;
-
-    for (i = 0; i < reply->elements; i++) {
-        e = reply->element[i];
-
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 3
-            || e->element[0]->type != REDIS_REPLY_INTEGER
-            || e->element[1]->type != REDIS_REPLY_INTEGER)
-        {
-            ngx_snprintf((u_char *) err, sizeof(err), "range %uz is not "
-                         "[start, end, node...]%Z", i);
-            goto refused;
-        }
-
-        range[i].start = e->element[0]->integer;
-        range[i].end = e->element[1]->integer;
-        range[i].node = &node[k];
-        range[i].nnodes = 0;
-
-        for (j = 2; j < e->elements; j++) {
-            ne = e->element[j];
-
-            if (ne->type != REDIS_REPLY_ARRAY || ne->elements < 2
-                || ne->element[1]->type != REDIS_REPLY_INTEGER)
-            {
-                continue;
-            }
-
-            if (ne->element[0]->type == REDIS_REPLY_STRING) {
-                node[k].host.data = ne->element[0]->str;
-                node[k].host.len = ne->element[0]->len;
-
-            } else {
-                /* nil: the unknown endpoint */
-                node[k].host.data = "";
-                node[k].host.len = 0;
-            }
-
-            node[k].port = ne->element[1]->integer;
-            k++;
-            range[i].nnodes++;
-        }
-    }
-
-    map = vpt_cluster_map_build(range, reply->elements, err, sizeof(err));
-
-    if (map == NULL) {
-        goto refused;
-    }
-
-    map_node = ngx_alloc((map->nnodes + 1) * sizeof(ngx_vpt_cnode_t *),
-                         ngx_cycle->log);
-    if (map_node == NULL) {
-        vpt_cluster_map_free(map);
-        goto failed;
-    }
-
-    for (i = 0; i < map->nnodes; i++) {
-        mn = &map->node[i];
-
-        /* "" is the node that answered */
-        map_node[i] = mn->host_len
-                      ? ngx_vpt_cluster_node((const u_char *) mn->host,
-                                             mn->host_len, mn->port)
-                      : ngx_vpt_cluster_node(from->host, from->host_len,
-                                             mn->port);
-    }
-
-    if (map->uncovered
-        && (cl->map == NULL || cl->map->uncovered != map->uncovered
-            || ngx_current_msec - cl->logged >= NGX_VPT_CLUSTER_LOG_EVERY))
-    {
-        (void) vpt_cluster_map_holes(map, holes, sizeof(holes));
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "vpt redis cluster: the slot map from %V leaves %uz "
-                      "slots without a master (%s): their shoppers' pages "
-                      "go out without offers", &from->rc.name,
-                      map->uncovered, holes);
-        cl->logged = ngx_current_msec;
-
-    } else if (cl->map == NULL || cl->map->uncovered != map->uncovered
-               || cl->map->nmasters != map->nmasters)
-    {
-        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                      "vpt redis cluster: slot map from %V: %uz masters, "
-                      "%uz nodes, %uz slots uncovered", &from->rc.name,
-                      map->nmasters, map->nnodes, map->uncovered);
-    }
-
-    if (cl->map) {
-        vpt_cluster_map_free(cl->map);
-        ngx_free(cl->map_node);
-    }
-
-    cl->map = map;
-    cl->map_node = map_node;
-    cl->map_time = ngx_current_msec;
-    cl->stats.refreshes_ok++;
-
-    ngx_free(range);
-    ngx_free(node);
-
-    ngx_vpt_cluster_refresh_done(1);
-    return;
-
-refused:
-
-    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                  "vpt redis cluster: the slot map from %V is refused, the "
-                  "last one kept: %s", &from->rc.name, err);
-
-failed:
-
-    if (range) {
-        ngx_free(range);
-    }
-
-    if (node) {
-        ngx_free(node);
-    }
-
-    ngx_vpt_cluster_refresh_done(0);
-}
-
-
-static void
-ngx_vpt_cluster_refresh_done(ngx_uint_t ok)
-{
-    ngx_vpt_cluster_t  *cl;
-
-    cl = &ngx_vpt_cluster;
-
-    if (!ok) {
-        cl->stats.refreshes_error++;
-
-        if (cl->map == NULL
-            && ngx_current_msec - cl->logged >= NGX_VPT_CLUSTER_LOG_EVERY)
-        {
-            ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                          "vpt redis cluster: no node answered CLUSTER "
-                          "SLOTS yet (%ui attempts); pages go out without "
-                          "offers", cl->stats.refreshes_error);
-            cl->logged = ngx_current_msec;
-        }
-    }
-
-    ngx_vpt_cluster_schedule((cl->map == NULL || cl->map->uncovered || !ok)
-                             ? NGX_VPT_CLUSTER_REFRESH_HOLES
-                             : NGX_VPT_CLUSTER_REFRESH_EVERY);
-}
-
-
-void
-ngx_vpt_cluster_stats(ngx_vpt_cluster_stats_t *out)
-{
-    ngx_vpt_cluster_t  *cl;
-
-    cl = &ngx_vpt_cluster;
-
-    *out = cl->stats;
-    out->map_age = cl->map ? ngx_current_msec - cl->map_time : 0;
-    out->uncovered = cl->map ? cl->map->uncovered : VPT_CLUSTER_SLOTS;
-    out->have_map = (cl->map != NULL);
-}
-
-
-ngx_uint_t
-ngx_vpt_cluster_nodes(ngx_vpt_cluster_node_stats_t *out, ngx_uint_t max)
-{
-    ngx_uint_t          i;
-    ngx_vpt_cluster_t  *cl;
-
-    cl = &ngx_vpt_cluster;
-
-    for (i = 0; i < cl->nnodes && i < max; i++) {
-        out[i] = cl->node[i].stats;
-        out[i].name = cl->node[i].rc.name;
-        out[i].connected = cl->node[i].rc.up;
-    }
-
-    return i;
 }
