@@ -128,6 +128,18 @@ note join "\n", grep { /vpt redis/ } split /\n/, error_log($ng);
          'status page: two masters named (the first and the new one)');
 }
 
+SKIP: {
+    my $forget = "$root/build/tools/vpt-forget";
+    skip "no $forget (make tools)", 2 unless -x $forget;
+    my $sp = $s->{sentinels}[1]{port};
+    my $out = `$forget --sentinel $s->{name} 127.0.0.1:$sp --password-file $dir/password shopper3 2>&1`;
+    like($out, qr/^shopper3: deleted vpt:ctx:shopper3 \(context.*\n^shopper3: deleted vpt:ctx:shopper3:vpt \(counters/m,
+         'vpt-forget --sentinel deletes context and counters on the new '
+         . 'master') or diag $out;
+    is(rcmd({ %{ $s->{master} }, password => $pw }, 'EXISTS',
+            'vpt:ctx:shopper3'), 0, 'they are gone');
+}
+
 # --- a sentinel naming a master nobody answers for --------------------------
 
 {

@@ -170,8 +170,9 @@ sub run_load {
                           max => 20000, whole => \&whole, own => \&own);
     sleep 1.5;
     my $t_fault = time;
-    my $info = $fault->();
+    my ($info, $t_kill) = $fault->();
     my $t_done = time;
+    $t_kill //= $t_fault;
     sleep 2;
     load_stop($load);
     my $r = load_results($load);
@@ -190,9 +191,9 @@ sub run_load {
     # the shoppers whose master was killed: from the kill to their first
     # offer, and from the promotion to it
     if ($affected) {
-        my ($first) = grep { $_->[0] >= $t_fault && $_->[3]
+        my ($first) = grep { $_->[0] >= $t_kill && $_->[3]
                              && $affected->{ $_->[4] } } @$r;
-        $sum->{window} = $first ? $first->[0] - $t_fault : -1;
+        $sum->{window} = $first ? $first->[0] - $t_kill : -1;
         $sum->{back} = $first ? $first->[0] - $t_done : -1;
         $info .= sprintf('; its shoppers: fail-open window %.2f s, offers '
                          . 'back %.2f s after the promotion',
@@ -219,7 +220,8 @@ sub run_load {
     my %affected = map { $_ => 1 } @{ $by->{ $victim->{port} } };
     my $sum = run_load('cluster failover', sub {
         my ($took) = cluster_failover($c, $victim);
-        return sprintf 'promotion %.2f s after SIGKILL', $took // -1;
+        return (sprintf('promotion %.2f s after SIGKILL', $took // -1),
+                time - ($took // 0));
     }, \%affected);
     ok($sum->{requests} >= 1000, "failover: $sum->{requests} requests");
     is($sum->{non2xx}, 0, 'failover: no page other than 200');
@@ -364,6 +366,27 @@ sub run_load {
     ok(wait_for(sub {
         own($sid, http_get($port, '/thanks.html', sid => $sid)->{body}) }, 10),
        'healed: the shopper\'s offer comes back without a reload');
+}
+
+# --- tools/vpt-forget --cluster: the cluster's counters key -------------------
+
+SKIP: {
+    my $forget = "$root/build/tools/vpt-forget";
+    skip "no $forget (make tools)", 4 unless -x $forget;
+    my $sid = 'c11';
+    ok(wait_for(sub {
+        (ccmd("{vpt:ctx:$sid}:vpt", 'EXISTS', "{vpt:ctx:$sid}:vpt") // 0)
+        == 1 }, 3), "the module wrote $sid\'s counters in the cluster");
+    # a seed that is not the key's master: MOVED followed
+    my $seed = (grep { $_->{pid} && $_ != node_of_slot(keyslot("vpt:ctx:$sid")) }
+                @{ $c->{nodes} })[0];
+    my $out = `$forget --cluster 127.0.0.1:$seed->{port} --password-file $dir/password $sid 2>&1`;
+    like($out, qr/^\Q$sid\E: deleted vpt:ctx:\Q$sid\E \(context/m,
+         'vpt-forget --cluster deletes the context') or diag $out;
+    like($out, qr/^\Q$sid\E: deleted \{vpt:ctx:\Q$sid\E\}:vpt \(counters/m,
+         'and the counters under the cluster\'s key');
+    is(ccmd("vpt:ctx:$sid", 'EXISTS', "vpt:ctx:$sid"), 0,
+       'the context is gone from the cluster');
 }
 
 unlike(error_log($ng), qr/\[(alert|crit|emerg)\]/,
