@@ -34,7 +34,8 @@ SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_SRCS  := $(wildcard t/unit/test_*.c)
 UNIT_HDRS  := $(wildcard t/unit/*.h)
 UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS)) \
-              $(BUILD)/unit/test_splice_sse2 $(BUILD)/unit/test_splice_plain
+              $(BUILD)/unit/test_splice_sse2 $(BUILD)/unit/test_splice_plain \
+              $(BUILD)/unit/test_scan_sse2 $(BUILD)/unit/test_scan_plain
 TOOLS      := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/vpt-*.c))
 TOOLS_LIB  := $(wildcard tools/lib/vpt_tools*.c)
 TOOLS_HDRS := $(wildcard tools/lib/*.h)
@@ -99,16 +100,15 @@ $(BUILD)/unit/%: t/unit/%.c $(CORE_OBJS_SAN) $(CORE_HDRS) $(UNIT_HDRS)
 	$(CC) $(CFLAGS) $(WARN) $(SAN) -Isrc -It/unit -o $@ $< \
 	    $(CORE_OBJS_SAN) $(CORE_LIBS)
 
-# the splicer's tests again as CPUs without AVX2 run it, and as other
-# architectures do (no SSE2: memchr and word-at-a-time searches)
-$(BUILD)/unit/test_splice_sse2: t/unit/test_splice.c $(CORE_SRCS) \
-                                $(CORE_HDRS) t/unit/vpt_test.h
+# the splicer's and the scanner's tests again as CPUs without AVX2 run
+# them, and as other architectures do (no SSE2: memchr, word-at-a-time
+# searches, the scanner's scalar classifier)
+$(BUILD)/unit/%_sse2: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(SAN) -DVPT_NO_AVX2 -Isrc -It/unit -o $@ $< \
 	    $(CORE_SRCS) $(CORE_LIBS)
 
-$(BUILD)/unit/test_splice_plain: t/unit/test_splice.c $(CORE_SRCS) \
-                                 $(CORE_HDRS) t/unit/vpt_test.h
+$(BUILD)/unit/%_plain: t/unit/%.c $(CORE_SRCS) $(CORE_HDRS) $(UNIT_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(SAN) -U__SSE2__ -DVPT_NO_AVX2 -Isrc -It/unit \
 	    -o $@ $< $(CORE_SRCS) $(CORE_LIBS)

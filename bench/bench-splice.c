@@ -9,8 +9,8 @@
  *
  *   make bench-bin  (builds build/bench/bench-splice, -O2)
  *   build/bench/bench-splice [iterations [page.html [anchor]]]
- *   build/bench/bench-splice 20000 conf.d/shop/confirmation.html
- *   build/bench/bench-splice 20000 conf.d/shop/confirmation.html '<h2>'
+ *   build/bench/bench-splice 20000 bench/pages/confirmation.html
+ *   build/bench/bench-splice 20000 bench/pages/confirmation.html '<h2>'
  *
  * Times are the process's CPU time, the best of 5 rounds: on a shared
  * machine wall time measures the neighbours.

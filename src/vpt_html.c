@@ -24,7 +24,7 @@
 
 
 enum {
-    VPT_HTML_DATA = 0,
+    VPT_HTML_DATA = 0,        /* 0: vpt_html_at_data() and memset */
     VPT_HTML_TAG_OPEN,        /* "<" in text */
     VPT_HTML_END_OPEN,        /* "</" */
     VPT_HTML_TAG_NAME,        /* a start tag's, n: bytes of the name */
@@ -119,6 +119,15 @@ static const unsigned char  vpt_html_class[256] = {
 static size_t vpt_html_run(vpt_html_t *h, const unsigned char *start,
     size_t len, int stop);
 static unsigned vpt_html_elem(const unsigned char *name, size_t n);
+
+
+/* whether c, a letter, starts a raw text element's name: s t x i n p */
+
+static inline int
+vpt_html_raw_first(unsigned char c)
+{
+    return (0x8ca100u >> (((c | 0x20) - 'a') & 31)) & 1;
+}
 
 
 static unsigned char
@@ -319,7 +328,7 @@ static size_t
 vpt_html_run(vpt_html_t *h, const unsigned char *start, size_t len, int stop)
 {
     unsigned                  st, n, c;
-    const unsigned char      *p, *end;
+    const unsigned char      *p, *q, *end;
     const vpt_html_elem_t    *e;
 
     p = start;
@@ -374,9 +383,31 @@ tag_open:
     c = *p;
 
     if (vpt_html_class[c] & VPT_HTML_ALPHA) {
-        /* the letter is the name's first: reconsumed */
-        n = 0;
-        goto tag_name;
+        /*
+         * The letter is the name's first.  A name this buffer holds all of
+         * is read in place, not copied, and looked up only when its first
+         * letter is a raw text element's; a cut one is kept (tag_name).
+         */
+
+        q = p + 1;
+
+        while (q < end && !(vpt_html_class[*q] & VPT_HTML_NAME_END)) {
+            q++;
+        }
+
+        if (q == end) {
+            n = 0;
+            goto tag_name;
+        }
+
+        h->elem = vpt_html_raw_first(c) ? vpt_html_elem(p, q - p) : 0;
+        p = q;
+
+        if (*p++ == '>') {
+            goto tag_end;
+        }
+
+        goto before_attr;
     }
 
     if (c == '/') {
@@ -869,7 +900,7 @@ vpt_html_elem(const unsigned char *name, size_t n)
     size_t                  i, k;
     const vpt_html_elem_t  *e;
 
-    if (n > VPT_HTML_NAME_MAX) {
+    if (n == 0 || n > VPT_HTML_NAME_MAX || !vpt_html_raw_first(name[0])) {
         return 0;
     }
 

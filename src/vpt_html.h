@@ -58,5 +58,15 @@ size_t vpt_html_skip(vpt_html_t *h, const unsigned char *p, size_t len);
  */
 int vpt_html_in_data(const vpt_html_t *h, unsigned char c);
 
+/*
+ * Whether the next byte is read in the data state whatever it is (the
+ * structural scanner, vpt_scan.h, runs only there): state 0 is data.
+ */
+static inline int
+vpt_html_at_data(const vpt_html_t *h)
+{
+    return h->state == 0;
+}
+
 
 #endif /* VPT_HTML_H */
