@@ -7,6 +7,7 @@
  */
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vpt_features.h"
@@ -191,6 +192,46 @@ vpt_feat_text(const vpt_feat_t *f, char *buf, size_t len)
 }
 
 
+size_t
+vpt_bin_find(const double *edges, size_t n, double x)
+{
+    size_t  lo, hi, mid;
+
+    if (isnan(x)) {
+        return n + 1;
+    }
+
+    /* the first edge > x */
+
+    lo = 0;
+    hi = n;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+
+        if (edges[mid] <= x) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return lo;
+}
+
+
+size_t
+vpt_feat_bin_text(unsigned level, size_t bin, char *buf)
+{
+    int  n;
+
+    n = snprintf(buf, 32, "#%u:%zu", level, bin);
+
+    return (n > 0 && n < 32) ? (size_t) n : 0;
+}
+
+
 static size_t
 vpt_feat_add(vpt_feat_t *out, size_t n, size_t max, const char *ns,
     size_t nslen, vpt_str_t value)
@@ -208,12 +249,18 @@ vpt_feat_add(vpt_feat_t *out, size_t n, size_t max, const char *ns,
     f->name.len = 0;
     f->value = value;
     f->hash = vpt_hash_more(vpt_hash(ns, nslen), value.data, value.len);
+    f->prefix = 0;
+    f->num = 0;
+    f->is_num = 0;
 
     return n + 1;
 }
 
 
-/* "f:NAME=value", a number as its bucket */
+/*
+ * "f:NAME=value"; a number as its bucket, with the number and the hash of
+ * "f:NAME=" kept for the model's bins (vpt_model_rows())
+ */
 
 static size_t
 vpt_feat_add_attr(vpt_feat_t *out, size_t n, size_t max, const char *ns,
@@ -245,6 +292,9 @@ vpt_feat_add_attr(vpt_feat_t *out, size_t n, size_t max, const char *ns,
     f->name = a->name;
     f->value = value;
     f->hash = vpt_hash_more(h, value.data, value.len);
+    f->prefix = h;
+    f->num = a->is_num ? a->num : 0;
+    f->is_num = a->is_num;
 
     return n + 1;
 }

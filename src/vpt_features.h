@@ -8,8 +8,11 @@
  * A feature is the string "namespace=value" (e.g. "device=mobile",
  * "cart_cat=toys", "f:segment=new", "offer=loyalty"), identified by its
  * vpt_hash() (FNV-1a over the whole text, so a model file's names hash to
- * the same values).  Numbers are bucketed (vpt_feat_bucket()) so every
- * feature is a category with value 1.
+ * the same values).  Every feature is a category with value 1: a number
+ * ("f:age": 41) becomes the bins the model file learned for its name
+ * (vpt_model.h's "bins": one feature per resolution, "f:age=#0:1",
+ * "f:age=#3:17"), or, when the model has no bins for it, its
+ * vpt_feat_bucket() ("f:age=b5").
  *
  * Shopper namespaces:
  *   page=        cart | confirmation
@@ -49,6 +52,9 @@ typedef struct {
     vpt_str_t    ns;         /* "device=" (with the '='), or "f:" */
     vpt_str_t    name;       /* "segment" after "f:"/"of:"; len 0 else */
     vpt_str_t    value;      /* into the context, catalog or static */
+    uint64_t     prefix;     /* a number's: vpt_hash of "ns name=" */
+    double       num;        /* a number's value (value: its bucket) */
+    unsigned     is_num;
 } vpt_feat_t;
 
 
@@ -73,6 +79,15 @@ const char *vpt_feat_bucket(double x);
 
 /* the text into buf (NUL-terminated, cut to len - 1); the full length */
 size_t vpt_feat_text(const vpt_feat_t *f, char *buf, size_t len);
+
+/* the bin of x among n increasing edges: how many are <= x (NaN: n + 1) */
+size_t vpt_bin_find(const double *edges, size_t n, double x);
+
+/*
+ * A bin's value text "#level:bin" into buf (at least 32 bytes), its length;
+ * the feature's hash is vpt_hash_more(prefix, buf, length).
+ */
+size_t vpt_feat_bin_text(unsigned level, size_t bin, char *buf);
 
 
 #endif /* VPT_FEATURES_H */

@@ -175,12 +175,12 @@ vpt_ranker_t *
 vpt_ranker_create(const vpt_catalog_t *c, const vpt_model_t *m, char *err,
     size_t errlen)
 {
-    double              sum[VPT_MODEL_MAX_K], sq, lin;
-    size_t              i, j, nf, nc, ni, np, n;
+    double              sum[VPT_MODEL_MAX_K], sq, lin, v;
+    size_t              i, j, jr, nf, nr, nc, ni, np, n;
     unsigned            l, x, k;
     uint32_t           *p;
     vpt_feat_t          f[VPT_MAX_FEATURES];
-    const float        *w;
+    const float        *w, *rows[VPT_MODEL_MAX_LEVELS];
     vpt_ranker_t       *r;
     vpt_rank_offer_t   *ro;
     const vpt_offer_t  *o;
@@ -258,7 +258,9 @@ vpt_ranker_create(const vpt_catalog_t *c, const vpt_model_t *m, char *err,
             }
         }
 
-        ro->value = o->value;
+        /* the value per accept the model learned from the log, if any */
+        ro->value = (m != NULL && !isnan(v = vpt_model_value(m, o->id)))
+                    ? v : o->value;
         ro->long_term_value = o->long_term_value;
         ro->prior = o->prior;
         ro->min_cart_total = o->min_cart_total;
@@ -285,16 +287,16 @@ vpt_ranker_create(const vpt_catalog_t *c, const vpt_model_t *m, char *err,
         }
 
         for (j = 0; j < nf; j++) {
-            w = vpt_model_lookup(m, f[j].hash);
-            if (w == NULL) {
-                continue;
-            }
+            nr = vpt_model_rows(m, &f[j], rows);
 
-            lin += w[0];
+            for (jr = 0; jr < nr; jr++) {
+                w = rows[jr];
+                lin += w[0];
 
-            for (x = 0; x < k; x++) {
-                sum[x] += w[1 + x];
-                sq += (double) w[1 + x] * w[1 + x];
+                for (x = 0; x < k; x++) {
+                    sum[x] += w[1 + x];
+                    sq += (double) w[1 + x] * w[1 + x];
+                }
             }
         }
 
@@ -567,6 +569,13 @@ vpt_ranker_p(const vpt_ranker_t *r, const vpt_context_t *ctx,
     }
 
     return vpt_sigmoid(vpt_ranker_logit(r, ctx, page, hour, offer));
+}
+
+
+double
+vpt_ranker_value(const vpt_ranker_t *r, size_t offer)
+{
+    return (offer < r->n) ? r->offers[offer].value : 0;
 }
 
 
@@ -942,10 +951,10 @@ vpt_shopper_fm(const vpt_ranker_t *r, const vpt_context_t *ctx,
     vpt_page_e page, int hour, double *S)
 {
     double        sbase, sq;
-    size_t        i, n;
+    size_t        i, n, j, nr;
     unsigned      x, k;
     vpt_feat_t    f[VPT_MAX_FEATURES];
-    const float  *p;
+    const float  *p, *rows[VPT_MODEL_MAX_LEVELS];
 
     k = r->k;
     n = vpt_features_shopper(ctx, page, hour, f, VPT_MAX_FEATURES);
@@ -958,16 +967,16 @@ vpt_shopper_fm(const vpt_ranker_t *r, const vpt_context_t *ctx,
     }
 
     for (i = 0; i < n; i++) {
-        p = vpt_model_lookup(r->model, f[i].hash);
-        if (p == NULL) {
-            continue;
-        }
+        nr = vpt_model_rows(r->model, &f[i], rows);
 
-        sbase += p[0];
+        for (j = 0; j < nr; j++) {
+            p = rows[j];
+            sbase += p[0];
 
-        for (x = 0; x < k; x++) {
-            S[x] += p[1 + x];
-            sq += (double) p[1 + x] * p[1 + x];
+            for (x = 0; x < k; x++) {
+                S[x] += p[1 + x];
+                sq += (double) p[1 + x] * p[1 + x];
+            }
         }
     }
 

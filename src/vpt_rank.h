@@ -109,6 +109,10 @@ int vpt_eligible(const vpt_offer_t *o, const vpt_context_t *ctx,
  */
 double vpt_ranker_p(const vpt_ranker_t *r, const vpt_context_t *ctx,
     vpt_page_e page, int hour, size_t offer);
+
+/* an offer's value per accept as ranked: the model's "values", else the
+ * catalog's "value" */
+double vpt_ranker_value(const vpt_ranker_t *r, size_t offer);
 double vpt_ranker_logit(const vpt_ranker_t *r, const vpt_context_t *ctx,
     vpt_page_e page, int hour, size_t offer);
 

@@ -252,6 +252,14 @@ is($trc, 0, 'vpt-train exits 0');
 my $t = $json->decode($tout);
 ok($t->{rows} > 3000 && $t->{train_rows} > 30000, 'held-out and training rows');
 ok(-s $model, 'the model is written');
+cmp_ok($t->{epochs}, '>', 3, "early stopping lets it train $t->{epochs} epochs");
+is(scalar @{ $t->{search} }, 6, 'k and L2 searched on the held-out part');
+is($t->{calibration}{method}, 'platt', 'a calibrated model');
+cmp_ok($t->{calibration}{ece}, '<', 0.02,
+       "held-out ECE $t->{calibration}{ece}");
+ok($t->{logloss} <= $t->{logloss_uncalibrated} + 1e-9,
+   'calibration does not worsen the held-out log-loss');
+is(scalar @{ $t->{calibration}{deciles} }, 10, 'ten deciles of p');
 
 {
     my (undef, $out) = run("tools/vpt-eval --catalog $catalog --model $truth"
@@ -281,6 +289,69 @@ ok(-s $model, 'the model is written');
     ok($p->{compare}{top_agreement} < $m->{compare}{top_agreement} - 0.2,
        sprintf('catalog priors agree far less (%.1f%%)',
                100 * $p->{compare}{top_agreement}));
+}
+
+
+# --- value-aware: one offer brings more per accept than the catalog says ---
+
+{
+    my $vcat = "$tmp/value-catalog.json";
+    spit($vcat, $json->encode({ version => 'value-test', offers => [
+        map { { id => $_, kind => 'cross_sell', markup => "<p>$_</p>",
+                value => 1, prior => 0.1, pages => ['confirmation'],
+                features => { category => "cat-$_" } } } qw(a b c) ] }));
+
+    # uniform logging (explore 1); c's accepts are worth 5, not 1
+    my $vlog = "$tmp/value.jsonl";
+    my ($rc) = run("tools/vpt-simulate --catalog $vcat --rows 30000"
+                   . " --explore 1 --seed 5", undef, "$tmp/value-raw.jsonl");
+    is($rc, 0, 'vpt-simulate: a uniformly logged 3-offer log');
+    my (%wv, %w);
+    spit($vlog, map {
+        my $d = $json->decode($_);
+        $d->{value} = 5 if $d->{accepted} && ($d->{shown} // '') eq 'c';
+
+        # SNIPS of "always o when eligible" for each offer o: the row
+        # counts when it shows what that policy shows (o, or nothing)
+        for my $o (qw(a b c)) {
+            my $pick = (grep { $_ eq $o } @{ $d->{candidates} }) ? $o : '';
+            next unless ($d->{shown} // '') eq $pick;
+            $w{$o} += 1 / $d->{propensity};
+            $wv{$o} += $d->{value} / $d->{propensity};
+        }
+        $json->encode($d) . "\n";
+    } split /^/, slurp("$tmp/value-raw.jsonl"));
+
+    my ($best) = sort { $wv{$b} / $w{$b} <=> $wv{$a} / $w{$a} } keys %w;
+    my $best_value = $wv{$best} / $w{$best};
+
+    my $vmodel = "$tmp/value-model.json";
+    my ($trc2, $tout2) = run("tools/vpt-train --catalog $vcat"
+                             . " --model-out $vmodel --json $vlog");
+    is($trc2, 0, 'vpt-train on the value log');
+    my $vm = $json->decode(slurp($vmodel));
+    ok(abs($vm->{values}{c} - 5) < 0.1 && abs($vm->{values}{a} - 1) < 1e-9,
+       "the model learns c's value per accept ($vm->{values}{c}) and keeps"
+       . " a's ($vm->{values}{a})");
+
+    my (undef, $eout) = run("tools/vpt-eval --catalog $vcat --model $vmodel"
+                            . " --long-term-weight 0 --json $vlog");
+    my $ev = $json->decode($eout);
+    ok($ev->{snips}{value} >= $best_value,
+       sprintf('the learned policy\'s SNIPS value %.4f >= the best single'
+               . ' offer\'s (%s, %.4f)', $ev->{snips}{value}, $best,
+               $best_value));
+
+    # the same model ranking by the catalog's values is worth less
+    delete $vm->{values};
+    spit("$tmp/value-blind.json", $json->encode($vm));
+    my (undef, $bout) = run("tools/vpt-eval --catalog $vcat --model"
+                            . " $tmp/value-blind.json --long-term-weight 0"
+                            . " --json $vlog");
+    my $bv = $json->decode($bout);
+    ok($bv->{snips}{value} < $ev->{snips}{value},
+       sprintf('ranking by the catalog values instead: %.4f',
+               $bv->{snips}{value}));
 }
 
 

@@ -8,6 +8,12 @@
 # with only first-party "features", and contexts drawn from the simulated
 # log; every one has a local_hour, so neither side depends on the clock.
 # Pages: confirmation, confirmation with vpt_long_term_weight 0.5, cart.
+#
+# Then numbers: a table with numeric columns (tools/vpt-csv2log), a model
+# with the bins vpt-train learned for them and a value per accept; nginx
+# scores contexts whose numbers sit on, just below and just above the
+# bins' edges, far outside them, negative, like vpt-score.  And nginx -t
+# refuses a model whose bins or values are wrong, naming file and field.
 
 use strict;
 use warnings;
@@ -250,5 +256,135 @@ unlike(error_log($ng), qr/\[(?:alert|crit|emerg)\]/,
 
 diag(sprintf 'max |$vpt_value - vpt-score value| over %d decisions: %.6g',
      $compared, $maxdiff);
+
+
+# --- numbers: bins learned at training, binned identically by nginx --------
+
+{
+    # a known truth: accepts rise with age above 50 and with income,
+    # and depend on the plan
+    my $csv = "$dir/numbers.csv";
+    open my $f, '>', $csv or die "$csv: $!";
+    print $f "age,income,plan,visits,accepted\n";
+    srand(21);
+    for my $i (1 .. 6000) {
+        my $age = 18 + int(rand(62));
+        my $income = int(exp(9 + 2 * rand()));
+        my $plan = (qw(basic plus pro))[int(rand(3))];
+        my $visits = int(rand(20));
+        my $z = -3 + 2 * ($age > 50) + 1.2 * ($income > 40000)
+                + ($plan eq 'pro' ? 1 : 0) - 0.05 * $visits;
+        my $acc = rand() < 1 / (1 + exp(-$z)) ? 'yes' : 'no';
+        print $f "$age,$income,$plan,$visits,$acc\n";
+    }
+    close $f;
+
+    my $ncat = "$dir/numbers-catalog.json";
+    my $nlog = "$dir/numbers.jsonl";
+    my $nmodel = "$dir/numbers-model.json";
+    is(system("tools/vpt-csv2log --label accepted --positive yes"
+              . " --offer plan-upgrade --catalog-out $ncat $csv > $nlog"
+              . " 2> $dir/csv2log.err"), 0, 'vpt-csv2log: a table becomes a log')
+        or diag(slurp("$dir/csv2log.err"));
+
+    my $out = `tools/vpt-train --catalog $ncat --model-out $nmodel --json $nlog 2> $dir/train2.err`;
+    is($?, 0, 'vpt-train on the table') or diag(slurp("$dir/train2.err"));
+    my $nt = decode_json($out);
+    cmp_ok($nt->{auc}, '>', 0.7, "held-out AUC $nt->{auc} from the numbers");
+    cmp_ok($nt->{calibration}{ece}, '<', 0.05,
+           "calibrated on the held-out part: ECE $nt->{calibration}{ece}");
+    is(scalar @{ $nt->{calibration}{deciles} }, 10, 'ten deciles reported');
+
+    my $m = decode_json(slurp($nmodel));
+    my @edges = @{ $m->{bins}{'f:age'} // [] };
+    cmp_ok(scalar @edges, '>=', 2, 'the model has bins of several'
+           . ' resolutions for f:age');
+    ok($m->{bins}{'f:income'}, '... and for f:income');
+    ok(!$m->{bins}{'f:plan'}, 'a string column has none');
+    ok(grep({ /^f:age=#\d+:\d+$/ } keys %{ $m->{features} }),
+       'features are named by resolution and bin (f:age=#l:b)');
+
+    # numbers on, around and beyond the edges of every resolution
+    my @ages = (-5, 0, 17.5, 1e9);
+    for my $level (@edges) {
+        for my $e (@$level[0, int($#$level / 2), -1]) {
+            push @ages, $e, $e - 1e-9, $e + 1e-9;
+        }
+    }
+    my @ctx;
+    my $i = 0;
+    for my $age (@ages) {
+        my $c = { local_hour => 12,
+                  features => { age => $age + 0, income => 1000 * (++$i),
+                                plan => 'pro', visits => $i % 7 } };
+        push @ctx, [ "num-$i", $c, $json->encode($c) ];
+        write_file("$dir/ctx-num-$i.json", $ctx[-1][2]);
+    }
+
+    my $port2 = free_port();
+    my $ng2 = start_nginx(ports => [$port2], http => <<"HTTP");
+    vpt_catalog $ncat;
+    vpt_model $nmodel;
+    vpt_redis 127.0.0.1:$rd->{port};
+
+    server {
+        listen 127.0.0.1:$port2;
+        root $dir/www;
+
+        location /thanks/ {
+            alias $dir/www/;
+            vpt on;
+            vpt_page confirmation;
+            vpt_redis_timeout 100ms;
+        }
+    }
+HTTP
+
+    my ($same, $distinct) = (0, {});
+    for my $c (@ctx) {
+        my ($name, undef, $text) = @$c;
+        redis_cmd($rd, 'SET', "vpt:ctx:$name", $text);
+        http_get($port2, '/thanks/page.html', sid => $name);
+        my @l = access_log_lines($ng2);
+        my $e = decode_json($l[-1]);
+        my $sc = decode_json(`tools/vpt-score --catalog $ncat --model $nmodel --page confirmation --hour 12 --json $dir/ctx-$name.json`);
+        my $o = $sc->{offers}[0];
+        $same++ if $e->{status} eq 'injected'
+                   && $e->{value} eq sprintf('%.6f', $sc->{value})
+                   && abs($o->{logit} - $o->{logit_ref})
+                      <= 1e-9 * max(1, abs($o->{logit_ref}));
+        $distinct->{ $e->{value} } = 1;
+    }
+    is($same, scalar @ctx, "nginx's \$vpt_value is vpt-score's, and the"
+       . " ranker's logit the reference, for all " . scalar(@ctx)
+       . ' numbers on and around the edges');
+    cmp_ok(scalar keys %$distinct, '>', 5, 'and the numbers change it');
+
+    # bad bins and values fail nginx -t, naming file and field
+    my %bad = (
+        'edges that do not increase' => [
+            sub { $_[0]{bins}{'f:age'}[0] = [30, 30] },
+            qr/\Q$dir\E\/bad-model\.json.*"bins": "f:age": resolution 0: element 1/ ],
+        'a bin name with "="' => [
+            sub { $_[0]{bins}{'f:age=1'} = [[1]] },
+            qr/"bins": "f:age=1": expected a feature's name without '='/ ],
+        'a negative value per accept' => [
+            sub { $_[0]{values}{'plan-upgrade'} = -1 },
+            qr/"values": "plan-upgrade": expected a number >= 0/ ],
+        'bins that are not arrays' => [
+            sub { $_[0]{bins}{'f:age'} = 'x' },
+            qr/"bins": "f:age": expected an array/ ],
+    );
+    for my $what (sort keys %bad) {
+        my $bm = decode_json(slurp($nmodel));
+        $bad{$what}[0]->($bm);
+        write_file("$dir/bad-model.json", encode_json($bm));
+        my ($rc, $o) = nginx_test(http => "vpt_catalog $ncat;\n"
+            . "vpt_model $dir/bad-model.json;\n"
+            . "server { listen 127.0.0.1:1; location / { vpt on; } }");
+        isnt($rc, 0, "a model with $what fails nginx -t");
+        like($o, $bad{$what}[1], "... and says where") or diag $o;
+    }
+}
 
 done_testing();

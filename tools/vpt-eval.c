@@ -452,10 +452,10 @@ vpt_eval_row(vpt_eval_t *ev, const vpt_eval_opts_t *o, const vpt_row_t *row)
         sumq = sumqv = 0;
         for (i = 0; i < m; i++) {
             sumq += qp[i];
-            sumqv += qp[i] * cat->offers[qidx[i]].value;
+            sumqv += qp[i] * vpt_ranker_value(ev->rk, qidx[i]);
         }
         dma = (1 - eps) * qp[0] + eps * sumq / m;
-        dmv = (1 - eps) * qp[0] * cat->offers[qidx[0]].value
+        dmv = (1 - eps) * qp[0] * vpt_ranker_value(ev->rk, qidx[0])
               + eps * sumqv / m;
     }
 
@@ -486,7 +486,7 @@ vpt_eval_row(vpt_eval_t *ev, const vpt_eval_opts_t *o, const vpt_row_t *row)
         q0a = (at >= 0) ? qp[at]
                         : vpt_ranker_p(ev->rk, &row->ctx, row->page,
                                        row->hour, row->shown);
-        q0v = q0a * cat->offers[row->shown].value;
+        q0v = q0a * vpt_ranker_value(ev->rk, row->shown);
 
         vpt_auc_add(ev->auc, q0a, row->accepted, 1);
     }
@@ -514,10 +514,12 @@ vpt_eval_compare(vpt_eval_t *ev, const vpt_eval_opts_t *o,
 
     for (i = 0; i < m; i++) {
         of = &ev->cat->offers[ev->qidx[i]];
-        ev->ev1[i] = ev->qp[i] * (of->value + o->ltw * of->long_term_value);
+        ev->ev1[i] = ev->qp[i] * (vpt_ranker_value(ev->rk, ev->qidx[i])
+                                  + o->ltw * of->long_term_value);
         ev->ev2[i] = vpt_ranker_p(ev->crk, &row->ctx, row->page, row->hour,
                                   ev->qidx[i])
-                     * (of->value + o->ltw * of->long_term_value);
+                     * (vpt_ranker_value(ev->crk, ev->qidx[i])
+                        + o->ltw * of->long_term_value);
     }
 
     m2 = 0;

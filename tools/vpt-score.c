@@ -329,7 +329,8 @@ vpt_score_run(vpt_score_run_t *sr, const vpt_score_opts_t *o)
 
         sc[n].offer = (uint32_t) i;
         sc[n].p = vpt_ranker_p(sr->rk, ctx, page, hour, i);
-        sc[n].ev = sc[n].p * (of->value + o->ltw * of->long_term_value);
+        sc[n].ev = sc[n].p * (vpt_ranker_value(sr->rk, i)
+                              + o->ltw * of->long_term_value);
 
         if (sr->model != NULL) {
             sc[n].logit = vpt_ranker_logit(sr->rk, ctx, page, hour, i);

@@ -1,9 +1,15 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
+ * Past 800 lines on purpose: the trainer's choices are documented here in
+ * one place (this comment is a tenth of the file) and its steps (read,
+ * bin, search, fit, calibrate, write, report) read best in order; the FM,
+ * the sketches and the calibration are in tools/lib/vpt_tools_fm.c and
+ * vpt_tools_calib.c.
+ *
  * vpt-train --catalog FILE --model-out FILE [--holdout FRACTION] [--k K]
  *           [--epochs N] [--l2 X] [--lr X] [--ipw] [--clip C] [--seed S]
- *           [--json] LOG...
+ *           [--no-calibrate] [--json] LOG...
  *
  * Trains the ranker's factorization machine on a decision log (JSON
  * Lines, plain or gzip, "-" is stdin): one example per row that showed an
@@ -13,47 +19,76 @@
  * is the server's, from the row's "time"; the features code prefers the
  * context's local_hour, as in nginx.
  *
+ * Numbers.  A numeric feature ("f:age": 41, an offer's "price") is learned
+ * as bins, made here from the training rows and written into the model
+ * ("bins"), so nginx bins it identically: quantiles in 4, 16 and 64 bins
+ * and every distinct value (or 256 quantiles when there are more than
+ * 1,024 values), each resolution its own feature, so the coarse ones carry
+ * what the fine ones see too rarely (vpt_tools_fm.h).
+ *
  * The loss and the weights.  The model is p(accept | shopper, offer), a
  * property of the shopper and the offer, not of the policy that chose the
- * offer.  The logging policy decides which (x, a) pairs are seen, not how
- * the label given (x, a) is drawn, so the plain log-loss over the shown
- * rows is an unbiased estimate of each pair's conditional likelihood; with
- * a well-specified model, weighting by 1/propensity changes nothing in
- * expectation and only adds variance.  What the logging policy does bias
- * is where the model is accurate: pairs it rarely shows are few, so a
- * misspecified model fits the favourite offers best.  --ipw weights each
- * row by 1/propensity (clipped at --clip, default 20, so a 1% exploration
- * draw weighs 20, not 100) to spread the fit over offers as if they were
- * shown uniformly; it is off by default.  The held-out metrics are
- * unweighted either way.
+ * offer: the plain log-loss over the shown rows is an unbiased estimate of
+ * each pair's conditional likelihood.  --ipw weights each row by
+ * 1/propensity (clipped at --clip, default 20) to spread the fit over
+ * offers as if they were shown uniformly; off by default.  The held-out
+ * metrics are unweighted either way.
  *
- * The optimizer: AdaGrad on the log-loss with L2 (--l2, on the parameters
- * a row touches), rate --lr; v initialised small and random (a function of
- * the feature's hash and --seed), w at 0, the bias at the logit of the
- * training accept rate.  The held-out split (--holdout, default 0.1) is a
- * pure function of the decision id (vpt_heldout()), so it is the same in
- * every run and in vpt-eval --holdout.  After each epoch the held-out
- * log-loss decides: while it improves, training goes on (at most
- * --epochs, default 10); when it does not, the best epoch's parameters
- * are kept.  --holdout 0 trains every epoch on everything and reports no
- * metrics.
+ * Value.  The ranker ranks by p * value; a log's accepts may bring other
+ * values than the catalog says (an order's spend).  The model's "values"
+ * hold each offer's mean value per accept in the training rows, shrunk
+ * towards the catalog's value by 10 pseudo-accepts, and nginx uses them
+ * instead of the catalog's "value".
+ *
+ * The optimizer: AdaGrad on the log-loss with L2 on the parameters a row
+ * touches; v initialised small and random (a function of the feature's
+ * hash and --seed), w at 0, the bias at the logit of the training accept
+ * rate.  The held-out split (--holdout, default 0.1) is a pure function
+ * of the decision id (vpt_heldout()), so it is the same in every run and
+ * in vpt-eval --holdout.  The held-out part chooses:
+ *   - the epochs: after each one the held-out log-loss decides; when it
+ *     does not improve, the best epoch's parameters come back and the
+ *     rate halves; three epochs in a row without improvement end the run
+ *     (at most --epochs, default 60, and at most VPT_FIT_STEPS rows in
+ *     all, three epochs at least), so one noisy epoch cannot;
+ *   - k and L2, unless given: k in {4, 8} times L2 in {0.001, 0.01, 0.03}
+ *     (a small search; the rate is AdaGrad's, --lr, default 0.01, halved
+ *     as above); the search runs on the first VPT_SEARCH_ROWS training
+ *     rows, each fit at most VPT_SEARCH_STEPS rows in all, and when there
+ *     were more rows the winner is then trained on all of them;
+ *   - the calibration: Platt scaling (p = sigmoid(a * logit + b)) fitted
+ *     on the held-out logits is folded into the parameters (w and bias
+ *     times a, v times sqrt(a), plus b), so nginx scores calibrated
+ *     probabilities at no cost; --no-calibrate leaves it out.  The report
+ *     gives the held-out accept rate predicted against observed per decile
+ *     of p and the expected calibration error (ECE, their mean absolute
+ *     difference weighted by rows).  Both are on the rows the scaling was
+ *     fitted on: a check of its fit, not an independent test.
+ * --holdout 0 trains every epoch on everything, with k 8 and L2 0.01
+ * unless given, and reports no metrics.
  *
  * Memory and passes.  The input is read once: each usable row becomes a
- * compact record (label, weight, the feature ids) in an unlinked temporary
- * file, one for training rows and one for held-out rows; every epoch then
- * streams those files.  In memory: only the vocabulary (feature hash ->
- * row of k + 1 parameters and AdaGrad sums, and the feature's name for the
- * model file), which is bounded by the distinct features, not by rows.
- * Disk: about 4 bytes per feature per row.
+ * compact record (label, weight, the feature ids, its numbers) in an
+ * unlinked temporary file, one for training rows and one for held-out
+ * rows; the numbers become bin ids in a second pass over those files, and
+ * every epoch then streams them.  In memory: the vocabulary (feature hash
+ * -> k + 1 parameters, AdaGrad sums and the name), a bounded sketch per
+ * numeric feature name, histograms: bounded by the distinct features, not
+ * by rows.  On a terminal, progress (rows/s, epoch, held-out loss) goes to
+ * stderr; elsewhere the run is quiet but for bad lines.
  *
  * AUC: from a histogram of 10,000 logit bins (vpt_tools_stats.c),
  * constant memory, exact but for ties within a bin (0.004 in logit).
  *
- * Output: the model file ("vpt-fm", with "meta": trainer, catalog, rows,
- * settings, metrics), written to FILE.tmp and renamed.  On stdout a
- * summary, or with --json:
- *   {"rows": N, "logloss": x, "auc": x,
- *    "train_rows": N, "features": N, "epochs": N, "bad_lines": N}
+ * Output: the model file ("vpt-fm" with "bins", "values" and "meta":
+ * trainer, catalog, rows, settings, metrics), written to FILE.tmp and
+ * renamed.  On stdout a summary, or with --json:
+ *   {"rows": N, "logloss": x, "auc": x, "train_rows": N, "features": N,
+ *    "epochs": N, "k": K, "l2": x, "lr": x, "logloss_uncalibrated": x,
+ *    "calibration": {"method": "platt", "a": x, "b": x, "ece": x,
+ *      "deciles": [{"rows": N, "predicted": x, "observed": x}, ...]},
+ *    "search": [{"k": K, "l2": x, "logloss": x, "epochs": N}, ...],
+ *    "bad_lines": N}
  * where rows, logloss and auc are of the held-out part (null without one).
  * Malformed lines are counted and the first ones reported on stderr
  * (file:line), then skipped; so are rows whose offer is not in the
@@ -66,150 +101,125 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "vpt_tools.h"
+#include "vpt_tools_fm.h"
+
+
+#define VPT_SEARCH_ROWS   100000
+#define VPT_SEARCH_STEPS  2000000   /* rows x epochs per search fit */
+#define VPT_FIT_STEPS     10000000  /* rows x epochs for the model */
+#define VPT_MAX_SKETCHES  4096
+#define VPT_VALUE_PRIOR   10        /* pseudo-accepts at the catalog value */
+#define VPT_PATIENCE      3
+#define VPT_MAX_IDS       (VPT_MAX_FEATURES * 2 * VPT_MODEL_MAX_LEVELS)
 
 
 typedef struct {
-    uint16_t     n;
-    uint8_t      label;
-    uint8_t      pad;
-    float        weight;
+    const char      *catalog;
+    const char      *out;
+    double           holdout;
+    double           clip;
+    double           l2;            /* < 0: searched */
+    double           lr;
+    unsigned         k;             /* 0: searched */
+    unsigned         epochs;
+    int              ipw;
+    int              json;
+    int              nocal;
+    int              progress;      /* stderr is a terminal */
+    uint64_t         seed;
+    char           **logs;
+    int              nlogs;
+} vpt_train_opts_t;
+
+
+typedef struct {
+    unsigned         k;
+    double           l2;
+    double           logloss;
+    unsigned         epochs;
+} vpt_trial_t;
+
+
+typedef struct {
+    uint64_t         ntrain;
+    uint64_t         nheld;
+    uint64_t         nothing;
+    uint64_t         unknown;
+    uint64_t         noprop;
+    uint64_t         pos;
+    uint64_t         bad;
+    unsigned         k;
+    double           l2;
+    unsigned         epochs;
+    double           logloss;
+    double           logloss_raw;
+    double           auc;
+    int              calibrated;
+    double           a;
+    double           b;
+    double           ece;
+    double           dec_n[10];
+    double           dec_p[10];
+    double           dec_y[10];
+    vpt_trial_t      trials[8];
+    unsigned         ntrials;
+    size_t           nvalues;
+} vpt_train_result_t;
+
+
+/* a record: the header, n feature ids, then nnum (sketch, number) pairs */
+typedef struct {
+    uint16_t         n;
+    uint16_t         nnum;
+    uint8_t          label;
+    uint8_t          pad[3];
+    float            weight;
 } vpt_rec_t;
 
 
 typedef struct {
-    unsigned     k;
-    size_t       stride;            /* k + 1 */
-    vpt_umap_t   map;
-    size_t       n;
-    size_t       cap;
-    float       *p;                 /* n rows of [w, v1..vk] */
-    float       *g;                 /* AdaGrad sums, same layout */
-    char       **names;
-    vpt_arena_t *arena;
-    double       bias;
-    double       gbias;
-    double       lr;
-    double       l2;
-    uint64_t     seed;
-} vpt_fm_t;
+    vpt_fm_t         fm;
+    vpt_sketch_t    *sk;
+    size_t           nsk;
+    vpt_umap_t       skmap;         /* prefix -> sketch */
+    double          *vsum;          /* per offer: value of accepts */
+    double          *vacc;          /* per offer: accepts */
+    FILE            *train;
+    FILE            *held;
+    double           t0;
+} vpt_train_t;
 
 
-static vpt_fm_t   fm;
+static void vpt_train_options(int argc, char **argv, vpt_train_opts_t *o);
+static void vpt_train_run(vpt_train_t *t, const vpt_train_opts_t *o,
+    vpt_catalog_t *cat, vpt_train_result_t *r);
+static void vpt_train_read(vpt_train_t *t, const vpt_train_opts_t *o,
+    vpt_catalog_t *cat, vpt_train_result_t *res);
+static FILE *vpt_train_bin(vpt_train_t *t, FILE *raw, uint64_t limit,
+    uint64_t *rows);
+static double vpt_train_fit(vpt_train_t *t, const vpt_train_opts_t *o,
+    FILE *train, FILE *held, unsigned k, double l2, uint64_t steps,
+    unsigned *epochs, const char *what);
+static void vpt_train_calibrate(vpt_train_t *t, const vpt_train_opts_t *o,
+    FILE *held, vpt_train_result_t *res);
+static void vpt_train_write(vpt_train_t *t, const vpt_train_opts_t *o,
+    vpt_catalog_t *cat, vpt_train_result_t *res);
+static void vpt_train_report(const vpt_train_t *t, const vpt_train_opts_t *o,
+    const vpt_train_result_t *res);
 
 
-static uint32_t
-vpt_fm_id(const vpt_feat_t *f)
-{
-    int       added;
-    long      id;
-    char      text[1024];
-    size_t    len, x;
-    uint64_t  rng;
-    float    *p;
-
-    id = vpt_umap_add(&fm.map, f->hash, &added);
-
-    if (!added) {
-        return (uint32_t) id;
-    }
-
-    if (fm.n == fm.cap) {
-        fm.cap = fm.cap ? fm.cap * 2 : 4096;
-        fm.p = vpt_xrealloc(fm.p, fm.cap * fm.stride * sizeof(float));
-        fm.g = vpt_xrealloc(fm.g, fm.cap * fm.stride * sizeof(float));
-        fm.names = vpt_xrealloc(fm.names, fm.cap * sizeof(char *));
-    }
-
-    len = vpt_feat_text(f, text, sizeof(text));
-    if (len >= sizeof(text)) {
-        len = sizeof(text) - 1;
-    }
-
-    fm.names[fm.n] = vpt_arena_strdup(fm.arena, text, len);
-
-    p = fm.p + fm.n * fm.stride;
-    rng = f->hash ^ (fm.seed * 0x9e3779b97f4a7c15ULL);
-    p[0] = 0;
-
-    for (x = 1; x <= fm.k; x++) {
-        p[x] = (float) (0.01 * (vpt_rand_unit(&rng) - 0.5) * 3.4641);
-    }
-
-    memset(fm.g + fm.n * fm.stride, 0, fm.stride * sizeof(float));
-    fm.n++;
-
-    return (uint32_t) id;
-}
-
-
-/* the logit, and S (the sums of v) for the gradient */
 static double
-vpt_fm_logit(const uint32_t *ids, size_t n, double *S)
+vpt_now(void)
 {
-    double        logit, sq;
-    size_t        i, x, k;
-    const float  *p;
+    struct timespec  ts;
 
-    k = fm.k;
-    logit = fm.bias;
-    sq = 0;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
 
-    for (x = 0; x < k; x++) {
-        S[x] = 0;
-    }
-
-    for (i = 0; i < n; i++) {
-        p = fm.p + ids[i] * fm.stride;
-        logit += p[0];
-
-        for (x = 0; x < k; x++) {
-            S[x] += p[1 + x];
-            sq += (double) p[1 + x] * p[1 + x];
-        }
-    }
-
-    logit -= 0.5 * sq;
-
-    for (x = 0; x < k; x++) {
-        logit += 0.5 * S[x] * S[x];
-    }
-
-    return logit;
-}
-
-
-static void
-vpt_fm_step(const uint32_t *ids, size_t n, int label, double weight)
-{
-    double   S[VPT_MODEL_MAX_K], g, d, lr, l2;
-    size_t   i, x, k;
-    float   *p, *gs;
-
-    k = fm.k;
-    lr = fm.lr;
-    l2 = fm.l2;
-
-    g = weight * (vpt_sigmoid(vpt_fm_logit(ids, n, S)) - label);
-
-    fm.gbias += g * g;
-    fm.bias -= lr * g / sqrt(fm.gbias + 1e-8);
-
-    for (i = 0; i < n; i++) {
-        p = fm.p + ids[i] * fm.stride;
-        gs = fm.g + ids[i] * fm.stride;
-
-        d = g + l2 * p[0];
-        gs[0] += (float) (d * d);
-        p[0] -= (float) (lr * d / sqrt(gs[0] + 1e-8));
-
-        for (x = 0; x < k; x++) {
-            d = g * (S[x] - p[1 + x]) + l2 * p[1 + x];
-            gs[1 + x] += (float) (d * d);
-            p[1 + x] -= (float) (lr * d / sqrt(gs[1 + x] + 1e-8));
-        }
-    }
+    return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 
@@ -232,18 +242,13 @@ vpt_tmp(void)
 
 
 static void
-vpt_rec_write(FILE *f, int label, double weight, const uint32_t *ids,
-    size_t n)
+vpt_rec_write(FILE *f, const vpt_rec_t *r, const uint32_t *ids,
+    const uint32_t *sk, const double *num)
 {
-    vpt_rec_t  r;
-
-    r.n = (uint16_t) n;
-    r.label = (uint8_t) label;
-    r.pad = 0;
-    r.weight = (float) weight;
-
-    if (fwrite(&r, sizeof(r), 1, f) != 1
-        || fwrite(ids, sizeof(uint32_t), n, f) != n)
+    if (fwrite(r, sizeof(vpt_rec_t), 1, f) != 1
+        || fwrite(ids, sizeof(uint32_t), r->n, f) != r->n
+        || fwrite(sk, sizeof(uint32_t), r->nnum, f) != r->nnum
+        || fwrite(num, sizeof(double), r->nnum, f) != r->nnum)
     {
         vpt_die(1, "vpt-train: a temporary file: %s", strerror(errno));
     }
@@ -251,13 +256,17 @@ vpt_rec_write(FILE *f, int label, double weight, const uint32_t *ids,
 
 
 static int
-vpt_rec_read(FILE *f, vpt_rec_t *r, uint32_t *ids)
+vpt_rec_read(FILE *f, vpt_rec_t *r, uint32_t *ids, uint32_t *sk,
+    double *num)
 {
     if (fread(r, sizeof(vpt_rec_t), 1, f) != 1) {
         return 0;
     }
 
-    if (fread(ids, sizeof(uint32_t), r->n, f) != r->n) {
+    if (fread(ids, sizeof(uint32_t), r->n, f) != r->n
+        || fread(sk, sizeof(uint32_t), r->nnum, f) != r->nnum
+        || fread(num, sizeof(double), r->nnum, f) != r->nnum)
+    {
         vpt_die(1, "vpt-train: a temporary file is short");
     }
 
@@ -266,17 +275,19 @@ vpt_rec_read(FILE *f, vpt_rec_t *r, uint32_t *ids)
 
 
 static void
-vpt_evaluate(FILE *f, vpt_auc_t *auc)
+vpt_evaluate(const vpt_fm_t *fm, FILE *f, vpt_auc_t *auc)
 {
     double     S[VPT_MODEL_MAX_K];
-    uint32_t   ids[VPT_MAX_FEATURES * 2];
+    double     num[1];
+    uint32_t   ids[VPT_MAX_IDS], sk[1];
     vpt_rec_t  r;
 
     memset(auc, 0, sizeof(vpt_auc_t));
     rewind(f);
 
-    while (vpt_rec_read(f, &r, ids)) {
-        vpt_auc_add(auc, vpt_sigmoid(vpt_fm_logit(ids, r.n, S)), r.label, 1);
+    while (vpt_rec_read(f, &r, ids, sk, num)) {
+        vpt_auc_add(auc, vpt_sigmoid(vpt_fm_logit(fm, ids, r.n, S)),
+                    r.label, 1);
     }
 }
 
@@ -285,190 +296,557 @@ static const char  vpt_usage_text[] =
     "usage: vpt-train --catalog FILE --model-out FILE "
     "[--holdout FRACTION] [--k K]\n"
     "         [--epochs N] [--l2 X] [--lr X] [--ipw] [--clip C] "
-    "[--seed S] [--json]\n"
-    "         LOG...\n";
+    "[--seed S]\n"
+    "         [--no-calibrate] [--json] LOG...\n";
 
 
 int
 main(int argc, char **argv)
 {
-    int              json, ipw, improved;
-    char             err[VPT_ERRLEN], *meta;
-    size_t           i, n, mlen;
-    unsigned         epochs, epoch, best_epoch;
-    uint32_t         ids[VPT_MAX_FEATURES * 2];
-    uint64_t         ntrain, nheld, nothing, unknown, noprop, pos;
-    double           holdout, clip, w, best_loss, best_auc, best_bias, loss;
-    float           *best_p;
-    FILE            *trainf, *heldf, *mem;
-    vpt_bad_t        bad;
-    vpt_logs_t       logs;
-    vpt_buf_t        scratch;
-    vpt_auc_t       *auc;
-    vpt_row_t       *row;
-    vpt_rec_t        r;
-    vpt_feat_t       f[VPT_MAX_FEATURES * 2];
-    vpt_model_t     *check;
-    vpt_catalog_t   *cat;
-    const char      *catalog, *out;
+    vpt_train_t         t;
+    vpt_catalog_t      *cat;
+    vpt_train_opts_t    o;
+    vpt_train_result_t  res;
 
-    vpt_opt_t        opts[] = {
-        { "catalog", VPT_OPT_STR, &catalog, 0, 0 },
-        { "model-out", VPT_OPT_STR, &out, 0, 0 },
-        { "holdout", VPT_OPT_NUM, &holdout, 0, 0.99 },
-        { "k", VPT_OPT_UINT, &fm.k, 1, VPT_MODEL_MAX_K },
-        { "epochs", VPT_OPT_UINT, &epochs, 1, 1000 },
-        { "l2", VPT_OPT_NUM, &fm.l2, 0, 100 },
-        { "lr", VPT_OPT_NUM, &fm.lr, 1e-9, 100 },
-        { "ipw", VPT_OPT_FLAG, &ipw, 0, 0 },
-        { "clip", VPT_OPT_NUM, &clip, 1, 1e9 },
-        { "seed", VPT_OPT_U64, &fm.seed, 0, 1e18 },
-        { "json", VPT_OPT_FLAG, &json, 0, 0 },
+    vpt_train_options(argc, argv, &o);
+
+    cat = vpt_xcatalog_load(o.catalog);
+
+    vpt_jansson_arena();
+    memset(&t, 0, sizeof(vpt_train_t));
+    memset(&res, 0, sizeof(vpt_train_result_t));
+    vpt_fm_init(&t.fm);
+    t.fm.seed = o.seed;
+    t.t0 = vpt_now();
+
+    vpt_train_run(&t, &o, cat, &res);
+    vpt_train_report(&t, &o, &res);
+
+    return 0;
+}
+
+
+/* read, bin, search, train, calibrate, write */
+
+static void
+vpt_train_run(vpt_train_t *t, const vpt_train_opts_t *o, vpt_catalog_t *cat,
+    vpt_train_result_t *r)
+{
+    unsigned  i, j, ks[2] = { 4, 8 }, epochs;
+    uint64_t  nsearch, nheld;
+    double    l2s[3] = { 1e-3, 1e-2, 3e-2 }, loss, best, bbias;
+    float    *bp;
+    char      what[64];
+    size_t    size;
+    FILE     *train, *held, *strain, *hf;
+
+    vpt_train_read(t, o, cat, r);
+
+    /* the numbers' bins, then the records as feature ids */
+
+    for (i = 0; i < t->nsk; i++) {
+        vpt_sketch_bins(&t->sk[i]);
+    }
+
+    train = vpt_train_bin(t, t->train, UINT64_MAX, &r->ntrain);
+    held = vpt_train_bin(t, t->held, UINT64_MAX, &nheld);
+
+    /* k and L2: the given ones, or the best on the held-out part */
+
+    r->k = o->k ? o->k : 8;
+    r->l2 = o->l2 >= 0 ? o->l2 : 1e-2;
+    hf = r->nheld > 0 ? held : NULL;
+    bp = NULL;
+    bbias = 0;
+
+    if (hf != NULL && (o->k == 0 || o->l2 < 0)) {
+        strain = train;
+
+        if (r->ntrain > VPT_SEARCH_ROWS) {
+            strain = vpt_train_bin(t, t->train, VPT_SEARCH_ROWS, &nsearch);
+        }
+
+        best = INFINITY;
+
+        for (i = 0; i < 2; i++) {
+            for (j = 0; j < 3; j++) {
+                if ((o->k && ks[i] != o->k) || (o->k && i > 0)
+                    || (o->l2 >= 0 && j > 0))
+                {
+                    continue;
+                }
+
+                r->trials[r->ntrials].k = o->k ? o->k : ks[i];
+                r->trials[r->ntrials].l2 = o->l2 >= 0 ? o->l2 : l2s[j];
+
+                snprintf(what, sizeof(what), "search k %u L2 %g",
+                         r->trials[r->ntrials].k,
+                         r->trials[r->ntrials].l2);
+
+                loss = vpt_train_fit(t, o, strain, hf,
+                                     r->trials[r->ntrials].k,
+                                     r->trials[r->ntrials].l2,
+                                     VPT_SEARCH_STEPS, &epochs, what);
+
+                r->trials[r->ntrials].logloss = loss;
+                r->trials[r->ntrials].epochs = epochs;
+
+                if (loss < best) {
+                    best = loss;
+                    r->k = r->trials[r->ntrials].k;
+                    r->l2 = r->trials[r->ntrials].l2;
+                    r->epochs = epochs;
+                    free(bp);
+                    size = t->fm.n * t->fm.stride * sizeof(float);
+                    bp = vpt_xalloc(size + sizeof(float));
+                    memcpy(bp, t->fm.p, size);
+                    bbias = t->fm.bias;
+                }
+
+                r->ntrials++;
+            }
+        }
+
+        if (strain != train) {
+            fclose(strain);
+        }
+    }
+
+    /* the model: the search's best, or trained on all rows with its k, L2 */
+
+    if (bp != NULL && r->ntrain <= VPT_SEARCH_ROWS) {
+        vpt_fm_reset(&t->fm, r->k, o->lr, r->l2, bbias);
+        memcpy(t->fm.p, bp, t->fm.n * t->fm.stride * sizeof(float));
+
+    } else {
+        snprintf(what, sizeof(what), "k %u L2 %g", r->k, r->l2);
+        vpt_train_fit(t, o, train, hf, r->k, r->l2, VPT_FIT_STEPS,
+                      &r->epochs, what);
+    }
+
+    free(bp);
+
+    if (hf != NULL) {
+        vpt_train_calibrate(t, o, held, r);
+    }
+
+    vpt_train_write(t, o, cat, r);
+
+    fclose(train);
+    fclose(held);
+}
+
+
+static void
+vpt_train_options(int argc, char **argv, vpt_train_opts_t *o)
+{
+    const vpt_opt_t  opts[] = {
+        { "catalog", VPT_OPT_STR, &o->catalog, 0, 0 },
+        { "model-out", VPT_OPT_STR, &o->out, 0, 0 },
+        { "holdout", VPT_OPT_NUM, &o->holdout, 0, 0.99 },
+        { "k", VPT_OPT_UINT, &o->k, 1, VPT_MODEL_MAX_K },
+        { "epochs", VPT_OPT_UINT, &o->epochs, 1, 1000 },
+        { "l2", VPT_OPT_NUM, &o->l2, 0, 100 },
+        { "lr", VPT_OPT_NUM, &o->lr, 1e-9, 100 },
+        { "ipw", VPT_OPT_FLAG, &o->ipw, 0, 0 },
+        { "clip", VPT_OPT_NUM, &o->clip, 1, 1e9 },
+        { "seed", VPT_OPT_U64, &o->seed, 0, 1e18 },
+        { "no-calibrate", VPT_OPT_FLAG, &o->nocal, 0, 0 },
+        { "json", VPT_OPT_FLAG, &o->json, 0, 0 },
         { NULL, 0, NULL, 0, 0 }
     };
 
     vpt_tool_init("vpt-train", vpt_usage_text);
 
-    catalog = out = NULL;
-    holdout = 0.1;
-    epochs = 10;
-    ipw = 0;
-    clip = 20;
-    json = 0;
-
-    fm.k = 4;
-    fm.lr = 0.05;
-    fm.l2 = 1e-4;
-    fm.seed = 1;
+    memset(o, 0, sizeof(vpt_train_opts_t));
+    o->holdout = 0.1;
+    o->epochs = 60;
+    o->clip = 20;
+    o->k = 0;
+    o->l2 = -1;
+    o->lr = 0.01;
+    o->seed = 1;
 
     vpt_opt_next(argc, argv, opts);
 
-    if (catalog == NULL || out == NULL || optind == argc) {
+    if (o->catalog == NULL || o->out == NULL || optind == argc) {
         vpt_usage(2);
     }
 
-    cat = vpt_xcatalog_load(catalog);
+    o->logs = argv + optind;
+    o->nlogs = argc - optind;
+    o->progress = !o->json && isatty(2);
+}
 
-    vpt_jansson_arena();
-    fm.stride = fm.k + 1;
-    fm.arena = vpt_arena_create();
-    vpt_umap_init(&fm.map);
+
+/* the one pass over the input: records, the vocabulary, the sketches */
+
+static void
+vpt_train_read(vpt_train_t *t, const vpt_train_opts_t *o, vpt_catalog_t *cat,
+    vpt_train_result_t *res)
+{
+    int            added;
+    long           s;
+    char           text[1024];
+    double         w, num[VPT_MAX_FEATURES * 2];
+    size_t         i, n, len;
+    uint32_t       ids[VPT_MAX_FEATURES * 2], sk[VPT_MAX_FEATURES * 2];
+    uint64_t       rows;
+    vpt_bad_t      bad;
+    vpt_rec_t      r;
+    vpt_buf_t      scratch;
+    vpt_row_t     *row;
+    vpt_feat_t     f[VPT_MAX_FEATURES * 2];
+    vpt_logs_t     logs;
+    vpt_sketch_t  *x;
 
     row = vpt_xalloc(sizeof(vpt_row_t));
-    auc = vpt_xalloc(sizeof(vpt_auc_t));
     memset(&bad, 0, sizeof(vpt_bad_t));
     memset(&scratch, 0, sizeof(vpt_buf_t));
 
-    trainf = vpt_tmp();
-    heldf = vpt_tmp();
-    ntrain = nheld = nothing = unknown = noprop = pos = 0;
+    t->train = vpt_tmp();
+    t->held = vpt_tmp();
+    t->sk = vpt_xalloc(VPT_MAX_SKETCHES * sizeof(vpt_sketch_t));
+    vpt_umap_init(&t->skmap);
+    t->vsum = vpt_xalloc((cat->n + 1) * sizeof(double));
+    t->vacc = vpt_xalloc((cat->n + 1) * sizeof(double));
+    rows = 0;
 
-    /* the one pass over the input: records and the vocabulary */
-
-    vpt_logs_init(&logs, argv + optind, argc - optind);
+    vpt_logs_init(&logs, o->logs, o->nlogs);
 
     while (vpt_logs_row(&logs, row, cat, &scratch, &bad)) {
+        if (o->progress && (++rows & 0xffff) == 0) {
+            fprintf(stderr, "\rvpt-train: reading: %llu rows, %.0f rows/s ",
+                    (unsigned long long) rows, rows / (vpt_now() - t->t0));
+        }
+
         if (row->shown < 0) {
             if (row->unknown_offer) {
-                unknown++;
+                res->unknown++;
             } else {
-                nothing++;
+                res->nothing++;
             }
             continue;
         }
 
         w = 1;
 
-        if (ipw) {
+        if (o->ipw) {
             if (!row->has_propensity || !(row->propensity > 0)
                 || row->propensity > 1)
             {
-                noprop++;
+                res->noprop++;
                 continue;
             }
             w = 1 / row->propensity;
-            w = w > clip ? clip : w;
+            w = w > o->clip ? o->clip : w;
         }
 
         n = vpt_row_features(&row->ctx, row->page, row->hour,
                              &cat->offers[row->shown], f,
                              VPT_MAX_FEATURES * 2);
 
+        r.n = 0;
+        r.nnum = 0;
+
         for (i = 0; i < n; i++) {
-            ids[i] = vpt_fm_id(&f[i]);
+            len = vpt_feat_text(&f[i], text, sizeof(text));
+            len = len < sizeof(text) ? len : sizeof(text) - 1;
+
+            /* numbers get bins, unless their name could not be a key of
+             * the model's "bins" (it has '=', or is cut in text) */
+            if (f[i].is_num
+                && f[i].ns.len + f[i].name.len < sizeof(text) - 1
+                && memchr(f[i].name.data, '=', f[i].name.len) == NULL)
+            {
+                s = vpt_umap_find(&t->skmap, f[i].prefix);
+
+                if (s < 0 && t->nsk < VPT_MAX_SKETCHES) {
+                    s = vpt_umap_add(&t->skmap, f[i].prefix, &added);
+                    vpt_sketch_init(&t->sk[s], f[i].prefix, text,
+                                    f[i].ns.len + f[i].name.len, o->seed);
+                    t->nsk++;
+                }
+
+                if (s >= 0) {
+                    x = &t->sk[s];
+
+                    if (!vpt_heldout(row->decision, row->decision_len,
+                                     o->holdout))
+                    {
+                        vpt_sketch_add(x, f[i].num);
+                    }
+
+                    sk[r.nnum] = (uint32_t) s;
+                    num[r.nnum++] = f[i].num;
+                    continue;
+                }
+            }
+
+            ids[r.n++] = vpt_fm_id(&t->fm, f[i].hash, text, len);
         }
 
-        if (vpt_heldout(row->decision, row->decision_len, holdout)) {
-            vpt_rec_write(heldf, row->accepted, w, ids, n);
-            nheld++;
+        r.label = (uint8_t) row->accepted;
+        r.weight = (float) w;
+
+        if (vpt_heldout(row->decision, row->decision_len, o->holdout)) {
+            vpt_rec_write(t->held, &r, ids, sk, num);
+            res->nheld++;
 
         } else {
-            vpt_rec_write(trainf, row->accepted, w, ids, n);
-            ntrain++;
-            pos += row->accepted;
+            vpt_rec_write(t->train, &r, ids, sk, num);
+            res->ntrain++;
+            res->pos += row->accepted;
+
+            if (row->accepted && isfinite(row->value)) {
+                t->vsum[row->shown] += row->value;
+                t->vacc[row->shown] += 1;
+            }
         }
+    }
+
+    if (o->progress) {
+        fprintf(stderr, "\rvpt-train: read %llu rows in %.1f s%20s\n",
+                (unsigned long long) rows, vpt_now() - t->t0, "");
     }
 
     vpt_bad_print(&bad, stderr);
+    res->bad = bad.count;
 
-    if (ntrain == 0 || pos == 0 || pos == ntrain) {
+    if (res->ntrain == 0 || res->pos == 0 || res->pos == res->ntrain) {
         vpt_die(2, "vpt-train: nothing to learn from: %llu training rows, "
                 "%llu accepted (rows that showed nothing: %llu, unknown "
                 "offers: %llu, bad lines: %llu)",
-                (unsigned long long) ntrain, (unsigned long long) pos,
-                (unsigned long long) nothing, (unsigned long long) unknown,
+                (unsigned long long) res->ntrain,
+                (unsigned long long) res->pos,
+                (unsigned long long) res->nothing,
+                (unsigned long long) res->unknown,
                 (unsigned long long) bad.count);
     }
 
-    fm.bias = log((double) pos / (ntrain - pos));
+    free(row);
+}
 
-    /* the epochs */
 
-    best_p = vpt_xalloc(fm.n * fm.stride * sizeof(float));
-    best_loss = INFINITY;
-    best_auc = NAN;
-    best_bias = fm.bias;
-    best_epoch = 0;
+/*
+ * The records of raw (at most limit of them) with their numbers as the
+ * ids of their bins, the very features vpt_model_rows() finds in nginx.
+ */
 
-    for (epoch = 1; epoch <= epochs; epoch++) {
-        rewind(trainf);
+static FILE *
+vpt_train_bin(vpt_train_t *t, FILE *raw, uint64_t limit, uint64_t *rows)
+{
+    char           text[1024 + 40];
+    double         num[VPT_MAX_FEATURES * 2];
+    size_t         i, b, len, nl, bl;
+    FILE          *out;
+    uint32_t       ids[VPT_MAX_IDS], sk[VPT_MAX_FEATURES * 2];
+    uint64_t       h;
+    unsigned       l;
+    vpt_rec_t      r;
+    const char    *bucket;
+    vpt_sketch_t  *s;
 
-        while (vpt_rec_read(trainf, &r, ids)) {
-            vpt_fm_step(ids, r.n, r.label, r.weight);
+    out = vpt_tmp();
+    rewind(raw);
+    *rows = 0;
+
+    while (*rows < limit && vpt_rec_read(raw, &r, ids, sk, num)) {
+        for (i = 0; i < r.nnum; i++) {
+            s = &t->sk[sk[i]];
+            nl = strlen(s->name);
+            memcpy(text, s->name, nl);
+            text[nl++] = '=';
+
+            if (s->nlevels == 0) {
+                /* one value only: the bucket, as nginx without bins */
+                bucket = vpt_feat_bucket(num[i]);
+                bl = strlen(bucket);
+                memcpy(text + nl, bucket, bl);
+                h = vpt_hash_more(s->prefix, bucket, bl);
+                ids[r.n++] = vpt_fm_id(&t->fm, h, text, nl + bl);
+                continue;
+            }
+
+            for (l = 0; l < s->nlevels; l++) {
+                b = vpt_bin_find(s->edges[l], s->nedges[l], num[i]);
+                if (b > s->nedges[l]) {
+                    continue;
+                }
+
+                len = vpt_feat_bin_text(l, b, text + nl);
+                h = vpt_hash_more(s->prefix, text + nl, len);
+                ids[r.n++] = vpt_fm_id(&t->fm, h, text, nl + len);
+            }
         }
 
-        if (nheld == 0) {
-            best_epoch = epoch;
+        r.nnum = 0;
+        vpt_rec_write(out, &r, ids, sk, num);
+        (*rows)++;
+    }
+
+    return out;
+}
+
+
+/*
+ * Trains from fresh parameters; returns the best held-out log-loss (the
+ * model keeps that epoch's parameters) and its epoch.
+ */
+
+static double
+vpt_train_fit(vpt_train_t *t, const vpt_train_opts_t *o, FILE *train,
+    FILE *held, unsigned k, double l2, uint64_t steps, unsigned *epochs,
+    const char *what)
+{
+    double      loss, best, best_bias, t0, pos, n;
+    float      *best_p, *best_g;
+    size_t      size;
+    double      num[1];
+    uint32_t    ids[VPT_MAX_IDS], sk[1];
+    unsigned    epoch, bad, max;
+    vpt_rec_t   r;
+    vpt_fm_t   *fm;
+    vpt_auc_t  *auc;
+
+    fm = &t->fm;
+
+    /* the bias starts at the training accept rate */
+
+    rewind(train);
+    pos = n = 0;
+
+    while (vpt_rec_read(train, &r, ids, sk, num)) {
+        pos += r.label;
+        n++;
+    }
+
+    pos = pos < 0.5 ? 0.5 : (pos > n - 0.5 ? n - 0.5 : pos);
+
+    /* at most steps rows in all, but three epochs at least */
+    max = (unsigned) (steps / n);
+    max = max < 3 ? 3 : max;
+    max = max > o->epochs ? o->epochs : max;
+    vpt_fm_reset(fm, k, o->lr, l2, log(pos / (n - pos)));
+
+    size = fm->n * fm->stride * sizeof(float);
+    best_p = vpt_xalloc(size + sizeof(float));
+    best_g = vpt_xalloc(size + sizeof(float));
+    auc = vpt_xalloc(sizeof(vpt_auc_t));
+    best = INFINITY;
+    best_bias = fm->bias;
+    bad = 0;
+    *epochs = 0;
+
+    for (epoch = 1; epoch <= max; epoch++) {
+        t0 = vpt_now();
+        rewind(train);
+
+        while (vpt_rec_read(train, &r, ids, sk, num)) {
+            vpt_fm_step(fm, ids, r.n, r.label, r.weight);
+        }
+
+        if (held == NULL) {
+            *epochs = epoch;
+            best = NAN;
             continue;
         }
 
-        vpt_evaluate(heldf, auc);
+        vpt_evaluate(fm, held, auc);
         loss = vpt_auc_logloss(auc);
-        improved = loss < best_loss - 1e-6;
 
-        if (!json) {
-            fprintf(stderr, "vpt-train: epoch %u: held-out log-loss %.5f, "
-                    "AUC %.4f%s\n", epoch, loss, vpt_auc(auc),
-                    improved ? "" : " (no better: stop)");
+        if (o->progress) {
+            fprintf(stderr, "vpt-train: %s: epoch %u: held-out log-loss "
+                    "%.5f, AUC %.4f, %.0f rows/s\n", what, epoch, loss,
+                    vpt_auc(auc), n / (vpt_now() - t0));
         }
 
-        if (!improved) {
+        if (loss < best - 1e-6) {
+            best = loss;
+            best_bias = fm->bias;
+            *epochs = epoch;
+            memcpy(best_p, fm->p, size);
+            memcpy(best_g, fm->g, size);
+            bad = 0;
+            continue;
+        }
+
+        /* back to the best epoch, at half the rate */
+
+        memcpy(fm->p, best_p, size);
+        memcpy(fm->g, best_g, size);
+        fm->bias = best_bias;
+        fm->lr *= 0.5;
+
+        if (++bad >= VPT_PATIENCE) {
             break;
         }
-
-        best_loss = loss;
-        best_auc = vpt_auc(auc);
-        best_bias = fm.bias;
-        best_epoch = epoch;
-        memcpy(best_p, fm.p, fm.n * fm.stride * sizeof(float));
     }
 
-    if (nheld > 0) {
-        memcpy(fm.p, best_p, fm.n * fm.stride * sizeof(float));
-        fm.bias = best_bias;
+    free(best_p);
+    free(best_g);
+    free(auc);
+
+    return best;
+}
+
+
+/* Platt scaling fitted on the held-out part, folded into the model */
+
+static void
+vpt_train_calibrate(vpt_train_t *t, const vpt_train_opts_t *o, FILE *held,
+    vpt_train_result_t *res)
+{
+    double      a, b;
+    vpt_auc_t  *auc;
+
+    auc = vpt_xalloc(sizeof(vpt_auc_t));
+    vpt_evaluate(&t->fm, held, auc);
+    res->logloss_raw = vpt_auc_logloss(auc);
+    res->auc = vpt_auc(auc);
+
+    vpt_platt_fit(auc, &a, &b);
+
+    res->a = 1;
+    res->b = 0;
+
+    if (isfinite(a) && isfinite(b) && a > 0 && !o->nocal) {
+        res->a = a;
+        res->b = b;
     }
 
-    /* the model file */
+    if (res->a != 1 || res->b != 0) {
+        vpt_fm_scale(&t->fm, res->a, res->b);
+        res->calibrated = 1;
+    }
+
+    vpt_evaluate(&t->fm, held, auc);
+    res->logloss = vpt_auc_logloss(auc);
+    res->ece = vpt_calibration_deciles(auc, res->dec_n, res->dec_p,
+                                       res->dec_y);
+
+    free(auc);
+}
+
+
+/*
+ * The model file: meta, bins, values, features.  vpt_model_dump() writes
+ * "meta": TEXT then the features; TEXT here closes meta's object and adds
+ * "bins" and "values" after it, so the dump needs no knowledge of them.
+ */
+
+static void
+vpt_train_write(vpt_train_t *t, const vpt_train_opts_t *o,
+    vpt_catalog_t *cat, vpt_train_result_t *res)
+{
+    int            first;
+    char          *meta, err[VPT_ERRLEN];
+    size_t         mlen, i, e;
+    double         v;
+    FILE          *mem;
+    unsigned       l;
+    vpt_model_t   *check;
+    vpt_sketch_t  *s;
 
     meta = NULL;
     mlen = 0;
@@ -481,53 +859,162 @@ main(int argc, char **argv)
     vpt_json_str(mem, cat->version.data, cat->version.len);
     fprintf(mem, ", \"rows\": %llu, \"heldout_rows\": %llu, "
             "\"holdout\": %g, \"epochs\": %u, \"lr\": %g, \"l2\": %g, "
-            "\"ipw\": %s, \"logloss\": ", (unsigned long long) ntrain,
-            (unsigned long long) nheld, holdout, best_epoch, fm.lr, fm.l2,
-            ipw ? "true" : "false");
-    vpt_json_num(mem, nheld ? best_loss : NAN);
+            "\"ipw\": %s, \"calibration\": {\"method\": \"%s\", \"a\": %.9g, "
+            "\"b\": %.9g}, \"logloss\": ", (unsigned long long) res->ntrain,
+            (unsigned long long) res->nheld, o->holdout, res->epochs, o->lr,
+            res->l2, o->ipw ? "true" : "false",
+            res->calibrated ? "platt" : "none", res->a, res->b);
+    vpt_json_num(mem, res->nheld ? res->logloss : NAN);
     fputs(", \"auc\": ", mem);
-    vpt_json_num(mem, nheld ? best_auc : NAN);
-    fputc('}', mem);
-    fclose(mem);
+    vpt_json_num(mem, res->nheld ? res->auc : NAN);
+    fputs("},\n \"bins\": {", mem);
 
-    if (vpt_model_write(out, fm.k, fm.bias, fm.n, fm.names, fm.p, meta)
-        != VPT_OK)
-    {
-        vpt_die(1, "vpt-train: %s: %s", out, strerror(errno));
+    first = 1;
+
+    for (i = 0; i < t->nsk; i++) {
+        s = &t->sk[i];
+        if (s->nlevels == 0) {
+            continue;
+        }
+
+        fputs(first ? "\n  " : ",\n  ", mem);
+        vpt_json_str(mem, s->name, strlen(s->name));
+        fputs(": [", mem);
+
+        for (l = 0; l < s->nlevels; l++) {
+            fputs(l ? ", [" : "[", mem);
+
+            for (e = 0; e < s->nedges[l]; e++) {
+                fprintf(mem, e ? ", %.17g" : "%.17g", s->edges[l][e]);
+            }
+
+            fputc(']', mem);
+        }
+
+        fputc(']', mem);
+        first = 0;
     }
 
-    check = vpt_model_load(out, err, sizeof(err));
+    fputs("},\n \"values\": {", mem);
+
+    first = 1;
+
+    for (i = 0; i < cat->n; i++) {
+        if (t->vacc[i] == 0) {
+            continue;
+        }
+
+        v = (t->vsum[i] + VPT_VALUE_PRIOR * cat->offers[i].value)
+            / (t->vacc[i] + VPT_VALUE_PRIOR);
+        v = v < 0 ? 0 : v;
+
+        fputs(first ? "\n  " : ",\n  ", mem);
+        vpt_json_str(mem, cat->offers[i].id.data, cat->offers[i].id.len);
+        fprintf(mem, ": %.9g", v);
+        first = 0;
+        res->nvalues++;
+    }
+
+    fputs("}", mem);
+    fclose(mem);
+
+    if (vpt_model_write(o->out, t->fm.k, t->fm.bias, t->fm.n, t->fm.names,
+                        t->fm.p, meta) != VPT_OK)
+    {
+        vpt_die(1, "vpt-train: %s: %s", o->out, strerror(errno));
+    }
+
+    free(meta);
+
+    check = vpt_model_load(o->out, err, sizeof(err));
     if (check == NULL) {
         vpt_die(1, "vpt-train: the model written does not load: %s", err);
     }
+
     vpt_model_free(check);
+}
 
-    if (json) {
-        printf("{\"rows\": %llu, \"logloss\": ", (unsigned long long) nheld);
-        vpt_json_num(stdout, nheld ? best_loss : NAN);
+
+static void
+vpt_train_report(const vpt_train_t *t, const vpt_train_opts_t *o,
+    const vpt_train_result_t *res)
+{
+    unsigned  i;
+
+    if (o->json) {
+        printf("{\"rows\": %llu, \"logloss\": ",
+               (unsigned long long) res->nheld);
+        vpt_json_num(stdout, res->nheld ? res->logloss : NAN);
         fputs(", \"auc\": ", stdout);
-        vpt_json_num(stdout, nheld ? best_auc : NAN);
+        vpt_json_num(stdout, res->nheld ? res->auc : NAN);
         printf(", \"train_rows\": %llu, \"features\": %zu, \"epochs\": %u, "
-               "\"bad_lines\": %llu}\n", (unsigned long long) ntrain, fm.n,
-               best_epoch, (unsigned long long) bad.count);
+               "\"k\": %u, \"l2\": %g, \"lr\": %g, \"logloss_uncalibrated\": ",
+               (unsigned long long) res->ntrain, t->fm.n, res->epochs,
+               res->k, res->l2, o->lr);
+        vpt_json_num(stdout, res->nheld ? res->logloss_raw : NAN);
+        printf(", \"calibration\": {\"method\": \"%s\", \"a\": %.6g, "
+               "\"b\": %.6g, \"ece\": ", res->calibrated ? "platt" : "none",
+               res->a, res->b);
+        vpt_json_num(stdout, res->nheld ? res->ece : NAN);
+        fputs(", \"deciles\": [", stdout);
 
-    } else {
-        printf("trained on %llu rows (skipped: %llu that showed nothing, "
-               "%llu unknown offers, %llu bad lines, %llu without a "
-               "usable propensity)\n",
-               (unsigned long long) ntrain, (unsigned long long) nothing,
-               (unsigned long long) unknown,
-               (unsigned long long) bad.count, (unsigned long long) noprop);
-        printf("model: %s (k %u, %zu features, epoch %u)\n", out, fm.k,
-               fm.n, best_epoch);
-
-        if (nheld > 0) {
-            printf("held out: %llu rows, log-loss %.5f, AUC %.4f\n",
-                   (unsigned long long) nheld, best_loss, best_auc);
-        } else {
-            printf("held out: none\n");
+        for (i = 0; res->nheld && i < 10; i++) {
+            printf("%s{\"rows\": %.0f, \"predicted\": ", i ? ", " : "",
+                   res->dec_n[i]);
+            vpt_json_num(stdout, res->dec_n[i] ? res->dec_p[i] : NAN);
+            fputs(", \"observed\": ", stdout);
+            vpt_json_num(stdout, res->dec_n[i] ? res->dec_y[i] : NAN);
+            fputc('}', stdout);
         }
+
+        fputs("]}, \"search\": [", stdout);
+
+        for (i = 0; i < res->ntrials; i++) {
+            printf("%s{\"k\": %u, \"l2\": %g, \"logloss\": ", i ? ", " : "",
+                   res->trials[i].k, res->trials[i].l2);
+            vpt_json_num(stdout, res->trials[i].logloss);
+            printf(", \"epochs\": %u}", res->trials[i].epochs);
+        }
+
+        printf("], \"values\": %zu, \"bad_lines\": %llu}\n", res->nvalues,
+               (unsigned long long) res->bad);
+        return;
     }
 
-    return 0;
+    printf("trained on %llu rows (skipped: %llu that showed nothing, "
+           "%llu unknown offers, %llu bad lines, %llu without a "
+           "usable propensity)\n",
+           (unsigned long long) res->ntrain,
+           (unsigned long long) res->nothing,
+           (unsigned long long) res->unknown,
+           (unsigned long long) res->bad,
+           (unsigned long long) res->noprop);
+    printf("model: %s (k %u, L2 %g, %zu features, epoch %u, %zu values "
+           "per accept)\n", o->out, res->k, res->l2, t->fm.n, res->epochs,
+           res->nvalues);
+
+    for (i = 0; i < res->ntrials; i++) {
+        printf("search: k %u, L2 %g: held-out log-loss %.5f (epoch %u)\n",
+               res->trials[i].k, res->trials[i].l2, res->trials[i].logloss,
+               res->trials[i].epochs);
+    }
+
+    if (res->nheld == 0) {
+        printf("held out: none\n");
+        return;
+    }
+
+    printf("held out: %llu rows, log-loss %.5f (%.5f before calibration), "
+           "AUC %.4f\n", (unsigned long long) res->nheld, res->logloss,
+           res->logloss_raw, res->auc);
+    printf("calibration: %s a %.4f b %.4f, ECE %.4f; accept rate per "
+           "decile of p, predicted / observed:\n",
+           res->calibrated ? "Platt" : "none", res->a, res->b, res->ece);
+
+    for (i = 0; i < 10; i++) {
+        if (res->dec_n[i] > 0) {
+            printf("  %2u: %8.0f rows  %.4f / %.4f\n", i + 1, res->dec_n[i],
+                   res->dec_p[i], res->dec_y[i]);
+        }
+    }
 }

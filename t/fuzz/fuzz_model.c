@@ -11,9 +11,14 @@
  *     k + 1 numbers as floats, while a hash the file does not list (a few
  *     known feature names, and random hashes) gives NULL;
  *   - vpt_model_logit() of no feature is the bias, and over random
- *     features (listed ones, repeated ones, unknown ones) is finite;
+ *     features (listed ones, repeated ones, unknown ones, numbers of the
+ *     names that may have bins, NaN and infinities among them) is finite;
+ *   - vpt_model_value() of every id "values" lists is its number, of an
+ *     id it does not list NaN;
  *   - a ranker of a small embedded catalog with this model decides for an
- *     embedded context with finite logits and p in [0, 1].
+ *     embedded context with finite logits and p in [0, 1], and its logit
+ *     is vpt_model_logit() over the shopper's and the offer's features
+ *     (numbers binned by the model's bins on both paths).
  *
  * Build and run from the repository root (t/fuzz/run does both):
  *
@@ -132,14 +137,25 @@ listed(const uint64_t *hashes, size_t n, uint64_t h)
 }
 
 
+/* numbers that land on, around and far from edges */
+static const double  numbers[] = {
+    0, -0.0, 31, 34.5, -1, 1e300, -1e300, 0.5, 30.5, 31.5
+};
+
+#define NNUMBERS  (sizeof(numbers) / sizeof(numbers[0]))
+
+static const char  *numeric_names[] = { "f:age", "of:price", "f:visits" };
+
+
 /* the file again, through jansson: every feature is found, as floats */
 static uint64_t *
 check_listed(const vpt_model_t *m, const uint8_t *data, size_t size,
     size_t *nhashes)
 {
     size_t        i, n;
-    json_t       *root, *features, *v;
+    json_t       *root, *features, *values, *v;
     unsigned      k;
+    vpt_str_t     id;
     uint64_t     *hashes;
     const char   *key;
     const float  *p;
@@ -160,6 +176,19 @@ check_listed(const vpt_model_t *m, const uint8_t *data, size_t size,
 
     hashes = fuzz_malloc(json_object_size(features) * sizeof(uint64_t));
     n = 0;
+
+    values = json_object_get(root, "values");
+
+    json_object_foreach(values, key, v) {
+        id.data = key;
+        id.len = strlen(key);
+        CHECK(vpt_model_value(m, id) == json_number_value(v));
+    }
+
+    id.data = "not-an-offer-id";
+    id.len = strlen(id.data);
+    CHECK(json_object_get(values, id.data) != NULL
+          || isnan(vpt_model_value(m, id)));
 
     json_object_foreach(features, key, v) {
         hashes[n] = vpt_hash(key, strlen(key));
@@ -183,13 +212,43 @@ check_listed(const vpt_model_t *m, const uint8_t *data, size_t size,
 }
 
 
+/* what rounding scales with: the sum of the terms' sizes */
+static double
+magnitude(const vpt_model_t *m, const vpt_feat_t *f, size_t n)
+{
+    double        mag, s;
+    size_t        i, r, nr;
+    unsigned      j, k;
+    const float  *rows[VPT_MODEL_MAX_LEVELS];
+
+    k = vpt_model_k(m);
+    mag = 1 + fabs(vpt_model_bias(m));
+    s = 0;
+
+    for (i = 0; i < n; i++) {
+        nr = vpt_model_rows(m, &f[i], rows);
+
+        for (r = 0; r < nr; r++) {
+            mag += fabs(rows[r][0]);
+
+            for (j = 1; j <= k; j++) {
+                s += fabs(rows[r][j]);
+            }
+        }
+    }
+
+    return (mag + s * s) * (n + 1);
+}
+
+
 static void
 check_ranker(const vpt_model_t *m)
 {
     char                 *scratch, err[VPT_ERRLEN];
-    double                logit;
-    size_t                i;
+    double                logit, ref;
+    size_t                i, ns, no;
     unsigned              page;
+    vpt_feat_t           *f;
     vpt_ranker_t         *r;
     vpt_decision_t        d;
     vpt_decide_params_t   params;
@@ -220,11 +279,22 @@ check_ranker(const vpt_model_t *m)
             CHECK(isfinite(d.value[i]));
         }
 
+        f = fuzz_malloc(MAX_FEATS * sizeof(vpt_feat_t));
+        ns = vpt_features_shopper(&context, params.page, params.hour, f,
+                                  VPT_MAX_FEATURES);
+
         for (i = 0; i < catalog->n; i++) {
             logit = vpt_ranker_logit(r, &context, params.page, params.hour,
                                      i);
             CHECK(isfinite(logit));
+
+            no = vpt_features_offer(&catalog->offers[i], f + ns,
+                                    VPT_MAX_FEATURES);
+            ref = vpt_model_logit(m, f, ns + no);
+            CHECK(fabs(logit - ref) <= 1e-9 * magnitude(m, f, ns + no));
         }
+
+        free(f);
     }
 
     free(scratch);
@@ -241,6 +311,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t      state, x, h, *hashes;
     vpt_feat_t    f[MAX_FEATS];
     vpt_model_t  *m;
+    const char   *name;
 
     err[0] = '\0';
 
@@ -278,7 +349,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (i = 0; i < n; i++) {
         x = vpt_rand_next(&state);
 
-        switch (x % 4) {
+        switch (x % 5) {
+        case 4:
+            /* a number of a name that may have bins */
+            name = numeric_names[(x >> 3) % 3];
+            f[i].hash = x;
+            f[i].prefix = vpt_hash_more(vpt_hash(name, strlen(name)), "=",
+                                        1);
+            f[i].num = ((x >> 8) & 1) ? numbers[(x >> 9) % NNUMBERS]
+                       : ((x >> 9) & 1) ? NAN : INFINITY;
+            f[i].is_num = 1;
+            break;
         case 0:
         case 1:
             f[i].hash = nhashes ? hashes[(x >> 2) % nhashes] : x;

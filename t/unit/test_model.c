@@ -485,6 +485,129 @@ VPT_TEST(model_loads_from_a_file_and_names_it_in_errors)
 }
 
 
+VPT_TEST(bin_is_the_count_of_edges_at_or_below)
+{
+    static const double  e[3] = { 1, 2, 3 };
+
+    VPT_CHECK(vpt_bin_find(e, 3, 0) == 0);
+    VPT_CHECK(vpt_bin_find(e, 3, -INFINITY) == 0);
+    VPT_CHECK(vpt_bin_find(e, 3, 1) == 1);
+    VPT_CHECK(vpt_bin_find(e, 3, 1.5) == 1);
+    VPT_CHECK(vpt_bin_find(e, 3, 2) == 2);
+    VPT_CHECK(vpt_bin_find(e, 3, 3) == 3);
+    VPT_CHECK(vpt_bin_find(e, 3, 1e300) == 3);
+    VPT_CHECK(vpt_bin_find(e, 3, NAN) == 4);
+    VPT_CHECK(vpt_bin_find(e, 1, 0.5) == 0);
+    VPT_CHECK(vpt_bin_find(e, 1, 7) == 1);
+}
+
+
+/* a shopper with the numbers age and visits */
+static double
+logit_of(vpt_model_t *m, double age, double visits)
+{
+    size_t         n;
+    vpt_feat_t     f[VPT_MAX_FEATURES];
+    vpt_context_t  ctx;
+
+    vpt_context_init(&ctx);
+    ctx.features[0].name = str("age");
+    ctx.features[0].num = age;
+    ctx.features[0].is_num = 1;
+    ctx.features[1].name = str("visits");
+    ctx.features[1].num = visits;
+    ctx.features[1].is_num = 1;
+    ctx.nfeatures = 2;
+
+    n = vpt_features_shopper(&ctx, (vpt_page_e) -1, -1, f, VPT_MAX_FEATURES);
+
+    return vpt_model_logit(m, f, n);
+}
+
+
+VPT_TEST(model_bins_make_one_feature_per_resolution)
+{
+    vpt_model_t  *m;
+
+    /* age: [30] and [20, 40]; visits has no bins: its log2 bucket */
+    m = parse("{\"format\": \"vpt-fm\", \"k\": 1, \"bias\": -2,"
+              " \"bins\": {\"f:age\": [[30], [20, 40]]},"
+              " \"features\": {\"f:age=#0:0\": [1, 0], \"f:age=#0:1\": [2, 0],"
+              "   \"f:age=#1:1\": [10, 0], \"f:age=#1:2\": [20, 0],"
+              "   \"f:visits=b2\": [100, 0], \"f:age=b5\": [1000, 0]}}");
+    VPT_CHECK_MSG(m != NULL, "%s", err);
+    if (m == NULL) {
+        return;
+    }
+
+    VPT_CHECK_NEAR(logit_of(m, 35, 0), -2 + 2 + 10, 1e-12);
+    VPT_CHECK_NEAR(logit_of(m, 45, 0), -2 + 2 + 20, 1e-12);
+    VPT_CHECK_NEAR(logit_of(m, 30, 0), -2 + 2 + 10, 1e-12);   /* on edge */
+    VPT_CHECK_NEAR(logit_of(m, 29.999, 0), -2 + 1 + 10, 1e-12);
+    VPT_CHECK_NEAR(logit_of(m, 10, 0), -2 + 1, 1e-12);    /* #1:0 unknown */
+    VPT_CHECK_NEAR(logit_of(m, NAN, 0), -2, 1e-12);       /* no bin at all */
+    VPT_CHECK_NEAR(logit_of(m, 10, 3), -2 + 1 + 100, 1e-12);  /* b2 */
+
+    vpt_model_free(m);
+}
+
+
+VPT_TEST(model_values_per_accept_by_offer_id)
+{
+    vpt_model_t  *m;
+
+    m = parse("{\"format\": \"vpt-fm\", \"k\": 1, \"bias\": 0,"
+              " \"values\": {\"party-dress\": 41.5, \"app\": 0},"
+              " \"features\": {}}");
+    VPT_CHECK_MSG(m != NULL, "%s", err);
+    if (m == NULL) {
+        return;
+    }
+
+    VPT_CHECK_NEAR(vpt_model_value(m, str("party-dress")), 41.5, 0);
+    VPT_CHECK_NEAR(vpt_model_value(m, str("app")), 0, 0);
+    VPT_CHECK(isnan(vpt_model_value(m, str("loyalty"))));
+    vpt_model_free(m);
+
+    m = parse("{\"format\": \"vpt-fm\", \"k\": 1, \"bias\": 0,"
+              " \"features\": {}}");
+    VPT_CHECK(m != NULL && isnan(vpt_model_value(m, str("app"))));
+    vpt_model_free(m);
+}
+
+
+VPT_TEST(model_rejects_bad_bins_and_values)
+{
+#define HEAD  "{\"format\":\"vpt-fm\",\"k\":1,\"bias\":0,\"features\":{},"
+
+    VPT_CHECK(parse_fails_with(HEAD "\"bins\":[]}",
+                               "\"bins\": expected an object"));
+    VPT_CHECK(parse_fails_with(HEAD "\"bins\":{\"f:a\":[]}}",
+                               "\"bins\": \"f:a\": expected an array of "
+                               "1..8 arrays"));
+    VPT_CHECK(parse_fails_with(HEAD "\"bins\":{\"f:a\":[[1],[],[2]]}}",
+                               "\"f:a\": resolution 1: expected an array"));
+    VPT_CHECK(parse_fails_with(HEAD "\"bins\":{\"f:a\":[[1,3,2]]}}",
+                               "\"f:a\": resolution 0: element 2: expected "
+                               "a number above the one before"));
+    VPT_CHECK(parse_fails_with(HEAD "\"bins\":{\"f:a\":[[1,\"x\"]]}}",
+                               "resolution 0: element 1"));
+    VPT_CHECK(parse_fails_with(HEAD "\"bins\":{\"f:a=1\":[[1]]}}",
+                               "\"f:a=1\": expected a feature's name"));
+    VPT_CHECK(parse_fails_with(HEAD "\"bins\":{\"f:a\":[[1],[1],[1],[1],"
+                               "[1],[1],[1],[1],[1]]}}",
+                               "1..8 arrays"));
+    VPT_CHECK(parse_fails_with(HEAD "\"values\":[]}",
+                               "\"values\": expected an object"));
+    VPT_CHECK(parse_fails_with(HEAD "\"values\":{\"a\":-1}}",
+                               "\"values\": \"a\": expected a number >= 0"));
+    VPT_CHECK(parse_fails_with(HEAD "\"values\":{\"a\":\"5\"}}",
+                               "\"values\": \"a\": expected a number"));
+
+#undef HEAD
+}
+
+
 int
 main(void)
 {
@@ -503,6 +626,10 @@ main(void)
     VPT_RUN(model_rejects_unknown_and_missing_fields);
     VPT_RUN(model_syntax_errors_name_line_and_column);
     VPT_RUN(model_loads_from_a_file_and_names_it_in_errors);
+    VPT_RUN(bin_is_the_count_of_edges_at_or_below);
+    VPT_RUN(model_bins_make_one_feature_per_resolution);
+    VPT_RUN(model_values_per_accept_by_offer_id);
+    VPT_RUN(model_rejects_bad_bins_and_values);
 
     return VPT_DONE();
 }

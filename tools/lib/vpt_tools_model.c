@@ -65,7 +65,7 @@ vpt_policy_offers(const vpt_ranker_t *r, const vpt_catalog_t *c,
         }
 
         tp = vpt_ranker_p(r, ctx, page, hour, i);
-        ev = tp * (o->value + ltw * o->long_term_value);
+        ev = tp * (vpt_ranker_value(r, i) + ltw * o->long_term_value);
 
         if (!(ev >= minv)) {
             continue;

@@ -18,6 +18,18 @@ vpt_heldout(const char *id, size_t len, double fraction)
     /* salted, so the split is not the exploration draw of the ranker */
     h = vpt_hash_more(vpt_hash("vpt-holdout:", 12), id, len);
 
+    /*
+     * FNV-1a's top bits hardly depend on the last bytes: ids that differ
+     * only at the end ("row-1041", "row-1042") would be held out together,
+     * so a log in time order would hold out periods; mixed (murmur3's
+     * finalizer) every bit counts.
+     */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+
     return (double) (h >> 11) * (1.0 / 9007199254740992.0) < fraction;
 }
 
