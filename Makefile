@@ -125,8 +125,8 @@ $(BUILD)/tools/%: tools/%.c $(TOOLS_OBJS) $(CORE_OBJS) $(TOOLS_HDRS) \
 
 # vpt-forget talks to Redis itself (hiredis's synchronous API: fine in a
 # tool, never in nginx); of the core it needs only the cluster's keys
-$(BUILD)/tools/vpt-forget: tools/vpt-forget.c src/vpt_cluster.c \
-                           src/vpt_cluster.h src/vpt_core.h
+$(BUILD)/tools/vpt-forget: tools/vpt-forget.c src/vpt_version.h \
+                           src/vpt_cluster.c src/vpt_cluster.h src/vpt_core.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< src/vpt_cluster.c -lhiredis
 

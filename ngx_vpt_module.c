@@ -51,6 +51,14 @@ static ngx_conf_enum_t  ngx_http_vpt_pages[] = {
 static ngx_conf_post_handler_pt  ngx_http_vpt_slots_post =
     ngx_http_vpt_check_slots;
 
+static ngx_conf_num_bounds_t  ngx_http_vpt_spend_sync_post = {
+    ngx_conf_check_num_bounds, 10, 60000
+};
+
+static ngx_conf_num_bounds_t  ngx_http_vpt_budget_day_post = {
+    ngx_conf_check_num_bounds, 10, 86400 * 366
+};
+
 static ngx_http_vpt_double_bounds_t  ngx_http_vpt_min_value_bounds =
     { 0, 1e12 };
 static ngx_http_vpt_double_bounds_t  ngx_http_vpt_weight_bounds = { 0, 1e6 };
@@ -207,11 +215,90 @@ static ngx_command_t  ngx_http_vpt_commands[] = {
       0,
       NULL },
 
+    { ngx_string("vpt_block_advertisers"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_conf_set_str_array_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, block_advertisers),
+      NULL },
+
+    { ngx_string("vpt_max_third_party"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, max_third_party),
+      NULL },
+
+    { ngx_string("vpt_spend_sync"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, spend_sync),
+      &ngx_http_vpt_spend_sync_post },
+
+    { ngx_string("vpt_budget_day"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, budget_day),
+      &ngx_http_vpt_budget_day_post },
+
     { ngx_string("vpt_status_page"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_vpt_status_page,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("vpt_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_vpt_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    /* every shopper: ngx_vpt_shopper.c */
+
+    { ngx_string("vpt_country"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, country),
+      NULL },
+
+    { ngx_string("vpt_timezone"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_vpt_timezone,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vpt_referrer_hosts"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_vpt_referrer_hosts,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("vpt_consent"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, consent),
+      NULL },
+
+    { ngx_string("vpt_consent_default"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, consent_default),
+      &ngx_http_vpt_consent_levels },
+
+    { ngx_string("vpt_gpc"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vpt_loc_conf_t, gpc),
       NULL },
 
       ngx_null_command
@@ -265,7 +352,9 @@ ngx_http_vpt_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    if (ngx_http_vpt_init_stats(cf) != NGX_OK) {
+    if (ngx_http_vpt_init_stats(cf) != NGX_OK
+        || ngx_http_vpt_init_spend(cf) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -294,6 +383,8 @@ ngx_http_vpt_create_main_conf(ngx_conf_t *cf)
      */
 
     vmcf->redis_topo.db = NGX_CONF_UNSET;
+    vmcf->spend_sync = NGX_CONF_UNSET_MSEC;
+    vmcf->budget_day = NGX_CONF_UNSET;
 
     if (ngx_array_init(&vmcf->rankers, cf->pool, 4,
                        sizeof(ngx_vpt_ranker_entry_t))
@@ -337,7 +428,11 @@ ngx_http_vpt_init_main_conf(ngx_conf_t *cf, void *conf)
 
     vmcf->default_anchor = ngx_http_vpt_default_anchor(cf);
 
-    return vmcf->default_anchor ? NGX_CONF_OK : NGX_CONF_ERROR;
+    if (vmcf->default_anchor == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return ngx_http_vpt_shopper_init_main(cf, vmcf);
 }
 
 
@@ -375,6 +470,13 @@ ngx_http_vpt_create_loc_conf(ngx_conf_t *cf)
     conf->split_permyriad = NGX_CONF_UNSET;
     conf->beacon = NGX_CONF_UNSET;
     conf->status_page = NGX_CONF_UNSET;
+    conf->block_advertisers = NGX_CONF_UNSET_PTR;
+    conf->max_third_party = NGX_CONF_UNSET;
+    conf->country = NGX_CONF_UNSET_PTR;
+    conf->tz = NGX_CONF_UNSET_PTR;
+    conf->consent = NGX_CONF_UNSET_PTR;
+    conf->consent_default = NGX_CONF_UNSET_UINT;
+    conf->gpc = NGX_CONF_UNSET;
 
     return conf;
 }
@@ -406,6 +508,10 @@ ngx_http_vpt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->beacon, prev->beacon, 0);
     ngx_conf_merge_value(conf->status_page, prev->status_page, 0);
 
+    if (ngx_http_vpt_shopper_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     if (ngx_http_merge_types(cf, &conf->types_keys, &conf->types,
                              &prev->types_keys, &prev->types,
                              ngx_http_html_default_types)
@@ -434,6 +540,10 @@ ngx_http_vpt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_ptr_value(conf->session_key, prev->session_key, NULL);
+
+    if (ngx_http_vpt_spend_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->session_key == NULL) {
         conf->session_key = ngx_palloc(cf->pool,
@@ -626,7 +736,15 @@ ngx_http_vpt_init_process(ngx_cycle_t *cycle)
 
     vmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_vpt_module);
 
-    if (vmcf == NULL || vmcf->redis == NULL || !vmcf->used) {
+    if (vmcf == NULL || !vmcf->used) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_vpt_spend_init_worker(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (vmcf->redis == NULL) {
         return NGX_OK;
     }
 

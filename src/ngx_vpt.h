@@ -20,6 +20,9 @@
 #include "vpt_model.h"
 #include "vpt_rank.h"
 #include "vpt_render.h"
+#include "vpt_reqctx.h"
+#include "vpt_sign.h"
+#include "vpt_tz.h"
 #include "ngx_vpt_redis.h"
 #include "ngx_vpt_redis_topology.h"
 #include "ngx_vpt_cluster.h"
@@ -53,6 +56,8 @@ typedef enum {
     NGX_VPT_OUT_SKIPPED,
     NGX_VPT_OUT_OFF,
     NGX_VPT_OUT_ACCEPT,             /* a beacon request */
+    NGX_VPT_OUT_BOT,                /* a bot's User-Agent: never offered */
+    NGX_VPT_OUT_PREVIEW,            /* a signed QA preview, not counted */
     NGX_VPT_OUT_N
 } ngx_vpt_outcome_e;
 
@@ -70,6 +75,22 @@ typedef enum {
     NGX_VPT_HELD_OUT,               /* control: chosen, not shown */
     NGX_VPT_FAILED                  /* no decision (no session, Redis...) */
 } ngx_vpt_verdict_e;
+
+
+/* on what the decision stood: $vpt_basis */
+typedef enum {
+    NGX_VPT_BASIS_NONE = 0,         /* no decision */
+    NGX_VPT_BASIS_PERSONAL,         /* the shop's context from Redis */
+    NGX_VPT_BASIS_REQUEST           /* the request context alone */
+} ngx_vpt_basis_e;
+
+
+/* the shopper's consent, lowest first (ngx_vpt_shopper.c) */
+typedef enum {
+    NGX_VPT_CONSENT_NONE = 0,
+    NGX_VPT_CONSENT_FIRST_PARTY,
+    NGX_VPT_CONSENT_ALL
+} ngx_vpt_consent_e;
 
 
 typedef enum {
@@ -93,6 +114,15 @@ typedef struct {
     ngx_vpt_redis_topo_t      redis_topo;    /* auth, db, Sentinel */
     vpt_anchor_t             *default_anchor;
     ngx_flag_t                used;      /* some location has vpt on */
+
+    /* advertisers' spend (ngx_vpt_spend.c) */
+    ngx_msec_t                spend_sync;      /* vpt_spend_sync */
+    time_t                    budget_day;      /* vpt_budget_day */
+    void                     *spend;           /* NULL: no advertisers */
+
+    vpt_ref_hosts_t          *ref_hosts; /* built in + vpt_referrer_hosts */
+    vpt_tz_t                 *server_tz; /* /etc/localtime; NULL: none */
+    vpt_sign_keys_t          *sign_keys; /* vpt_secret; NULL: unsigned */
 } ngx_http_vpt_main_conf_t;
 
 
@@ -117,6 +147,17 @@ typedef struct {
     ngx_flag_t                status_page;
     ngx_hash_t                types;           /* vpt_types */
     ngx_array_t              *types_keys;
+
+    /* advertisers (ngx_vpt_advertiser.c) */
+    ngx_array_t              *block_advertisers;   /* vpt_block_advertisers */
+    u_char                   *blocked;       /* per offer; NULL: none */
+    ngx_int_t                 max_third_party;     /* -1: no cap */
+
+    ngx_http_complex_value_t *country;         /* vpt_country; NULL: none */
+    vpt_tz_t                 *tz;              /* vpt_timezone */
+    ngx_http_complex_value_t *consent;         /* vpt_consent; NULL: none */
+    ngx_uint_t                consent_default; /* ngx_vpt_consent_e */
+    ngx_flag_t                gpc;             /* vpt_gpc */
 } ngx_http_vpt_loc_conf_t;
 
 
@@ -135,6 +176,11 @@ struct ngx_http_vpt_ctx_s {
     ngx_vpt_outcome_e         outcome;       /* ngx_vpt_outcome.c sets */
     ngx_vpt_verdict_e         verdict;       /* ngx_vpt_outcome.c sets */
     ngx_vpt_variant_e         variant;
+    ngx_vpt_basis_e           basis;         /* ngx_vpt_decision.c sets */
+    ngx_uint_t                consent;       /* ngx_vpt_consent_e */
+    vpt_reqctx_t              reqctx;        /* the request context */
+    vpt_preview_mode_e        preview_mode;  /* when preview is set */
+    ngx_str_t                 preview_value; /* its offer or session */
 
     ngx_vpt_shopper_t         shopper;       /* session, context, counters */
     vpt_decision_t            decision;
@@ -166,6 +212,7 @@ struct ngx_http_vpt_ctx_s {
     unsigned                  waiting:1;     /* anchor seen, not decided */
     unsigned                  spliced:1;     /* anchor handled */
     unsigned                  cancelled:1;   /* lookup let go: not reused */
+    unsigned                  preview:1;     /* a genuine vpt_preview= */
 };
 
 
@@ -196,9 +243,10 @@ typedef enum {
  * Who calls whom, one way only (a file calls only those listed before
  * it, never one after it):
  *
- *   log, store (-> redis), outcome, decision, request, body filter,
- *   header filter (it starts the body filter), beacon, variables, stats
- *   (-> status page)
+ *   log, store (-> redis), spend, advertiser, outcome, secret, shopper,
+ *   decision, request,
+ *   body filter, header filter (it starts the body filter), beacon,
+ *   variables, stats (-> status page)
  *
  * A request goes: request (phase handlers, lookup) -> decision -> header
  * filter -> body filter -> stats (log phase).  What waits for the lookup
@@ -210,11 +258,47 @@ size_t ngx_http_vpt_log_escape(u_char *dst, u_char *src, size_t len);
 ngx_uint_t ngx_http_vpt_log_allowed(ngx_vpt_log_kind_e kind,
     ngx_uint_t *skipped);
 
+/*
+ * ngx_vpt_spend.c: advertisers' spend in shared memory, synced to Redis
+ * through the store from a timer, and charged; ngx_vpt_advertiser.c: the
+ * gate a decision applies, the blocklist, the status page's lines
+ */
+ngx_int_t ngx_http_vpt_init_spend(ngx_conf_t *cf);
+ngx_int_t ngx_http_vpt_spend_init_worker(ngx_cycle_t *cycle);
+void ngx_http_vpt_spend_impressions(ngx_http_request_t *r,
+    const vpt_decision_t *decision);
+void ngx_http_vpt_spend_accept(ngx_http_request_t *r, ngx_uint_t offer);
+char *ngx_http_vpt_spend_merge(ngx_conf_t *cf, ngx_http_vpt_loc_conf_t *prev,
+    ngx_http_vpt_loc_conf_t *conf);
+ngx_int_t ngx_http_vpt_spend_gate(ngx_http_request_t *r,
+    ngx_http_vpt_loc_conf_t *vlcf, const uint32_t *impressions,
+    vpt_decide_params_t *params);
+ngx_int_t ngx_http_vpt_spend_status(ngx_http_request_t *r, ngx_str_t *text);
+
 /* ngx_vpt_outcome.c: the one writer of ctx->outcome and ctx->verdict */
 void ngx_http_vpt_set_outcome(ngx_http_vpt_ctx_t *ctx,
     ngx_vpt_outcome_e outcome, ngx_uint_t final);
 void ngx_http_vpt_decided(ngx_http_vpt_ctx_t *ctx,
     ngx_vpt_outcome_e outcome);
+
+/*
+ * ngx_vpt_shopper.c: the request context, consent and preview, computed
+ * once when the context is created; their directives
+ */
+extern ngx_conf_enum_t  ngx_http_vpt_consent_levels[];
+char *ngx_http_vpt_timezone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_vpt_referrer_hosts(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_vpt_shopper_init_main(ngx_conf_t *cf,
+    ngx_http_vpt_main_conf_t *vmcf);
+char *ngx_http_vpt_shopper_merge(ngx_conf_t *cf,
+    ngx_http_vpt_loc_conf_t *prev, ngx_http_vpt_loc_conf_t *conf);
+ngx_uint_t ngx_http_vpt_consent(ngx_http_request_t *r,
+    ngx_http_vpt_loc_conf_t *vlcf);
+void ngx_http_vpt_shopper_start(ngx_http_vpt_ctx_t *ctx);
+
+/* ngx_vpt_secret.c: vpt_secret, the keys of signed previews */
+char *ngx_http_vpt_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_vpt_decision.c: the ranker's choice, its markup */
 void ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx);
@@ -227,6 +311,7 @@ ngx_int_t ngx_http_vpt_session(ngx_http_request_t *r,
 ngx_http_vpt_ctx_t *ngx_http_vpt_new_ctx(ngx_http_request_t *r,
     ngx_vpt_outcome_e outcome);
 ngx_http_vpt_ctx_t *ngx_http_vpt_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_vpt_may_be_page(ngx_http_request_t *r);
 void ngx_http_vpt_cancel(ngx_http_vpt_ctx_t *ctx);
 
 /* ngx_vpt_body_filter.c, ngx_vpt_header_filter.c */

@@ -130,6 +130,7 @@ ngx_http_vpt_beacon_handler(ngx_http_request_t *r)
     ctx->accept_value = vmcf->catalog->offers[offer].value;
 
     ngx_http_vpt_beacon_record(ctx);
+    ngx_http_vpt_spend_accept(r, (ngx_uint_t) offer);
 
     if (ngx_http_vpt_add_header(r, "Cache-Control", "no-store") != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -203,7 +204,10 @@ ngx_http_vpt_beacon_record(ngx_http_vpt_ctx_t *ctx)
     r = ctx->request;
     s = &ctx->shopper;
 
+    /* without consent to anything personal, nothing is written for it */
+
     if (!ngx_vpt_store_configured(r)
+        || ngx_http_vpt_consent(r, ctx->conf) == NGX_VPT_CONSENT_NONE
         || ngx_http_vpt_session(r, ctx->conf, &s->session) != NGX_OK)
     {
         return;

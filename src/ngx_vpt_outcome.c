@@ -35,7 +35,9 @@ ngx_str_t  ngx_vpt_outcome_names[] = {
     ngx_string("no_anchor"),
     ngx_string("skipped"),
     ngx_string("off"),
-    ngx_string("accept")
+    ngx_string("accept"),
+    ngx_string("bot"),
+    ngx_string("preview")
 };
 
 /* a name for every outcome */

@@ -5,13 +5,16 @@
 
 
 /*
- * hiredis's async client on nginx's event loop, in three files:
+ * hiredis's async client on nginx's event loop, in four files, each
+ * calling only those below it:
  *
  *   ngx_vpt_redis.c          the address, a worker's start and end,
  *                            commands and their replies
  *   ngx_vpt_redis_adapter.c  hiredis's socket as an nginx connection:
  *                            its events, draining, the end of a
  *                            connection, reconnect
+ *   ngx_vpt_redis_link.c     a link's health: the PING that makes it
+ *                            connected, keepalive, a dead link dropped
  *   ngx_vpt_redis_breaker.c  the circuit breaker and the counters
  *
  * One connection per worker, its state in one struct, ngx_vpt_redis
@@ -38,6 +41,8 @@
 #define NGX_VPT_REDIS_CMD_STACK        512      /* bytes, a command */
 
 
+static char *ngx_vpt_redis_peers(ngx_conf_t *cf, ngx_url_t *u,
+    ngx_vpt_redis_addr_t *addr);
 static ngx_uint_t ngx_vpt_redis_usable(void);
 static ngx_int_t ngx_vpt_redis_send(redisCallbackFn *fn, void *privdata,
     int argc, const char **argv, const size_t *argvlen);
@@ -149,6 +154,56 @@ ngx_vpt_redis_parse_addr(ngx_conf_t *cf, ngx_str_t *value,
     addr->host.len = len;
     addr->port = ngx_inet_get_port(u.addrs[0].sockaddr);
 
+    return ngx_vpt_redis_peers(cf, &u, addr);
+}
+
+
+/*
+ * Every address the name had at configuration time, numeric: a worker
+ * tries the next one after each failed or lost connection, without
+ * asking DNS (hiredis's getaddrinfo() would block the worker).
+ */
+
+static char *
+ngx_vpt_redis_peers(ngx_conf_t *cf, ngx_url_t *u, ngx_vpt_redis_addr_t *addr)
+{
+    u_char                *p;
+    size_t                 len;
+    ngx_uint_t             i, n;
+    ngx_vpt_redis_peer_t  *peer;
+    u_char                 text[NGX_SOCKADDR_STRLEN];
+
+    addr->peers = ngx_pcalloc(cf->pool,
+                              u->naddrs * sizeof(ngx_vpt_redis_peer_t));
+    if (addr->peers == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    n = 0;
+
+    for (i = 0; i < u->naddrs; i++) {
+        len = ngx_sock_ntop(u->addrs[i].sockaddr, u->addrs[i].socklen, text,
+                            NGX_SOCKADDR_STRLEN, 0);
+        if (len == 0) {
+            continue;
+        }
+
+        p = ngx_pnalloc(cf->pool, len + 1);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memcpy(p, text, len);
+        p[len] = '\0';
+
+        peer = &addr->peers[n++];
+        peer->host.data = p;
+        peer->host.len = len;
+        peer->port = ngx_inet_get_port(u->addrs[i].sockaddr);
+    }
+
+    addr->npeers = n;
+
     return NGX_CONF_OK;
 }
 
@@ -193,6 +248,11 @@ ngx_vpt_redis_init_worker(ngx_cycle_t *cycle, ngx_vpt_redis_addr_t *addr)
     w->abort.data = w;
     w->abort.log = cycle->log;
 
+    w->connect_timer.handler = ngx_vpt_redis_connect_timeout_handler;
+    w->connect_timer.data = w;
+    w->connect_timer.log = cycle->log;
+    w->connect_timer.cancelable = 1;
+
     ngx_vpt_redis_connect();
 
     return NGX_OK;
@@ -214,6 +274,10 @@ ngx_vpt_redis_exit_worker(ngx_cycle_t *cycle)
 
     if (w->abort.posted) {
         ngx_delete_posted_event(&w->abort);
+    }
+
+    if (w->connect_timer.timer_set) {
+        ngx_del_timer(&w->connect_timer);
     }
 
     if (w->ac != NULL) {
@@ -239,6 +303,8 @@ ngx_vpt_redis_command(ngx_vpt_redis_handler_pt handler, void *data,
     ngx_vpt_redis_worker_t  *w;
 
     w = &ngx_vpt_redis;
+
+    ngx_vpt_redis_check_link();
 
     if (!ngx_vpt_redis_usable()) {
         w->stats.rejected++;
@@ -275,7 +341,10 @@ ngx_vpt_redis_command(ngx_vpt_redis_handler_pt handler, void *data,
         return NULL;
     }
 
-    w->pending++;
+    if (w->pending++ == 0) {
+        w->waiting = ngx_current_msec;
+    }
+
     w->stats.sent++;
 
     if (rc == NGX_AGAIN) {
@@ -292,6 +361,8 @@ ngx_vpt_redis_fire(int argc, const char **argv, const size_t *argvlen)
     ngx_vpt_redis_worker_t  *w;
 
     w = &ngx_vpt_redis;
+
+    ngx_vpt_redis_check_link();
 
     if (!ngx_vpt_redis_usable()) {
         w->stats.rejected++;
@@ -319,7 +390,10 @@ ngx_vpt_redis_fire(int argc, const char **argv, const size_t *argvlen)
         return NGX_ERROR;
     }
 
-    w->pending++;
+    if (w->pending++ == 0) {
+        w->waiting = ngx_current_msec;
+    }
+
     w->stats.sent++;
 
     return NGX_OK;
@@ -429,16 +503,24 @@ ngx_vpt_redis_detach(ngx_vpt_redis_call_t *call)
 void
 ngx_vpt_redis_timed_out(ngx_vpt_redis_call_t *call)
 {
+    ngx_vpt_redis_worker_t  *w;
+
     if (call == NULL) {
         return;
     }
 
+    w = &ngx_vpt_redis;
+
     call->handler = NULL;
 
-    ngx_vpt_redis.stats.timeouts++;
+    w->stats.timeouts++;
 
     /* the call is the first member of its ngx_vpt_redis_pcall_t */
     ngx_vpt_redis_outcome((ngx_vpt_redis_pcall_t *) call, 0);
+
+    w->silent++;
+
+    ngx_vpt_redis_check_link();
 }
 
 
@@ -466,7 +548,8 @@ ngx_vpt_redis_usable(void)
     w = &ngx_vpt_redis;
 
     return w->ac != NULL
-           && w->connected
+           && w->up
+           && !w->abort.posted
            && !w->exiting
            && !(w->ac->c.flags & (REDIS_DISCONNECTING|REDIS_FREEING))
            && w->pending < NGX_VPT_REDIS_MAX_PENDING;
@@ -488,6 +571,11 @@ ngx_vpt_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     w->pending--;
 
     ok = ngx_vpt_redis_account(reply);
+
+    if (reply != NULL) {
+        w->silent = 0;
+        w->waiting = ngx_current_msec;
+    }
 
     if (!w->exiting) {
         ngx_vpt_redis_outcome(pc, ok);
@@ -515,6 +603,11 @@ ngx_vpt_redis_fire_reply(redisAsyncContext *ac, void *r, void *privdata)
     w = &ngx_vpt_redis;
 
     w->pending--;
+
+    if (reply != NULL) {
+        w->silent = 0;
+        w->waiting = ngx_current_msec;
+    }
 
     if (ngx_vpt_redis_account(reply) || reply == NULL || w->exiting)
     {

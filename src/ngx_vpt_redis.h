@@ -60,19 +60,28 @@ typedef struct {
     ngx_uint_t                 replies;    /* received, error replies too */
     ngx_uint_t                 errors;     /* error replies, lost commands */
     ngx_uint_t                 timeouts;   /* ngx_vpt_redis_timed_out() */
+    ngx_uint_t                 drops;      /* links closed as dead */
     ngx_uint_t                 rejected;   /* refused at once: not usable */
     ngx_uint_t                 pending;    /* in flight now */
-    ngx_uint_t                 connects;   /* successful connects */
+    ngx_uint_t                 connects;   /* links that answered */
     ngx_uint_t                 breaker_opens;
-    ngx_uint_t                 connected;  /* 1: connected now */
+    ngx_uint_t                 connected;  /* 1: connected, answering */
     ngx_vpt_breaker_state_e    breaker;
 } ngx_vpt_redis_stats_t;
 
 
+/* one address of vpt_redis, numeric */
+typedef struct {
+    ngx_str_t                  host;       /* numeric, NUL-terminated */
+    in_port_t                  port;
+} ngx_vpt_redis_peer_t;
+
+
 /*
  * what the configuration resolved (vpt_redis ADDRESS); the port defaults
- * to 6379, a name is resolved once, at configuration time, and its first
- * address is used
+ * to 6379; a name is resolved at configuration time (never by a worker:
+ * hiredis would block), and all its addresses are kept: each connect
+ * after a failure tries the next one
  */
 typedef struct {
     ngx_str_t                  name;       /* as written, for logs */
@@ -81,6 +90,8 @@ typedef struct {
     ngx_str_t                  unix_path;  /* "unix:/path": NUL-terminated */
     ngx_str_t                  host;       /* numeric, NUL-terminated */
     in_port_t                  port;
+    ngx_vpt_redis_peer_t      *peers;      /* every address, first = host */
+    ngx_uint_t                 npeers;
 } ngx_vpt_redis_addr_t;
 
 
@@ -125,7 +136,9 @@ void ngx_vpt_redis_detach(ngx_vpt_redis_call_t *call);
 
 /*
  * The caller's timer fired before the reply: counts as a failure for the
- * breaker (the reply, if it ever comes, is dropped).
+ * breaker (the reply, if it ever comes, is dropped).  A link on which
+ * commands keep timing out with no reply at all is closed and made again
+ * (ngx_vpt_redis.c).
  */
 void ngx_vpt_redis_timed_out(ngx_vpt_redis_call_t *call);
 

@@ -69,10 +69,16 @@
  * is why every handler that calls into hiredis checks afterwards that the
  * context is still ours.
  *
+ * A link's health (the PING that makes it connected, its timeouts,
+ * keepalive): ngx_vpt_redis_link.c.
+ *
  * Reconnect: a cancelable timer, 50 ms doubling to 5 s, +-25% jitter,
- * reset by a successful connect; none once the worker is exiting.  The
- * first failure after a success is logged at "error", the next ones at
- * "info" until a connect succeeds (then at "notice").
+ * reset when a new link answers its PING (not at the TCP connect: a link
+ * dropped as mute comes back no faster than a refused one); none once the
+ * worker is exiting.  Each failure moves to the next address the name had
+ * at configuration time.  The first failure after a success is logged at
+ * "error", the next ones at "info" until a link answers (then at
+ * "notice").
  */
 
 
@@ -120,6 +126,7 @@ ngx_vpt_redis_connect(void)
 {
     ngx_connection_t        *c;
     redisAsyncContext       *ac;
+    ngx_vpt_redis_peer_t    *peer;
     ngx_vpt_redis_worker_t  *w;
 
     w = &ngx_vpt_redis;
@@ -128,22 +135,28 @@ ngx_vpt_redis_connect(void)
         return;
     }
 
-    if (w->addr->host.len == 0 && w->addr->unix_path.len == 0) {
+    if (w->addr->unix_path.len == 0 && w->addr->npeers == 0) {
         /* Sentinel has not named the master yet */
         return;
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
-                   "vpt redis \"%V\": connecting", &w->addr->name);
-
     /* non-blocking: the connect is still in progress on return */
 
     if (w->addr->unix_path.len) {
+        ngx_log_debug1(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                       "vpt redis \"%V\": connecting", &w->addr->name);
+
         ac = redisAsyncConnectUnix((const char *) w->addr->unix_path.data);
 
     } else {
-        ac = redisAsyncConnect((const char *) w->addr->host.data,
-                               (int) w->addr->port);
+        peer = &w->addr->peers[w->peer % w->addr->npeers];
+
+        ngx_log_debug3(NGX_LOG_DEBUG_EVENT, ngx_cycle->log, 0,
+                       "vpt redis \"%V\": connecting to %V:%d",
+                       &w->addr->name, &peer->host, (int) peer->port);
+
+        ac = redisAsyncConnect((const char *) peer->host.data,
+                               (int) peer->port);
     }
 
     if (ac == NULL) {
@@ -184,6 +197,8 @@ ngx_vpt_redis_connect(void)
 
     redisAsyncSetDisconnectCallback(ac, ngx_vpt_redis_on_disconnect);
     redisAsyncSetConnectCallback(ac, ngx_vpt_redis_on_connect);
+
+    ngx_vpt_redis_link_start(ac);
 
     /* the connect completes with the first write event */
 
@@ -230,6 +245,9 @@ ngx_vpt_redis_failed(const char *reason, ngx_uint_t was_connected)
 
     ngx_vpt_redis_breaker_failure();
 
+    /* the next address the name had, if it had several */
+    w->peer++;
+
     ngx_vpt_redis_topology_lost();
 
     if (w->reconnect.timer_set) {
@@ -260,35 +278,19 @@ ngx_vpt_redis_reconnect_handler(ngx_event_t *ev)
 }
 
 
-/* free the context from a clean stack: a hook or a reply asked for it */
+/* the link must go (ngx_vpt_redis_abort()): from a clean stack */
 
 void
 ngx_vpt_redis_abort_handler(ngx_event_t *ev)
 {
-    const char  *reason;
-
-    reason = ngx_vpt_redis.abort_reason;
-    ngx_vpt_redis.abort_reason = NULL;
-
-    ngx_vpt_redis_drop(reason ? reason : "cannot register its events");
+    ngx_vpt_redis_drop(ngx_vpt_redis.abort_reason);
 }
 
 
-void
-ngx_vpt_redis_drop_later(const char *reason)
-{
-    ngx_vpt_redis_worker_t  *w;
-
-    w = &ngx_vpt_redis;
-
-    if (w->ac == NULL || w->abort.posted) {
-        return;
-    }
-
-    w->abort_reason = reason;
-    ngx_post_event(&w->abort, &ngx_posted_events);
-}
-
+/*
+ * Frees the context from our own code (never from a hiredis callback):
+ * the calls in flight get a NULL reply, then the cleanup hook runs.
+ */
 
 /* Sentinel named another master: go there now, not after a backoff */
 
@@ -311,15 +313,11 @@ ngx_vpt_redis_retarget(void)
 
     w->backoff = NGX_VPT_REDIS_BACKOFF_MIN;
     w->attempts = 0;
+    w->peer = 0;
 
     ngx_vpt_redis_connect();
 }
 
-
-/*
- * Frees the context from our own code (never from a hiredis callback):
- * the calls in flight get a NULL reply, then the cleanup hook runs.
- */
 
 static void
 ngx_vpt_redis_drop(const char *reason)
@@ -379,6 +377,8 @@ ngx_vpt_redis_close_connection(ngx_connection_t *c, ngx_uint_t fd_open)
 }
 
 
+/* TCP is up: commands may go, behind the PING that tells it works */
+
 static void
 ngx_vpt_redis_on_connect(const redisAsyncContext *ac, int status)
 {
@@ -391,24 +391,12 @@ ngx_vpt_redis_on_connect(const redisAsyncContext *ac, int status)
         return;
     }
 
-    /* before any request's command */
+    /* AUTH and SELECT before the PING and any request's command */
     ngx_vpt_redis_topology_greet(w->ac);
 
-    w->connected = 1;
-    w->backoff = NGX_VPT_REDIS_BACKOFF_MIN;
-    w->stats.connects++;
+    w->up = 1;
 
-    if (w->attempts) {
-        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                      "vpt redis \"%V\": connected after %ui failures",
-                      &w->addr->name, w->attempts);
-
-    } else {
-        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                      "vpt redis \"%V\": connected", &w->addr->name);
-    }
-
-    w->attempts = 0;
+    ngx_vpt_redis_link_hello();
 }
 
 
@@ -667,10 +655,7 @@ ngx_vpt_redis_event(redisAsyncContext *ac, ngx_uint_t write, ngx_uint_t on)
                       on ? "add" : "delete", write ? "write" : "read");
 
         /* we may be deep inside hiredis here: free the context later */
-
-        if (!w->abort.posted) {
-            ngx_post_event(&w->abort, &ngx_posted_events);
-        }
+        ngx_vpt_redis_abort("cannot register its events");
     }
 }
 
@@ -714,6 +699,7 @@ ngx_vpt_redis_cleanup(void *data)
 
     w->ac = NULL;
     w->conn = NULL;
+    w->up = 0;
     w->connected = 0;
 
     if (c != NULL) {
@@ -722,6 +708,10 @@ ngx_vpt_redis_cleanup(void *data)
 
     if (w->abort.posted) {
         ngx_delete_posted_event(&w->abort);
+    }
+
+    if (w->connect_timer.timer_set) {
+        ngx_del_timer(&w->connect_timer);
     }
 
     ngx_vpt_redis_failed(ac->c.err ? ac->c.errstr

@@ -11,7 +11,9 @@
  * commands, timeouts, connect failures and lost connections), then open
  * for 100 ms; then half-open: one command goes through as a probe, the
  * others are refused; the probe's success closes the breaker, its failure
- * (or no answer within 1 s) opens it again for twice as long, up to 10 s.
+ * (or no answer within 1 s) opens it again for twice as long, up to 10 s;
+ * a new connection that answers its PING makes an open breaker half-open
+ * at once.
  * Time is ngx_current_msec; no timer is needed.  Each call's outcome is
  * counted once, even when its request detached before the reply (the reply
  * still tells how Redis is doing) and not again when a call that timed out
@@ -193,10 +195,14 @@ ngx_vpt_redis_breaker_tick(void)
         && ngx_current_msec - w->probe->call.start
            >= NGX_VPT_BREAKER_PROBE_MAX)
     {
-        /* its request detached and Redis never answered */
+        /*
+         * its request detached and Redis never answered: a timeout with
+         * no reply, as ngx_vpt_redis_check_link() counts them
+         */
 
         w->probe->recorded = 1;
         w->probe = NULL;
+        w->silent++;
 
         w->interval = ngx_min(w->interval * 2, NGX_VPT_BREAKER_OPEN_MAX);
         ngx_vpt_redis_breaker_open("the probe was not answered");
@@ -222,6 +228,31 @@ ngx_vpt_redis_breaker_failure(void)
     }
 
     ngx_vpt_redis_breaker_open("consecutive failures");
+}
+
+
+/*
+ * A new link answered its PING: an open breaker need not wait out its
+ * interval (up to 10 s after a long outage) to probe the Redis that
+ * answers now
+ */
+
+void
+ngx_vpt_redis_breaker_link_up(void)
+{
+    ngx_vpt_redis_worker_t  *w;
+
+    w = &ngx_vpt_redis;
+
+    if (w->breaker != NGX_VPT_BREAKER_OPEN) {
+        return;
+    }
+
+    w->breaker = NGX_VPT_BREAKER_HALF_OPEN;
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "vpt redis \"%V\": circuit breaker half-open, "
+                  "probing the new connection", &w->addr->name);
 }
 
 

@@ -5,7 +5,7 @@
 
 
 /*
- * Between the Redis client's three files (see ngx_vpt_redis.c): the
+ * Between the Redis client's four files (see ngx_vpt_redis.c): the
  * worker's state and what each file offers the others.
  */
 
@@ -24,6 +24,14 @@
 #define NGX_VPT_REDIS_BACKOFF_MIN      50       /* ms, reconnect */
 #define NGX_VPT_BREAKER_OPEN_MIN       100      /* ms */
 
+/*
+ * A link is dead when a connect (with its PING) takes longer than this,
+ * or when a command has waited this long for a reply with none coming
+ * while at least NGX_VPT_REDIS_SILENT_MAX commands timed out in a row.
+ */
+#define NGX_VPT_REDIS_DEAD_AFTER       1000     /* ms */
+#define NGX_VPT_REDIS_SILENT_MAX       3
+
 
 typedef struct {
     ngx_vpt_redis_call_t       call;        /* first: what callers see */
@@ -36,10 +44,14 @@ typedef struct {
     redisAsyncContext         *ac;          /* NULL: no connection */
     ngx_connection_t          *conn;        /* wraps ac's socket */
     const char                *reason;      /* why we free ac ourselves */
-    const char                *abort_reason;    /* for the posted drop */
 
     ngx_event_t                reconnect;   /* timer, cancelable */
     ngx_event_t                abort;       /* posted: drop ac */
+    const char                *abort_reason;
+    ngx_event_t                connect_timer;  /* connect and its PING */
+    ngx_uint_t                 peer;        /* w->addr->peers[peer] */
+    ngx_uint_t                 silent;      /* timeouts since a reply */
+    ngx_msec_t                 waiting;     /* since when replies are due */
     ngx_msec_t                 backoff;
     ngx_uint_t                 attempts;    /* failures since a connect */
     ngx_uint_t                 pending;
@@ -55,7 +67,8 @@ typedef struct {
 
     ngx_vpt_redis_stats_t      stats;
 
-    unsigned                   connected:1;
+    unsigned                   up:1;        /* TCP connected: in use */
+    unsigned                   connected:1; /* and its PING answered */
     unsigned                   level:1;     /* the adapter's level mode */
     unsigned                   exiting:1;
 } ngx_vpt_redis_worker_t;
@@ -69,10 +82,15 @@ extern ngx_vpt_redis_worker_t  ngx_vpt_redis;
 void ngx_vpt_redis_connect(void);
 void ngx_vpt_redis_reconnect_handler(ngx_event_t *ev);
 void ngx_vpt_redis_abort_handler(ngx_event_t *ev);
-/* drops the connection from a posted event (the reconnect follows) */
-void ngx_vpt_redis_drop_later(const char *reason);
 /* the address changed (Sentinel): drop and connect to it now */
 void ngx_vpt_redis_retarget(void);
+
+/* ngx_vpt_redis_link.c: a link's health */
+void ngx_vpt_redis_link_start(redisAsyncContext *ac);
+void ngx_vpt_redis_link_hello(void);
+void ngx_vpt_redis_connect_timeout_handler(ngx_event_t *ev);
+void ngx_vpt_redis_abort(const char *reason);
+void ngx_vpt_redis_check_link(void);
 
 /* ngx_vpt_redis_breaker.c */
 ngx_uint_t ngx_vpt_redis_account(redisReply *reply);
@@ -80,6 +98,7 @@ void ngx_vpt_redis_outcome(ngx_vpt_redis_pcall_t *pc, ngx_uint_t ok);
 ngx_int_t ngx_vpt_redis_breaker_allow(void);
 void ngx_vpt_redis_breaker_tick(void);
 void ngx_vpt_redis_breaker_failure(void);
+void ngx_vpt_redis_breaker_link_up(void);
 
 
 #endif /* NGX_VPT_REDIS_INT_H */

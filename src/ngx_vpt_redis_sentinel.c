@@ -60,6 +60,7 @@ typedef struct {
     ngx_event_t                poll;        /* the next round */
 
     ngx_vpt_redis_addr_t       master;      /* what the client uses */
+    ngx_vpt_redis_peer_t       peer;        /* its one address */
     u_char                     host[NGX_SOCKADDR_STRLEN + 1];
     u_char                     name[NGX_SOCKADDR_STRLEN + 256];
     ngx_str_t                  current;     /* "host:port", into name */
@@ -456,6 +457,10 @@ ngx_vpt_sentinel_apply(void)
     s->master.host.data = s->host;
     s->master.host.len = s->found_len;
     s->master.port = (in_port_t) s->found_port;
+    s->peer.host = s->master.host;
+    s->peer.port = s->master.port;
+    s->master.peers = &s->peer;
+    s->master.npeers = 1;
 
     p = ngx_sprintf(s->name, "%V %s:%ui", &s->topo->master_name,
                     s->host, (ngx_uint_t) s->found_port);

@@ -313,7 +313,7 @@ ngx_vpt_redis_topology_greet(redisAsyncContext *ac)
                                   argc, argv, argvlen)
             != REDIS_OK)
         {
-            ngx_vpt_redis_drop_later("cannot queue AUTH");
+            ngx_vpt_redis_abort("cannot queue AUTH");
             return;
         }
     }
@@ -328,7 +328,7 @@ ngx_vpt_redis_topology_greet(redisAsyncContext *ac)
                                   2, argv, argvlen)
             != REDIS_OK)
         {
-            ngx_vpt_redis_drop_later("cannot queue SELECT");
+            ngx_vpt_redis_abort("cannot queue SELECT");
         }
     }
 }
@@ -391,7 +391,7 @@ ngx_vpt_redis_greet_reply(redisAsyncContext *ac, void *r, void *privdata)
 
     if (ngx_vpt_redis_topo->seeds == NULL) {
         /* not from inside hiredis: the reconnect's backoff tries again */
-        ngx_vpt_redis_drop_later("AUTH or SELECT refused");
+        ngx_vpt_redis_abort("AUTH or SELECT refused");
     }
 
     /* a cluster node's connection stays: its commands fail open */

@@ -27,6 +27,11 @@ static void ngx_http_vpt_start_lookup(ngx_http_vpt_ctx_t *ctx);
 static void ngx_http_vpt_lookup_done(void *data, ngx_vpt_store_rc_e rc,
     ngx_msec_int_t ms);
 static ngx_int_t ngx_http_vpt_static_wanted(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vpt_type_listed(ngx_http_request_t *r,
+    ngx_str_t *type);
+static ngx_int_t ngx_http_vpt_rebind(ngx_http_request_t *r,
+    ngx_http_vpt_ctx_t *ctx, ngx_http_vpt_loc_conf_t *vlcf);
+static void ngx_http_vpt_split(ngx_http_vpt_ctx_t *ctx);
 static void ngx_http_vpt_unpark(ngx_http_vpt_ctx_t *ctx);
 static void ngx_http_vpt_cleanup(void *data);
 
@@ -34,7 +39,7 @@ static void ngx_http_vpt_cleanup(void *data);
 /* what a lookup's end means for $vpt_status, by ngx_vpt_store_rc_e */
 static ngx_vpt_outcome_e  ngx_http_vpt_lookup_outcomes[] = {
     NGX_VPT_OUT_NONE,               /* found: the ranker says */
-    NGX_VPT_OUT_NO_CONTEXT,
+    NGX_VPT_OUT_NONE,               /* no context: the request's */
     NGX_VPT_OUT_BAD_CONTEXT,
     NGX_VPT_OUT_REDIS_ERROR,
     NGX_VPT_OUT_REDIS_TIMEOUT
@@ -81,7 +86,7 @@ ngx_http_vpt_phase_handler(ngx_http_request_t *r)
 {
     ngx_http_vpt_loc_conf_t  *vlcf;
 
-    if (r != r->main || (r->method & NGX_HTTP_HEAD)) {
+    if (r != r->main || r->method != NGX_HTTP_GET) {
         return NGX_DECLINED;
     }
 
@@ -91,10 +96,8 @@ ngx_http_vpt_phase_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    if (r->content_handler == NULL && r->exten.len
-        && !ngx_http_vpt_static_wanted(r))
-    {
-        /* a file nginx serves itself, of a type vpt_types does not list */
+    if (!ngx_http_vpt_may_be_page(r)) {
+        /* an image, a script, a style sheet: no lookup, not counted */
         return NGX_DECLINED;
     }
 
@@ -162,6 +165,57 @@ ngx_http_vpt_park_handler(ngx_http_request_t *r)
 
 
 /*
+ * A request that may be answered with a page of a vpt_types type, judged
+ * before anything is asked of Redis: a GET or a HEAD, whose extension the
+ * location's "types" do not map to a type vpt_types leaves out.  An
+ * extension nginx does not know (".php"), or none ("/checkout"), may be a
+ * page; for a file nginx serves itself, an unknown extension is the
+ * location's default_type, as the static module will say.
+ */
+
+ngx_int_t
+ngx_http_vpt_may_be_page(ngx_http_request_t *r)
+{
+    u_char                    *lower;
+    ngx_str_t                 *type;
+    ngx_uint_t                 hash;
+    ngx_http_vpt_loc_conf_t   *vlcf;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return 0;
+    }
+
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
+
+    if (vlcf->types.size == 0 || r->exten.len == 0) {
+        /* vpt_types *, or no extension to tell */
+        return 1;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    lower = ngx_pnalloc(r->pool, r->exten.len);
+    if (lower == NULL) {
+        return 0;
+    }
+
+    hash = ngx_hash_strlow(lower, r->exten.data, r->exten.len);
+    type = ngx_hash_find(&clcf->types_hash, hash, lower, r->exten.len);
+
+    if (type == NULL) {
+        if (r->content_handler != NULL) {
+            return 1;
+        }
+
+        type = &clcf->default_type;
+    }
+
+    return ngx_http_vpt_type_listed(r, type);
+}
+
+
+/*
  * The type the static module will give the file, as it finds it
  * (ngx_http_set_content_type()), against vpt_types: an image in a
  * location where vpt is on does not wait.
@@ -170,12 +224,11 @@ ngx_http_vpt_park_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_vpt_static_wanted(ngx_http_request_t *r)
 {
-    u_char                     c, *lower;
-    size_t                     len;
-    ngx_str_t                 *type;
-    ngx_uint_t                 i, hash;
-    ngx_http_vpt_loc_conf_t   *vlcf;
-    ngx_http_core_loc_conf_t  *clcf;
+    u_char                     *lower;
+    ngx_str_t                  *type;
+    ngx_uint_t                  hash;
+    ngx_http_vpt_loc_conf_t    *vlcf;
+    ngx_http_core_loc_conf_t   *clcf;
 
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
@@ -201,7 +254,21 @@ ngx_http_vpt_static_wanted(ngx_http_request_t *r)
         type = &clcf->default_type;
     }
 
-    /* the MIME type without its parameters, as vpt_types lists them */
+    return ngx_http_vpt_type_listed(r, type);
+}
+
+
+/* a MIME type, without its parameters, in vpt_types */
+
+static ngx_int_t
+ngx_http_vpt_type_listed(ngx_http_request_t *r, ngx_str_t *type)
+{
+    u_char                    c, *lower;
+    size_t                    len;
+    ngx_uint_t                i, hash;
+    ngx_http_vpt_loc_conf_t  *vlcf;
+
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
 
     for (len = 0; len < type->len; len++) {
         if (type->data[len] == ';' || type->data[len] == ' ') {
@@ -268,10 +335,13 @@ ngx_http_vpt_get_ctx(ngx_http_request_t *r)
 
     if (r->internal) {
         /*
-         * An internal redirect cleared r->ctx, but the lookup started
-         * before it is still ours (its cleanup is in the pool): go on with
-         * it for the same location; for another, stop it, so one page
-         * never costs two lookups nor two breaker failures.
+         * An internal redirect (try_files, a named location, error_page,
+         * X-Accel-Redirect) cleared r->ctx, but the context made before
+         * it is still ours, found by its cleanup in the pool: the page
+         * goes on with its lookup, in this location or another that
+         * reads the same key, so one page never costs two lookups nor two
+         * breaker failures.  One that cannot serve (another key, a body
+         * already filtered, an outcome already final) is stopped.
          */
 
         for (cln = r->pool->cleanup; cln; cln = cln->next) {
@@ -281,7 +351,9 @@ ngx_http_vpt_get_ctx(ngx_http_request_t *r)
 
             old = cln->data;
 
-            if (old->conf == vlcf && !old->filtering && !old->cancelled) {
+            if (!old->filtering && !old->cancelled && !old->sealed
+                && ngx_http_vpt_rebind(r, old, vlcf) == NGX_OK)
+            {
                 ngx_http_set_ctx(r, old, ngx_http_vpt_module);
                 return old;
             }
@@ -291,6 +363,91 @@ ngx_http_vpt_get_ctx(ngx_http_request_t *r)
     }
 
     return ngx_http_vpt_create_ctx(r, vlcf);
+}
+
+
+/*
+ * The context of the location before a redirect, for this one: the same
+ * lookup if it reads the same key (prefix and session key), the arm of
+ * this location's split, and, once the lookup's answer is in, this
+ * location's decision from it (its ranker, page, slots...).  A failed
+ * lookup stays failed: the next one would read the same Redis.
+ */
+
+static ngx_int_t
+ngx_http_vpt_rebind(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
+    ngx_http_vpt_loc_conf_t *vlcf)
+{
+    ngx_str_t  session;
+
+    if (ctx->conf == vlcf) {
+        return NGX_OK;
+    }
+
+    if (vlcf->context_prefix.len != ctx->shopper.prefix.len
+        || ngx_strncmp(vlcf->context_prefix.data, ctx->shopper.prefix.data,
+                       vlcf->context_prefix.len) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    (void) ngx_http_vpt_session(r, vlcf, &session);
+
+    if (session.len != ctx->shopper.session.len
+        || ngx_strncmp(session.data, ctx->shopper.session.data, session.len)
+           != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->conf = vlcf;
+
+    if (session.len) {
+        ngx_http_vpt_split(ctx);
+    }
+
+    if (ctx->verdict != NGX_VPT_UNDECIDED && ctx->shopper.context != NULL) {
+        /* the lookup's answer is in: this location's choice from it */
+        ngx_http_vpt_decide(ctx);
+    }
+
+    /* else the lookup runs, and its end decides for this location */
+
+    return NGX_OK;
+}
+
+
+/*
+ * The A/B arm, by a hash of the split's name and the session key; until
+ * the lookup says more, a control page logs "control"
+ */
+
+static void
+ngx_http_vpt_split(ngx_http_vpt_ctx_t *ctx)
+{
+    uint64_t                  h;
+    ngx_http_vpt_loc_conf_t  *vlcf;
+
+    vlcf = ctx->conf;
+
+    if (vlcf->split_name.len == 0) {
+        ctx->variant = NGX_VPT_VARIANT_NONE;
+
+    } else {
+        h = vpt_hash_more(vlcf->split_hash, ctx->shopper.session.data,
+                          ctx->shopper.session.len);
+
+        ctx->variant = ((ngx_uint_t) (h % 10000)
+                        < (ngx_uint_t) vlcf->split_permyriad)
+                       ? NGX_VPT_VARIANT_CONTROL : NGX_VPT_VARIANT_TREATMENT;
+    }
+
+    if (ctx->verdict == NGX_VPT_UNDECIDED) {
+        ngx_http_vpt_set_outcome(ctx,
+                                 ctx->variant == NGX_VPT_VARIANT_CONTROL
+                                 ? NGX_VPT_OUT_CONTROL : NGX_VPT_OUT_SKIPPED,
+                                 0);
+    }
 }
 
 
@@ -347,7 +504,6 @@ static ngx_http_vpt_ctx_t *
 ngx_http_vpt_create_ctx(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf)
 {
     uint64_t              h;
-    ngx_uint_t            bucket;
     ngx_pool_cleanup_t   *cln;
     ngx_http_vpt_ctx_t   *ctx;
     struct {
@@ -386,41 +542,50 @@ ngx_http_vpt_create_ctx(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf)
 
     ctx->shopper.prefix = vlcf->context_prefix;
 
-    if (ngx_http_vpt_session(r, vlcf, &ctx->shopper.session) != NGX_OK) {
-        ngx_http_vpt_decided(ctx, NGX_VPT_OUT_NO_SESSION);
+    ngx_http_vpt_shopper_start(ctx);
+
+    if (ctx->preview) {
+        /* QA's: no bot check, no consent, no split, nothing written */
+
+        if (ctx->preview_mode == VPT_PREVIEW_OFFER
+            || !ngx_vpt_store_configured(r))
+        {
+            ngx_http_vpt_decide(ctx);
+            return ctx;
+        }
+
+        ctx->shopper.session = ctx->preview_value;
+        ngx_http_vpt_start_lookup(ctx);
         return ctx;
     }
 
-    if (vlcf->split_name.len) {
-        h = vpt_hash_more(vlcf->split_hash, ctx->shopper.session.data,
-                          ctx->shopper.session.len);
-        bucket = (ngx_uint_t) (h % 10000);
-
-        if (bucket < (ngx_uint_t) vlcf->split_permyriad) {
-            ctx->variant = NGX_VPT_VARIANT_CONTROL;
-
-            /* what a control page logs until the lookup says more */
-            ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_CONTROL, 0);
-
-        } else {
-            ctx->variant = NGX_VPT_VARIANT_TREATMENT;
-        }
+    if (ctx->reqctx.device == VPT_DEVICE_BOT) {
+        ngx_http_vpt_decided(ctx, NGX_VPT_OUT_BOT);
+        return ctx;
     }
+
+    /*
+     * No consent to anything personal, or no session key: the request
+     * context alone, and not a byte to Redis.
+     */
+
+    if (ctx->consent == NGX_VPT_CONSENT_NONE
+        || ngx_http_vpt_session(r, vlcf, &ctx->shopper.session) != NGX_OK)
+    {
+        ctx->shopper.session.len = 0;
+        ngx_http_vpt_decide(ctx);
+        return ctx;
+    }
+
+    ngx_http_vpt_split(ctx);
 
     if (ngx_vpt_store_configured(r)) {
         ngx_http_vpt_start_lookup(ctx);
         return ctx;
     }
 
-    /* no Redis: every shopper is a first-time visitor */
+    /* no Redis: every shopper is known by the request alone */
 
-    ctx->shopper.context = ngx_palloc(r->pool, sizeof(vpt_context_t));
-    if (ctx->shopper.context == NULL) {
-        ngx_http_vpt_decided(ctx, NGX_VPT_OUT_REDIS_ERROR);
-        return ctx;
-    }
-
-    vpt_context_init(ctx->shopper.context);
     ngx_http_vpt_decide(ctx);
 
     return ctx;
@@ -472,7 +637,7 @@ ngx_http_vpt_lookup_done(void *data, ngx_vpt_store_rc_e rc,
     ctx->lookup = NULL;
     ctx->redis_time = ms;
 
-    if (rc == NGX_VPT_STORE_FOUND) {
+    if (rc == NGX_VPT_STORE_FOUND || rc == NGX_VPT_STORE_NO_CONTEXT) {
         ngx_http_vpt_decide(ctx);
 
     } else {

@@ -32,7 +32,7 @@
 #include "ngx_vpt_stats_int.h"
 
 
-#define NGX_VPT_STATS_VERSION      1
+#define NGX_VPT_STATS_VERSION      2
 
 
 static ngx_int_t ngx_http_vpt_stats_init_zone(ngx_shm_zone_t *shm_zone,
@@ -309,6 +309,7 @@ ngx_http_vpt_stats_conf(void)
 void
 ngx_http_vpt_stats_publish(ngx_http_vpt_stats_conf_t *conf)
 {
+    ngx_vpt_redis_stats_t         rs;
     ngx_http_vpt_stats_worker_t  *w;
 
     if (!conf->redis || ngx_worker >= NGX_MAX_PROCESSES) {
@@ -317,9 +318,14 @@ ngx_http_vpt_stats_publish(ngx_http_vpt_stats_conf_t *conf)
 
     w = &conf->sh->workers[ngx_worker];
 
-    w->breaker = (ngx_atomic_uint_t) ngx_vpt_redis_breaker_state();
-    w->connected = ngx_vpt_redis_connected() ? 1 : 0;
-    w->errors = (ngx_atomic_uint_t) ngx_vpt_redis_errors();
+    ngx_vpt_redis_stats(&rs);
+
+    w->breaker = (ngx_atomic_uint_t) rs.breaker;
+    w->connected = rs.connected ? 1 : 0;
+    w->errors = (ngx_atomic_uint_t) rs.errors;
+    w->timeouts = (ngx_atomic_uint_t) rs.timeouts;
+    w->in_flight = (ngx_atomic_uint_t) rs.pending;
+    w->reconnects = (ngx_atomic_uint_t) (rs.connects ? rs.connects - 1 : 0);
     ngx_vpt_status_topology_publish(conf->sh->topo, ngx_worker);
     w->pid = (ngx_atomic_uint_t) ngx_pid;
 }

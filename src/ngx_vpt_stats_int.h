@@ -39,6 +39,9 @@ typedef struct {
     ngx_atomic_t                breaker;        /* ngx_vpt_breaker_state_e */
     ngx_atomic_t                connected;
     ngx_atomic_t                errors;         /* since the worker began */
+    ngx_atomic_t                timeouts;       /* since the worker began */
+    ngx_atomic_t                in_flight;      /* commands, now */
+    ngx_atomic_t                reconnects;     /* links after the first */
 } ngx_http_vpt_stats_worker_t;
 
 

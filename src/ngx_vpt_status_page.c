@@ -32,6 +32,9 @@ typedef struct {
     ngx_atomic_uint_t           breaker;
     ngx_atomic_uint_t           connected;
     ngx_atomic_uint_t           errors;
+    ngx_atomic_uint_t           timeouts;
+    ngx_atomic_uint_t           in_flight;
+    ngx_atomic_uint_t           reconnects;
 } ngx_http_vpt_status_snap_worker_t;
 
 
@@ -105,6 +108,7 @@ static ngx_int_t
 ngx_http_vpt_status_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
+    ngx_str_t                    adv;
     ngx_buf_t                   *b;
     ngx_chain_t                  out;
     ngx_table_elt_t             *h;
@@ -139,7 +143,12 @@ ngx_http_vpt_status_handler(ngx_http_request_t *r)
     page.len = 0;
     ngx_http_vpt_status_write(&page, &snap);
 
-    b = ngx_create_temp_buf(r->pool, page.len);
+    /* the advertisers' lines (ngx_vpt_spend.c) */
+    if (ngx_http_vpt_spend_status(r, &adv) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b = ngx_create_temp_buf(r->pool, page.len + adv.len);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -148,7 +157,7 @@ ngx_http_vpt_status_handler(ngx_http_request_t *r)
     page.len = 0;
     ngx_http_vpt_status_write(&page, &snap);
 
-    b->last = page.pos;
+    b->last = ngx_cpymem(page.pos, adv.data, adv.len);
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
 
@@ -252,6 +261,9 @@ ngx_http_vpt_status_snapshot(ngx_http_request_t *r,
         snap->workers[snap->nworkers].breaker = w->breaker;
         snap->workers[snap->nworkers].connected = w->connected;
         snap->workers[snap->nworkers].errors = w->errors;
+        snap->workers[snap->nworkers].timeouts = w->timeouts;
+        snap->workers[snap->nworkers].in_flight = w->in_flight;
+        snap->workers[snap->nworkers].reconnects = w->reconnects;
         snap->nworkers++;
     }
 
@@ -348,7 +360,8 @@ ngx_http_vpt_status_write(ngx_http_vpt_status_out_t *out,
     }
 
     ngx_http_vpt_status_family(out, "vpt_redis_connected", "gauge",
-        "1 when the worker's Redis connection is up.");
+        "1 when the worker's Redis connection is up and answering "
+        "(0 from a lost or dead link until a new one answers its PING).");
 
     for (i = 0; i < snap->nworkers; i++) {
         ngx_http_vpt_status_printf(out,
@@ -367,6 +380,41 @@ ngx_http_vpt_status_write(ngx_http_vpt_status_out_t *out,
                                  "vpt_redis_errors_total{worker=\"%ui\"} "
                                  "%uA\n", snap->workers[i].worker,
                                  snap->workers[i].errors);
+    }
+
+    ngx_http_vpt_status_family(out, "vpt_redis_timeouts_total", "counter",
+        "Redis lookups of each worker that ran out of vpt_redis_timeout "
+        "(redis_timeout), since it started.");
+
+    for (i = 0; i < snap->nworkers; i++) {
+        ngx_http_vpt_status_printf(out,
+                                 "vpt_redis_timeouts_total{worker=\"%ui\"} "
+                                 "%uA\n", snap->workers[i].worker,
+                                 snap->workers[i].timeouts);
+    }
+
+    ngx_http_vpt_status_family(out, "vpt_redis_commands_in_flight", "gauge",
+        "Redis commands each worker has sent and not had a reply to, "
+        "fire-and-forget writes included.");
+
+    for (i = 0; i < snap->nworkers; i++) {
+        ngx_http_vpt_status_printf(out,
+                                 "vpt_redis_commands_in_flight"
+                                 "{worker=\"%ui\"} %uA\n",
+                                 snap->workers[i].worker,
+                                 snap->workers[i].in_flight);
+    }
+
+    ngx_http_vpt_status_family(out, "vpt_redis_reconnects_total", "counter",
+        "Redis links each worker made after its first (after a link was "
+        "lost, refused, or closed as dead), since it started.");
+
+    for (i = 0; i < snap->nworkers; i++) {
+        ngx_http_vpt_status_printf(out,
+                                 "vpt_redis_reconnects_total"
+                                 "{worker=\"%ui\"} %uA\n",
+                                 snap->workers[i].worker,
+                                 snap->workers[i].reconnects);
     }
 
     /* Sentinel's or the cluster's, made once in the snapshot */

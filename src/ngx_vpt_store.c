@@ -21,6 +21,9 @@
 /* VPT_CTX_MAX_BYTES: GETRANGE's end is inclusive, one more tells "too big" */
 #define NGX_VPT_STORE_CTX_LAST_BYTE  "65536"
 
+/* an advertiser's spend keys: "vpt:spend:{ID}:d:DAY", ID <= 64 bytes */
+#define NGX_VPT_STORE_SPEND_KEY      160
+
 /* the counters live 30 days from the first impression or accept */
 #define NGX_VPT_STORE_COUNTERS_TTL   "2592000"
 
@@ -190,13 +193,17 @@ ngx_vpt_store_fire(ngx_str_t *key, int argc, const char **argv,
 
 
 /*
- * HINCRBY or HSET of "<kind>:<offer>" in the counters, then, if asked,
- * their TTL: the one writer of the counters.
+ * HINCRBY or HSET of "<kind>:<offer>" in the counters, then their TTL in
+ * the same pipeline: the one writer of the counters.  Any write may be
+ * the one that creates the hash (it may have expired since the lookup
+ * read it), so every write carries a TTL: "EXPIRE ... NX" (Redis 7) for
+ * impressions, which keeps the 30 days counted from the hash's first
+ * write; a plain EXPIRE for accepts (ttl_nx 0), which start them again.
  */
 
 static ngx_int_t
 ngx_vpt_store_count(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
-    const char *cmd, u_char kind, vpt_str_t *offer, ngx_uint_t expire)
+    const char *cmd, u_char kind, vpt_str_t *offer, ngx_uint_t ttl_nx)
 {
     size_t       argvlen[4];
     ngx_int_t    rc;
@@ -226,7 +233,7 @@ ngx_vpt_store_count(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
 
     rc = ngx_vpt_store_fire(&key, 4, argv, argvlen);
 
-    if (rc != NGX_OK || !expire) {
+    if (rc != NGX_OK) {
         return rc;
     }
 
@@ -234,8 +241,10 @@ ngx_vpt_store_count(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
     argvlen[0] = sizeof("EXPIRE") - 1;
     argv[2] = NGX_VPT_STORE_COUNTERS_TTL;
     argvlen[2] = sizeof(NGX_VPT_STORE_COUNTERS_TTL) - 1;
+    argv[3] = "NX";
+    argvlen[3] = 2;
 
-    (void) ngx_vpt_store_fire(&key, 3, argv, argvlen);
+    (void) ngx_vpt_store_fire(&key, ttl_nx ? 4 : 3, argv, argvlen);
 
     return NGX_OK;
 }
@@ -259,12 +268,7 @@ ngx_vpt_store_record_decision(ngx_http_request_t *r,
     for (i = 0; i < decision->n; i++) {
         id = &vmcf->catalog->offers[decision->offer[i]].id;
 
-        /*
-         * A hash the lookup found has had its TTL since it was made; a
-         * new one gets it once, after its first write.
-         */
-        (void) ngx_vpt_store_count(r, shopper, "HINCRBY", 'i', id,
-                                   i == 0 && !shopper->counters_known);
+        (void) ngx_vpt_store_count(r, shopper, "HINCRBY", 'i', id, 1);
     }
 }
 
@@ -287,7 +291,7 @@ ngx_vpt_store_record_accept(ngx_http_request_t *r,
     offer.data = (const char *) accept->offer.data;
     offer.len = accept->offer.len;
 
-    return ngx_vpt_store_count(r, shopper, "HSET", 'a', &offer, 1);
+    return ngx_vpt_store_count(r, shopper, "HSET", 'a', &offer, 0);
 }
 
 
@@ -509,15 +513,14 @@ ngx_vpt_store_counters(ngx_vpt_store_lookup_t *lk, redisReply *reply)
     if (reply != NULL && reply->type == REDIS_REPLY_ARRAY
         && reply->elements >= 2)
     {
-        s->counters_known = 1;
         s->impressions = ngx_pcalloc(r->pool, n * sizeof(uint32_t));
         s->accepted = ngx_pcalloc(r->pool, n);
 
         if (s->impressions == NULL || s->accepted == NULL) {
-            /* no counters: as if the hash were empty */
+            /* caps and accepts are never ignored: no offer */
             s->impressions = NULL;
             s->accepted = NULL;
-            return NGX_OK;
+            return NGX_ERROR;
         }
 
         for (i = 0; i + 1 < reply->elements; i += 2) {
@@ -550,18 +553,36 @@ ngx_vpt_store_counters(ngx_vpt_store_lookup_t *lk, redisReply *reply)
         return NGX_OK;
     }
 
-    if (reply == NULL || reply->type != REDIS_REPLY_ERROR) {
-        /* lost (the context's reply says so), or no hash */
+    if (reply != NULL && reply->type != REDIS_REPLY_ERROR) {
+        /* no hash: nothing shown or accepted yet */
         return NGX_OK;
     }
 
+    if (!ngx_vpt_redis_wrongtype(reply)) {
+        /*
+         * Lost (the connection went between the two replies) or an error
+         * reply: caps and accept marks are unknown, and any offer may have
+         * been accepted, so no offer is known to be eligible: the lookup
+         * fails (redis_error), as when the command could not be sent.
+         */
+
+        if (ngx_http_vpt_log_allowed(NGX_VPT_LOG_COUNTERS, &skipped)) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "vpt: redis HGETALL of the counters failed: %s; "
+                          "no offer is shown "
+                          "(%ui more since the last report)",
+                          reply ? reply->str : "connection lost", skipped);
+        }
+
+        return NGX_ERROR;
+    }
+
     /*
-     * The counters cannot be read (an error reply; usually WRONGTYPE, a
-     * string under their key): no capped offer can be shown to be under
-     * its cap, so none is shown; the others still are.
+     * WRONGTYPE, a string under the counters' key: no capped offer can be
+     * shown to be under its cap, so none is shown; the others still are
+     * (no accept can have been marked: HSET fails there too).
      */
 
-    s->counters_known = 1;
     s->impressions = ngx_palloc(r->pool, n * sizeof(uint32_t));
     s->accepted = ngx_pcalloc(r->pool, n);
 
@@ -632,4 +653,130 @@ ngx_vpt_store_timeout(ngx_event_t *ev)
 
     lk->done(lk->data, NGX_VPT_STORE_TIMEOUT,
              (ngx_msec_int_t) (ngx_current_msec - lk->start));
+}
+
+
+/* one advertiser's spend sync: two INCRBYs in flight */
+
+typedef struct {
+    ngx_vpt_store_spend_pt    done;
+    void                     *data;
+    ngx_uint_t                pending;
+    ngx_int_t                 rc;
+    int64_t                   value[2];      /* the day's, the total */
+} ngx_vpt_store_spend_t;
+
+
+static void
+ngx_vpt_store_spend_reply(ngx_vpt_store_spend_t *sp, ngx_uint_t which,
+    redisReply *reply)
+{
+    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER) {
+        sp->value[which] = (int64_t) reply->integer;
+
+    } else {
+        sp->rc = NGX_ERROR;
+    }
+
+    if (--sp->pending) {
+        return;
+    }
+
+    sp->done(sp->data, sp->rc, sp->value[0], sp->value[1]);
+    ngx_free(sp);
+}
+
+
+static void
+ngx_vpt_store_spend_day_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
+{
+    ngx_vpt_store_spend_reply(call->data, 0, reply);
+}
+
+
+static void
+ngx_vpt_store_spend_total_reply(ngx_vpt_redis_call_t *call,
+    redisReply *reply)
+{
+    ngx_vpt_store_spend_reply(call->data, 1, reply);
+}
+
+
+ngx_int_t
+ngx_vpt_store_spend(ngx_str_t *advertiser, ngx_uint_t day, time_t ttl,
+    int64_t day_delta, int64_t total_delta, ngx_vpt_store_spend_pt done,
+    void *data)
+{
+    u_char                  dkey[NGX_VPT_STORE_SPEND_KEY];
+    u_char                  tkey[NGX_VPT_STORE_SPEND_KEY];
+    u_char                  dnum[NGX_INT64_LEN], tnum[NGX_INT64_LEN];
+    u_char                  ttlnum[NGX_TIME_T_LEN];
+    size_t                  argvlen[3];
+    ngx_str_t               key;
+    const char             *argv[3];
+    ngx_vpt_redis_call_t   *call;
+    ngx_vpt_store_spend_t  *sp;
+
+    if (advertiser->len > NGX_VPT_STORE_SPEND_KEY - 64) {
+        return NGX_DECLINED;
+    }
+
+    sp = ngx_alloc(sizeof(ngx_vpt_store_spend_t), ngx_cycle->log);
+    if (sp == NULL) {
+        return NGX_DECLINED;
+    }
+
+    sp->done = done;
+    sp->data = data;
+    sp->pending = 0;
+    sp->rc = NGX_OK;
+    sp->value[0] = 0;
+    sp->value[1] = 0;
+
+    /* the braces: both keys in one slot of a cluster */
+
+    key.data = dkey;
+    key.len = ngx_sprintf(dkey, "vpt:spend:{%V}:d:%ui", advertiser, day)
+              - dkey;
+
+    argv[0] = "INCRBY";
+    argvlen[0] = sizeof("INCRBY") - 1;
+    argv[2] = (const char *) dnum;
+    argvlen[2] = ngx_sprintf(dnum, "%L", day_delta) - dnum;
+
+    call = ngx_vpt_store_send(&key, ngx_vpt_store_spend_day_reply, sp, 3,
+                              argv, argvlen);
+    if (call == NULL) {
+        ngx_free(sp);
+        return NGX_DECLINED;
+    }
+
+    sp->pending++;
+
+    argv[0] = "EXPIRE";
+    argvlen[0] = sizeof("EXPIRE") - 1;
+    argv[2] = (const char *) ttlnum;
+    argvlen[2] = ngx_sprintf(ttlnum, "%T", ttl) - ttlnum;
+
+    (void) ngx_vpt_store_fire(&key, 3, argv, argvlen);
+
+    key.data = tkey;
+    key.len = ngx_sprintf(tkey, "vpt:spend:{%V}", advertiser) - tkey;
+
+    argv[0] = "INCRBY";
+    argvlen[0] = sizeof("INCRBY") - 1;
+    argv[2] = (const char *) tnum;
+    argvlen[2] = ngx_sprintf(tnum, "%L", total_delta) - tnum;
+
+    call = ngx_vpt_store_send(&key, ngx_vpt_store_spend_total_reply, sp, 3,
+                              argv, argvlen);
+    if (call == NULL) {
+        /* the day's reply still comes, and reports the error */
+        sp->rc = NGX_ERROR;
+        return NGX_OK;
+    }
+
+    sp->pending++;
+
+    return NGX_OK;
 }

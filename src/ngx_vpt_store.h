@@ -13,7 +13,13 @@
  *     P S          the shopper's context, a JSON string (the shop writes it)
  *     P S ":vpt"   the shopper's counters, a hash: "i:<offer>" impressions,
  *                  "a:<offer>" accepted; it lives 30 days from its first
- *                  write
+ *                  write (an accept starts them again), every write
+ *                  carrying the TTL
+ *
+ *     "vpt:spend:{" A "}:d:" D   advertiser A's spend in budget day D
+ *                  (days since the epoch, of vpt_budget_day each), in
+ *                  millionths, INCRBY from every node; it lives two days
+ *     "vpt:spend:{" A "}"        A's spend since it began, the same way
  *
  * Every command goes out through one function of ngx_vpt_store.c with its
  * key named apart, the place where routing by key (a cluster's slots) goes.
@@ -51,7 +57,6 @@ typedef struct {
 
     /* the store's own */
     ngx_str_t                 counters_key;  /* built once */
-    unsigned                  counters_known:1;  /* the hash exists */
 } ngx_vpt_shopper_t;
 
 
@@ -114,6 +119,23 @@ void ngx_vpt_store_record_decision(ngx_http_request_t *r,
  */
 ngx_int_t ngx_vpt_store_record_accept(ngx_http_request_t *r,
     ngx_vpt_shopper_t *shopper, ngx_vpt_store_accept_t *accept);
+
+
+/*
+ * Advertisers' spend (ngx_vpt_spend.c): adds this node's unsynced spend
+ * of advertiser id, in millionths, to its day's and its total's counters
+ * and reads both back, in one round trip.  NGX_OK: done is called once,
+ * later, with NGX_OK and the totals of all nodes, or NGX_ERROR (the
+ * deltas may or may not have been added: the caller counts them again,
+ * so spend errs high, never low).  NGX_DECLINED: Redis not usable now,
+ * nothing sent, done never called.  Nothing here sees a request.
+ */
+typedef void (*ngx_vpt_store_spend_pt)(void *data, ngx_int_t rc,
+    int64_t day_total, int64_t total);
+
+ngx_int_t ngx_vpt_store_spend(ngx_str_t *advertiser, ngx_uint_t day,
+    time_t ttl, int64_t day_delta, int64_t total_delta,
+    ngx_vpt_store_spend_pt done, void *data);
 
 
 #endif /* NGX_VPT_STORE_H */

@@ -37,6 +37,10 @@ static ngx_int_t ngx_http_vpt_candidates_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_vpt_context_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_basis_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_consent_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_http_variable_t  ngx_http_vpt_vars[] = {
@@ -72,6 +76,12 @@ static ngx_http_variable_t  ngx_http_vpt_vars[] = {
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("vpt_context"), NULL, ngx_http_vpt_context_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_basis"), NULL, ngx_http_vpt_basis_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_consent"), NULL, ngx_http_vpt_consent_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
@@ -470,6 +480,55 @@ ngx_http_vpt_context_variable(ngx_http_request_t *r,
 
     ngx_http_vpt_set(v, ctx->shopper.context_json.data,
                      ctx->shopper.context_json.len);
+
+    return NGX_OK;
+}
+
+
+/* "personal" or "request": what the decision stood on; empty: none */
+
+static ngx_int_t
+ngx_http_vpt_basis_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_vpt_ctx_t  *ctx;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx == NULL || ctx->basis == NGX_VPT_BASIS_NONE) {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+
+    } else if (ctx->basis == NGX_VPT_BASIS_PERSONAL) {
+        ngx_http_vpt_set(v, (u_char *) "personal", sizeof("personal") - 1);
+
+    } else {
+        ngx_http_vpt_set(v, (u_char *) "request", sizeof("request") - 1);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the consent level a page was decided under; empty for other requests */
+
+static ngx_int_t
+ngx_http_vpt_consent_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t           *name;
+    ngx_http_vpt_ctx_t  *ctx;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+
+    if (ctx == NULL || ctx->outcome == NGX_VPT_OUT_ACCEPT
+        || ctx->outcome == NGX_VPT_OUT_NONE)
+    {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    name = &ngx_http_vpt_consent_levels[ctx->consent].name;
+    ngx_http_vpt_set(v, name->data, name->len);
 
     return NGX_OK;
 }

@@ -36,6 +36,7 @@
 #include <jansson.h>
 
 #include "vpt_catalog_int.h"
+#include "vpt_advertiser_int.h"
 
 
 #define VPT_SLACK           16      /* alignment padding per allocation */
@@ -169,7 +170,7 @@ vpt_catalog_parse(const char *json, size_t len, const char *name, char *err,
 
     size = sizeof(vpt_catalog_mem_t) + n * sizeof(vpt_offer_t)
            + nslots * sizeof(uint32_t) + 2 * VPT_SLACK
-           + vpt_json_bound(root);
+           + vpt_json_bound(root) + vpt_adv_bound(root);
 
     m = calloc(1, size);
     if (m == NULL) {
@@ -305,14 +306,23 @@ vpt_catalog_fill(vpt_parse_t *p, json_t *root)
             continue;
         }
 
-        if (keylen == sizeof("offers") - 1
-            && memcmp(key, "offers", keylen) == 0)
+        if ((keylen == sizeof("offers") - 1
+             && memcmp(key, "offers", keylen) == 0)
+            || (keylen == sizeof("advertisers") - 1
+                && memcmp(key, "advertisers", keylen) == 0))
         {
             continue;
         }
 
         vpt_error(p, "unknown field \"%s\"",
                   vpt_show(show, sizeof(show), key, keylen));
+        return VPT_ERROR;
+    }
+
+    /* before the offers, which name them (vpt_advertiser.c) */
+    v = json_object_get(root, "advertisers");
+
+    if (v != NULL && vpt_adv_parse_all(p, v) != VPT_OK) {
         return VPT_ERROR;
     }
 
@@ -439,6 +449,11 @@ vpt_offer_parse(vpt_parse_t *p, size_t i, json_t *jo, vpt_offer_t *o)
         vpt_offer_error(p, i, o->id,
                         "\"advertiser\": only allowed for %s offers",
                         vpt_kind_name(VPT_KIND_THIRD_PARTY));
+        return VPT_ERROR;
+    }
+
+    if (vpt_adv_link(p, jo, o) != VPT_OK) {
+        vpt_offer_error(p, i, o->id, "%s", p->why);
         return VPT_ERROR;
     }
 

@@ -38,6 +38,10 @@ typedef struct {
 } vpt_strlist_t;
 
 
+/* vpt_advertiser.h */
+typedef struct vpt_advertiser_s  vpt_advertiser_t;
+
+
 typedef struct {
     vpt_str_t      id;
     vpt_kind_e     kind;
@@ -71,6 +75,10 @@ typedef struct {
      */
     const unsigned char  *escapes;
     size_t                nescapes;
+
+    /* with an "advertisers" array: its entry, and the value it pays */
+    long           adv;                /* index; -1: none */
+    double         impression_value;   /* cpm: price / 1000, whatever p */
 } vpt_offer_t;
 
 
@@ -78,6 +86,8 @@ typedef struct {
     vpt_str_t      version;
     vpt_offer_t   *offers;
     size_t         n;
+    vpt_advertiser_t  *advertisers;    /* vpt_advertiser.h */
+    size_t         nadvertisers;
     void          *mem;                /* owns everything above */
 } vpt_catalog_t;
 

@@ -231,6 +231,7 @@ vpt_context_from_json(vpt_context_t *ctx, const void *obj, char *arena,
     vpt_ctx_str(&a, f[VPT_CTX_DEVICE], &ctx->device);
     vpt_ctx_str(&a, f[VPT_CTX_REFERRER], &ctx->referrer);
     vpt_ctx_str(&a, f[VPT_CTX_COUNTRY], &ctx->country);
+    vpt_ctx_str(&a, f[VPT_CTX_WEEKDAY], &ctx->weekday);
 
     /* a whole number: 20 and 20.0 alike, as integers may be reals here */
 

@@ -43,6 +43,8 @@ typedef struct {
     vpt_str_t    referrer;
     vpt_str_t    country;
     int          local_hour;           /* -1: unknown */
+    vpt_str_t    weekday;              /* "mon".."sun" as the shop or the
+                                          request says; len 0: unknown */
 
     vpt_item_t   cart[VPT_CTX_MAX_ITEMS];
     size_t       ncart;

@@ -276,6 +276,9 @@ vpt_fj_root(vpt_fj_t *r, vpt_context_t *ctx)
             } else if (k == VPT_CTX_INTENT) {
                 vpt_fj_str(r, &v, &ctx->intent);
 
+            } else if (k == VPT_CTX_WEEKDAY) {
+                vpt_fj_str(r, &v, &ctx->weekday);
+
             } else if (k == VPT_CTX_LOCAL_HOUR) {
                 /* a whole number: 20 and 20.0 alike */
                 if ((v.type == VPT_FJ_INT || v.type == VPT_FJ_REAL)

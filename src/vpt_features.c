@@ -79,6 +79,8 @@ vpt_features_shopper(const vpt_context_t *ctx, vpt_page_e page, int hour,
         n = vpt_feat_add(out, n, max, vpt_ns("hour="), v);
     }
 
+    n = vpt_feat_add(out, n, max, vpt_ns("weekday="), ctx->weekday);
+
     if (ctx->loyalty_member >= 0) {
         v.data = ctx->loyalty_member ? "yes" : "no";
         v.len = strlen(v.data);

@@ -22,6 +22,7 @@
  *                eligibility rules, unlike the model, ignore case)
  *   hour=        night (0-5) | morning (6-11) | afternoon (12-17) |
  *                evening (18-23), of local_hour, else the server's hour
+ *   weekday=     mon .. sun, the context's, else the request's (vpt_reqctx.h)
  *   loyal=       yes | no (omitted when unknown)
  *   orders=      0 | 1 | 2-3 | 4-7 | 8+ (omitted when unknown)
  *   cart_cat=    each distinct cart category

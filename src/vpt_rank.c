@@ -104,11 +104,12 @@ typedef struct {
 } vpt_dict_t;
 
 
-/* what a decision reads of every offer, in 56 bytes */
+/* what a decision reads of every offer, in 64 bytes */
 typedef struct {
     double                base;         /* lin_o + pair_o */
     double                value;
     double                long_term_value;
+    double                impression_value;
     double                prior;
     double                min_cart_total;
     uint32_t              hours;        /* VPT_HOURS_ALL: no rule */
@@ -169,6 +170,9 @@ static double vpt_offer_logit(const vpt_ranker_t *r, size_t i, double sbase,
 static const vpt_strlist_t *vpt_offer_list(const vpt_offer_t *o,
     vpt_list_e l);
 static uint64_t vpt_hash_caseless(vpt_str_t v);
+static size_t vpt_pick_first_party(const vpt_ranker_t *r, const double *qev,
+    const uint32_t *qidx, size_t m, const size_t *picked, size_t j,
+    double eps, uint64_t *state, size_t *best, size_t *rest);
 
 
 vpt_ranker_t *
@@ -262,6 +266,7 @@ vpt_ranker_create(const vpt_catalog_t *c, const vpt_model_t *m, char *err,
         ro->value = (m != NULL && !isnan(v = vpt_model_value(m, o->id)))
                     ? v : o->value;
         ro->long_term_value = o->long_term_value;
+        ro->impression_value = o->impression_value;
         ro->prior = o->prior;
         ro->min_cart_total = o->min_cart_total;
         ro->hours = (o->hours & VPT_HOURS_ALL) ? o->hours & VPT_HOURS_ALL
@@ -358,7 +363,7 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
     size_t                   i, o, non, m, j, t, ntop, top[VPT_MAX_SLOTS];
     size_t                   pick, best, pos, rest, picked[VPT_MAX_SLOTS];
     size_t                   sorted[VPT_MAX_SLOTS];
-    unsigned                 slots;
+    unsigned                 slots, n3;
     uint8_t                 *mask;
     uint32_t                *qidx;
     uint64_t                 state;
@@ -405,6 +410,14 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
     for (o = 0; o < non; o++) {
         i = on[o];
 
+        if ((params->gate != NULL && params->gate[i])
+            || (params->no_capped && r->offers[i].cap)
+            || (params->no_third_party
+                && r->catalog->offers[i].kind == VPT_KIND_THIRD_PARTY))
+        {
+            continue;
+        }
+
         if (!vpt_rules(r, &s, i,
                        params->impressions ? params->impressions[i] : 0,
                        params->accepted ? params->accepted[i] : 0))
@@ -417,7 +430,8 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
         ro = &r->offers[i];
         p = (r->model != NULL) ? vpt_sigmoid(vpt_offer_logit(r, i, sbase, S))
                                : ro->prior;
-        ev = p * (ro->value + ltw * ro->long_term_value);
+        ev = p * (ro->value + ltw * ro->long_term_value)
+             + ro->impression_value;
 
         if (!(ev >= minv)) {
             continue;
@@ -453,8 +467,20 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
 
     state = params->seed;
 
+    n3 = 0;
+
     for (j = 0; j < slots && j < m; j++) {
         rest = m - j;
+
+        if (params->max_third_party && n3 >= params->max_third_party) {
+            pick = vpt_pick_first_party(r, qev, qidx, m, picked, j, eps,
+                                        &state, &best, &rest);
+            if (pick == m) {
+                break;
+            }
+
+            goto chosen;
+        }
 
         /* the best remaining: the first of top not picked yet */
 
@@ -488,7 +514,10 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
             pick = pos;
         }
 
+    chosen:
+
         picked[j] = pick;
+        n3 += (r->catalog->offers[qidx[pick]].kind == VPT_KIND_THIRD_PARTY);
 
         for (t = j; t > 0 && sorted[t - 1] > pick; t--) {
             sorted[t] = sorted[t - 1];
@@ -500,11 +529,79 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
         d->p[j] = qp[pick];
         d->value[j] = qev[pick];
         d->propensity[j] = ((pick == best) ? 1 - eps : 0) + eps / rest;
+
+        if (params->pass != NULL) {
+            d->propensity[j] *= params->pass[qidx[pick]];
+        }
+
         d->total_value += qev[pick];
         d->n = j + 1;
     }
 
     d->nothing_propensity = 0;
+}
+
+
+/*
+ * Past the third-party cap: the best remaining offer that is not
+ * third_party (or, with probability eps, one of them uniformly), with
+ * *best and *rest for its propensity; m when none is left.
+ */
+
+static size_t
+vpt_pick_first_party(const vpt_ranker_t *r, const double *qev,
+    const uint32_t *qidx, size_t m, const size_t *picked, size_t j,
+    double eps, uint64_t *state, size_t *best, size_t *rest)
+{
+    size_t  q, t, n, pos;
+
+    *best = m;
+    n = 0;
+
+    for (q = 0; q < m; q++) {
+        for (t = 0; t < j && picked[t] != q; t++) {
+            /* void */
+        }
+
+        if (t < j
+            || r->catalog->offers[qidx[q]].kind == VPT_KIND_THIRD_PARTY)
+        {
+            continue;
+        }
+
+        n++;
+
+        if (*best == m || qev[q] > qev[*best]) {
+            *best = q;
+        }
+    }
+
+    *rest = n;
+
+    if (n == 0 || !(eps > 0 && vpt_rand_unit(state) < eps)) {
+        return *best;
+    }
+
+    pos = (size_t) (vpt_rand_unit(state) * (double) n);
+    pos = (pos < n) ? pos : n - 1;
+
+    for (q = 0; q < m; q++) {
+        for (t = 0; t < j && picked[t] != q; t++) {
+            /* void */
+        }
+
+        if (t < j
+            || r->catalog->offers[qidx[q]].kind == VPT_KIND_THIRD_PARTY)
+        {
+            continue;
+        }
+
+        if (pos-- == 0) {
+            return q;
+        }
+    }
+
+    return *best;
 }
 
 

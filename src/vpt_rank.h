@@ -49,6 +49,20 @@ typedef struct {
     uint64_t          seed;             /* from the decision id */
     const uint32_t   *impressions;      /* per offer index, or NULL */
     const uint8_t    *accepted;         /* per offer index, or NULL */
+
+    /* advertisers (vpt_adv_gate()): NULL, 0: none */
+    const uint8_t    *gate;             /* per offer index: 1 keeps out */
+    const double     *pass;             /* per offer index: pacing's */
+    unsigned          max_third_party;  /* per page; 0: no cap */
+
+    /*
+     * Offers left out before the rules, so exploration and propensities
+     * are over what remains: capped offers when the counters were not
+     * read (an anonymous shopper), third_party offers when the shopper's
+     * consent does not reach third parties.
+     */
+    unsigned          no_capped:1;
+    unsigned          no_third_party:1;
 } vpt_decide_params_t;
 
 
@@ -84,6 +98,13 @@ typedef struct {
  *   (1 - explore) * [offer[j] is the best remaining] + explore / remaining
  * (the propensity of the whole list is their product).  With no qualifying
  * offer n is 0 and nothing_propensity 1.
+ *
+ * An offer with gate[i] set is not eligible.  EV adds the offer's
+ * impression_value (cpm) to p * value.  Once max_third_party third_party
+ * offers are chosen, the remaining slots choose among the others alone
+ * (best, or uniformly with probability explore, as above).  A chosen
+ * offer's propensity is multiplied by pass[offer], the chance pacing let
+ * its advertiser take part.
  */
 void vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
     const vpt_decide_params_t *params, void *scratch, vpt_decision_t *d);

@@ -241,6 +241,11 @@ vpt_render_do(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
     n += vpt_html_escape(vpt_at(n), vars->decision.data, vars->decision.len);
     n += vpt_lit(n, "\" data-vpt-offer=\"");
     n += vpt_html_escape(vpt_at(n), o->id.data, o->id.len);
+
+    if (vars->preview) {
+        n += vpt_lit(n, "\" data-vpt-preview=\"1");
+    }
+
     n += vpt_lit(n, "\">");
 
     if (o->escapes == NULL) {

@@ -43,6 +43,8 @@
 typedef struct {
     vpt_str_t    decision;
     vpt_str_t    experiment;            /* len 0: none */
+    unsigned     preview:1;             /* data-vpt-preview="1" after
+                                           data-vpt-offer: a QA preview */
 } vpt_render_vars_t;
 
 size_t vpt_render_size(const vpt_offer_t *o, const vpt_context_t *ctx,

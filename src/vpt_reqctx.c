@@ -661,6 +661,13 @@ vpt_reqctx_apply(const vpt_reqctx_t *rq, vpt_context_t *ctx)
     if (ctx->local_hour < 0 && rq->local_hour >= 0) {
         ctx->local_hour = rq->local_hour;
     }
+
+    if (ctx->weekday.len == 0
+        && (s = vpt_tz_weekday_name(rq->weekday)) != NULL)
+    {
+        ctx->weekday.data = s;
+        ctx->weekday.len = 3;
+    }
 }
 
 

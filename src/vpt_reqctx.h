@@ -154,9 +154,9 @@ void vpt_reqctx_build(vpt_reqctx_t *rq, const vpt_reqctx_conf_t *conf,
     int64_t now);
 
 /*
- * Fills ctx's unknown device, referrer, country and local_hour from rq
- * (strings point to static names or into rq: rq must outlive ctx's use).
- * weekday has no field in vpt_context_t yet: see vpt_tz_weekday_name().
+ * Fills ctx's unknown device, referrer, country, local_hour and weekday
+ * from rq (strings point to static names or into rq: rq must outlive
+ * ctx's use).
  */
 void vpt_reqctx_apply(const vpt_reqctx_t *rq, vpt_context_t *ctx);
 

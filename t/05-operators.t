@@ -281,7 +281,7 @@ sub delta {
 
 my @statuses = qw(injected suppressed control no_session no_context
                   bad_context redis_timeout redis_error no_anchor skipped
-                  off accept);
+                  off accept bot preview);
 
 # --- one worker: the beacon, then the counters --------------------------------
 
@@ -457,8 +457,9 @@ redis_cmd($rd, 'SET', "${prefix}shopper-a", $context);
 
     my @views = (
         (map { [ 'injected', sid => "count-$_" ] } 1 .. 3),
-        (map { [ 'no_session' ] } 1 .. 2),
-        (map { [ 'no_context', sid => "nobody-$_" ] } 1 .. 2),
+        # shoppers the shop never wrote: decided on the request alone
+        (map { [ 'injected' ] } 1 .. 2),
+        (map { [ 'injected', sid => "nobody-$_" ] } 1 .. 2),
         (map { [ 'skipped', sid => "count-1", method => 'HEAD' ] } 1 .. 2),
     );
     for my $v (@views) {
@@ -479,13 +480,12 @@ redis_cmd($rd, 'SET', "${prefix}shopper-a", $context);
     # 3 + 2 + 2 + 2 views, one more injected, one accept; not the 400
     is(delta($after, $before, 'vpt_requests_total'), 11,
        'vpt_requests_total counts every page view and the accept');
-    my %want = (injected => 4, no_session => 2, no_context => 2,
-                skipped => 2, accept => 1);
+    my %want = (injected => 8, skipped => 2, accept => 1);
     for my $st (@statuses) {
         is(delta($after, $before, 'vpt_status_total', status => $st),
            $want{$st} // 0, "vpt_status_total{status=\"$st\"}");
     }
-    is(delta($after, $before, 'vpt_impressions_total', offer => 'best'), 4,
+    is(delta($after, $before, 'vpt_impressions_total', offer => 'best'), 8,
        'impressions of the offer shown');
     is(delta($after, $before, 'vpt_impressions_total', offer => 'second'), 0,
        'no impressions of an offer not shown');

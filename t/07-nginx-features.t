@@ -176,7 +176,8 @@ sub while_redis_sleeps {
                                       PeerPort => $port, Proto => 'tcp')
             or die "connect: $!";
         print $s "GET /footer/thanks.html HTTP/1.1\r\nHost: localhost\r\n"
-               . "Cookie: vpt_sid=cid\r\n\r\n";
+            . "User-Agent: $BROWSER\r\n"
+            . "Cookie: vpt_sid=cid\r\n\r\n";
         sleep 0.05;
         close $s;
         return ();
@@ -197,7 +198,8 @@ sub while_redis_sleeps {
         my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                       PeerPort => $port, Proto => 'tcp')
             or die "connect: $!";
-        print $s "GET /thanks.html HTTP/1.0\r\nCookie: vpt_sid=cid\r\n\r\n";
+        print $s "GET /thanks.html HTTP/1.0\r\nCookie: vpt_sid=cid\r\n"
+            . "User-Agent: $BROWSER\r\n\r\n";
         sleep 0.03;
         shutdown $s, 1;
         my $data = '';

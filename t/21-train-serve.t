@@ -99,9 +99,16 @@ my @contexts = (
     close $f;
 }
 
+# Redis gets the shop's context; vpt-score also what nginx fills in from
+# the request where the shop is silent: the test's browser (desktop), no
+# Referer (direct), today's weekday in the server's zone
+my $weekday = (qw(sun mon tue wed thu fri sat))[(localtime)[6]];
+
 for my $c (@contexts) {
     $c->[2] = $json->encode($c->[1]);
-    write_file("$dir/ctx-$c->[0].json", $c->[2]);
+    my %seen = (device => 'desktop', referrer => 'direct',
+                weekday => $weekday, %{ $c->[1] });
+    write_file("$dir/ctx-$c->[0].json", $json->encode(\%seen));
 }
 
 

@@ -67,7 +67,7 @@ wait_for(sub {
     return $d || !unlink "$dir/all.log", "$dir/decisions.log";
 }, 5);
 ok($d, "the page has an offer") or diag(read_file("$dir/all.log"));
-http_get($port, '/thanks.html');                       # no_session
+http_get($port, '/thanks.html');                       # no session
 http_get($port, '/logo.svg');                          # not a decision
 http_get($port, '/a%22b%5C%0A%01.html?s=s1');          # 404: skipped
 is(http_get($port, "/vpt/accept?d=$d&o=hello")->{status}, 204, 'accepted');
@@ -96,7 +96,7 @@ like($page->{value}, qr/^\d+\.\d+$/, 'value is the offer\'s value');
 my @dec = map { $json->decode($_) } split /\n/,
     read_file("$dir/decisions.log");
 is_deeply([ sort map { $_->{status} } @dec ],
-          [ sort qw(injected no_session skipped accept) ],
+          [ sort qw(injected injected skipped accept) ],
           'the if= log has the decisions (the 404 skipped) and the accept, '
           . 'not the asset')
     or diag(explain \@dec);

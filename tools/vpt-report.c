@@ -3,7 +3,7 @@
  *
  * Past 800 lines on purpose: one tool, its counting and its two outputs.
  *
- * vpt-report [--json] LOG...
+ * vpt-report [--json] [--catalog FILE] LOG...
  *
  * Reads nginx access logs in the "vpt" log_format (conf.d/vpt-log.conf,
  * one JSON object per line; plain or gzip; "-" is stdin) in one pass and
@@ -57,6 +57,14 @@
  *                       "relative_ci95": [lo, hi] | null}}]}
  * Arms are ordered treatment, control, all, then by name; offers by
  * impressions, then accepts, descending; rates are fractions (not %).
+ *
+ * With --catalog, a catalog with "advertisers": per advertiser, over all
+ * arms, its offers' impressions and accepts, its spend at its price (cpm
+ * per impression, cpa and cpc per accept), its total budget left (null:
+ * none) and its effective prices (spend per accept, per thousand
+ * impressions); in --json as "advertisers": [{"advertiser": "id",
+ * "impressions": N, "accepts": N, "spend": x, "budget_left": x | null,
+ * "cost_per_accept": x | null, "ecpm": x | null}] after "experiments".
  */
 
 #include <getopt.h>
@@ -65,6 +73,7 @@
 #include <string.h>
 
 #include "vpt_tools.h"
+#include "vpt_advertiser.h"
 
 
 #define VPT_MAX_ARMS     10000
@@ -133,7 +142,10 @@ typedef struct {
 } vpt_report_t;
 
 
-static vpt_report_t  rep;
+static vpt_report_t   rep;
+static vpt_catalog_t *catalog;         /* --catalog, or NULL */
+
+static void vpt_print_advertisers(FILE *f, int json);
 
 
 static int
@@ -688,7 +700,9 @@ vpt_print_json(vpt_arm_t **order)
         fputs("}", f);
     }
 
-    fputs("]}\n", f);
+    fputs("]", f);
+    vpt_print_advertisers(f, 1);
+    fputs("}\n", f);
 }
 
 
@@ -811,6 +825,8 @@ vpt_print_text(vpt_arm_t **order)
         }
     }
 
+    vpt_print_advertisers(f, 0);
+
     if (rep.bad.count) {
         fputc('\n', f);
         vpt_bad_print(&rep.bad, f);
@@ -818,8 +834,84 @@ vpt_print_text(vpt_arm_t **order)
 }
 
 
+/* per advertiser of --catalog, over all arms: see the top of the file */
+
+static void
+vpt_print_advertisers(FILE *f, int json)
+{
+    long                     k;
+    double                   spend, left, *imp, *acc;
+    size_t                   i, n;
+    vpt_str_t                id;
+    const vpt_advertiser_t  *a;
+
+    n = (catalog != NULL) ? catalog->nadvertisers : 0;
+
+    if (n == 0) {
+        return;
+    }
+
+    imp = vpt_xalloc(n * sizeof(double));
+    acc = vpt_xalloc(n * sizeof(double));
+    memset(imp, 0, n * sizeof(double));
+    memset(acc, 0, n * sizeof(double));
+
+    for (i = 0; i < rep.noffers; i++) {
+        id.data = rep.offers[i].id;
+        id.len = strlen(rep.offers[i].id);
+        k = vpt_catalog_find(catalog, id);
+
+        if (k >= 0 && catalog->offers[k].adv >= 0) {
+            imp[catalog->offers[k].adv] += rep.offers[i].impressions;
+            acc[catalog->offers[k].adv] += rep.offers[i].accepts;
+        }
+    }
+
+    fputs(json ? ",\n \"advertisers\": [" : "\nadvertisers\n"
+          "  advertiser               impressions  accepts        spend"
+          "  budget left  cost/accept      eCPM\n", f);
+
+    for (i = 0; i < n; i++) {
+        a = &catalog->advertisers[i];
+        spend = (imp[i] * (double) vpt_adv_impression_cost(a)
+                 + acc[i] * (double) vpt_adv_accept_cost(a))
+                / VPT_MONEY_UNIT;
+        left = (a->total_budget == VPT_MONEY_NONE)
+               ? NAN : (double) a->total_budget / VPT_MONEY_UNIT - spend;
+
+        if (!json) {
+            fprintf(f, "  %-24s %11.0f %8.0f %12.2f %12.2f %12.2f %9.2f\n",
+                    a->id.data, imp[i], acc[i], spend, left,
+                    acc[i] > 0 ? spend / acc[i] : NAN,
+                    imp[i] > 0 ? 1000 * spend / imp[i] : NAN);
+            continue;
+        }
+
+        fprintf(f, "%s\n  {\"advertiser\": ", i ? "," : "");
+        vpt_json_str(f, a->id.data, a->id.len);
+        fprintf(f, ", \"impressions\": %.0f, \"accepts\": %.0f, "
+                "\"spend\": ", imp[i], acc[i]);
+        vpt_json_num(f, spend);
+        fputs(", \"budget_left\": ", f);
+        vpt_json_num(f, left);
+        fputs(", \"cost_per_accept\": ", f);
+        vpt_json_num(f, acc[i] > 0 ? spend / acc[i] : NAN);
+        fputs(", \"ecpm\": ", f);
+        vpt_json_num(f, imp[i] > 0 ? 1000 * spend / imp[i] : NAN);
+        fputs("}", f);
+    }
+
+    if (json) {
+        fputs("]", f);
+    }
+
+    free(imp);
+    free(acc);
+}
+
+
 static const char  vpt_usage_text[] =
-    "usage: vpt-report [--json] LOG...\n"
+    "usage: vpt-report [--json] [--catalog FILE] LOG...\n"
     "  LOG: an access log in the vpt log_format, plain or gzip; "
     "\"-\" is stdin\n";
 
@@ -847,18 +939,25 @@ main(int argc, char **argv)
 static int
 vpt_report_options(int argc, char **argv)
 {
-    int        json;
+    int          json;
+    const char  *catalog_file;
 
-    vpt_opt_t  opts[] = {
+    vpt_opt_t    opts[] = {
         { "json", VPT_OPT_FLAG, &json, 0, 0 },
+        { "catalog", VPT_OPT_STR, &catalog_file, 0, 0 },
         { NULL, 0, NULL, 0, 0 }
     };
 
     vpt_tool_init("vpt-report", vpt_usage_text);
 
     json = 0;
+    catalog_file = NULL;
 
     vpt_opt_next(argc, argv, opts);
+
+    if (catalog_file != NULL) {
+        catalog = vpt_xcatalog_load(catalog_file);
+    }
 
     if (optind == argc) {
         vpt_usage(2);

@@ -260,6 +260,7 @@ check_render(const vpt_catalog_t *c)
     ctx.user_id.len = sizeof(evil) - 1;
     ctx.intent = ctx.user_id;
 
+    memset(&vars, 0, sizeof(vars));
     vars.decision.data = "0123456789abcdef";
     vars.decision.len = 16;
     vars.experiment.data = "exp";

@@ -480,6 +480,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     decision[16] = '\0';
 
+    memset(&vars, 0, sizeof(vars));
     vars.decision.data = decision;
     vars.decision.len = 16;
     vars.experiment.data = ((x >> 62) & 1) ? "exp-1" : "";

@@ -85,6 +85,7 @@ ctx_eq(const vpt_context_t *a, const vpt_context_t *b, const char **why)
     CTX_EQ(a->nviewed == b->nviewed, "nviewed");
     CTX_EQ(ctx_eq_items(a->viewed, b->viewed, a->nviewed), "viewed");
     CTX_EQ(ctx_eq_str(a->intent, b->intent), "intent");
+    CTX_EQ(ctx_eq_str(a->weekday, b->weekday), "weekday");
     CTX_EQ(a->nfeatures == b->nfeatures, "nfeatures");
 
     for (i = 0; i < a->nfeatures; i++) {

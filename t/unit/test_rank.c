@@ -521,6 +521,38 @@ VPT_TEST(offers_are_ranked_by_expected_value)
 }
 
 
+VPT_TEST(anonymous_and_first_party_shoppers_choose_among_the_rest)
+{
+    vpt_offer_t          o[3];
+    vpt_context_t        ctx;
+    vpt_decision_t       d;
+    vpt_decide_params_t  p;
+
+    vpt_context_init(&ctx);
+    offer_init(&o[0], "capped", 100, 0, 0.5);
+    offer_init(&o[1], "partner", 50, 0, 0.5);
+    offer_init(&o[2], "own", 1, 0, 0.5);
+    o[0].cap_per_shopper = 3;
+    o[1].kind = VPT_KIND_THIRD_PARTY;
+
+    params_init(&p, VPT_PAGE_CART);
+    decide(o, 3, NULL, &ctx, &p, &d);
+    VPT_CHECK(d.n == 1 && d.offer[0] == 0 && d.eligible == 3);
+
+    /* no counters read: a capped offer cannot be checked, so is out */
+    p.no_capped = 1;
+    decide(o, 3, NULL, &ctx, &p, &d);
+    VPT_CHECK(d.n == 1 && d.offer[0] == 1 && d.eligible == 2);
+
+    /* no third parties either; exploration is over what is left */
+    p.no_third_party = 1;
+    p.explore = 1;
+    decide(o, 3, NULL, &ctx, &p, &d);
+    VPT_CHECK(d.n == 1 && d.offer[0] == 2 && d.eligible == 1);
+    VPT_CHECK_NEAR(d.propensity[0], 1, 1e-12);
+}
+
+
 VPT_TEST(equal_values_keep_catalog_order)
 {
     vpt_offer_t          o[3];
@@ -1280,6 +1312,7 @@ main(void)
     VPT_RUN(impressions_reach_the_cap_in_a_decision);
     VPT_RUN(gift_buyer_who_bought_a_toy_gets_no_toy_offer_on_confirmation);
     VPT_RUN(offers_are_ranked_by_expected_value);
+    VPT_RUN(anonymous_and_first_party_shoppers_choose_among_the_rest);
     VPT_RUN(equal_values_keep_catalog_order);
     VPT_RUN(long_term_weight_can_put_loyalty_before_an_upsell);
     VPT_RUN(nothing_worth_showing_is_suppressed);

@@ -34,6 +34,7 @@ vars_init(vpt_render_vars_t *vars, const char *decision,
 {
     vars->decision = str(decision);
     vars->experiment = str(experiment);
+    vars->preview = 0;
 }
 
 
@@ -77,6 +78,12 @@ VPT_TEST(markup_is_wrapped_with_the_decision_and_offer)
     CHECK_RENDER(&o, &ctx, &vars,
                  "<div class=\"vpt-offer\" data-vpt-decision=\"7f3a9c01e2\""
                  " data-vpt-offer=\"loyalty\"><p>Join!</p></div>");
+
+    vars.preview = 1;
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"7f3a9c01e2\""
+                 " data-vpt-offer=\"loyalty\" data-vpt-preview=\"1\">"
+                 "<p>Join!</p></div>");
 }
 
 

@@ -55,6 +55,7 @@ render(const char *markup, const char *value)
     offer_init(&o, "o1", 1, 0, 0.5);
     o.markup = str(markup);
     ctx_init(&ctx, value);
+    memset(&vars, 0, sizeof(vpt_render_vars_t));
     vars.decision = str("7f3a");
     vars.experiment = str("");
 

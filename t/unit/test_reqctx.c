@@ -470,6 +470,7 @@ VPT_TEST(the_redis_context_wins_field_by_field)
     VPT_CHECK_STR(ctx.referrer.data, ctx.referrer.len, "search");
     VPT_CHECK_STR(ctx.country.data, ctx.country.len, "DE");
     VPT_CHECK(ctx.local_hour == 1);
+    VPT_CHECK_STR(ctx.weekday.data, ctx.weekday.len, "sun");
 
     /* the shop said device and hour: those stay, the rest is filled */
     vpt_context_init(&ctx);
@@ -491,6 +492,7 @@ VPT_TEST(the_redis_context_wins_field_by_field)
     vpt_context_init(&ctx);
     vpt_reqctx_apply(&rq, &ctx);
     VPT_CHECK(ctx.local_hour == -1 && ctx.country.len == 0);
+    VPT_CHECK(ctx.weekday.len == 0);
 
     vpt_tz_free(tz);
     vpt_ref_hosts_free(h);

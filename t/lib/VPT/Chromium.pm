@@ -52,6 +52,11 @@ sub new {
         { exec $bin, '--headless', '--disable-gpu', '--no-sandbox',
              '--hide-scrollbars', '--no-first-run', '--mute-audio',
              '--remote-debugging-pipe', "--user-data-dir=$profile",
+             # a desktop Chrome's: "HeadlessChrome" is a bot's, and the
+             # module offers bots nothing
+             '--user-agent=Mozilla/5.0 (X11; Linux x86_64) '
+             . 'AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 '
+             . 'Safari/537.36',
              'about:blank' }
         POSIX::_exit(127);
     }

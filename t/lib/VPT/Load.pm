@@ -12,6 +12,7 @@ use warnings;
 use Exporter 'import';
 use IO::Socket::INET;
 use Time::HiRes qw(time);
+use VPT::Test ();
 
 our @EXPORT = qw(load_start load_stop load_results load_summary);
 
@@ -57,6 +58,7 @@ sub _get {
                                   Timeout => 5)
         or return (0, '');
     print $s "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+           . "User-Agent: $VPT::Test::BROWSER\r\n"
            . "Cookie: vpt_sid=$sid\r\n\r\n";
     local $/;
     my $raw = <$s> // '';

@@ -22,7 +22,12 @@ our @EXPORT = qw(repo_root module_path free_port tmpdir
                  start_redis stop_redis redis_cmd
                  start_origin http_request http_get
                  access_log_lines error_log wait_for
-                 worker_pids write_file read_file);
+                 worker_pids write_file read_file $BROWSER);
+
+# what http_get() sends as User-Agent: a desktop browser (the module offers
+# nothing to a request without one, as to a bot)
+our $BROWSER = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 '
+             . 'Firefox/128.0';
 
 my $ROOT = abs_path(dirname(__FILE__) . '/../../..');
 my @CHILDREN;
@@ -447,6 +452,9 @@ sub http_get {
     my $raw = "$method $path HTTP/$ver\r\nHost: localhost\r\n";
     $raw .= "Connection: close\r\n" if $ver eq '1.1';
     $raw .= "Cookie: vpt_sid=$o{sid}\r\n" if defined $o{sid};
+    # a browser's, unless the test names its own: no User-Agent is a bot's
+    $raw .= "User-Agent: $BROWSER\r\n"
+        unless grep { lc $_ eq 'user-agent' } keys %{ $o{headers} // {} };
     for my $k (sort keys %{ $o{headers} // {} }) {
         $raw .= "$k: $o{headers}{$k}\r\n";
     }
