@@ -102,6 +102,41 @@ static ngx_command_t  ngx_http_vpt_commands[] = {
       0,
       NULL },
 
+    { ngx_string("vpt_redis_sentinel"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_vpt_redis_conf_sentinel,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, redis_topo),
+      NULL },
+
+    { ngx_string("vpt_redis_cluster"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_vpt_redis_conf_cluster,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, redis_topo),
+      NULL },
+
+    { ngx_string("vpt_redis_password_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_vpt_redis_conf_password_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, redis_topo),
+      NULL },
+
+    { ngx_string("vpt_redis_user"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, redis_topo.user),
+      NULL },
+
+    { ngx_string("vpt_redis_db"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vpt_main_conf_t, redis_topo.db),
+      NULL },
+
     { ngx_string("vpt_redis_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -361,8 +396,10 @@ ngx_http_vpt_create_main_conf(ngx_conf_t *cf)
      *     vmcf->catalog = NULL;
      *     vmcf->redis = NULL;
      *     vmcf->default_anchor = NULL;
+     *     vmcf->redis_topo = { 0 } but its db;
      */
 
+    vmcf->redis_topo.db = NGX_CONF_UNSET;
     vmcf->spend_sync = NGX_CONF_UNSET_MSEC;
     vmcf->budget_day = NGX_CONF_UNSET;
 
@@ -381,6 +418,30 @@ static char *
 ngx_http_vpt_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_vpt_main_conf_t *vmcf = conf;
+
+    if (ngx_vpt_redis_conf_check(cf, &vmcf->redis_topo, vmcf->redis)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (vmcf->redis_topo.master_name.len || vmcf->redis_topo.seeds) {
+        /*
+         * a placeholder: the addresses come from the sentinels or the
+         * cluster's slot map
+         */
+
+        vmcf->redis = ngx_pcalloc(cf->pool, sizeof(ngx_vpt_redis_addr_t));
+        if (vmcf->redis == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_str_set(&vmcf->redis->name, "cluster");
+
+        if (vmcf->redis_topo.master_name.len) {
+            vmcf->redis->name = vmcf->redis_topo.master_name;
+        }
+    }
 
     vmcf->default_anchor = ngx_http_vpt_default_anchor(cf);
 
@@ -738,6 +799,25 @@ ngx_http_vpt_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    ngx_vpt_redis_topology_init(&vmcf->redis_topo);
+
+    if (vmcf->redis_topo.master_name.len || vmcf->redis_topo.seeds) {
+        if (ngx_process != NGX_PROCESS_WORKER
+            && ngx_process != NGX_PROCESS_SINGLE)
+        {
+            return NGX_OK;
+        }
+
+        if (vmcf->redis_topo.seeds) {
+            ngx_vpt_cluster_init_worker(cycle, &vmcf->redis_topo);
+
+        } else {
+            ngx_vpt_redis_sentinel_init_worker(cycle, &vmcf->redis_topo);
+        }
+
+        return NGX_OK;
+    }
+
     return ngx_vpt_redis_init_worker(cycle, vmcf->redis);
 }
 
@@ -745,6 +825,8 @@ ngx_http_vpt_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_vpt_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_vpt_redis_sentinel_exit_worker();
+    ngx_vpt_cluster_exit_worker();
     ngx_vpt_redis_exit_worker(cycle);
 }
 

@@ -24,6 +24,8 @@
 #include "vpt_sign.h"
 #include "vpt_tz.h"
 #include "ngx_vpt_redis.h"
+#include "ngx_vpt_redis_topology.h"
+#include "ngx_vpt_cluster.h"
 #include "ngx_vpt_store.h"
 
 
@@ -110,7 +112,8 @@ typedef struct {
     ngx_str_t                 catalog_file;
     vpt_catalog_t            *catalog;
     ngx_array_t               rankers;   /* ngx_vpt_ranker_entry_t */
-    ngx_vpt_redis_addr_t     *redis;     /* NULL: no vpt_redis */
+    ngx_vpt_redis_addr_t     *redis;     /* NULL: no Redis at all */
+    ngx_vpt_redis_topo_t      redis_topo;    /* auth, db, Sentinel */
     vpt_anchor_t             *default_anchor;
     ngx_flag_t                used;      /* some location has vpt on */
     ngx_flag_t                beacons;   /* some location has vpt_beacon */

@@ -89,6 +89,7 @@
 #include <hiredis/async.h>
 
 #include "ngx_vpt_redis_int.h"
+#include "ngx_vpt_redis_topology.h"
 
 
 #define NGX_VPT_REDIS_BACKOFF_MAX      5000     /* ms */
@@ -131,6 +132,11 @@ ngx_vpt_redis_connect(void)
     w = &ngx_vpt_redis;
 
     if (w->ac != NULL || w->exiting) {
+        return;
+    }
+
+    if (w->addr->unix_path.len == 0 && w->addr->npeers == 0) {
+        /* Sentinel has not named the master yet */
         return;
     }
 
@@ -242,6 +248,8 @@ ngx_vpt_redis_failed(const char *reason, ngx_uint_t was_connected)
     /* the next address the name had, if it had several */
     w->peer++;
 
+    ngx_vpt_redis_topology_lost();
+
     if (w->reconnect.timer_set) {
         return;
     }
@@ -283,6 +291,33 @@ ngx_vpt_redis_abort_handler(ngx_event_t *ev)
  * Frees the context from our own code (never from a hiredis callback):
  * the calls in flight get a NULL reply, then the cleanup hook runs.
  */
+
+/* Sentinel named another master: go there now, not after a backoff */
+
+void
+ngx_vpt_redis_retarget(void)
+{
+    ngx_vpt_redis_worker_t  *w;
+
+    w = &ngx_vpt_redis;
+
+    if (w->exiting) {
+        return;
+    }
+
+    ngx_vpt_redis_drop("the master moved");
+
+    if (w->reconnect.timer_set) {
+        ngx_del_timer(&w->reconnect);
+    }
+
+    w->backoff = NGX_VPT_REDIS_BACKOFF_MIN;
+    w->attempts = 0;
+    w->peer = 0;
+
+    ngx_vpt_redis_connect();
+}
+
 
 static void
 ngx_vpt_redis_drop(const char *reason)
@@ -355,6 +390,9 @@ ngx_vpt_redis_on_connect(const redisAsyncContext *ac, int status)
         /* hiredis frees the context now: the cleanup hook deals with it */
         return;
     }
+
+    /* AUTH and SELECT before the PING and any request's command */
+    ngx_vpt_redis_topology_greet(w->ac);
 
     w->up = 1;
 

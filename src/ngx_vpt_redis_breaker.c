@@ -30,6 +30,7 @@
 #include <hiredis/async.h>
 
 #include "ngx_vpt_redis_int.h"
+#include "ngx_vpt_redis_topology.h"
 
 
 #define NGX_VPT_BREAKER_THRESHOLD      5        /* consecutive failures */
@@ -96,6 +97,7 @@ ngx_vpt_redis_account(redisReply *reply)
 
     if (reply->type == REDIS_REPLY_ERROR && !ngx_vpt_redis_wrongtype(reply)) {
         w->stats.errors++;
+        ngx_vpt_redis_topology_error(reply);
         return 0;
     }
 

@@ -82,6 +82,8 @@ extern ngx_vpt_redis_worker_t  ngx_vpt_redis;
 void ngx_vpt_redis_connect(void);
 void ngx_vpt_redis_reconnect_handler(ngx_event_t *ev);
 void ngx_vpt_redis_abort_handler(ngx_event_t *ev);
+/* the address changed (Sentinel): drop and connect to it now */
+void ngx_vpt_redis_retarget(void);
 
 /* ngx_vpt_redis_link.c: a link's health */
 void ngx_vpt_redis_link_start(redisAsyncContext *ac);

@@ -339,6 +339,7 @@ ngx_http_vpt_stats_publish(ngx_http_vpt_stats_conf_t *conf)
     w->timeouts = (ngx_atomic_uint_t) rs.timeouts;
     w->in_flight = (ngx_atomic_uint_t) rs.pending;
     w->reconnects = (ngx_atomic_uint_t) (rs.connects ? rs.connects - 1 : 0);
+    ngx_vpt_status_topology_publish(conf->sh->topo, ngx_worker);
     w->pid = (ngx_atomic_uint_t) ngx_pid;
 }
 

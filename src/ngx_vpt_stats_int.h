@@ -12,6 +12,7 @@
 #include <ngx_core.h>
 
 #include "ngx_vpt.h"
+#include "ngx_vpt_status_topology.h"
 
 
 #define NGX_VPT_STATS_MAX_OFFERS   4096
@@ -84,6 +85,7 @@ typedef struct {
     ngx_uint_t                  nexperiments;   /* slots ever used */
     ngx_http_vpt_stats_experiment_t
                                 experiments[NGX_VPT_STATS_MAX_EXPERIMENTS];
+    ngx_vpt_topo_shm_t          topo[NGX_VPT_TOPO_WORKERS];
 } ngx_http_vpt_stats_shm_t;
 
 

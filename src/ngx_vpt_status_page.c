@@ -59,6 +59,7 @@ typedef struct {
     ngx_http_vpt_status_snap_experiment_t  *experiments;
     ngx_uint_t                              nexperiments;
     ngx_str_t                               info;
+    ngx_str_t                               topology;   /* the section */
 } ngx_http_vpt_status_snap_t;
 
 
@@ -206,7 +207,7 @@ static ngx_int_t
 ngx_http_vpt_status_snapshot(ngx_http_request_t *r,
     ngx_http_vpt_status_snap_t *snap)
 {
-    ngx_uint_t                     i, j, nworkers;
+    ngx_uint_t                     i, j, nworkers, *worker;
     ngx_core_conf_t               *ccf;
     ngx_http_vpt_stats_shm_t     *sh;
     ngx_http_vpt_stats_conf_t    *conf;
@@ -294,7 +295,17 @@ ngx_http_vpt_status_snapshot(ngx_http_request_t *r,
         snap->nworkers++;
     }
 
-    return NGX_OK;
+    worker = ngx_palloc(r->pool, (snap->nworkers + 1) * sizeof(ngx_uint_t));
+    if (worker == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < snap->nworkers; i++) {
+        worker[i] = snap->workers[i].worker;
+    }
+
+    return ngx_vpt_status_topology_text(r->pool, sh->topo, worker,
+                                        snap->nworkers, &snap->topology);
 }
 
 
@@ -438,6 +449,15 @@ ngx_http_vpt_status_write(ngx_http_vpt_status_out_t *out,
                                  snap->workers[i].worker,
                                  snap->workers[i].reconnects);
     }
+
+    /* Sentinel's or the cluster's, made once in the snapshot */
+
+    if (out->pos) {
+        out->pos = ngx_cpymem(out->pos, snap->topology.data,
+                              snap->topology.len);
+    }
+
+    out->len += snap->topology.len;
 }
 
 

@@ -16,6 +16,7 @@
 
 #include "ngx_vpt.h"
 #include "ngx_vpt_store_int.h"
+#include "vpt_cluster.h"
 
 
 /* VPT_CTX_MAX_BYTES: GETRANGE's end is inclusive, one more tells "too big" */
@@ -45,6 +46,8 @@ struct ngx_vpt_store_lookup_s {
 };
 
 
+static ngx_int_t ngx_vpt_store_cluster_key(ngx_http_request_t *r,
+    ngx_vpt_shopper_t *shopper, ngx_str_t *key);
 static void ngx_vpt_store_context_reply(ngx_vpt_redis_call_t *call,
     redisReply *reply);
 static void ngx_vpt_store_counters_reply(ngx_vpt_redis_call_t *call,
@@ -83,6 +86,10 @@ ngx_vpt_store_key(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
 
     suffix = counters ? sizeof(NGX_VPT_STORE_COUNTERS) - 1 : 0;
 
+    if (counters && ngx_vpt_cluster_enabled()) {
+        return ngx_vpt_store_cluster_key(r, shopper, key);
+    }
+
     key->len = shopper->prefix.len + shopper->session.len + suffix;
     key->data = ngx_pnalloc(r->pool, key->len);
     if (key->data == NULL) {
@@ -102,6 +109,42 @@ ngx_vpt_store_key(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
 
 
 /*
+ * In a cluster the counters must share the context's slot, so that the
+ * lookup is one pipelined round trip to one node: the core's sibling key
+ * (vpt_cluster.h: "<context key>:vpt" when the context key has a hash tag
+ * and does not start with '{', "{<context key>}:vpt" or a tagged form
+ * otherwise; never another shopper's).
+ */
+
+static ngx_int_t
+ngx_vpt_store_cluster_key(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
+    ngx_str_t *key)
+{
+    u_char     *ctx, *p;
+    size_t      len;
+    ngx_str_t   sfx = ngx_string(NGX_VPT_STORE_COUNTERS);
+
+    len = shopper->prefix.len + shopper->session.len;
+
+    ctx = ngx_pnalloc(r->pool, len + VPT_CLUSTER_SIBLING_MAX(len, sfx.len));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(ctx, shopper->prefix.data, shopper->prefix.len);
+    ngx_memcpy(p, shopper->session.data, shopper->session.len);
+
+    key->data = ctx + len;
+    key->len = vpt_cluster_sibling_key((char *) key->data, (char *) ctx, len,
+                                       (char *) sfx.data, sfx.len);
+
+    shopper->counters_key = *key;
+
+    return NGX_OK;
+}
+
+
+/*
  * Every command goes out through these two, argv[1] its key: where a
  * cluster's routing by slot goes.
  */
@@ -113,6 +156,11 @@ ngx_vpt_store_send(ngx_str_t *key, ngx_vpt_redis_handler_pt handler,
     argv[1] = (const char *) key->data;
     argvlen[1] = key->len;
 
+    if (ngx_vpt_cluster_enabled()) {
+        return ngx_vpt_cluster_command(key, handler, data, argc, argv,
+                                       argvlen);
+    }
+
     return ngx_vpt_redis_command(handler, data, argc, argv, argvlen);
 }
 
@@ -123,6 +171,10 @@ ngx_vpt_store_fire(ngx_str_t *key, int argc, const char **argv,
 {
     argv[1] = (const char *) key->data;
     argvlen[1] = key->len;
+
+    if (ngx_vpt_cluster_enabled()) {
+        return ngx_vpt_cluster_fire(key, argc, argv, argvlen);
+    }
 
     return ngx_vpt_redis_fire(argc, argv, argvlen);
 }
@@ -558,7 +610,11 @@ ngx_vpt_store_timeout(ngx_event_t *ev)
     second = &lk->calls[NGX_VPT_STORE_CALL_COUNTERS];
 
     /* one failure for the breaker, however many commands were in flight */
-    if (*first) {
+    if (ngx_vpt_cluster_enabled()) {
+        ngx_vpt_cluster_timed_out(*first ? *first : *second);
+        ngx_vpt_redis_detach(*second);
+
+    } else if (*first) {
         ngx_vpt_redis_timed_out(*first);
         ngx_vpt_redis_detach(*second);
 

@@ -165,14 +165,19 @@ sub exists_key { redis_cmd($rd, 'EXISTS', $_[0]) }
 # --- refusals --------------------------------------------------------------
 
 {
-    my ($rc, $out, $err) =
-        run("tools/vpt-forget --sentinel mymaster 127.0.0.1:26379 a");
-    is($rc, 2, '--sentinel exits 2');
-    like($err, qr/--sentinel: not yet supported/, 'and says so');
+    # --sentinel and --cluster against real servers: t/42 and t/43
+    my ($rc, $out, $err) = run("tools/vpt-forget --sentinel mymaster");
+    is($rc, 2, '--sentinel without the sentinel\'s address exits 2');
+    like($err, qr/--sentinel: expected NAME HOST:PORT/, 'and says so');
 
-    ($rc, $out, $err) = run("tools/vpt-forget --cluster 127.0.0.1:7000 a");
-    is($rc, 2, '--cluster exits 2');
-    like($err, qr/--cluster: not yet supported/, 'and says so');
+    ($rc, $out, $err) =
+        run("tools/vpt-forget --cluster 127.0.0.1:7000 --db 1 a");
+    is($rc, 2, '--cluster with --db exits 2');
+    like($err, qr/a Redis Cluster has only database 0/, 'and says why');
+
+    ($rc, $out, $err) = run("tools/vpt-forget --cluster 127.0.0.1:7000 "
+                            . "--redis 127.0.0.1:1 a");
+    is($rc, 2, 'two of --redis, --sentinel, --cluster exit 2');
 
     ($rc, $out, $err) = run("tools/vpt-forget --redis nowhere a");
     is($rc, 2, 'an address without a port exits 2');

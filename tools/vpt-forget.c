@@ -4,7 +4,8 @@
  * vpt-forget: removes what the module and the shop keep in Redis about
  * shoppers, for a data-subject erasure request, and says what it removed.
  *
- *   vpt-forget --redis HOST:PORT|unix:PATH [--prefix P] [--json]
+ *   vpt-forget (--redis HOST:PORT|unix:PATH | --sentinel NAME HOST:PORT
+ *              | --cluster HOST:PORT) [--prefix P] [--json]
  *              [--password-file FILE] [--user NAME] [--db N] SESSION ...
  *
  * For each session key (a SESSION of "-" reads more, one a line, from
@@ -21,12 +22,16 @@
  * removed ("SESSION: deleted KEY (...)") or "SESSION: nothing stored";
  * with --json one JSON object per session and line.  Exit status 0, 1 when
  * Redis fails or refuses (what was done until then is printed), 2 for a
- * bad command line.  --sentinel and --cluster are recognised and refused
- * until the module supports them.
+ * bad command line.  --sentinel asks the sentinel for the master's
+ * address and works there.  --cluster starts at a seed node and follows
+ * MOVED (asked with EXISTS before each MULTI, which a redirect would
+ * abort); in a cluster the counters are the key the module derives
+ * (vpt_cluster_sibling_key(): "{<prefix><session>}:vpt" for a key without
+ * braces), in the context's slot.
  *
- * hiredis's synchronous API: right for a tool, never in nginx.  No core
- * and no helper of tools/lib: the key formats are the glue's
- * (src/ngx_vpt_request.c, src/ngx_vpt_beacon.c), written here once.
+ * hiredis's synchronous API: right for a tool, never in nginx.  Of the
+ * core only vpt_cluster.c (the counters key in a cluster); the other key
+ * formats are the glue's (src/ngx_vpt_store.c), written here once.
  */
 
 #include <errno.h>
@@ -37,6 +42,8 @@
 #include <sys/time.h>
 
 #include <hiredis/hiredis.h>
+
+#include "vpt_cluster.h"
 
 #if defined(__has_include)
 #if __has_include("vpt_version.h")
@@ -59,13 +66,17 @@ typedef struct {
     const char  *prefix;
     int          json;
     int          failed;
+    int          cluster;
+    const char  *password_file;
+    const char  *user;
 } forget_t;
 
 
 static const char  usage[] =
-    "Usage: vpt-forget --redis HOST:PORT|unix:PATH [--prefix P] [--json]\n"
-    "                  [--password-file FILE] [--user NAME] [--db N]\n"
-    "                  SESSION ...\n"
+    "Usage: vpt-forget (--redis HOST:PORT|unix:PATH\n"
+    "                   | --sentinel NAME HOST:PORT | --cluster HOST:PORT)\n"
+    "                  [--prefix P] [--json] [--password-file FILE]\n"
+    "                  [--user NAME] [--db N] SESSION ...\n"
     "\n"
     "Deletes each shopper's context (<prefix><session>) and counters\n"
     "(<prefix><session>:vpt: impressions and accept marks) and prints what\n"
@@ -73,15 +84,16 @@ static const char  usage[] =
     "one a line.\n"
     "\n"
     "  --redis ADDR          the Redis server, as vpt_redis names it\n"
+    "  --sentinel NAME ADDR  the master NAME as the sentinel at ADDR names it\n"
+    "  --cluster ADDR        a node of the Redis Cluster (counters: the\n"
+    "                        cluster's key, {<prefix><session>}:vpt)\n"
     "  --prefix P            vpt_context_prefix (default vpt:ctx:)\n"
     "  --password-file FILE  AUTH with the file's first line\n"
     "  --user NAME           AUTH as this ACL user\n"
     "  --db N                SELECT N\n"
     "  --json                one JSON object per session and line\n"
     "  --help                print this help and exit\n"
-    "  --version             print the release and exit\n"
-    "\n"
-    "--sentinel and --cluster are not yet supported.\n";
+    "  --version             print the release and exit\n";
 
 
 static void
@@ -248,6 +260,80 @@ connect_redis(const char *addr, const char *password_file, const char *user,
 }
 
 
+/*
+ * A cluster: the connection moves to the node that serves the key's slot,
+ * told by MOVED (at most a few hops)
+ */
+static void
+route(forget_t *fg, redisContext **rcp, const char *key, size_t len)
+{
+    int          hops;
+    char         addr[300], *sp;
+    redisReply  *r;
+
+    for (hops = 0; hops < 4; hops++) {
+        r = redisCommand(*rcp, "EXISTS %b", key, len);
+
+        if (r == NULL) {
+            die(1, "Redis: %s", (*rcp)->errstr[0] ? (*rcp)->errstr
+                                                  : "no reply");
+        }
+
+        if (r->type != REDIS_REPLY_ERROR || strncmp(r->str, "MOVED ", 6) != 0)
+        {
+            freeReplyObject(r);
+            return;
+        }
+
+        /* "MOVED <slot> <host>:<port>" */
+        sp = strchr(r->str + 6, ' ');
+
+        if (sp == NULL || strlen(sp + 1) >= sizeof(addr)) {
+            die(1, "Redis: unexpected \"%s\"", r->str);
+        }
+
+        strcpy(addr, sp + 1);
+        freeReplyObject(r);
+
+        redisFree(*rcp);
+        *rcp = connect_redis(addr, fg->password_file, fg->user, NULL);
+    }
+
+    die(1, "%s", "Redis: MOVED more than 3 times for one key");
+}
+
+
+/* the master's "host:port" as a sentinel names it */
+static void
+sentinel_master(const char *sentinel, const char *name, char *out,
+    size_t size)
+{
+    redisReply    *r;
+    redisContext  *rc;
+
+    rc = connect_redis(sentinel, NULL, NULL, NULL);
+
+    r = redisCommand(rc, "SENTINEL get-master-addr-by-name %s", name);
+
+    if (r == NULL) {
+        die(1, "sentinel: %s", rc->errstr[0] ? rc->errstr : "no reply");
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+        || r->element[0]->type != REDIS_REPLY_STRING
+        || r->element[1]->type != REDIS_REPLY_STRING
+        || r->element[0]->len + r->element[1]->len + 2 > size)
+    {
+        die(1, "the sentinel does not know master \"%s\"", name);
+    }
+
+    snprintf(out, size, "%s:%s", r->element[0]->str, r->element[1]->str);
+
+    freeReplyObject(r);
+    redisFree(rc);
+}
+
+
 /* the counters' fields: total impressions, and each accepted offer */
 static void
 put_counters(const redisReply *h, int json)
@@ -316,8 +402,10 @@ session_ok(const char *sid, size_t len)
 
 
 static void
-forget(forget_t *fg, redisContext *rc, const char *sid, size_t sid_len)
+forget(forget_t *fg, redisContext **rcp, const char *sid, size_t sid_len)
 {
+    redisContext  *rc;
+
     int          removed;
     char        *ctx, *cnt;
     size_t       plen, ctx_len, cnt_len, i, len[2];
@@ -326,7 +414,8 @@ forget(forget_t *fg, redisContext *rc, const char *sid, size_t sid_len)
 
     plen = strlen(fg->prefix);
     ctx = malloc(plen + sid_len);
-    cnt = malloc(plen + sid_len + sizeof(VPT_FORGET_COUNTERS) - 1);
+    cnt = malloc(VPT_CLUSTER_SIBLING_MAX(plen + sid_len,
+                                         sizeof(VPT_FORGET_COUNTERS) - 1));
 
     if (ctx == NULL || cnt == NULL) {
         die(1, "%s", "out of memory");
@@ -340,6 +429,16 @@ forget(forget_t *fg, redisContext *rc, const char *sid, size_t sid_len)
 
     ctx_len = plen + sid_len;
     cnt_len = ctx_len + sizeof(VPT_FORGET_COUNTERS) - 1;
+
+    if (fg->cluster) {
+        /* the module's counters key in a cluster, in the context's slot */
+        cnt_len = vpt_cluster_sibling_key(cnt, ctx, ctx_len,
+                                          VPT_FORGET_COUNTERS,
+                                          sizeof(VPT_FORGET_COUNTERS) - 1);
+        route(fg, rcp, ctx, ctx_len);
+    }
+
+    rc = *rcp;
 
     /* read and delete at once: what is reported is what was deleted */
     argv[0] = "MULTI";
@@ -487,7 +586,7 @@ forget(forget_t *fg, redisContext *rc, const char *sid, size_t sid_len)
 
 
 static void
-forget_stdin(forget_t *fg, redisContext *rc)
+forget_stdin(forget_t *fg, redisContext **rc)
 {
     char    line[VPT_FORGET_SID_MAX + 2];
     size_t  n;
@@ -524,7 +623,9 @@ main(int argc, char **argv)
     int            c, i;
     char          *end;
     forget_t       fg;
+    char           master[300];
     const char    *redis, *password_file, *user, *db;
+    const char    *sentinel, *sentinel_name, *cluster;
     redisContext  *rc;
 
     static const struct option  opts[] = {
@@ -544,6 +645,7 @@ main(int argc, char **argv)
     memset(&fg, 0, sizeof(forget_t));
     fg.prefix = VPT_FORGET_PREFIX;
     redis = password_file = user = db = NULL;
+    sentinel = sentinel_name = cluster = NULL;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -553,9 +655,17 @@ main(int argc, char **argv)
             break;
 
         case 'S':
+            if (optind >= argc) {
+                die(2, "%s", "--sentinel: expected NAME HOST:PORT");
+            }
+
+            sentinel_name = optarg;
+            sentinel = argv[optind++];
+            break;
+
         case 'C':
-            die(2, "--%s: not yet supported (use --redis with the master's "
-                "address)", c == 'S' ? "sentinel" : "cluster");
+            cluster = optarg;
+            fg.cluster = 1;
             break;
 
         case 'p':
@@ -600,10 +710,20 @@ main(int argc, char **argv)
         }
     }
 
-    if (redis == NULL || optind == argc) {
+    if ((redis != NULL) + (sentinel != NULL) + (cluster != NULL) != 1
+        || optind == argc)
+    {
         fputs(usage, stderr);
         return 2;
     }
+
+    if (cluster != NULL && db != NULL) {
+        die(2, "%s", "--db with --cluster: a Redis Cluster has only "
+            "database 0");
+    }
+
+    fg.password_file = password_file;
+    fg.user = user;
 
     if (user != NULL && password_file == NULL) {
         die(2, "%s", "--user needs --password-file");
@@ -617,14 +737,22 @@ main(int argc, char **argv)
         }
     }
 
+    if (sentinel != NULL) {
+        sentinel_master(sentinel, sentinel_name, master, sizeof(master));
+        redis = master;
+
+    } else if (cluster != NULL) {
+        redis = cluster;
+    }
+
     rc = connect_redis(redis, password_file, user, db);
 
     for (i = optind; i < argc; i++) {
         if (strcmp(argv[i], "-") == 0) {
-            forget_stdin(&fg, rc);
+            forget_stdin(&fg, &rc);
 
         } else {
-            forget(&fg, rc, argv[i], strlen(argv[i]));
+            forget(&fg, &rc, argv[i], strlen(argv[i]));
         }
     }
 
