@@ -12,6 +12,9 @@
  * attribute name to '=', '>' or '/'.  The bytes after such a stop are
  * looked at one by one, and "reconsume" (the WHATWG term) is a state change
  * that leaves p where it is.
+ *
+ * Past 800 lines on purpose: one state machine, the WHATWG tokenizer's
+ * states, each with its skip; split, it would be read in two places.
  */
 
 #include <string.h>

@@ -9,6 +9,9 @@
  * bytes built at the first call.  The Referer's host is looked up suffix
  * by suffix in one hash table (built-in and operator entries together),
  * longest suffix first.
+ *
+ * Past 800 lines on purpose: most of it is the built-in token and host
+ * tables, data kept beside the two scanners that read them.
  */
 
 #include <stdarg.h>
