@@ -5,6 +5,9 @@
  * start and stop.  What the configuration loads is in src/ngx_vpt_load.c,
  * the request's way through the module in src/ngx_vpt_*.c (a map at the
  * end of src/ngx_vpt.h); everything nginx-free in src/vpt_*.c.
+ *
+ * Past 800 lines on purpose: the table of every directive and the one
+ * configuration merge that reads them all.
  */
 
 #include <ngx_config.h>
