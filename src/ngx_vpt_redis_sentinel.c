@@ -329,6 +329,7 @@ ngx_vpt_sentinel_reply(redisAsyncContext *ac, void *r, void *privdata)
     }
 
     n = 0;
+    port = 0;
 
     if (reply->type == REDIS_REPLY_ARRAY) {
         for (i = 0; i < reply->elements && i < 2; i++) {
