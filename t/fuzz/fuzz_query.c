@@ -50,7 +50,7 @@ typedef struct {
 } ref_t;
 
 
-static const char  names[] = "dox";
+static const char  names[] = "doxs";   /* VPT_QUERY_D, _O, _X, _S */
 
 
 static int
@@ -341,7 +341,7 @@ check_accepted(const vpt_query_beacon_t *q, const uint8_t *data, size_t size)
     const vpt_query_arg_t    *a;
     vpt_query_beacon_t        other;
     static const char *const  again[] = { "&d=0123456789abcdef", "&O=x",
-                                          "&x=a&X=a" };
+                                          "&x=a&X=a", "&s=a&S=a" };
 
     CHECK(vpt_query_is_decision(q->arg[VPT_QUERY_D].data,
                                 q->arg[VPT_QUERY_D].len));
