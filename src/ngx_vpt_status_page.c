@@ -452,7 +452,9 @@ ngx_http_vpt_status_write(ngx_http_vpt_status_out_t *out,
 
     /* Sentinel's or the cluster's, made once in the snapshot */
 
-    if (out->pos) {
+    /* no section (one server): no data pointer to copy from */
+
+    if (out->pos && snap->topology.len) {
         out->pos = ngx_cpymem(out->pos, snap->topology.data,
                               snap->topology.len);
     }
@@ -578,7 +580,7 @@ static void
 ngx_http_vpt_status_write_info(ngx_http_vpt_status_out_t *out,
     ngx_http_vpt_status_snap_t *snap)
 {
-    if (out->pos != NULL) {
+    if (out->pos != NULL && snap->info.len) {
         out->pos = ngx_cpymem(out->pos, snap->info.data, snap->info.len);
     }
 
