@@ -186,17 +186,27 @@ static int
 bench_scan(int scan, const char *anchor, const char *page, size_t len,
     long iters)
 {
-    int          round;
-    long         it;
-    size_t       off, n, pos, found, ll;
-    double       t0, t, best;
-    vpt_html_t   h;
-    vpt_scan_e   rc;
+    int                   round;
+    long                  it;
+    size_t                off, n, pos, found, ll;
+    double                t0, t, best;
+    unsigned              which;
+    vpt_html_t            h;
+    vpt_scan_e            rc;
+    vpt_scan_lits_t       set;
+    const unsigned char  *lit;
 
     ll = strlen(anchor);
 
     if (scan && (ll == 0 || anchor[0] != '<')) {
         fprintf(stderr, "bench-splice: a scanner's anchor starts with <\n");
+        return 1;
+    }
+
+    lit = (const unsigned char *) anchor;
+
+    if (scan && vpt_scan_lits_init(&set, &lit, &ll, 1) != VPT_OK) {
+        fprintf(stderr, "bench-splice: a scanner's anchor is lowercase\n");
         return 1;
     }
 
@@ -218,7 +228,7 @@ bench_scan(int scan, const char *anchor, const char *page, size_t len,
                 }
 
                 rc = vpt_scan(&h, (const unsigned char *) page + off, n,
-                              (const unsigned char *) anchor, ll, &pos);
+                              &set, &pos, &which);
 
                 if (rc == VPT_SCAN_MATCH) {
                     found = off + pos;

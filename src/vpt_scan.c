@@ -3,35 +3,36 @@
  *
  * The structural scanner of vpt_scan.h.
  *
- * Blocks are 64 bytes from the start of the buffer; the last one is copied
- * into zeroes.  A block's masks have bit i set when byte i is in the class:
- * lt '<', gtq '>' '"' '\'', wse whitespace (CR too) '/' '='.  AVX2 (chosen
- * at run time, as vpt_splice_lit.c does) and SSE2 classify with vector
- * compares; other architectures byte by byte through a table.
+ * Events: the bytes from base (a multiple of 64) to cend, at most
+ * VPT_SCAN_BLOCKS blocks, are classified into one bitmask, ev, of the
+ * bytes that can change where a tag ends: '<', '>', '"', '\'' and '=';
+ * bit i of word w stands for p[base + 64 w + i].  A last, partial block
+ * is classified from a copy padded with zeroes.  AVX2 (chosen at run time,
+ * as vpt_splice_lit.c does) and SSE2 classify with vector compares (one
+ * table lookup and one compare a vector with AVX2), other architectures
+ * byte by byte through a table.
  *
- * Inside a start tag only the bytes of gtq and wse change anything the
- * scanner must know, and they change it as a small machine of the WHATWG
- * attribute states does (the walk in vpt_scan()): a run of other bytes is
- * one step, whatever its length.  A quote opens a value only after
- * "name =", and the value then ends at the next same quote; a tag without
- * a quote ends at its first '>'.  The usual tag takes shortcuts: a '>'
- * within 4 bytes of a start tag's '<' ends it (no value can open before),
- * an end tag is one hop, and each "name=" of a value one hop, its value
- * another.
+ * The walk takes the events in order, a few instructions each (count
+ * trailing zeros, clear the lowest bit, read the byte), through a small
+ * machine of the WHATWG tokenizer's states:
  *
- * Not yet the splicer's tokenizer (measured with callgrind, bench-splice's
- * scan, html and splice modes, 4 KB buffers): 172k instructions on the
- * demo page, where the tokenizer alone takes 180k and the splicer (search
- * and tokenizer) 197k; 786k on bench/gen-shop-page's 173 KB page against
- * 793k and 893k.  A hop (vpt_scan_next) is ~14 instructions, the '<' and
- * tag checks around it ~40 a tag, classifying ~0.6 a byte: no cheaper
- * than the byte loops of vpt_html.c, whose short hops predict well, by
- * enough to be worth a second tokenizer in the splicer.  It is built,
- * tested (t/unit/test_scan.c, all three classifiers) and fuzzed
- * (t/fuzz/fuzz_scan.c) so that tuning it is safe.
+ *   data   '<' starts a tag (its next byte says which) or is text; the
+ *          literals are compared here; anything else is text.
+ *   tag    in a start tag: '>' ends it; '=' after a name (no whitespace
+ *          or '/' before it, the first after the tag's name) followed by
+ *          a quote opens a value (open, then value); '<' is a name's.
+ *   value  a quoted value: ends at the same quote, back to tag.
+ *   etag   in an end tag: '>' ends it.
  *
- * Past 800 lines on purpose: the classifier's three builds (AVX2, SSE2,
- * scalar) and the walk over their masks are one piece of code.
+ * A quote where no value opens, '=' not followed by a quote (an unquoted
+ * value), "a =", "<!", "<?", raw text elements (known by their first
+ * letters) and a tag cut by the end of the buffer are the exact
+ * tokenizer's, from the tag's '<' to its next byte in the data state: rare
+ * in pages, and always right.  Between the '<' and that byte nothing the
+ * walk did is kept but its place.
+ *
+ * Measured with callgrind (bench-splice scan, 4 KB buffers): see
+ * docs/performance.md.
  */
 
 #include <string.h>
@@ -50,54 +51,57 @@
 #include "vpt_scan.h"
 
 
-/* blocks classified at a time: one call, masks in a small array */
-#define VPT_SCAN_BLOCKS  64
-
-
-/*
- * A local of vpt_scan(): the masks of p[base, base + span), base and span
- * kept apart in locals so that they live in registers.
- */
-typedef struct {
-    uint64_t              lt[VPT_SCAN_BLOCKS];
-    uint64_t              gtq[VPT_SCAN_BLOCKS];
-    uint64_t              wse[VPT_SCAN_BLOCKS];
-} vpt_scan_blk_t;
-
-
-
-/* which masks vpt_scan_next() looks in */
-#define VPT_SCAN_LT    1
-#define VPT_SCAN_GTQ   2
-#define VPT_SCAN_WSE   4
-#define VPT_SCAN_TAG   6            /* gtq and wse */
-
-
-/* attribute states: before a name, in one, after one, before a value, in
- * an unquoted value.  After a quoted value and after '/' read as before a
- * name does (WHATWG: both reconsume there, '>' ends the tag in all). */
-enum {
-    VPT_SCAN_BAN = 0,
-    VPT_SCAN_AN,
-    VPT_SCAN_AAN,
-    VPT_SCAN_BAV,
-    VPT_SCAN_UNQ
-};
-
-/* the state after a run of ordinary bytes, after whitespace, '/', '=' */
-static const unsigned char  vpt_scan_run[] = { 1, 1, 1, 4, 4 };
-static const unsigned char  vpt_scan_ws[] =  { 0, 2, 2, 3, 0 };
-static const unsigned char  vpt_scan_sl[] =  { 0, 0, 0, 4, 4 };
-static const unsigned char  vpt_scan_eq[] =  { 1, 3, 3, 4, 4 };
+/* blocks classified at a time: 2 KB, 256 bytes of masks on the stack */
+#define VPT_SCAN_BLOCKS  32
 
 
 static int  vpt_scan_has_avx2 = -1;    /* the CPU has it; -1: not asked yet */
 
 
-static size_t vpt_scan_fill(vpt_scan_blk_t *b, const unsigned char *p,
-    size_t len, size_t base) __attribute__((noinline));
+/* whitespace (CR too) and '/': what ends a tag name, and no name byte */
+static const unsigned char  vpt_scan_sp[256] = {
+    ['\t'] = 1, ['\n'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1, ['/'] = 1
+};
+
+/* no literal has any second or third byte */
+static const unsigned char  vpt_scan_none[256];
+
+
+/* what the byte after a '<' read in the data state opens */
+enum {
+    VPT_SCAN_TEXT = 0,     /* nothing: the '<' was text */
+    VPT_SCAN_ODD,          /* "<!", "<?": the exact tokenizer's */
+    VPT_SCAN_END,          /* "</" */
+    VPT_SCAN_NAME,         /* a start tag's name, no raw text element's */
+    VPT_SCAN_RAW1          /* one that may be: s t x i n p */
+};
+
+#define VPT_SCAN_N(c)  [c] = VPT_SCAN_NAME, [c - 'a' + 'A'] = VPT_SCAN_NAME
+#define VPT_SCAN_R(c)  [c] = VPT_SCAN_RAW1, [c - 'a' + 'A'] = VPT_SCAN_RAW1
+
+static const unsigned char  vpt_scan_open[256] = {
+    ['!'] = VPT_SCAN_ODD, ['?'] = VPT_SCAN_ODD, ['/'] = VPT_SCAN_END,
+    VPT_SCAN_N('a'), VPT_SCAN_N('b'), VPT_SCAN_N('c'), VPT_SCAN_N('d'),
+    VPT_SCAN_N('e'), VPT_SCAN_N('f'), VPT_SCAN_N('g'), VPT_SCAN_N('h'),
+    VPT_SCAN_R('i'), VPT_SCAN_N('j'), VPT_SCAN_N('k'), VPT_SCAN_N('l'),
+    VPT_SCAN_N('m'), VPT_SCAN_R('n'), VPT_SCAN_N('o'), VPT_SCAN_R('p'),
+    VPT_SCAN_N('q'), VPT_SCAN_N('r'), VPT_SCAN_R('s'), VPT_SCAN_R('t'),
+    VPT_SCAN_N('u'), VPT_SCAN_N('v'), VPT_SCAN_N('w'), VPT_SCAN_R('x'),
+    VPT_SCAN_N('y'), VPT_SCAN_N('z')
+};
+
+#undef VPT_SCAN_N
+#undef VPT_SCAN_R
+
+
+static size_t vpt_scan_fill(uint64_t *ev, const unsigned char *p,
+    size_t len, size_t base);
 static size_t vpt_scan_slow(vpt_html_t *h, const unsigned char *p,
     size_t len, size_t q);
+static vpt_scan_e vpt_scan_lits_at(const vpt_scan_lits_t *lits,
+    const unsigned char *p, size_t len, size_t q, unsigned cand,
+    unsigned *which);
+static int vpt_scan_raw(const unsigned char *p, size_t len, size_t q);
 
 
 static inline int
@@ -107,201 +111,410 @@ vpt_scan_alpha(unsigned char c)
 }
 
 
-/* HTML's whitespace (CR too) and '/': read alike before a name */
+/* bit i of t[b]: literal i may have b at offset k */
 
-static inline int
-vpt_scan_space(unsigned char c)
+static void
+vpt_scan_lits_byte(unsigned char *t, const unsigned char *lit, size_t len,
+    size_t k, unsigned i)
 {
-    return c == ' ' || c == '/' || c == '\n' || c == '\t' || c == '\r'
-           || c == '\f';
-}
+    size_t  b;
 
-
-static inline unsigned char
-vpt_scan_lower(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (unsigned char) (c | 0x20) : c;
-}
-
-
-/*
- * The first offset >= from in the masks of which, or len.  Inlined, which
- * is a constant at each use: the usual case, a bit in the word at hand, is
- * a few instructions; crossing words or classifying more blocks is
- * vpt_scan_next_far()'s.
- */
-
-#define VPT_SCAN_NEXT(from, which)                                           \
-    vpt_scan_next(&b, p, len, &base, &span, from, which)
-
-/* what vpt_scan_next_far() found, and where the masks at hand start */
-typedef struct {
-    size_t                pos;
-    size_t                base;
-} vpt_scan_far_t;
-
-
-static vpt_scan_far_t vpt_scan_next_far(vpt_scan_blk_t *b,
-    const unsigned char *p, size_t len, size_t base, size_t span,
-    size_t from, unsigned which) __attribute__((noinline));
-
-
-/* the bytes the masks cover from base: see vpt_scan_fill() */
-
-static inline size_t
-vpt_scan_span(size_t base, size_t len)
-{
-    size_t  n;
-
-    n = (len - base + 63) & ~(size_t) 63;
-
-    return (n < VPT_SCAN_BLOCKS * 64) ? n : VPT_SCAN_BLOCKS * 64;
-}
-
-
-static inline uint64_t
-vpt_scan_mask(const vpt_scan_blk_t *b, size_t w, unsigned which)
-{
-    return ((which & VPT_SCAN_LT) ? b->lt[w] : 0)
-           | ((which & VPT_SCAN_GTQ) ? b->gtq[w] : 0)
-           | ((which & VPT_SCAN_WSE) ? b->wse[w] : 0);
-}
-
-
-static inline __attribute__((always_inline)) size_t
-vpt_scan_next(vpt_scan_blk_t *b, const unsigned char *p, size_t len,
-    size_t *base, size_t *span, size_t from, unsigned which)
-{
-    size_t          off;
-    uint64_t        m;
-    vpt_scan_far_t  r;
-
-    for ( ;; ) {
-        off = from - *base;
-        if (off >= *span) {
-            /* base and span stay locals of the caller: in registers */
-            r = vpt_scan_next_far(b, p, len, *base, *span, from, which);
-            *base = r.base;
-            *span = vpt_scan_span(r.base, len);
-
-            return r.pos;
+    for (b = 0; b < 256; b++) {
+        if (len <= k || b == lit[k]
+            || (lit[k] >= 'a' && lit[k] <= 'z' && b == (size_t) (lit[k] & ~0x20)))
+        {
+            t[b] |= (unsigned char) (1u << i);
         }
-
-        m = vpt_scan_mask(b, off >> 6, which) >> (off & 63);
-
-        if (m) {
-            return from + (unsigned) __builtin_ctzll(m);
-        }
-
-        from = (from | 63) + 1;
     }
 }
 
 
-static vpt_scan_far_t
-vpt_scan_next_far(vpt_scan_blk_t *b, const unsigned char *p, size_t len,
-    size_t base, size_t span, size_t from, unsigned which)
+int
+vpt_scan_lits_init(vpt_scan_lits_t *set, const unsigned char **lit,
+    const size_t *len, unsigned n)
 {
-    size_t          w;
-    uint64_t        m;
-    vpt_scan_far_t  r;
+    size_t    k;
+    unsigned  i;
 
-    for ( ;; ) {
-        if (from - base >= span) {
-            if (from >= len) {
-                r.pos = len;
-                break;
+    if (n > VPT_SCAN_LITS_MAX) {
+        return VPT_ERROR;
+    }
+
+    memset(set, 0, sizeof(vpt_scan_lits_t));
+
+    for (i = 0; i < n; i++) {
+        if (len[i] == 0 || lit[i][0] != '<') {
+            return VPT_ERROR;
+        }
+
+        for (k = 0; k < len[i]; k++) {
+            if (lit[i][k] >= 'A' && lit[i][k] <= 'Z') {
+                return VPT_ERROR;
             }
-
-            base = from & ~(size_t) 63;
-            span = vpt_scan_fill(b, p, len, base);
         }
 
-        w = (from - base) >> 6;
+        set->lit[i] = lit[i];
+        set->len[i] = len[i];
 
-        m = vpt_scan_mask(b, w, which) >> (from & 63);
-
-        if (m) {
-            r.pos = from + (unsigned) __builtin_ctzll(m);
-            break;
-        }
-
-        from = (from | 63) + 1;
+        /* the two bytes after '<' rule out most literals at most tags */
+        vpt_scan_lits_byte(set->second, lit[i], len[i], 1, i);
+        vpt_scan_lits_byte(set->third, lit[i], len[i], 2, i);
     }
 
-    r.base = base;
+    set->n = n;
 
-    return r;
+    return VPT_OK;
 }
 
 
-/*
- * The '>' among the 8 bytes of w (as in memory, p[q] first): bit 8k + 7
- * set for p[q + k]; VPT_SCAN_AT(k) is that bit, vpt_scan_at() back.
- */
-
-#define VPT_SCAN_AT(k)  (1ULL << (8 * (k) + 7))
-
-static inline uint64_t
-vpt_scan_gt(uint64_t w)
+const char *
+vpt_scan_path(void)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t  x;
-
-    /* the top bit of each byte of x that is zero, exactly */
-    x = w ^ 0x3e3e3e3e3e3e3e3eULL;
-
-    return ~(((x & 0x7f7f7f7f7f7f7f7fULL) + 0x7f7f7f7f7f7f7f7fULL) | x
-             | 0x7f7f7f7f7f7f7f7fULL);
-#else
-    unsigned        k;
-    uint64_t        m;
-    unsigned char   b[8];
-
-    memcpy(b, &w, 8);
-    m = 0;
-
-    for (k = 0; k < 8; k++) {
-        m |= (b[k] == '>') ? VPT_SCAN_AT(k) : 0;
+#if defined(VPT_HAVE_AVX2)
+    if (vpt_scan_has_avx2 < 0) {
+        __builtin_cpu_init();
+        vpt_scan_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
     }
 
-    return m;
+    if (vpt_scan_has_avx2) {
+        return "avx2";
+    }
+#endif
+
+#if defined(__SSE2__)
+    return "sse2";
+#else
+    return "scalar";
 #endif
 }
 
 
-static inline size_t
-vpt_scan_at(uint64_t m)
+vpt_scan_e
+vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
+    const vpt_scan_lits_t *lits, size_t *pos, unsigned *which)
 {
-    return (unsigned) __builtin_ctzll(m) >> 3;
+    size_t                i, q, k, s, w, nw, wbase, base, cend, lim;
+    unsigned              st, first;
+    uint64_t              m;
+    vpt_scan_e            rc;
+    unsigned char         c, qc;
+    uint64_t              ev[VPT_SCAN_BLOCKS];
+    const unsigned char  *second, *third;
+
+    enum { DATA = 0, TAG, OPEN, VALUE, ETAG };
+
+    i = 0;
+
+    if (!vpt_html_at_data(h)) {
+        i = vpt_html_skip(h, p, len);
+    }
+
+    if (i >= len) {
+        return VPT_SCAN_NONE;
+    }
+
+    if (vpt_scan_has_avx2 < 0) {
+        (void) vpt_scan_path();
+    }
+
+    second = (lits != NULL && lits->n) ? lits->second : vpt_scan_none;
+    third = (lits != NULL && lits->n) ? lits->third : vpt_scan_none;
+
+    /* from lim on, fewer than 8 bytes follow a '<' */
+    lim = (len > 8) ? len - 7 : 0;
+
+    /* so that compilers see them set on every path */
+    q = 0;
+    s = 0;
+    qc = 0;
+    first = 0;
+
+    base = i & ~(size_t) 63;
+    cend = vpt_scan_fill(ev, p, len, base);
+
+at:
+
+    /* the events from i on, i in [base, cend) and read in the data state */
+
+    nw = (cend - base + 63) >> 6;
+    w = (i - base) >> 6;
+    wbase = base + (w << 6);
+    m = ev[w] & (~0ULL << (i & 63));
+
+    /*
+     * The next event: k and its byte c.  At the end of the masks, refill
+     * (st says where to go on) or, at the end of p, stop.
+     */
+
+#define VPT_SCAN_EVENT(state)                                                \
+    while (m == 0) {                                                         \
+        if (++w == nw) {                                                     \
+            st = (state);                                                    \
+            goto refill;                                                     \
+        }                                                                    \
+                                                                             \
+        m = ev[w];                                                           \
+        wbase += 64;                                                         \
+    }                                                                        \
+                                                                             \
+    k = wbase + (unsigned) __builtin_ctzll(m);                               \
+    m &= m - 1;                                                              \
+    c = p[k]
+
+data:
+
+    VPT_SCAN_EVENT(DATA);
+
+    if (c != '<') {
+        goto data;
+    }
+
+    q = k;
+
+    if (q >= lim) {
+        /* the buffer's last bytes: literals byte by byte, then slow */
+
+        if (lits != NULL && lits->n) {
+            rc = vpt_scan_lits_at(lits, p, len, q, (1u << lits->n) - 1,
+                                  which);
+            if (rc != VPT_SCAN_NONE) {
+                *pos = q;
+                return rc;
+            }
+        }
+
+        goto slow;
+    }
+
+    c = p[q + 1];
+
+    if (second[c] & third[p[q + 2]]) {
+        rc = vpt_scan_lits_at(lits, p, len, q, second[c] & third[p[q + 2]],
+                              which);
+        if (rc != VPT_SCAN_NONE) {
+            *pos = q;
+            return rc;
+        }
+    }
+
+    switch (vpt_scan_open[c]) {
+
+    case VPT_SCAN_RAW1:
+        /* raw text elements go slow, with their text */
+        if (vpt_scan_raw(p, len, q + 1)) {
+            goto slow;
+        }
+
+        /* fall through */
+
+    case VPT_SCAN_NAME:
+        s = q + 2;
+        first = 1;
+        goto tag;
+
+    case VPT_SCAN_END:
+        if (vpt_scan_open[p[q + 2]] < VPT_SCAN_NAME) {
+            goto slow;
+        }
+
+        goto etag;
+
+    case VPT_SCAN_ODD:
+        goto slow;
+
+    default:
+        /* "a < b", "x<<": the '<' was text, and so is c */
+        goto data;
+    }
+
+tag:
+
+    /* p[s, k) holds no '>', quote or '=': names and spaces */
+
+    VPT_SCAN_EVENT(TAG);
+
+    if (c == '>') {
+        goto data;
+    }
+
+    if (c == '<') {
+        goto tag;
+    }
+
+    /* "name=" and a quote, the first name after the tag's */
+
+    if (c != '=' || k == s || k + 1 == len) {
+        goto slow;
+    }
+
+    qc = p[k + 1];
+
+    if ((qc != '"' && qc != '\'') || vpt_scan_sp[p[k - 1]]) {
+        goto slow;
+    }
+
+    if (first) {
+        for (i = q + 2; i < k - 1 && !vpt_scan_sp[p[i]]; i++) {
+            /* void */
+        }
+
+        if (i == k - 1) {
+            /* '=' in the tag's name */
+            goto slow;
+        }
+
+        first = 0;
+    }
+
+open:
+
+    /* the opening quote, the next event */
+
+    VPT_SCAN_EVENT(OPEN);
+
+value:
+
+    VPT_SCAN_EVENT(VALUE);
+
+    if (c != qc) {
+        goto value;
+    }
+
+    s = k + 1;
+    goto tag;
+
+etag:
+
+    VPT_SCAN_EVENT(ETAG);
+
+    if (c == '>') {
+        goto data;
+    }
+
+    if (c == '<') {
+        goto etag;
+    }
+
+    goto slow;
+
+refill:
+
+    if (cend == len) {
+        if (st == DATA) {
+            return VPT_SCAN_NONE;
+        }
+
+        /* a tag cut by the end of p */
+        goto slow;
+    }
+
+    base = cend;
+    cend = vpt_scan_fill(ev, p, len, base);
+    nw = (cend - base + 63) >> 6;
+    w = 0;
+    wbase = base;
+    m = ev[0];
+
+    switch (st) {
+    case DATA:   goto data;
+    case TAG:    goto tag;
+    case OPEN:   goto open;
+    case VALUE:  goto value;
+    default:     goto etag;
+    }
+
+slow:
+
+    i = vpt_scan_slow(h, p, len, q);
+
+    if (i >= len) {
+        return VPT_SCAN_NONE;
+    }
+
+    if (i < base || i >= cend) {
+        base = i & ~(size_t) 63;
+        cend = vpt_scan_fill(ev, p, len, base);
+    }
+
+    goto at;
+
+#undef VPT_SCAN_EVENT
 }
 
 
 /*
- * Whether lit, whose first k bytes are known to match at p[q], matches
- * there to its end or to the end of p: *pos = q then.
+ * The exact tokenizer reads from the '<' at q, read in the data state, to
+ * the next byte read in the data state, whose offset it returns (len when
+ * there is none in p).
  */
 
-static int
-vpt_scan_lit(const unsigned char *p, size_t len, size_t q,
-    const unsigned char *lit, size_t litlen, size_t k, size_t *pos)
+static size_t
+vpt_scan_slow(vpt_html_t *h, const unsigned char *p, size_t len, size_t q)
 {
-    size_t  n;
+    vpt_html_scan(h, p + q, 1);
 
-    n = len - q;
-    n = (n < litlen) ? n : litlen;
+    q++;
 
-    while (k < n && vpt_scan_lower(p[q + k]) == lit[k]) {
-        k++;
+    return q + vpt_html_skip(h, p + q, len - q);
+}
+
+
+/*
+ * The literals of cand compared at p[q] to their ends or to the end of p:
+ * partial matches first (the caller must hold them), then whole ones.
+ */
+
+static vpt_scan_e
+vpt_scan_lits_at(const vpt_scan_lits_t *lits, const unsigned char *p,
+    size_t len, size_t q, unsigned cand, unsigned *which)
+{
+    size_t                k, n, ll;
+    unsigned              i, full, part;
+    unsigned char         c;
+    const unsigned char  *lit;
+
+    full = 0;
+    part = 0;
+
+    for (i = 0; i < lits->n; i++) {
+        if (!((cand >> i) & 1)) {
+            continue;
+        }
+
+        lit = lits->lit[i];
+        ll = lits->len[i];
+        n = (len - q < ll) ? len - q : ll;
+
+        for (k = 1; k < n; k++) {
+            c = p[q + k];
+            c = (c >= 'A' && c <= 'Z') ? (unsigned char) (c | 0x20) : c;
+
+            if (c != lit[k]) {
+                break;
+            }
+        }
+
+        if (k == n) {
+            if (n == ll) {
+                full |= 1u << i;
+
+            } else {
+                part |= 1u << i;
+            }
+        }
     }
 
-    if (k < n) {
-        return 0;
+    if (part) {
+        *which = part;
+        return VPT_SCAN_PARTIAL;
     }
 
-    *pos = q;
+    if (full) {
+        *which = full;
+        return VPT_SCAN_MATCH;
+    }
 
-    return 1;
+    return VPT_SCAN_NONE;
 }
 
 
@@ -314,8 +527,7 @@ static inline int
 vpt_scan_is(const unsigned char *p, size_t len, size_t q, const char *name,
     size_t n)
 {
-    size_t         k;
-    unsigned char  c;
+    size_t  k;
 
     for (k = 1; k < n; k++) {
         if (q + k >= len) {
@@ -332,10 +544,7 @@ vpt_scan_is(const unsigned char *p, size_t len, size_t q, const char *name,
         return 1;
     }
 
-    c = p[q + n];
-
-    return c == '>' || c == '/' || c == ' ' || c == '\n' || c == '\t'
-           || c == '\r' || c == '\f';
+    return p[q + n] == '>' || vpt_scan_sp[p[q + n]];
 }
 
 
@@ -357,7 +566,7 @@ static const uint32_t  vpt_scan_raw2[26] = {
 };
 
 
-static inline int
+static int
 vpt_scan_raw(const unsigned char *p, size_t len, size_t q)
 {
     unsigned  c2;
@@ -401,391 +610,38 @@ vpt_scan_raw(const unsigned char *p, size_t len, size_t q)
 }
 
 
-const char *
-vpt_scan_path(void)
-{
-#if defined(VPT_HAVE_AVX2)
-    if (vpt_scan_has_avx2 < 0) {
-        __builtin_cpu_init();
-        vpt_scan_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-    }
-
-    if (vpt_scan_has_avx2) {
-        return "avx2";
-    }
-#endif
-
-#if defined(__SSE2__)
-    return "sse2";
-#else
-    return "scalar";
-#endif
-}
-
-
-vpt_scan_e
-vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
-    const unsigned char *lit, size_t litlen, size_t *pos)
-{
-    size_t                i, q, e, k, prev;
-    unsigned              st;
-    size_t                lhead, base, span;
-    uint64_t              gt, w, lword, lfold, lmask;
-    unsigned char         c, word[24];
-    vpt_scan_blk_t        b;
-    const unsigned char  *f;
-
-    i = 0;
-
-    if (!vpt_html_at_data(h)) {
-        i = vpt_html_skip(h, p, len);
-    }
-
-    if (i >= len) {
-        return VPT_SCAN_NONE;
-    }
-
-    if (vpt_scan_has_avx2 < 0) {
-        (void) vpt_scan_path();
-    }
-
-    /* masks are always at hand for [base, base + span) */
-    base = i & ~(size_t) 63;
-    span = vpt_scan_fill(&b, p, len, base);
-
-    lhead = (litlen < 8) ? litlen : 8;
-    /* without a literal, a head no '<' matches */
-    lword = 1;
-    lfold = 0;
-    lmask = 0;
-
-    if (lit != NULL) {
-        /* the literal's first bytes as a word, where case folds, its mask */
-        memset(word, 0, sizeof(word));
-
-        for (k = 0; k < 8; k++) {
-            word[k] = (k < lhead) ? lit[k] : 0;
-            word[8 + k] = (k < lhead && lit[k] >= 'a' && lit[k] <= 'z')
-                          ? 0x20 : 0;
-            word[16 + k] = (k < lhead) ? 0xff : 0;
-        }
-
-        memcpy(&lword, word, 8);
-        memcpy(&lfold, word + 8, 8);
-        memcpy(&lmask, word + 16, 8);
-    }
-
-    for ( ;; ) {
-
-        /* i is read in the data state: to its next '<', often i itself */
-
-        if (i < len && p[i] == '<') {
-            q = i;
-
-        } else {
-            q = VPT_SCAN_NEXT(i, VPT_SCAN_LT);
-            if (q == len) {
-                return VPT_SCAN_NONE;
-            }
-        }
-
-        if (len - q < 8) {
-            /* the buffer's last few bytes: the exact tokenizer reads them */
-            if (lit != NULL
-                && vpt_scan_lit(p, len, q, lit, litlen, 1, pos))
-            {
-                return (len - q >= litlen) ? VPT_SCAN_MATCH
-                                           : VPT_SCAN_PARTIAL;
-            }
-
-            goto slow;
-        }
-
-        /* its first 8 bytes: the literal's head (never, without one) */
-        memcpy(&w, p + q, 8);
-
-        if (((w | lfold) & lmask) == lword
-            && vpt_scan_lit(p, len, q, lit, litlen, lhead, pos))
-        {
-            return (len - q >= litlen) ? VPT_SCAN_MATCH : VPT_SCAN_PARTIAL;
-        }
-
-        c = p[q + 1];
-
-        if (c == '/') {
-            /*
-             * An end tag: to its first '>', unless a quote opening a value
-             * comes first.  Quotes are rare in end tags: all go slow.
-             */
-
-            if (!vpt_scan_alpha(p[q + 2])) {
-                goto slow;
-            }
-
-            e = VPT_SCAN_NEXT(q + 3, VPT_SCAN_GTQ);
-            if (e == len || p[e] != '>') {
-                goto slow;
-            }
-
-            i = e + 1;
-            continue;
-        }
-
-        if (!vpt_scan_alpha(c)) {
-            if (c == '!' || c == '?') {
-                goto slow;
-            }
-
-            /* "a < b", "x<<": the '<' was text, c is read in data */
-            i = q + 1;
-            continue;
-        }
-
-        /*
-         * A start tag.  A quote opens a value at q + 5 ("<a b=") at the
-         * earliest, so a '>' before it ends the tag; names of one or two
-         * letters open no raw text.
-         */
-
-        gt = vpt_scan_gt(w)
-             & (VPT_SCAN_AT(2) | VPT_SCAN_AT(3) | VPT_SCAN_AT(4)
-                | VPT_SCAN_AT(5));
-
-        if (gt & (VPT_SCAN_AT(2) | VPT_SCAN_AT(3))) {
-            i = q + vpt_scan_at(gt) + 1;
-            continue;
-        }
-
-        /* raw text elements are known by their letters */
-
-        if (vpt_scan_raw(p, len, q + 1)) {
-            /* the exact tokenizer reads the tag and its raw text */
-            goto slow;
-        }
-
-        if (gt) {
-            i = q + vpt_scan_at(gt) + 1;
-            continue;
-        }
-
-        /* the name's end: '>', or whitespace or '/' before attributes */
-
-        e = VPT_SCAN_NEXT(q + 2, VPT_SCAN_TAG);
-        if (e == len) {
-            goto slow;
-        }
-
-        c = p[e];
-
-        if (c == '>') {
-            i = e + 1;
-            continue;
-        }
-
-        if (c == '=' || c == '"' || c == '\'') {
-            /* part of an odd name */
-            goto slow;
-        }
-
-    names:
-
-        /*
-         * p[e] is whitespace or '/' read before an attribute name, so is
-         * p[e + 1].  Bytes none of gtq and wse then make a name, and the
-         * usual next is '>', which ends the tag, or "=" and a quote, which
-         * opens a value.  Anything else takes the attribute states.
-         */
-
-        k = VPT_SCAN_NEXT(e + 1, VPT_SCAN_TAG);
-        if (k == len) {
-            goto slow;
-        }
-
-        c = p[k];
-
-        if (c == '>') {
-            i = k + 1;
-            continue;
-        }
-
-        if (c != '=' || k == e + 1 || k + 1 == len) {
-            goto walk;
-        }
-
-        c = p[++k];
-
-        if (c != '"' && c != '\'') {
-            /* back to the byte before the name: the states from there */
-            goto walk;
-        }
-
-    value:
-
-        /* a quoted value from k: usually the next of gtq is its end */
-
-        e = VPT_SCAN_NEXT(k + 1, VPT_SCAN_GTQ);
-
-        if (e < len && p[e] != c) {
-            f = memchr(p + e + 1, c, len - e - 1);
-            e = f ? (size_t) (f - p) : len;
-        }
-
-        if (e + 1 >= len) {
-            goto slow;
-        }
-
-        /*
-         * After a quoted value: '>' ends the tag, whitespace or '/' is read
-         * before a name, anything else starts one (the attribute states).
-         */
-
-        c = p[++e];
-
-        if (c == '>') {
-            i = e + 1;
-            continue;
-        }
-
-        if (vpt_scan_space(c)) {
-            goto names;
-        }
-
-    walk:
-
-        /* anything else: the attribute states, a step per byte of wse */
-
-        st = VPT_SCAN_BAN;
-        prev = e;
-
-        for ( ;; ) {
-            e = VPT_SCAN_NEXT(prev, VPT_SCAN_TAG);
-            if (e == len) {
-                goto slow;
-            }
-
-            if (e > prev) {
-                /* a run of other bytes */
-                st = vpt_scan_run[st];
-            }
-
-            c = p[e];
-
-            if (c == '>') {
-                break;
-            }
-
-            if (c == '"' || c == '\'') {
-                if (st == VPT_SCAN_BAV) {
-                    k = e;
-                    goto value;
-                }
-
-                /* a quote in a name or an unquoted value is ordinary */
-                st = vpt_scan_run[st];
-
-            } else if (c == '/') {
-                st = vpt_scan_sl[st];
-
-            } else if (c == '=') {
-                st = vpt_scan_eq[st];
-
-            } else {
-                st = vpt_scan_ws[st];
-            }
-
-            prev = e + 1;
-        }
-
-        i = e + 1;
-        continue;
-
-    slow:
-
-        i = vpt_scan_slow(h, p, len, q);
-        if (i == len) {
-            return VPT_SCAN_NONE;
-        }
-    }
-}
-
-
-/*
- * The exact tokenizer reads from the '<' at q, read in the data state, to
- * the next byte read in the data state, whose offset it returns (len when
- * there is none in p).
- */
-
-static size_t
-vpt_scan_slow(vpt_html_t *h, const unsigned char *p, size_t len, size_t q)
-{
-    vpt_html_scan(h, p + q, 1);
-
-    q++;
-
-    return q + vpt_html_skip(h, p + q, len - q);
-}
-
-
 /* --- block classifiers ------------------------------------------------ */
 
 #if defined(VPT_HAVE_AVX2)
 
 /*
- * Nibble lookup: lo[b & 15] & hi[b >> 4] has a bit of the byte's class
- * (0 for bytes >= 0x80: vpshufb gives 0 for an index with the top bit).
- * bits: 0x01 \t \n \f \r, 0x02 ' ' '/', 0x04 '"' '\'', 0x08 '<',
- * 0x10 '=', 0x20 '>'.
+ * ev by one lookup: the table holds, at each low nibble, the one event
+ * byte with it ('"' 2, '\'' 7, '<' C, '=' D, '>' E) or a byte without it,
+ * so a byte equals its lookup only when it is an event (vpshufb gives 0
+ * for bytes >= 0x80, which no event equals).
  */
 
 __attribute__((target("avx2")))
 static void
-vpt_scan_avx2(const unsigned char *q, size_t n, uint64_t *lts,
-    uint64_t *gtqs, uint64_t *wses)
+vpt_scan_avx2(const unsigned char *q, size_t n, uint64_t *ev)
 {
     size_t   k;
-    __m256i  v0, v1, c0, c1, lo, hi, nib, lt, gtq, gtqa, wse, wsea, gtq0,
-             gtq1, wse0, wse1;
+    __m256i  v0, v1, tab;
 
-    lo = _mm256_setr_epi8(0x02, 0, 0x04, 0, 0, 0, 0, 0x04,
-                          0, 0x01, 0x01, 0, 0x09, 0x11, 0x20, 0x02,
-                          0x02, 0, 0x04, 0, 0, 0, 0, 0x04,
-                          0, 0x01, 0x01, 0, 0x09, 0x11, 0x20, 0x02);
-    hi = _mm256_setr_epi8(0x01, 0, 0x06, 0x38, 0, 0, 0, 0,
-                          0, 0, 0, 0, 0, 0, 0, 0,
-                          0x01, 0, 0x06, 0x38, 0, 0, 0, 0,
-                          0, 0, 0, 0, 0, 0, 0, 0);
-    nib = _mm256_set1_epi8(0x0f);
-    lt = _mm256_set1_epi8('<');
-    gtq = _mm256_set1_epi8(0x24);
-    gtqa = _mm256_set1_epi8(0x7c);
-    wse = _mm256_set1_epi8(0x13);
-    wsea = _mm256_set1_epi8(0x7f);
+    tab = _mm256_setr_epi8(0x01, 0, 0x22, 0, 0, 0, 0, 0x27,
+                           0, 0, 0, 0, 0x3c, 0x3d, 0x3e, 0,
+                           0x01, 0, 0x22, 0, 0, 0, 0, 0x27,
+                           0, 0, 0, 0, 0x3c, 0x3d, 0x3e, 0);
 
     for (k = 0; k < n; k++, q += 64) {
         v0 = _mm256_loadu_si256((const __m256i *) q);
         v1 = _mm256_loadu_si256((const __m256i *) (q + 32));
 
-        c0 = _mm256_and_si256(_mm256_shuffle_epi8(lo, v0),
-                 _mm256_shuffle_epi8(hi,
-                     _mm256_and_si256(_mm256_srli_epi16(v0, 4), nib)));
-        c1 = _mm256_and_si256(_mm256_shuffle_epi8(lo, v1),
-                 _mm256_shuffle_epi8(hi,
-                     _mm256_and_si256(_mm256_srli_epi16(v1, 4), nib)));
-
-        lts[k] = (uint32_t) _mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, lt))
-                 | (uint64_t) (uint32_t) _mm256_movemask_epi8(
-                       _mm256_cmpeq_epi8(v1, lt)) << 32;
-
-        /* a class's bits plus (0x80 - its lowest bit): the top bit */
-        gtq0 = _mm256_add_epi8(_mm256_and_si256(c0, gtq), gtqa);
-        gtq1 = _mm256_add_epi8(_mm256_and_si256(c1, gtq), gtqa);
-        wse0 = _mm256_add_epi8(_mm256_and_si256(c0, wse), wsea);
-        wse1 = _mm256_add_epi8(_mm256_and_si256(c1, wse), wsea);
-
-        gtqs[k] = (uint32_t) _mm256_movemask_epi8(gtq0)
-                  | (uint64_t) (uint32_t) _mm256_movemask_epi8(gtq1) << 32;
-        wses[k] = (uint32_t) _mm256_movemask_epi8(wse0)
-                  | (uint64_t) (uint32_t) _mm256_movemask_epi8(wse1) << 32;
+        ev[k] = (uint32_t) _mm256_movemask_epi8(
+                    _mm256_cmpeq_epi8(_mm256_shuffle_epi8(tab, v0), v0))
+                | (uint64_t) (uint32_t) _mm256_movemask_epi8(
+                      _mm256_cmpeq_epi8(_mm256_shuffle_epi8(tab, v1), v1))
+                  << 32;
     }
 }
 
@@ -795,84 +651,60 @@ vpt_scan_avx2(const unsigned char *q, size_t n, uint64_t *lts,
 #if defined(__SSE2__)
 
 static void
-vpt_scan_sse2(const unsigned char *q, size_t n, uint64_t *lts,
-    uint64_t *gtqs, uint64_t *wses)
+vpt_scan_sse2(const unsigned char *q, size_t n, uint64_t *ev)
 {
     int       i;
     size_t    k;
-    uint64_t  lt, gtq, wse;
-    __m128i   v, g, w;
+    uint64_t  e;
+    __m128i   v, lg, g;
 
     for (k = 0; k < n; k++, q += 64) {
-        lt = 0;
-        gtq = 0;
-        wse = 0;
+        e = 0;
 
         for (i = 0; i < 4; i++) {
             v = _mm_loadu_si128((const __m128i *) (q + 16 * i));
 
-            g = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('>')),
+            /* '<' '=' '>' are 0x3c..0x3e: one unsigned range compare */
+            lg = _mm_cmpeq_epi8(
+                     _mm_min_epu8(_mm_sub_epi8(v, _mm_set1_epi8(0x3c)),
+                                  _mm_set1_epi8(2)),
+                     _mm_sub_epi8(v, _mm_set1_epi8(0x3c)));
+
+            g = _mm_or_si128(lg,
                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\''))));
 
-            /* \f and \r differ in their low bit only: one compare */
-            w = _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
-                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('/'))),
-                    _mm_or_si128(
-                        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')),
-                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\t'))),
-                        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
-                            _mm_cmpeq_epi8(_mm_or_si128(v, _mm_set1_epi8(1)),
-                                           _mm_set1_epi8(0x0d)))));
-
-            lt |= (uint64_t) (unsigned) _mm_movemask_epi8(
-                      _mm_cmpeq_epi8(v, _mm_set1_epi8('<'))) << (16 * i);
-            gtq |= (uint64_t) (unsigned) _mm_movemask_epi8(g) << (16 * i);
-            wse |= (uint64_t) (unsigned) _mm_movemask_epi8(w) << (16 * i);
+            e |= (uint64_t) (unsigned) _mm_movemask_epi8(g) << (16 * i);
         }
 
-        lts[k] = lt;
-        gtqs[k] = gtq;
-        wses[k] = wse;
+        ev[k] = e;
     }
 }
 
 #else
 
-/* other architectures: a byte at a time, 1 lt, 2 gtq, 4 wse */
+/* other architectures: a byte at a time */
 
 static const unsigned char  vpt_scan_class[256] = {
-    ['<'] = 1, ['>'] = 2, ['"'] = 2, ['\''] = 2,
-    ['\t'] = 4, ['\n'] = 4, ['\f'] = 4, ['\r'] = 4, [' '] = 4, ['/'] = 4,
-    ['='] = 4
+    ['<'] = 1, ['>'] = 1, ['"'] = 1, ['\''] = 1, ['='] = 1
 };
 
 
 static void
-vpt_scan_plain(const unsigned char *q, size_t n, uint64_t *lts,
-    uint64_t *gtqs, uint64_t *wses)
+vpt_scan_plain(const unsigned char *q, size_t n, uint64_t *ev)
 {
     int       i;
     size_t    k;
-    unsigned  c;
-    uint64_t  lt, gtq, wse;
+    uint64_t  e;
 
     for (k = 0; k < n; k++, q += 64) {
-        lt = 0;
-        gtq = 0;
-        wse = 0;
+        e = 0;
 
         for (i = 0; i < 64; i++) {
-            c = vpt_scan_class[q[i]];
-            lt |= (uint64_t) (c & 1) << i;
-            gtq |= (uint64_t) ((c >> 1) & 1) << i;
-            wse |= (uint64_t) ((c >> 2) & 1) << i;
+            e |= (uint64_t) vpt_scan_class[q[i]] << i;
         }
 
-        lts[k] = lt;
-        gtqs[k] = gtq;
-        wses[k] = wse;
+        ev[k] = e;
     }
 }
 
@@ -880,49 +712,45 @@ vpt_scan_plain(const unsigned char *q, size_t n, uint64_t *lts,
 
 
 static void
-vpt_scan_classify(const unsigned char *q, size_t n, uint64_t *lts,
-    uint64_t *gtqs, uint64_t *wses)
+vpt_scan_classify(const unsigned char *q, size_t n, uint64_t *ev)
 {
 #if defined(VPT_HAVE_AVX2)
     if (vpt_scan_has_avx2) {
-        vpt_scan_avx2(q, n, lts, gtqs, wses);
+        vpt_scan_avx2(q, n, ev);
         return;
     }
 
-    vpt_scan_sse2(q, n, lts, gtqs, wses);
+    vpt_scan_sse2(q, n, ev);
 #elif defined(__SSE2__)
-    vpt_scan_sse2(q, n, lts, gtqs, wses);
+    vpt_scan_sse2(q, n, ev);
 #else
-    vpt_scan_plain(q, n, lts, gtqs, wses);
+    vpt_scan_plain(q, n, ev);
 #endif
 }
 
 
 /*
- * Classifies up to VPT_SCAN_BLOCKS blocks from p[base] (base < len); a
- * last, partial block is copied into zeroes first.  Returns how many bytes
- * the masks cover.
+ * Classifies p[base, cend), cend = min(len, base + VPT_SCAN_BLOCKS * 64),
+ * base < len; returns cend.
  */
 
 static size_t
-vpt_scan_fill(vpt_scan_blk_t *b, const unsigned char *p, size_t len,
-    size_t base)
+vpt_scan_fill(uint64_t *ev, const unsigned char *p, size_t len, size_t base)
 {
-    size_t         full;
+    size_t         n, full;
     unsigned char  tail[64];
 
-    full = (len - base) / 64;
-    full = (full < VPT_SCAN_BLOCKS) ? full : VPT_SCAN_BLOCKS;
+    n = len - base;
+    n = (n < VPT_SCAN_BLOCKS * 64) ? n : VPT_SCAN_BLOCKS * 64;
+    full = n / 64;
 
-    vpt_scan_classify(p + base, full, b->lt, b->gtq, b->wse);
+    vpt_scan_classify(p + base, full, ev);
 
-    if (full < VPT_SCAN_BLOCKS && base + full * 64 < len) {
+    if (n & 63) {
         memset(tail, 0, sizeof(tail));
-        memcpy(tail, p + base + full * 64, len - base - full * 64);
-        vpt_scan_classify(tail, 1, b->lt + full, b->gtq + full,
-                          b->wse + full);
-        full++;
+        memcpy(tail, p + base + full * 64, n & 63);
+        vpt_scan_classify(tail, 1, ev + full);
     }
 
-    return full * 64;
+    return base + n;
 }

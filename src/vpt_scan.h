@@ -2,25 +2,29 @@
  * Copyright (C) ngx_vpt_module authors
  *
  * The structural HTML scanner: the fast path of the tokenizer (vpt_html.h)
- * for what pages are mostly made of, text and ordinary tags.  Each 64-byte
- * block is classified once into bitmasks ('<'; '>' and quotes; whitespace,
- * '/' and '='), and the scanner hops between their set bits: text costs
- * nothing per byte, an end tag is one hop, a start tag one hop per name
- * end, '=', quote pair and '>'.  Everything rarer (comments, doctypes,
- * "<!", "<?", raw text elements and their bodies, a quote that is not a
- * value's, a tag cut by the end of the buffer) is handed, from its '<',
- * to the exact tokenizer, which reads up to the next byte in the data
- * state and hands back.  The state between calls is vpt_html_t's alone.
+ * for what pages are mostly made of, text and ordinary tags.  Blocks of 64
+ * bytes are classified once into two bitmasks, '<' and '>' '"' '\'' '=',
+ * and the scanner hops between their set bits: text costs nothing per
+ * byte, an end tag or a tag without values is one hop to its '>', and a
+ * quoted value one hop to its '=' and one to its closing quote.
+ * Everything rarer (comments, doctypes, "<!", "<?", raw text elements and
+ * their bodies, unquoted values, odd attribute syntax, a tag cut by the
+ * end of the buffer) is handed, from its '<', to the exact tokenizer,
+ * which reads up to the next byte in the data state and hands back.  The
+ * state between calls is vpt_html_t's alone.
  *
- * With a literal that starts with '<', the scanner also compares it at
- * each '<' it reads in the data state, so the splicer needs no separate
- * search for such anchors.
+ * The scanner also compares a small set of literals, each starting with
+ * '<', at each '<' it reads in the data state, so the splicer needs no
+ * separate search for such anchors, however many there are.
  */
 
 #ifndef VPT_SCAN_H
 #define VPT_SCAN_H
 
 #include "vpt_html.h"
+
+
+#define VPT_SCAN_LITS_MAX  8
 
 
 typedef enum {
@@ -30,16 +34,36 @@ typedef enum {
 } vpt_scan_e;
 
 
+/* literals to look for: vpt_scan_lits_init() sets it, nothing frees it */
+typedef struct {
+    unsigned              n;
+    const unsigned char  *lit[VPT_SCAN_LITS_MAX];
+    size_t                len[VPT_SCAN_LITS_MAX];
+    unsigned char         second[256];  /* bit i: may be literal i's 2nd */
+    unsigned char         third[256];   /* and 3rd byte */
+} vpt_scan_lits_t;
+
+
 /*
- * Reads p[0, len) as vpt_html_scan() does.  With lit (litlen >= 1 bytes,
- * lowercase, lit[0] == '<'), stops at the first '<' read in the data state
- * where lit matches, ASCII case-insensitively, or, cut by the end of p,
- * could still match: returns VPT_SCAN_MATCH or VPT_SCAN_PARTIAL with its
- * offset in *pos, and the tokenizer has read p[0, *pos).  Otherwise (and
- * always without lit) returns VPT_SCAN_NONE having read all of p.
+ * n literals (n <= VPT_SCAN_LITS_MAX), each at least 1 byte, lowercase,
+ * starting with '<'; they must stay readable while the set is used.
+ * Returns VPT_ERROR for a set that breaks these rules.
+ */
+int vpt_scan_lits_init(vpt_scan_lits_t *set, const unsigned char **lit,
+    const size_t *len, unsigned n);
+
+
+/*
+ * Reads p[0, len) as vpt_html_scan() does.  With lits (NULL: none), stops
+ * at the first '<' read in the data state where a literal matches, ASCII
+ * case-insensitively, or, cut by the end of p, could still match; the
+ * tokenizer has read p[0, *pos) then.  Returns VPT_SCAN_PARTIAL when any
+ * literal could still match there (*which: those), else VPT_SCAN_MATCH
+ * (*which: the literals that match, bit i for literal i).  Otherwise, and
+ * always without lits, returns VPT_SCAN_NONE having read all of p.
  */
 vpt_scan_e vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
-    const unsigned char *lit, size_t litlen, size_t *pos);
+    const vpt_scan_lits_t *lits, size_t *pos, unsigned *which);
 
 /* the block classifier this build and CPU use: "avx2", "sse2", "scalar" */
 const char *vpt_scan_path(void);

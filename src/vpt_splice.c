@@ -18,9 +18,13 @@
  * match longer than hold_max is skipped even when one buffer holds all of
  * it, so what is spliced never depends on how the body was buffered.
  *
- * A literal is looked for by its two rarest bytes, 64 starts at a time
- * with SSE2 or AVX2 (vpt_lit_pairs); a regex with pcre2_match and
- * PCRE2_PARTIAL_HARD, JIT compiled when PCRE2 can.
+ * A literal that starts with '<', as most anchors do, is looked for by
+ * the structural scanner (vpt_scan.h), which reads the HTML and compares
+ * the literal at each '<' read in the data state in one pass.  Any other
+ * literal is looked for by its two rarest bytes, 64 starts at a time with
+ * SSE2 or AVX2 (vpt_lit_pairs); a regex with pcre2_match and
+ * PCRE2_PARTIAL_HARD, JIT compiled when PCRE2 can.  Between their
+ * candidates the tokenizer is moved on by the scanner too.
  *
  * Only a match that starts where the HTML tokenizer is in the data state
  * counts (vpt_html.h): one in a comment, a script, a tag is passed over.
@@ -66,6 +70,8 @@ static vpt_find_e vpt_re_find(const vpt_anchor_t *a,
 
 static void vpt_splice_feed_literal(vpt_splice_t *s,
     const unsigned char *data, size_t len, vpt_splice_result_t *res);
+static void vpt_splice_feed_tag(vpt_splice_t *s, const unsigned char *data,
+    size_t len, vpt_splice_result_t *res);
 static void vpt_splice_feed_regex(vpt_splice_t *s,
     const unsigned char *data, size_t len, vpt_splice_result_t *res);
 static size_t vpt_splice_boundary(vpt_splice_t *s, const unsigned char *data,
@@ -152,6 +158,12 @@ vpt_anchor_literal(vpt_anchor_t *a, const char *spec, size_t len, char *err,
     a->litlen = len;
     a->hold_max = len - 1;
     vpt_lit_prepare(a);
+
+    if (a->lit[0] == '<') {
+        a->tag = (vpt_scan_lits_init(&a->scan,
+                                     (const unsigned char **) &a->lit,
+                                     &a->litlen, 1) == VPT_OK);
+    }
 
     return VPT_OK;
 }
@@ -312,6 +324,9 @@ vpt_splice_feed(vpt_splice_t *s, const unsigned char *data, size_t len,
     if (s->anchor->regex) {
         vpt_splice_feed_regex(s, data, len, res);
 
+    } else if (s->anchor->tag) {
+        vpt_splice_feed_tag(s, data, len, res);
+
     } else {
         vpt_splice_feed_literal(s, data, len, res);
     }
@@ -407,6 +422,74 @@ vpt_splice_feed_literal(vpt_splice_t *s, const unsigned char *data,
     }
 
     vpt_splice_tokenize(s, data, &t, h + len);
+    vpt_splice_hold(s, data, len, h + len, res);
+}
+
+
+/*
+ * A literal starting with '<': the scanner reads V and stops at the first
+ * '<' read in the data state where it matches or, cut by the end of V,
+ * could; having read V up to there and no further.  Held bytes are such a
+ * partial match (they start at a '<' read in the data state, where the
+ * scanner stopped), so H ++ D's head is read from the scratch copy first,
+ * then D in place from where that left the scanner.
+ */
+
+static void
+vpt_splice_feed_tag(vpt_splice_t *s, const unsigned char *data, size_t len,
+    vpt_splice_result_t *res)
+{
+    size_t               h, n, d, pos;
+    unsigned             which;
+    vpt_scan_e           rc;
+    const vpt_anchor_t  *a;
+
+    a = s->anchor;
+    h = s->nheld;
+    d = 0;          /* the scanner has read V[0, h + d) */
+
+    if (h > 0) {
+        n = vpt_splice_boundary(s, data, len);
+
+        rc = vpt_scan(&s->html, a->scratch, h + n, &a->scan, &pos, &which);
+
+        if (rc == VPT_SCAN_MATCH) {
+            vpt_splice_match(s, pos, pos + a->litlen, res);
+            return;
+        }
+
+        d = n;
+
+        if (rc == VPT_SCAN_PARTIAL) {
+            if (n == len) {
+                /* the region was all of V: a real partial match */
+                vpt_splice_hold(s, data, len, pos, res);
+                return;
+            }
+
+            /*
+             * Cut by the region's end, which is not V's: it starts in D,
+             * as one starting in H would be hold_max + 1 bytes long.  The
+             * scanner stopped before it, so it reads D on from there.
+             */
+            d = pos - h;
+        }
+    }
+
+    if (d < len) {
+        rc = vpt_scan(&s->html, data + d, len - d, &a->scan, &pos, &which);
+
+        if (rc == VPT_SCAN_MATCH) {
+            vpt_splice_match(s, h + d + pos, h + d + pos + a->litlen, res);
+            return;
+        }
+
+        if (rc == VPT_SCAN_PARTIAL) {
+            vpt_splice_hold(s, data, len, h + d + pos, res);
+            return;
+        }
+    }
+
     vpt_splice_hold(s, data, len, h + len, res);
 }
 
@@ -614,14 +697,18 @@ vpt_splice_tokenize(vpt_splice_t *s, const unsigned char *data, size_t *t,
 
     h = s->nheld;
 
+    /* the scanner, without literals, reads all it is given */
+
     if (*t < h && *t < to) {
         e = (to < h) ? to : h;
-        vpt_html_scan(&s->html, s->held[s->cur] + *t, e - *t);
+        (void) vpt_scan(&s->html, s->held[s->cur] + *t, e - *t, NULL, NULL,
+                        NULL);
         *t = e;
     }
 
     if (*t < to) {
-        vpt_html_scan(&s->html, data + (*t - h), to - *t);
+        (void) vpt_scan(&s->html, data + (*t - h), to - *t, NULL, NULL,
+                        NULL);
         *t = to;
     }
 }

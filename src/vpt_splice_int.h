@@ -12,6 +12,7 @@
 
 #include <pcre2.h>
 
+#include "vpt_scan.h"
 #include "vpt_splice.h"
 
 
@@ -38,6 +39,8 @@ struct vpt_anchor_s {
     unsigned char          fold;       /* 0x20 if lit[rare] is a letter */
     unsigned char          fold2;      /* the same for lit[rare2] */
     unsigned               avx2:1;     /* the CPU has it */
+    unsigned               tag:1;      /* starts with '<': scan holds it */
+    vpt_scan_lits_t        scan;       /* the scanner's set: the literal */
 
     pcre2_code            *re;
     pcre2_match_data      *md;         /* one pair: the match or partial */

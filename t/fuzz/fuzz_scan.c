@@ -84,8 +84,10 @@ LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
     uint64_t              seed, s;
     vpt_html_t            h, x;
     vpt_scan_e            rc;
+    unsigned              which;
+    vpt_scan_lits_t       set;
     unsigned char        *buf, *cur, *data, lit[32];
-    const unsigned char  *body;
+    const unsigned char  *body, *litp;
 
     if (size < 9) {
         return 0;
@@ -95,6 +97,9 @@ LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
     for (k = 0; k < ll; k++) {
         lit[k] = r_lower((unsigned char) anchors[in[0] % NANCHORS][k]);
     }
+
+    litp = lit;
+    CHECK(vpt_scan_lits_init(&set, &litp, &ll, 1) == VPT_OK);
 
     memcpy(&seed, in + 1, 8);
     body = in + 9;
@@ -124,9 +129,13 @@ LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         from += n;
         n += held;
 
-        rc = vpt_scan(&h, cur, n, lit, ll, &pos);
+        rc = vpt_scan(&h, cur, n, &set, &pos, &which);
         memcpy(buf, cur, n);
         free(cur);
+
+        if (rc != VPT_SCAN_NONE) {
+            CHECK(which == 1);
+        }
 
         if (rc == VPT_SCAN_MATCH) {
             got = (long) (from - n + pos);
@@ -158,7 +167,7 @@ LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         cur = fuzz_malloc(n);
         memcpy(cur, body + from, n);
 
-        CHECK(vpt_scan(&h, cur, n, NULL, 0, NULL) == VPT_SCAN_NONE);
+        CHECK(vpt_scan(&h, cur, n, NULL, NULL, NULL) == VPT_SCAN_NONE);
         free(cur);
         vpt_html_scan(&x, body + from, n);
         from += n;

@@ -136,10 +136,19 @@ static long
 scan_run(const unsigned char *body, size_t len, const char *lit, size_t ll,
     uint64_t seed, size_t max, int *bad)
 {
-    size_t          from, n, held, pos;
-    vpt_html_t      h, x;
-    vpt_scan_e      rc;
-    unsigned char  *buf;
+    size_t                from, n, held, pos;
+    unsigned              which;
+    vpt_html_t            h, x;
+    vpt_scan_e            rc;
+    unsigned char        *buf;
+    vpt_scan_lits_t       set;
+    const unsigned char  *litp;
+
+    litp = (const unsigned char *) lit;
+
+    if (lit != NULL && vpt_scan_lits_init(&set, &litp, &ll, 1) != VPT_OK) {
+        abort();
+    }
 
     buf = malloc(len + 1);
     if (buf == NULL) {
@@ -161,7 +170,7 @@ scan_run(const unsigned char *body, size_t len, const char *lit, size_t ll,
         from += n;
         n += held;
 
-        rc = vpt_scan(&h, buf, n, (const unsigned char *) lit, ll, &pos);
+        rc = vpt_scan(&h, buf, n, lit ? &set : NULL, &pos, &which);
 
         if (rc == VPT_SCAN_MATCH) {
             free(buf);
@@ -283,14 +292,17 @@ VPT_TEST(anchor_found_where_the_reference_reads_it_in_random_html)
 
 VPT_TEST(every_two_buffer_split_of_the_demo_page)
 {
-    int             bad;
-    long            got, want;
-    FILE           *f;
-    size_t          len, cut, a, held, pos, n, ll;
-    vpt_html_t      h;
-    vpt_scan_e      rc;
-    unsigned char  *page, *data;
-    static const char  *lits[] = { "</body>", "<h2>" };
+    int                   bad;
+    long                  got, want;
+    FILE                 *f;
+    size_t                len, cut, a, held, pos, n, ll;
+    unsigned              which;
+    vpt_html_t            h;
+    vpt_scan_e            rc;
+    unsigned char        *page, *data;
+    vpt_scan_lits_t       set;
+    const unsigned char  *litp;
+    static const char    *lits[] = { "</body>", "<h2>" };
 
     page = malloc(1 << 20);
     f = fopen("conf.d/shop/confirmation.html", "rb");
@@ -308,6 +320,8 @@ VPT_TEST(every_two_buffer_split_of_the_demo_page)
 
     for (a = 0; a < 2; a++) {
         ll = strlen(lits[a]);
+        litp = (const unsigned char *) lits[a];
+        VPT_CHECK(vpt_scan_lits_init(&set, &litp, &ll, 1) == VPT_OK);
         want = ref_find(page, len, data, lits[a], ll);
         VPT_CHECK(want > 0);
 
@@ -316,8 +330,7 @@ VPT_TEST(every_two_buffer_split_of_the_demo_page)
             vpt_html_init(&h);
             got = -1;
 
-            rc = vpt_scan(&h, page, cut, (const unsigned char *) lits[a], ll,
-                          &pos);
+            rc = vpt_scan(&h, page, cut, &set, &pos, &which);
 
             if (rc == VPT_SCAN_MATCH) {
                 got = (long) pos;
@@ -326,8 +339,7 @@ VPT_TEST(every_two_buffer_split_of_the_demo_page)
                 held = (rc == VPT_SCAN_PARTIAL) ? pos : cut;
                 n = len - held;
 
-                rc = vpt_scan(&h, page + held, n,
-                              (const unsigned char *) lits[a], ll, &pos);
+                rc = vpt_scan(&h, page + held, n, &set, &pos, &which);
                 if (rc == VPT_SCAN_MATCH) {
                     got = (long) (held + pos);
                 }
