@@ -94,6 +94,24 @@ static const unsigned char  vpt_scan_open[256] = {
 #undef VPT_SCAN_R
 
 
+/*
+ * The second letters, as bits, of the raw text elements' names by their
+ * first letter: sc st ti te xm if no pl.  Most names ("p", "td", "span")
+ * are ruled out by one lookup.
+ */
+
+#define VPT_SCAN_B(c)  (1u << ((c) - 'a'))
+
+static const uint32_t  vpt_scan_raw2[26] = {
+    ['i' - 'a'] = VPT_SCAN_B('f'),
+    ['n' - 'a'] = VPT_SCAN_B('o'),
+    ['p' - 'a'] = VPT_SCAN_B('l'),
+    ['s' - 'a'] = VPT_SCAN_B('c') | VPT_SCAN_B('t'),
+    ['t' - 'a'] = VPT_SCAN_B('i') | VPT_SCAN_B('e'),
+    ['x' - 'a'] = VPT_SCAN_B('m')
+};
+
+
 static size_t vpt_scan_fill(uint64_t *ev, const unsigned char *p,
     size_t len, size_t base);
 static size_t vpt_scan_slow(vpt_html_t *h, const unsigned char *p,
@@ -300,8 +318,12 @@ data:
     switch (vpt_scan_open[c]) {
 
     case VPT_SCAN_RAW1:
-        /* raw text elements go slow, with their text */
-        if (vpt_scan_raw(p, len, q + 1)) {
+        /* by the first two letters, then the name: with its text, slow */
+        c = (unsigned char) ((p[q + 2] | 0x20) - 'a');
+
+        if (c < 26 && ((vpt_scan_raw2[(p[q + 1] | 0x20) - 'a'] >> c) & 1)
+            && vpt_scan_raw(p, len, q + 1))
+        {
             goto slow;
         }
 
@@ -366,9 +388,13 @@ tag:
         first = 0;
     }
 
-open:
+    if ((k & 63) != 63) {
+        /* the opening quote, k + 1, is the lowest bit left */
+        m &= m - 1;
+        goto value;
+    }
 
-    /* the opening quote, the next event */
+open:
 
     VPT_SCAN_EVENT(OPEN);
 
@@ -520,7 +546,7 @@ vpt_scan_lits_at(const vpt_scan_lits_t *lits, const unsigned char *p,
 
 /*
  * Whether the start tag whose name starts at p[q] opens raw text, or the
- * buffer ends too soon to tell: by its first letter, then the rest.
+ * buffer ends too soon to tell: by its letters.
  */
 
 static inline int
@@ -548,37 +574,10 @@ vpt_scan_is(const unsigned char *p, size_t len, size_t q, const char *name,
 }
 
 
-/*
- * The second letters, as bits, of the raw text elements' names by their
- * first letter: sc st ti te xm if no pl.  Most names ("p", "td", "span")
- * are ruled out by one lookup.
- */
-
-#define VPT_SCAN_B(c)  (1u << ((c) - 'a'))
-
-static const uint32_t  vpt_scan_raw2[26] = {
-    ['i' - 'a'] = VPT_SCAN_B('f'),
-    ['n' - 'a'] = VPT_SCAN_B('o'),
-    ['p' - 'a'] = VPT_SCAN_B('l'),
-    ['s' - 'a'] = VPT_SCAN_B('c') | VPT_SCAN_B('t'),
-    ['t' - 'a'] = VPT_SCAN_B('i') | VPT_SCAN_B('e'),
-    ['x' - 'a'] = VPT_SCAN_B('m')
-};
-
-
 static int
 vpt_scan_raw(const unsigned char *p, size_t len, size_t q)
 {
-    unsigned  c2;
-
-    /* p[q] is a letter; (b | 0x20) - 'a' < 26 only for letters */
-    if (q + 1 < len) {
-        c2 = (unsigned) ((p[q + 1] | 0x20) - 'a');
-
-        if (c2 >= 26 || !((vpt_scan_raw2[(p[q] | 0x20) - 'a'] >> c2) & 1)) {
-            return 0;
-        }
-    }
+    /* p[q] is a letter, and its next two are in vpt_scan_raw2 */
 
     switch (p[q] | 0x20) {
 
