@@ -122,13 +122,6 @@ static vpt_scan_e vpt_scan_lits_at(const vpt_scan_lits_t *lits,
 static int vpt_scan_raw(const unsigned char *p, size_t len, size_t q);
 
 
-static inline int
-vpt_scan_alpha(unsigned char c)
-{
-    return (unsigned char) ((c | 0x20) - 'a') < 26;
-}
-
-
 /* bit i of t[b]: literal i may have b at offset k */
 
 static void

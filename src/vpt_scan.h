@@ -61,6 +61,10 @@ int vpt_scan_lits_init(vpt_scan_lits_t *set, const unsigned char **lit,
  * literal could still match there (*which: those), else VPT_SCAN_MATCH
  * (*which: the literals that match, bit i for literal i).  Otherwise, and
  * always without lits, returns VPT_SCAN_NONE having read all of p.
+ *
+ * A partial match wins over a whole one at the same '<', so that the
+ * caller, holding the bytes from there, learns of both with the next
+ * buffer; at the end of the stream it may compare the held bytes itself.
  */
 vpt_scan_e vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
     const vpt_scan_lits_t *lits, size_t *pos, unsigned *which);

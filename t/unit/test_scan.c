@@ -389,6 +389,130 @@ VPT_TEST(tags_and_values_across_blocks_and_buffers)
 }
 
 
+/*
+ * A set of literals: the scanner stops at the first place any of them is
+ * read in the data state, and says which match there, whatever the
+ * buffers (a partial match is held and fed again, as the splicer does).
+ */
+
+VPT_TEST(a_set_of_literals_stops_at_the_first_of_any_and_says_which)
+{
+    int                   i;
+    long                  want, got, wi;
+    size_t                len, a, from, n, held, pos, m, lens[4];
+    size_t                maxes[] = { 1, 7, 100000 };
+    uint64_t              rs, seed;
+    unsigned              which, want_which, got_which;
+    vpt_html_t            h;
+    vpt_scan_e            rc;
+    unsigned char         body[MAXBODY], buf[MAXBODY + 16], data[MAXBODY];
+    vpt_scan_lits_t       set;
+    const unsigned char  *lits[4];
+    static const char    *names[] = { "</body>", "<h2", "</p>", "<a b" };
+
+    for (a = 0; a < 4; a++) {
+        lits[a] = (const unsigned char *) names[a];
+        lens[a] = strlen(names[a]);
+    }
+
+    VPT_CHECK(vpt_scan_lits_init(&set, lits, lens, 4) == VPT_OK);
+
+    rs = 0x5e75;
+
+    for (i = 0; i < 800; i++) {
+        len = random_html(&rs, body, sizeof(body));
+        ref_tokenize(body, len, data);
+
+        /* the first place any literal is, and which are there */
+        want = -1;
+        want_which = 0;
+
+        for (a = 0; a < 4; a++) {
+            wi = ref_find(body, len, data, names[a], lens[a]);
+
+            if (wi >= 0 && (want < 0 || wi < want)) {
+                want = wi;
+                want_which = 0;
+            }
+
+            if (wi >= 0 && wi == want) {
+                want_which |= 1u << a;
+            }
+        }
+
+        for (m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
+            vpt_html_init(&h);
+            seed = rs;
+            from = 0;
+            held = 0;
+            got = -1;
+            got_which = 0;
+
+            while (from < len) {
+                n = 1 + vpt_rand_next(&seed) % maxes[m];
+                n = (n < len - from) ? n : len - from;
+                memcpy(buf + held, body + from, n);
+                from += n;
+                n += held;
+
+                rc = vpt_scan(&h, buf, n, &set, &pos, &which);
+
+                if (rc == VPT_SCAN_MATCH) {
+                    got = (long) (from - n + pos);
+                    got_which = which;
+                    break;
+                }
+
+                held = 0;
+
+                if (rc == VPT_SCAN_PARTIAL) {
+                    held = n - pos;
+                    memmove(buf, buf + pos, held);
+                }
+            }
+
+            VPT_CHECK_MSG(got == want && got_which == want_which,
+                          "body %d, buffers <= %zu: at %ld (%x), the "
+                          "reference at %ld (%x): \"%.*s\"", i, maxes[m],
+                          got, got_which, want, want_which, (int) len, body);
+
+            if (vpt_test_failed_now) {
+                return;
+            }
+        }
+    }
+
+}
+
+
+VPT_TEST(literal_sets_that_break_the_rules_are_refused)
+{
+    size_t                lens[VPT_SCAN_LITS_MAX + 1];
+    unsigned              i;
+    vpt_scan_lits_t       set;
+    const unsigned char  *lits[VPT_SCAN_LITS_MAX + 1];
+
+    for (i = 0; i <= VPT_SCAN_LITS_MAX; i++) {
+        lits[i] = (const unsigned char *) "<p>";
+        lens[i] = 3;
+    }
+
+    VPT_CHECK(vpt_scan_lits_init(&set, lits, lens, VPT_SCAN_LITS_MAX)
+              == VPT_OK);
+    VPT_CHECK(vpt_scan_lits_init(&set, lits, lens, VPT_SCAN_LITS_MAX + 1)
+              == VPT_ERROR);
+
+    lits[0] = (const unsigned char *) "p>";
+    VPT_CHECK(vpt_scan_lits_init(&set, lits, lens, 1) == VPT_ERROR);
+
+    lits[0] = (const unsigned char *) "<P>";
+    VPT_CHECK(vpt_scan_lits_init(&set, lits, lens, 1) == VPT_ERROR);
+
+    lens[0] = 0;
+    VPT_CHECK(vpt_scan_lits_init(&set, lits, lens, 1) == VPT_ERROR);
+}
+
+
 int
 main(void)
 {
@@ -397,6 +521,8 @@ main(void)
     VPT_RUN(anchor_found_where_the_reference_reads_it_in_random_html);
     VPT_RUN(every_two_buffer_split_of_the_demo_page);
     VPT_RUN(tags_and_values_across_blocks_and_buffers);
+    VPT_RUN(a_set_of_literals_stops_at_the_first_of_any_and_says_which);
+    VPT_RUN(literal_sets_that_break_the_rules_are_refused);
 
     printf("unit: %d passed, %d failed\n", vpt_tests_passed,
            vpt_tests_failed);
