@@ -58,9 +58,13 @@
 static int  vpt_scan_has_avx2 = -1;    /* the CPU has it; -1: not asked yet */
 
 
-/* whitespace (CR too) and '/': what ends a tag name, and no name byte */
+/*
+ * Whitespace (CR too) and '/', which end a tag's name, and quotes: no
+ * attribute name ends with any of them before its '='.
+ */
 static const unsigned char  vpt_scan_sp[256] = {
-    ['\t'] = 1, ['\n'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1, ['/'] = 1
+    ['\t'] = 1, ['\n'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1, ['/'] = 1,
+    ['"'] = 2, ['\''] = 2
 };
 
 /* no literal has any second or third byte */
@@ -204,7 +208,7 @@ vpt_scan_e
 vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
     const vpt_scan_lits_t *lits, size_t *pos, unsigned *which)
 {
-    size_t                i, q, k, s, w, nw, wbase, base, cend, lim;
+    size_t                i, q, k, w, nw, wbase, base, cend, lim;
     unsigned              st, first;
     uint64_t              m;
     vpt_scan_e            rc;
@@ -236,7 +240,6 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
 
     /* so that compilers see them set on every path */
     q = 0;
-    s = 0;
     qc = 0;
     first = 0;
 
@@ -323,7 +326,6 @@ data:
         /* fall through */
 
     case VPT_SCAN_NAME:
-        s = q + 2;
         first = 1;
         goto tag;
 
@@ -344,7 +346,7 @@ data:
 
 tag:
 
-    /* p[s, k) holds no '>', quote or '=': names and spaces */
+    /* since the name or the last value: no '>', quote or '=' */
 
     VPT_SCAN_EVENT(TAG);
 
@@ -358,7 +360,7 @@ tag:
 
     /* "name=" and a quote, the first name after the tag's */
 
-    if (c != '=' || k == s || k + 1 == len) {
+    if (c != '=' || k + 1 == len) {
         goto slow;
     }
 
@@ -373,7 +375,7 @@ tag:
             /* void */
         }
 
-        if (i == k - 1) {
+        if (i >= k - 1) {
             /* '=' in the tag's name */
             goto slow;
         }
@@ -399,7 +401,6 @@ value:
         goto value;
     }
 
-    s = k + 1;
     goto tag;
 
 etag:
@@ -563,7 +564,7 @@ vpt_scan_is(const unsigned char *p, size_t len, size_t q, const char *name,
         return 1;
     }
 
-    return p[q + n] == '>' || vpt_scan_sp[p[q + n]];
+    return p[q + n] == '>' || vpt_scan_sp[p[q + n]] == 1;
 }
 
 

@@ -39,6 +39,8 @@ static const char  *pieces[] = {
     "<a b=\"c\"/d=\"e>\"<p>", "<a\"b=\"c>\"<p>", "<a \">\">", "<br>",
     "<ab>", "<a/>", "<a b>", "</ab>", "</a b>", "</abc>", "<a b=>",
     "<a b =\"c>\"<p>", "<a b=\"\">", "<a b='c\"d>'>",
+    "<a=\"b>\"<p>", "<ab=\"c>\"<p>", "<a b=\"c\"=\"d>\"<p>",
+    "<a b='c'=\"d>\"<p>", "<a\tb\f=\"c>\"<p>", "<a b\r=\"c>\"<p>",
     "<div data-json='{\"a\":\"</body>\",\"b\":[1,2]}'>",
     "<strong>", "<table>", "<td>", "<title>x</title>", "<script>",
     "</script>", "<script>var s = \"</body>\";</script>",
