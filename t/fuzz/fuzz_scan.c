@@ -3,13 +3,16 @@
  *
  * libFuzzer entry point for the structural scanner (vpt_scan.h) against
  * the exact tokenizer (vpt_html.h) and the WHATWG reference
- * (t/unit/whatwg_ref.h).  The first byte picks an anchor, the next eight
- * seed the buffering (one byte a buffer when the seed is even), the rest
- * is the body.  Checks:
+ * (t/unit/whatwg_ref.h).  The first byte picks two anchors (one set, of
+ * one anchor when both are the same), the next eight seed the buffering
+ * (one byte a buffer when the seed is even), the rest is the body.
+ * Checks:
  *
- *   - the anchor is found at the first start the reference reads in the
- *     data state, fed as the splicer feeds (after a partial match its
- *     bytes come again with the next buffer), and never elsewhere;
+ *   - the set stops at the first start where the reference reads any of
+ *     its anchors in the data state, and says which are there, fed as the
+ *     splicer feeds (after a partial match its bytes come again with the
+ *     next buffer; at the end, held bytes are compared as they are), and
+ *     never elsewhere;
  *   - without an anchor, after every buffer the scanner's tokenizer is in
  *     the state the exact tokenizer reaches on the same bytes;
  *   - nothing is read beyond a buffer (ASan), whatever the bytes.
@@ -79,27 +82,34 @@ next_size(uint64_t *seed, size_t left)
 int
 LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
 {
-    long                  got, want;
-    size_t                from, n, held, pos, ll, k, len;
+    long                  got, want, at;
+    size_t                from, n, held, pos, k, len, ll[2];
     uint64_t              seed, s;
+    unsigned              which, want_which, got_which, a, nl;
     vpt_html_t            h, x;
     vpt_scan_e            rc;
-    unsigned              which;
     vpt_scan_lits_t       set;
-    unsigned char        *buf, *cur, *data, lit[32];
-    const unsigned char  *body, *litp;
+    unsigned char        *buf, *cur, *data, lit[2][32];
+    const unsigned char  *body, *litp[2];
 
     if (size < 9) {
         return 0;
     }
 
-    ll = strlen(anchors[in[0] % NANCHORS]);
-    for (k = 0; k < ll; k++) {
-        lit[k] = r_lower((unsigned char) anchors[in[0] % NANCHORS][k]);
+    nl = (in[0] % NANCHORS == (in[0] / NANCHORS) % NANCHORS) ? 1 : 2;
+
+    for (a = 0; a < nl; a++) {
+        litp[a] = lit[a];
+        ll[a] = strlen(anchors[a ? (in[0] / NANCHORS) % NANCHORS
+                                 : in[0] % NANCHORS]);
+
+        for (k = 0; k < ll[a]; k++) {
+            lit[a][k] = r_lower((unsigned char) anchors[a ? (in[0] / NANCHORS)
+                                % NANCHORS : in[0] % NANCHORS][k]);
+        }
     }
 
-    litp = lit;
-    CHECK(vpt_scan_lits_init(&set, &litp, &ll, 1) == VPT_OK);
+    CHECK(vpt_scan_lits_init(&set, litp, ll, nl) == VPT_OK);
 
     memcpy(&seed, in + 1, 8);
     body = in + 9;
@@ -109,12 +119,28 @@ LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
     buf = fuzz_malloc(len + 1);
 
     ref_tokenize(body, len, data);
-    want = ref_find(body, len, data, lit, ll);
 
-    /* the anchor, fed as the splicer feeds */
+    want = -1;
+    want_which = 0;
+
+    for (a = 0; a < nl; a++) {
+        at = ref_find(body, len, data, lit[a], ll[a]);
+
+        if (at >= 0 && (want < 0 || at < want)) {
+            want = at;
+            want_which = 0;
+        }
+
+        if (at >= 0 && at == want) {
+            want_which |= 1u << a;
+        }
+    }
+
+    /* the anchors, fed as the splicer feeds */
 
     vpt_html_init(&h);
     got = -1;
+    got_which = 0;
     from = 0;
     held = 0;
     s = seed;
@@ -134,24 +160,48 @@ LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         free(cur);
 
         if (rc != VPT_SCAN_NONE) {
-            CHECK(which == 1);
+            CHECK(pos < n && which != 0 && which < (1u << nl));
         }
 
         if (rc == VPT_SCAN_MATCH) {
             got = (long) (from - n + pos);
+            got_which = which;
             break;
         }
 
         held = 0;
 
         if (rc == VPT_SCAN_PARTIAL) {
-            CHECK(pos < n && n - pos < ll);
             held = n - pos;
             memmove(buf, buf + pos, held);
+
+            for (a = 0; a < nl; a++) {
+                /* a partial match is shorter than its literal */
+                CHECK(!((which >> a) & 1) || held < ll[a]);
+            }
         }
     }
 
-    CHECK(got == want);
+    if (got < 0 && held > 0) {
+        /* the end: the held bytes are whole matches of some, or of none */
+
+        for (a = 0; a < nl; a++) {
+            if (ll[a] > held) {
+                continue;
+            }
+
+            for (k = 0; k < ll[a] && r_lower(buf[k]) == lit[a][k]; k++) {
+                /* void */
+            }
+
+            if (k == ll[a]) {
+                got = (long) (len - held);
+                got_which |= 1u << a;
+            }
+        }
+    }
+
+    CHECK(got == want && got_which == want_which);
 
     /* no anchor: the state after every buffer is the exact tokenizer's */
 
