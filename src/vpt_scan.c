@@ -68,7 +68,7 @@ static const unsigned char  vpt_scan_sp[256] = {
 };
 
 /* no literal has any second or third byte */
-static const unsigned char  vpt_scan_none[256];
+static const unsigned char  vpt_scan_none[512];
 
 
 /* what the byte after a '<' read in the data state opens */
@@ -172,8 +172,8 @@ vpt_scan_lits_init(vpt_scan_lits_t *set, const unsigned char **lit,
         set->len[i] = len[i];
 
         /* the two bytes after '<' rule out most literals at most tags */
-        vpt_scan_lits_byte(set->second, lit[i], len[i], 1, i);
-        vpt_scan_lits_byte(set->third, lit[i], len[i], 2, i);
+        vpt_scan_lits_byte(set->next, lit[i], len[i], 1, i);
+        vpt_scan_lits_byte(set->next + 256, lit[i], len[i], 2, i);
     }
 
     set->n = n;
@@ -214,7 +214,7 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
     vpt_scan_e            rc;
     unsigned char         c, qc;
     uint64_t              ev[VPT_SCAN_BLOCKS];
-    const unsigned char  *second, *third;
+    const unsigned char  *next;
 
     enum { DATA = 0, TAG, OPEN, VALUE, ETAG };
 
@@ -232,8 +232,7 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
         (void) vpt_scan_path();
     }
 
-    second = (lits != NULL && lits->n) ? lits->second : vpt_scan_none;
-    third = (lits != NULL && lits->n) ? lits->third : vpt_scan_none;
+    next = (lits != NULL && lits->n) ? lits->next : vpt_scan_none;
 
     /* from lim on, fewer than 8 bytes follow a '<' */
     lim = (len > 8) ? len - 7 : 0;
@@ -302,9 +301,9 @@ data:
 
     c = p[q + 1];
 
-    if (second[c] & third[p[q + 2]]) {
-        rc = vpt_scan_lits_at(lits, p, len, q, second[c] & third[p[q + 2]],
-                              which);
+    if (next[c] & next[256 + p[q + 2]]) {
+        rc = vpt_scan_lits_at(lits, p, len, q,
+                              next[c] & next[256 + p[q + 2]], which);
         if (rc != VPT_SCAN_NONE) {
             *pos = q;
             return rc;

@@ -39,8 +39,9 @@ typedef struct {
     unsigned              n;
     const unsigned char  *lit[VPT_SCAN_LITS_MAX];
     size_t                len[VPT_SCAN_LITS_MAX];
-    unsigned char         second[256];  /* bit i: may be literal i's 2nd */
-    unsigned char         third[256];   /* and 3rd byte */
+    /* bit i of next[b]: b may be literal i's 2nd byte; of next[256 + b],
+     * its 3rd */
+    unsigned char         next[512];
 } vpt_scan_lits_t;
 
 
