@@ -136,7 +136,8 @@ vpt_scan_lits_byte(unsigned char *t, const unsigned char *lit, size_t len,
 
     for (b = 0; b < 256; b++) {
         if (len <= k || b == lit[k]
-            || (lit[k] >= 'a' && lit[k] <= 'z' && b == (size_t) (lit[k] & ~0x20)))
+            || (lit[k] >= 'a' && lit[k] <= 'z'
+                && b == (size_t) (lit[k] & ~0x20)))
         {
             t[b] |= (unsigned char) (1u << i);
         }
