@@ -34,7 +34,7 @@ my $catalog = {
     version => 't12',
     advertisers => [
         { id => 'capped', pricing => 'cpm', price => 1000,
-          daily_budget => 150, pacing => 'asap' },
+          daily_budget => 150, total_budget => 1000, pacing => 'asap' },
         { id => 'paced', pricing => 'cpm', price => 100,
           daily_budget => 100, pacing => 'even' },
         { id => 'casino', pricing => 'cpa', price => 50,
@@ -109,8 +109,8 @@ sub offers_of {
     return $r->{body} =~ /data-vpt-offer="([^"]+)"/g;
 }
 
-# a client per node, each for $secs seconds at most: pages, and the time
-# of each impression of $offer
+# a client per node, each for $secs seconds at most: pages, the time of
+# each impression of $offer, and how many pages showed each offer
 sub load {
     my ($nodes, $path, $secs, $offer) = @_;
     my @kids;
@@ -118,7 +118,7 @@ sub load {
         my $file = "$dir/load.$n";
         my $pid = fork // die "fork: $!";
         if ($pid == 0) {
-            my ($pages, $bad, @t) = (0, 0);
+            my ($pages, $bad, %seen, @t) = (0, 0);
             my $t0 = time;
             my $i = 0;
             while (time - $t0 < $secs) {
@@ -127,11 +127,13 @@ sub load {
                 $pages++;
                 $bad++ unless $r && $r->{status} == 200
                               && $r->{body} =~ m{</html>};
-                push @t, time for grep { $_ eq $offer } offers_of($r);
+                my @o = offers_of($r);
+                $seen{$_}++ for @o;
+                push @t, time for grep { $_ eq $offer } @o;
             }
             write_file($file, encode_json({ pages => $pages, bad => $bad,
                                             secs => time - $t0,
-                                            t => \@t }));
+                                            seen => \%seen, t => \@t }));
             POSIX::_exit(0);
         }
         push @kids, [$pid, $file];
@@ -142,6 +144,14 @@ sub load {
         push @res, decode_json(read_file($_->[1]));
     }
     return @res;
+}
+
+# how many pages of all clients showed the offer
+sub seen {
+    my ($res, $offer) = @_;
+    my $n = 0;
+    $n += $_->{seen}{$offer} // 0 for @$res;
+    return $n;
 }
 
 sub status_value {
@@ -197,6 +207,18 @@ my $shown = 0;
     }
     is((grep { $_->{bad} } @res), 0, 'every page went out complete');
 
+    # /load/ blocks paced and open by id, casino by its category; gone's
+    # flight ended in 2020, though its price makes it the best offer
+    for (['o-casino', 'a category blocked'], ['o-open', 'an id blocked'],
+         ['o-paced', 'another id blocked'], ['o-gone', 'an expired flight'])
+    {
+        is seen(\@res, $_->[0]), 0,
+           "under load on 2 nodes x 2 workers, $_->[1] never appears"
+           . " ($_->[0])";
+    }
+    cmp_ok seen(\@res, 'own'), '>=', 0.9 * $pages,
+        'the shop\'s own offer is on (nearly) every page';
+
     # the documented bound for 2 nodes: the other node's pages of one sync
     # interval plus a round trip, and one page in flight per client; each
     # impression costs 1
@@ -215,6 +237,12 @@ my $shown = 0;
 
     is status_value($nodes[0]{port}, 'vpt_advertiser_spend_total', 'capped'),
         sprintf('%.6f', $shown), 'the status page shows the spend';
+    is status_value($nodes[1]{port}, 'vpt_advertiser_spend_today', 'capped'),
+        sprintf('%.6f', $shown), '... today\'s, on the other node too';
+    my $imps = 0;
+    $imps += status_value($_->{port}, 'vpt_advertiser_impressions_total',
+                          'capped') // -1e9 for @nodes;
+    is $imps, $shown, 'each node counts its own impressions: they add up';
     cmp_ok status_value($nodes[1]{port}, 'vpt_advertiser_budget_remaining',
                         'capped'), '<=', 0, 'and no budget left';
     like http_get($nodes[0]{port}, '/status')->{body},
@@ -290,6 +318,30 @@ sub accept_n {
                    . 'it returned';
 }
 
+# --- accepts of shown offers, charged and reported -------------------------
+
+my $accepted = 0;
+{
+    my $before = 0;
+    $before += status_value($_->{port}, 'vpt_advertiser_accepts_total',
+                            'open') // 0 for @nodes;
+    for my $i (1 .. 24) {
+        my $n = $nodes[$i % 2];
+        my $r = http_get($n->{port}, '/all/', sid => 's' . (1 + $i % 8));
+        my ($d) = $r->{body}
+            =~ /data-vpt-decision="([0-9a-f]+)" data-vpt-offer="o-open"/;
+        next unless $d;
+        my $a = http_get($n->{port}, "/vpt/accept?d=$d&o=o-open");
+        $accepted++ if $a->{status} == 204;
+        last if $accepted == 5;
+    }
+    is $accepted, 5, 'five pages\' o-open offers accepted';
+    my $after = 0;
+    $after += status_value($_->{port}, 'vpt_advertiser_accepts_total',
+                           'open') // 0 for @nodes;
+    is $after - $before, 5, 'the status page counts them per advertiser';
+}
+
 # --- vpt-report per advertiser, from both nodes' logs -----------------------
 
 {
@@ -302,13 +354,16 @@ sub accept_n {
         'vpt-report: the capped advertiser\'s impressions';
     is $adv{capped}{spend}, $shown, 'its spend at 1 per impression';
     is $adv{capped}{ecpm}, 1000, 'its effective price per thousand';
+    is $adv{capped}{budget_left}, 1000 - $shown, 'its total budget left';
     # accept_n's beacons name a decision no page logged (d=0123456789abcdef):
     # the module charged them (no vpt_secret: unsigned links are taken),
     # but vpt-report counts only accepts that match a logged decision
     # (issue 15), so none of them
-    is $adv{open}{accepts} // 0, 0,
-        'the cpa advertiser\'s accepts of no logged decision are not counted';
-    ok !$adv{open}{cost_per_accept}, '... so no cost per accept';
+    is $adv{open}{accepts} // 0, $accepted,
+        'the cpa advertiser\'s accepts of logged decisions, and none of'
+        . ' no logged decision, are counted';
+    is $adv{open}{cost_per_accept}, 2, '... at its price per accept';
+    is $adv{open}{spend}, 2 * $accepted, '... which is its spend';
     is $adv{open}{budget_left}, undef, 'no budget: none left to show';
     is $adv{gone}{impressions}, 0, 'the expired flight: nothing';
 }
