@@ -435,7 +435,7 @@ for (@nodes) { stop_nginx($_->{ng}) }
     cmp_ok $q[3], '<=', 100 + 5, 'within the bound';
     for my $k (0 .. 2) {
         my $line = 100 * ($k + 1) / 4;
-        cmp_ok abs($q[$k] - $line), '<=', 20,
+        cmp_ok abs($q[$k] - $line), '<=', 12,
             "quarter " . ($k + 1) . ": $q[$k] close to the line's $line";
     }
 }
