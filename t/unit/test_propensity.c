@@ -2,7 +2,9 @@
  * Copyright (C) ngx_vpt_module authors
  *
  * The logged propensity under pacing: cases small enough to work out by
- * hand, every list's logged probability against how often the gate and
+ * hand, the table's sum against every draw enumerated (20,000 random
+ * small cases: ties, caps, passes of 0 and 1), every list's logged
+ * probability against how often the gate and
  * the ranker together produce it, and a simulated day (pacing's throttle
  * moving on a simulated clock) over which inverse-propensity weights
  * average to one for every offer in every slot, as off-policy estimates
@@ -167,6 +169,172 @@ VPT_TEST(propensities_worked_out_by_hand)
     o[2] = o[1];
     o[2].index = 2;
     VPT_CHECK(fabs(vpt_prop_nothing(o, 3, 2, scratch) - 0.35) < 1e-12);
+}
+
+
+/*
+ * The policy written out plainly, for one set of advertisers that took
+ * part (bit g of in): P(list | in), slot by slot as vpt_rank.h says.
+ */
+
+static double
+brute_given(const vpt_prop_offer_t *o, size_t n, unsigned in,
+    const size_t *list, size_t nl, double eps, unsigned max3)
+{
+    int       taken[16];
+    size_t    i, j, b, rest;
+    double    p;
+    unsigned  n3;
+
+    memset(taken, 0, sizeof(taken));
+    p = 1;
+    n3 = 0;
+
+    for (j = 0; j < nl; j++) {
+        b = n;
+        rest = 0;
+
+        for (i = 0; i < n; i++) {
+            if (taken[i] || (o[i].pass < 1 && !(in >> o[i].group & 1))
+                || (max3 && n3 >= max3 && o[i].third))
+            {
+                continue;
+            }
+
+            rest++;
+
+            if (b == n || o[i].ev > o[b].ev
+                || (o[i].ev == o[b].ev && o[i].index < o[b].index))
+            {
+                b = i;
+            }
+        }
+
+        if (rest == 0 || taken[list[j]]
+            || (o[list[j]].pass < 1 && !(in >> o[list[j]].group & 1))
+            || (max3 && n3 >= max3 && o[list[j]].third))
+        {
+            return 0;
+        }
+
+        p *= ((b == list[j]) ? 1 - eps : 0) + eps / (double) rest;
+        taken[list[j]] = 1;
+        n3 += o[list[j]].third;
+    }
+
+    return p;
+}
+
+
+/* P(list) over every set of advertisers that can take part */
+
+static double
+brute(const vpt_prop_offer_t *o, size_t n, const double *pass, size_t ng,
+    const size_t *list, size_t nl, double eps, unsigned max3)
+{
+    size_t    g;
+    double    p, sum;
+    unsigned  in;
+
+    sum = 0;
+
+    for (in = 0; in < (1u << ng); in++) {
+        p = 1;
+
+        for (g = 0; g < ng; g++) {
+            p *= (in >> g & 1) ? pass[g] : 1 - pass[g];
+        }
+
+        if (p > 0) {
+            sum += p * brute_given(o, n, in, list, nl, eps, max3);
+        }
+    }
+
+    return sum;
+}
+
+
+VPT_TEST(the_sum_over_draws_equals_every_draw_enumerated)
+{
+    int               bad, tried;
+    char              scratch[1 << 16];
+    size_t            i, j, n, ng, nl, list[4];
+    double            pass[4], prop[4], got, want, eps;
+    uint64_t          rs;
+    unsigned          max3, k;
+    vpt_prop_offer_t  o[7];
+
+    static const double  evs[] = { 0.1, 0.2, 0.2, 0.3, 0.5, 0.5, 0.9 };
+    static const double  passes[] = { 0, 0.05, 0.3, 0.5, 0.99, 1 };
+
+    rs = 99;
+    bad = 0;
+    tried = 0;
+
+    for (k = 0; k < 20000; k++) {
+        n = 2 + vpt_rand_next(&rs) % 6;
+        ng = 1 + vpt_rand_next(&rs) % 4;
+        eps = (vpt_rand_next(&rs) % 3) * 0.25;
+        max3 = vpt_rand_next(&rs) % 3;
+
+        for (j = 0; j < ng; j++) {
+            pass[j] = passes[vpt_rand_next(&rs) % 6];
+        }
+
+        /* offers: some the shop's own, some paced (third_party) */
+        for (i = 0; i < n; i++) {
+            memset(&o[i], 0, sizeof(o[i]));
+            o[i].ev = evs[vpt_rand_next(&rs) % 7];
+            o[i].index = (uint32_t) i;
+            o[i].third = vpt_rand_next(&rs) % 3 != 0;
+            o[i].pass = 1;
+
+            if (o[i].third && vpt_rand_next(&rs) % 4 != 0) {
+                o[i].group = (uint32_t) (vpt_rand_next(&rs) % ng);
+                o[i].pass = pass[o[i].group];
+            }
+        }
+
+        /* the brute force treats a group at pass 1 like any other */
+        for (j = 0; j < ng; j++) {
+            pass[j] = (pass[j] < 1) ? pass[j] : 1;
+        }
+
+        /* a list of distinct offers */
+        nl = 1 + vpt_rand_next(&rs) % (n < 3 ? n : 3);
+        for (j = 0; j < nl; j++) {
+            do {
+                list[j] = vpt_rand_next(&rs) % n;
+                for (i = 0; i < j && list[i] != list[j]; i++) {
+                    /* void */
+                }
+            } while (i < j);
+        }
+
+        want = brute(o, n, pass, ng, list, nl, eps, max3);
+        if (want <= 0) {
+            continue;       /* a list the policy never makes */
+        }
+
+        tried++;
+        vpt_prop_list(o, n, ng, list, nl, eps, max3, scratch, prop);
+
+        got = 1;
+        for (j = 0; j < nl; j++) {
+            got *= prop[j];
+        }
+
+        if (fabs(got - want) > 1e-12 * (1 + want)) {
+            if (bad++ < 5) {
+                printf("#   case %u: %zu offers, %zu groups, explore %.2f, "
+                       "cap %u: got %.15g, want %.15g\n", k, n, ng, eps,
+                       max3, got, want);
+            }
+        }
+    }
+
+    VPT_CHECK_MSG(bad == 0 && tried > 5000, "%d of %d lists wrong", bad,
+                  tried);
 }
 
 
@@ -386,6 +554,7 @@ int
 main(void)
 {
     VPT_RUN(propensities_worked_out_by_hand);
+    VPT_RUN(the_sum_over_draws_equals_every_draw_enumerated);
     VPT_RUN(every_lists_logged_probability_is_how_often_it_happens);
     VPT_RUN(inverse_propensities_average_to_one_over_a_paced_day);
 
