@@ -4,11 +4,10 @@
  * The logged propensity under pacing: cases small enough to work out by
  * hand, the table's sum against every draw enumerated (20,000 random
  * small cases: ties, caps, passes of 0 and 1), every list's logged
- * probability against how often the gate and
- * the ranker together produce it, and a simulated day (pacing's throttle
- * moving on a simulated clock) over which inverse-propensity weights
- * average to one for every offer in every slot, as off-policy estimates
- * need.
+ * probability against how often the gate and the ranker together
+ * produce it, and a simulated day (pacing's throttle moving on a
+ * simulated clock) over which inverse-propensity weights average to one
+ * for every offer in every slot, as off-policy estimates need.
  */
 
 #include <stdlib.h>
