@@ -378,7 +378,7 @@ VPT_TEST(pacing_draw_takes_part_at_its_pass_rate_and_is_logged)
 }
 
 
-VPT_TEST(ranker_caps_third_party_offers_and_multiplies_propensity)
+VPT_TEST(ranker_caps_third_party_offers_and_counts_the_draw_in_propensity)
 {
     char                 arena[256];
     void                *scratch;
@@ -461,7 +461,7 @@ main(void)
     VPT_RUN(dates_in_iso_8601_forms);
     VPT_RUN(gate_keeps_out_blocked_unflighted_spent_capped_and_throttled);
     VPT_RUN(pacing_draw_takes_part_at_its_pass_rate_and_is_logged);
-    VPT_RUN(ranker_caps_third_party_offers_and_multiplies_propensity);
+    VPT_RUN(ranker_caps_third_party_offers_and_counts_the_draw_in_propensity);
 
     printf("%d passed, %d failed\n", vpt_tests_passed, vpt_tests_failed);
 
