@@ -59,7 +59,7 @@ static ngx_int_t ngx_http_vpt_carry(ngx_http_request_t *r,
     ngx_buf_t *tail);
 static ngx_int_t ngx_http_vpt_gap(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx, const u_char *prev, size_t prev_len,
-    ngx_buf_t *in, vpt_splice_result_t *res, ngx_buf_t **tail);
+    ngx_buf_t *in, vpt_splice_result_t *res);
 static ngx_int_t ngx_http_vpt_fill(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx, ngx_vpt_gap_t *gap, ngx_chain_t ***last);
 static ngx_int_t ngx_http_vpt_insert(ngx_http_request_t *r,
@@ -247,9 +247,7 @@ ngx_http_vpt_scan(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
             return NGX_ERROR;
         }
 
-        if (ngx_http_vpt_gap(r, ctx, prev, prev_len, in, &res, &tail)
-            != NGX_OK)
-        {
+        if (ngx_http_vpt_gap(r, ctx, prev, prev_len, in, &res) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -323,7 +321,7 @@ ngx_http_vpt_scan(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
 static ngx_int_t
 ngx_http_vpt_gap(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
     const u_char *prev, size_t prev_len, ngx_buf_t *in,
-    vpt_splice_result_t *res, ngx_buf_t **tail)
+    vpt_splice_result_t *res)
 {
     ngx_buf_t       *b, *anchor_tail;
     ngx_chain_t     *cl, **anchor, ***last;

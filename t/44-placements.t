@@ -62,6 +62,8 @@ PL
 my $ng = start_nginx(ports => [$port], http => <<"HTTP");
     vpt_catalog $catalog;
     vpt_redis 127.0.0.1:$rd->{port};
+    log_format offers '\$vpt_decision \$vpt_offer \$vpt_placement';
+    access_log $dir/offers.log offers;
 
     server {
         listen 127.0.0.1:$port;
@@ -144,6 +146,10 @@ my $sid = 0;
     is($l->{offer}, 'up-a,loy,up-b', 'log: offer holds the catalog ids');
     is($l->{placement}, 'main,side,side', 'log: each offer\'s placement');
     is(scalar(split /,/, $l->{propensity}), 3, 'log: one propensity each');
+    my $d = decision_of($r->{body});
+    my ($line) = grep { /^$d / } split /\n/, read_file("$dir/offers.log");
+    is($line, "$d main:up-a,side:loy,side:up-b main,side,side",
+       '$vpt_offer is NAME:offer in slot order, $vpt_placement the names');
     ok(wait_for(sub {
            my %h = @{ redis_cmd($rd, 'HGETALL', "vpt:ctx:s$sid:vpt") // [] };
            ($h{'i:up-a'} // 0) == 1 && ($h{'i:loy'} // 0) == 1
