@@ -19,6 +19,7 @@
 
 static ngx_int_t ngx_http_vpt_decide_again(ngx_http_vpt_ctx_t *ctx);
 static ngx_int_t ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx);
+static u_char *ngx_http_vpt_scratch(size_t size, ngx_log_t *log);
 static void ngx_http_vpt_force(ngx_http_vpt_ctx_t *ctx);
 
 
@@ -193,11 +194,17 @@ ngx_http_vpt_inject(ngx_http_vpt_ctx_t *ctx)
 }
 
 
+/*
+ * Renders once, into the worker's scratch buffer sized by the offers'
+ * bound (vpt_render_max()), then copies the markup into the request's
+ * pool: rendering is most of the cost, and sizing first rendered twice.
+ */
+
 static ngx_int_t
 ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
 {
-    u_char                    *p;
-    size_t                     i, len;
+    u_char                    *buf;
+    size_t                     i, len, max;
     ngx_str_t                  id, experiment;
     vpt_offer_t               *offer;
     vpt_catalog_t             *catalog;
@@ -223,7 +230,7 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
     vars.experiment.len = experiment.len;
     vars.preview = ctx->preview;
 
-    len = 0;
+    max = 0;
 
     /*
      * Each offer's link signs the decision, the offer and the experiment
@@ -238,15 +245,15 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
         vars.signature.data = (char *) sig[i];
         vars.signature.len = siglen[i];
 
-        len += vpt_render_size(offer, ctx->shopper.context, &vars);
+        max += vpt_render_max(offer, &vars);
     }
 
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
+    buf = ngx_http_vpt_scratch(max, r->connection->log);
+    if (buf == NULL) {
         return NGX_ERROR;
     }
 
-    ctx->markup.data = p;
+    len = 0;
 
     for (i = 0; i < ctx->decision.n && i < VPT_MAX_SLOTS; i++) {
         offer = &catalog->offers[ctx->decision.offer[i]];
@@ -254,12 +261,53 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
         vars.signature.data = (char *) sig[i];
         vars.signature.len = siglen[i];
 
-        p += vpt_render((char *) p, offer, ctx->shopper.context, &vars);
+        len += vpt_render((char *) buf + len, offer, ctx->shopper.context,
+                          &vars);
     }
 
-    ctx->markup.len = p - ctx->markup.data;
+    ctx->markup.data = ngx_pnalloc(r->pool, len);
+    if (ctx->markup.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ctx->markup.data, buf, len);
+    ctx->markup.len = len;
 
     return NGX_OK;
+}
+
+
+/*
+ * The worker's render buffer: kept from one request to the next, grown
+ * when an offer's bound needs more (rendering never waits, so one is
+ * enough), and left to the process's exit
+ */
+
+static u_char *
+ngx_http_vpt_scratch(size_t size, ngx_log_t *log)
+{
+    static u_char  *buf;
+    static size_t   cap;
+
+    if (size <= cap) {
+        return buf;
+    }
+
+    size = ngx_align(size, 4096);
+
+    if (buf != NULL) {
+        ngx_free(buf);
+        cap = 0;
+    }
+
+    buf = ngx_alloc(size, log);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    cap = size;
+
+    return buf;
 }
 
 
