@@ -5,7 +5,7 @@
 
 
 /*
- * hiredis's async client on nginx's event loop, in four files, each
+ * hiredis's async client on nginx's event loop, in five files, each
  * calling only those below it:
  *
  *   ngx_vpt_redis.c          the address, a worker's start and end,
@@ -16,6 +16,8 @@
  *   ngx_vpt_redis_link.c     a link's health: the PING that makes it
  *                            connected, keepalive, a dead link dropped
  *   ngx_vpt_redis_breaker.c  the circuit breaker and the counters
+ *   ngx_vpt_redis_arena.c    the connection's reply objects, from one
+ *                            buffer instead of malloc()
  *
  * One connection per worker, its state in one struct, ngx_vpt_redis
  * (ngx_vpt_redis_int.h).
