@@ -41,7 +41,7 @@ ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx)
             return;
         }
 
-        vpt_context_init(ctx->shopper.context);
+        vpt_context_clear(ctx->shopper.context);
         ctx->basis = NGX_VPT_BASIS_REQUEST;
 
     } else {

@@ -133,13 +133,18 @@ static inline void vpt_fj_str(vpt_fj_t *r, const vpt_fj_val_t *v,
 static void vpt_fj_num(const vpt_fj_val_t *v, double *out);
 
 
+/* JSON's whitespace: ' ', '\t', '\n', '\r' */
+static const unsigned char  vpt_fj_space[256] = {
+    ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1
+};
+
+
+/* one compare for the usual byte after a token, which is no space */
+
 static inline void
 vpt_fj_ws(vpt_fj_t *r)
 {
-    while (r->p < r->end
-           && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r'
-               || *r->p == '\t'))
-    {
+    while (r->p < r->end && *r->p <= ' ' && vpt_fj_space[*r->p]) {
         r->p++;
     }
 }
@@ -162,7 +167,7 @@ vpt_context_parse_fast(vpt_context_t *ctx, const char *json, size_t len,
     r.depth = 0;
     r.decoded = 0;
 
-    vpt_context_init(ctx);
+    vpt_context_clear(ctx);
     vpt_fj_ws(&r);
 
     if (vpt_fj_root(&r, ctx) != VPT_OK) {
