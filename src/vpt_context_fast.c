@@ -114,12 +114,17 @@ static void vpt_fj_set_item(vpt_fj_t *r, void *obj, int k,
     const vpt_fj_val_t *v);
 static int vpt_fj_strs(vpt_fj_t *r, vpt_str_t *strs, size_t *n);
 static int vpt_fj_features(vpt_fj_t *r, vpt_context_t *ctx);
-static int vpt_fj_key(vpt_fj_t *r, vpt_str_t *key);
-static int vpt_fj_next(vpt_fj_t *r, int close, int *more);
-static int vpt_fj_open(vpt_fj_t *r, int open, int close, int *empty);
-static int vpt_fj_scalar(vpt_fj_t *r, vpt_fj_val_t *v);
+static inline int vpt_fj_key(vpt_fj_t *r, vpt_str_t *key)
+    __attribute__((always_inline));
+static inline int vpt_fj_next(vpt_fj_t *r, int close, int *more)
+    __attribute__((always_inline));
+static inline int vpt_fj_open(vpt_fj_t *r, int open, int close, int *empty)
+    __attribute__((always_inline));
+static inline int vpt_fj_scalar(vpt_fj_t *r, vpt_fj_val_t *v)
+    __attribute__((always_inline));
 static int vpt_fj_skip(vpt_fj_t *r);
-static int vpt_fj_string(vpt_fj_t *r, vpt_str_t *s);
+static inline int vpt_fj_string(vpt_fj_t *r, vpt_str_t *s)
+    __attribute__((always_inline));
 static int vpt_fj_decode(vpt_fj_t *r, vpt_str_t *s)
     __attribute__((noinline, cold));
 static int vpt_fj_hex4(const unsigned char *p, const unsigned char *end,
@@ -127,7 +132,8 @@ static int vpt_fj_hex4(const unsigned char *p, const unsigned char *end,
 static size_t vpt_fj_utf8_len(const unsigned char *p,
     const unsigned char *end);
 static int vpt_fj_number(vpt_fj_t *r, vpt_fj_val_t *v);
-static int vpt_fj_seen(unsigned *seen, int k);
+static inline int vpt_fj_seen(unsigned *seen, int k)
+    __attribute__((always_inline));
 static inline void vpt_fj_str(vpt_fj_t *r, const vpt_fj_val_t *v,
     vpt_str_t *out);
 static void vpt_fj_num(const vpt_fj_val_t *v, double *out);
@@ -667,7 +673,7 @@ vpt_fj_features(vpt_fj_t *r, vpt_context_t *ctx)
  * r->decoded says whether the key is in the arena already)
  */
 
-static int
+static inline int
 vpt_fj_key(vpt_fj_t *r, vpt_str_t *key)
 {
     if (vpt_fj_string(r, key) != VPT_OK) {
@@ -689,7 +695,7 @@ vpt_fj_key(vpt_fj_t *r, vpt_str_t *key)
 
 /* after a member: ',' and more (r->p at the next one) or the close */
 
-static int
+static inline int
 vpt_fj_next(vpt_fj_t *r, int close, int *more)
 {
     vpt_fj_ws(r);
@@ -722,7 +728,7 @@ vpt_fj_next(vpt_fj_t *r, int close, int *more)
  * last vpt_fj_next().
  */
 
-static int
+static inline int
 vpt_fj_open(vpt_fj_t *r, int open, int close, int *more)
 {
     if (r->p == r->end || *r->p != open || ++r->depth > VPT_FAST_DEPTH) {
@@ -750,7 +756,7 @@ vpt_fj_open(vpt_fj_t *r, int open, int close, int *more)
 
 /* any value; an object or array is skipped and told by its type only */
 
-static int
+static inline int
 vpt_fj_scalar(vpt_fj_t *r, vpt_fj_val_t *v)
 {
     vpt_str_t  s;
@@ -858,7 +864,7 @@ vpt_fj_skip(vpt_fj_t *r)
  * a byte), else decoded into the arena (r->decoded then set).
  */
 
-static int
+static inline int
 vpt_fj_string(vpt_fj_t *r, vpt_str_t *s)
 {
     const unsigned char  *p;
@@ -1212,7 +1218,7 @@ vpt_fj_number(vpt_fj_t *r, vpt_fj_val_t *v)
 
 /* a key read by the ranker twice in one object: jansson's business */
 
-static int
+static inline int
 vpt_fj_seen(unsigned *seen, int k)
 {
     if (*seen & (1u << k)) {
