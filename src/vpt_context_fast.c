@@ -45,6 +45,10 @@
 #include "vpt_context.h"
 #include "vpt_context_int.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 
 #define VPT_FAST_DEPTH     32
 #define VPT_FAST_FEATURES  64
@@ -137,6 +141,46 @@ static inline int vpt_fj_seen(unsigned *seen, int k)
 static inline void vpt_fj_str(vpt_fj_t *r, const vpt_fj_val_t *v,
     vpt_str_t *out);
 static void vpt_fj_num(const vpt_fj_val_t *v, double *out);
+
+
+/*
+ * The first byte from p on that a plain string does not hold (see
+ * vpt_fj_plain), or end: 16 bytes a step where SSE2 is, where a signed
+ * compare with 0x20 finds both the controls and the bytes from 0x80 on
+ */
+
+static inline const unsigned char *
+vpt_fj_plain_end(const unsigned char *p, const unsigned char *end)
+{
+#if defined(__SSE2__)
+    int      m;
+    __m128i  x, quote, bslash, space;
+
+    quote = _mm_set1_epi8('"');
+    bslash = _mm_set1_epi8('\\');
+    space = _mm_set1_epi8(0x20);
+
+    while (end - p >= 16) {
+        x = _mm_loadu_si128((const __m128i *) p);
+
+        m = _mm_movemask_epi8(
+                _mm_or_si128(_mm_cmplt_epi8(x, space),
+                             _mm_or_si128(_mm_cmpeq_epi8(x, quote),
+                                          _mm_cmpeq_epi8(x, bslash))));
+        if (m) {
+            return p + __builtin_ctz((unsigned) m);
+        }
+
+        p += 16;
+    }
+#endif
+
+    while (p < end && vpt_fj_plain[*p]) {
+        p++;
+    }
+
+    return p;
+}
 
 
 /* JSON's whitespace: ' ', '\t', '\n', '\r' */
@@ -874,10 +918,7 @@ vpt_fj_string(vpt_fj_t *r, vpt_str_t *s)
     }
 
     p = ++r->p;
-
-    while (p < r->end && vpt_fj_plain[*p]) {
-        p++;
-    }
+    p = vpt_fj_plain_end(p, r->end);
 
     if (p == r->end || *p != '"') {
         r->decoded = 1;

@@ -123,12 +123,20 @@ static inline int
 vpt_ctx_key_find(const vpt_ctx_key_t *keys, size_t nkeys, const char *name,
     size_t len)
 {
-    size_t  k;
+    size_t  k, i;
+
+    /* the names are a few bytes: compared here, not by a call to memcmp() */
 
     for (k = 0; k < nkeys; k++) {
-        if (keys[k].len == len && name[0] == keys[k].name[0]
-            && memcmp(name, keys[k].name, len) == 0)
-        {
+        if (keys[k].len != len || name[0] != keys[k].name[0]) {
+            continue;
+        }
+
+        for (i = 1; i < len && name[i] == keys[k].name[i]; i++) {
+            /* void */
+        }
+
+        if (i == len) {
             return (int) k;
         }
     }
