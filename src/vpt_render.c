@@ -507,6 +507,13 @@ vpt_put(char *out, const char *s, size_t len)
 }
 
 
+/* RFC 3986's unreserved characters and ':', kept by vpt_url_escape() */
+static const unsigned char  vpt_url_keep[256] = {
+    ['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['0' ... '9'] = 1,
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, [':'] = 1
+};
+
+
 /* all but RFC 3986's unreserved characters and ':' as %XX */
 
 static size_t
@@ -521,10 +528,7 @@ vpt_url_escape(char *out, vpt_str_t s)
     for (i = 0; i < s.len; i++) {
         c = (unsigned char) s.data[i];
 
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9')
-            || c == '-' || c == '.' || c == '_' || c == '~' || c == ':')
-        {
+        if (vpt_url_keep[c]) {
             if (out != NULL) {
                 out[n] = (char) c;
             }
