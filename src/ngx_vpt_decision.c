@@ -19,7 +19,14 @@
 
 static ngx_int_t ngx_http_vpt_decide_again(ngx_http_vpt_ctx_t *ctx);
 static ngx_int_t ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx);
-static u_char *ngx_http_vpt_scratch(size_t size, ngx_log_t *log);
+
+
+/*
+ * The worker's render buffer: rendering never waits, so one is enough;
+ * static, so nothing is left to free at exit.  Offers whose bound is
+ * larger (many placeholders) render into the request's pool.
+ */
+static u_char  ngx_http_vpt_scratch[32768];
 static void ngx_http_vpt_force(ngx_http_vpt_ctx_t *ctx);
 
 
@@ -195,9 +202,9 @@ ngx_http_vpt_inject(ngx_http_vpt_ctx_t *ctx)
 
 
 /*
- * Renders once, into the worker's scratch buffer sized by the offers'
- * bound (vpt_render_max()), then copies the markup into the request's
- * pool: rendering is most of the cost, and sizing first rendered twice.
+ * Renders once, into a buffer of the offers' bound (vpt_render_max()),
+ * then copies the markup into the request's pool: sizing first, as
+ * before, rendered twice.
  */
 
 static ngx_int_t
@@ -248,9 +255,14 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
         max += vpt_render_max(offer, &vars);
     }
 
-    buf = ngx_http_vpt_scratch(max, r->connection->log);
-    if (buf == NULL) {
-        return NGX_ERROR;
+    if (max <= sizeof(ngx_http_vpt_scratch)) {
+        buf = ngx_http_vpt_scratch;
+
+    } else {
+        buf = ngx_pnalloc(r->pool, max);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     len = 0;
@@ -274,40 +286,6 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
     ctx->markup.len = len;
 
     return NGX_OK;
-}
-
-
-/*
- * The worker's render buffer: kept from one request to the next, grown
- * when an offer's bound needs more (rendering never waits, so one is
- * enough), and left to the process's exit
- */
-
-static u_char *
-ngx_http_vpt_scratch(size_t size, ngx_log_t *log)
-{
-    static u_char  *buf;
-    static size_t   cap;
-
-    if (size <= cap) {
-        return buf;
-    }
-
-    size = ngx_align(size, 4096);
-
-    if (buf != NULL) {
-        ngx_free(buf);
-        cap = 0;
-    }
-
-    buf = ngx_alloc(size, log);
-    if (buf == NULL) {
-        return NULL;
-    }
-
-    cap = size;
-
-    return buf;
 }
 
 

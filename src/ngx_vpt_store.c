@@ -65,11 +65,13 @@ static void ngx_vpt_store_context_put(void *data);
 
 /*
  * A context struct is too large for the request's pool (a malloc() and a
- * free() per lookup, some 350 instructions): those of finished requests
- * are kept here for the next ones.
+ * free() per lookup, some 350 instructions): the worker keeps a few for
+ * its requests, free ones on a stack, static so that nothing is left to
+ * free at exit; past them a request mallocs its own.
  */
-static vpt_context_t  *ngx_vpt_store_spare[NGX_VPT_STORE_SPARE_CONTEXTS];
-static ngx_uint_t      ngx_vpt_store_nspare;
+static vpt_context_t  ngx_vpt_store_contexts[NGX_VPT_STORE_SPARE_CONTEXTS];
+static vpt_context_t *ngx_vpt_store_spare[NGX_VPT_STORE_SPARE_CONTEXTS];
+static ngx_uint_t     ngx_vpt_store_nspare = (ngx_uint_t) -1;
 
 
 ngx_uint_t
@@ -462,8 +464,17 @@ ngx_vpt_store_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
 static vpt_context_t *
 ngx_vpt_store_context_get(ngx_http_request_t *r)
 {
+    ngx_uint_t           i;
     vpt_context_t       *c;
     ngx_pool_cleanup_t  *cln;
+
+    if (ngx_vpt_store_nspare == (ngx_uint_t) -1) {
+        for (i = 0; i < NGX_VPT_STORE_SPARE_CONTEXTS; i++) {
+            ngx_vpt_store_spare[i] = &ngx_vpt_store_contexts[i];
+        }
+
+        ngx_vpt_store_nspare = NGX_VPT_STORE_SPARE_CONTEXTS;
+    }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
@@ -490,12 +501,16 @@ ngx_vpt_store_context_get(ngx_http_request_t *r)
 static void
 ngx_vpt_store_context_put(void *data)
 {
-    if (ngx_vpt_store_nspare < NGX_VPT_STORE_SPARE_CONTEXTS) {
-        ngx_vpt_store_spare[ngx_vpt_store_nspare++] = data;
+    vpt_context_t  *c = data;
+
+    if (c >= ngx_vpt_store_contexts
+        && c < ngx_vpt_store_contexts + NGX_VPT_STORE_SPARE_CONTEXTS)
+    {
+        ngx_vpt_store_spare[ngx_vpt_store_nspare++] = c;
         return;
     }
 
-    ngx_free(data);
+    ngx_free(c);
 }
 
 
