@@ -263,7 +263,7 @@ typedef enum {
  * Who calls whom, one way only (a file calls only those listed before
  * it, never one after it):
  *
- *   log, secret, store (-> redis), spend, advertiser, outcome, shopper,
+ *   shm, log, secret, store (-> redis), spend, advertiser, outcome, shopper,
  *   decision, request, body filter, header filter (it starts the body
  *   filter), beacon, conversion, variables, stats (-> status page)
  *
@@ -271,6 +271,21 @@ typedef enum {
  * filter -> body filter -> stats (log phase).  What waits for the lookup
  * registers ctx->resume; the request wakes it without knowing who it is.
  */
+
+/*
+ * ngx_vpt_shm.c: a shared zone of a fixed size that a reload finds again;
+ * its struct begins with this head, so a struct laid out by another build
+ * of the module is not read as this one's
+ */
+typedef struct {
+    ngx_uint_t                version;
+    size_t                    size;          /* of the whole struct */
+} ngx_http_vpt_shm_head_t;
+
+ngx_shm_zone_t *ngx_http_vpt_shm_add(ngx_conf_t *cf, ngx_str_t *name,
+    size_t size, ngx_shm_zone_init_pt init, void *data);
+void *ngx_http_vpt_shm_struct(ngx_shm_zone_t *shm_zone, void *data,
+    ngx_uint_t version, size_t size);
 
 /* ngx_vpt_log.c: shoppers' bytes in log lines, and how often */
 size_t ngx_http_vpt_log_escape(u_char *dst, u_char *src, size_t len);
