@@ -290,6 +290,24 @@ sub accept_n {
                    . 'it returned';
 }
 
+# --- accepts of decisions pages showed: what vpt-report charges per accept -
+
+my $accepted = 0;
+{
+    for my $i (1 .. 200) {
+        last if $accepted == 3;
+        my $port = $nodes[$i % 2]{port};
+        my $sid = 's' . (1 + $i % 8);
+        my $r = http_get($port, '/blocked/', sid => $sid);
+        next unless grep { $_ eq 'o-open' } offers_of($r);
+        my ($d) = $r->{body} =~ /data-vpt-decision="([0-9a-f]{16})"/;
+        next unless $d;
+        $r = http_get($port, "/vpt/accept?d=$d&o=o-open", sid => $sid);
+        $accepted++ if $r->{status} == 204;
+    }
+    is $accepted, 3, 'three decisions that showed the cpa offer accepted';
+}
+
 # --- vpt-report per advertiser, from both nodes' logs -----------------------
 
 {
@@ -302,13 +320,14 @@ sub accept_n {
         'vpt-report: the capped advertiser\'s impressions';
     is $adv{capped}{spend}, $shown, 'its spend at 1 per impression';
     is $adv{capped}{ecpm}, 1000, 'its effective price per thousand';
-    # accept_n's beacons name a decision no page logged (d=0123456789abcdef):
-    # the module charged them (no vpt_secret: unsigned links are taken),
-    # but vpt-report counts only accepts that match a logged decision
-    # (issue 15), so none of them
-    is $adv{open}{accepts} // 0, 0,
-        'the cpa advertiser\'s accepts of no logged decision are not counted';
-    ok !$adv{open}{cost_per_accept}, '... so no cost per accept';
+    # accept_n's 30 beacons name a decision no page logged
+    # (d=0123456789abcdef): the module charged them (no vpt_secret: unsigned
+    # links are taken), but vpt-report counts only accepts that match a
+    # logged decision (issue 15): the three above
+    is $adv{open}{accepts}, $accepted,
+        'the cpa advertiser\'s accepts: those of logged decisions only';
+    is $adv{open}{spend}, 2 * $accepted, 'its spend at 2 per accept';
+    is $adv{open}{cost_per_accept}, 2, 'its cost per accept: its price';
     is $adv{open}{budget_left}, undef, 'no budget: none left to show';
     is $adv{gone}{impressions}, 0, 'the expired flight: nothing';
 }
