@@ -294,7 +294,7 @@ ngx_uint_t ngx_http_vpt_log_allowed(ngx_vpt_log_kind_e kind,
 
 /*
  * ngx_vpt_secret.c: vpt_secret and vpt_conversion_key (secrets read from
- * files), the accept links' signatures
+ * files), the accept links' signatures; the same keys sign previews
  */
 char *ngx_http_vpt_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_vpt_conversion_key(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -343,9 +343,6 @@ char *ngx_http_vpt_shopper_merge(ngx_conf_t *cf,
 ngx_uint_t ngx_http_vpt_consent(ngx_http_request_t *r,
     ngx_http_vpt_loc_conf_t *vlcf);
 void ngx_http_vpt_shopper_start(ngx_http_vpt_ctx_t *ctx);
-
-/* ngx_vpt_secret.c: vpt_secret, the keys of signed previews */
-char *ngx_http_vpt_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_vpt_decision.c: the ranker's choice, its markup */
 void ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx);
