@@ -527,7 +527,13 @@ is(scalar @{ $t->{calibration}{deciles} }, 10, 'ten deciles of p');
          'src/vpt_version.h defines the release');
 
     my @tools = map { s{^tools/}{}r } grep { !/\.c$/ } glob('tools/vpt-*');
-    ok(@tools >= 7, 'every operator tool is found: ' . join(' ', @tools));
+    my %runner = map { $_ => 1 } @tools;
+    my @compiled = map { m{^tools/(vpt-[\w-]+)\.c$} } glob('tools/vpt-*.c');
+    is_deeply([ grep { !$runner{$_} } @compiled ], [],
+              'every compiled tool has its runner in tools/: '
+              . join(' ', @tools));
+    is(scalar @tools, @compiled + 2,
+       'and two scripts besides (vpt-csv2log, vpt-demo)');
     for my $t (@tools) {
         my ($rc, $out, $err) = run("tools/$t --version");
         is($rc, 0, "$t --version exits 0");
