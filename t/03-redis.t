@@ -112,8 +112,7 @@ sub intact {
 sub last_status {
     my ($ng_) = @_;
     wait_for(sub { scalar access_log_lines($ng_ // $ng) }, 2);
-    my @l = access_log_lines($ng_ // $ng);
-    return @l ? decode_json($l[-1]) : {};
+    return last_logged($ng_ // $ng);
 }
 
 # --- the lookup's outcomes ------------------------------------------------

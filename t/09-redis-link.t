@@ -94,8 +94,7 @@ sub page {
     my $t = time;
     my $r = http_get($port, '/thanks.html', sid => 'alice');
     $r->{took} = time - $t;
-    my @l = access_log_lines($ng);
-    $r->{log} = @l ? decode_json($l[-1]) : {};
+    $r->{log} = last_logged($ng);
     return $r;
 }
 

@@ -91,8 +91,7 @@ HTTP
 sub get {
     my ($path, %o) = @_;
     my $r = http_get($port, $path, %o);
-    my @l = access_log_lines($ng);
-    $r->{log} = @l ? decode_json($l[-1]) : {};
+    $r->{log} = last_logged($ng);
     return $r;
 }
 

@@ -201,8 +201,7 @@ for my $c (@contexts) {
         redis_cmd($rd, 'SET', "vpt:ctx:$sid", $text);
 
         my $r = http_get($port, "${prefix}page.html", sid => $sid);
-        my @l = access_log_lines($ng);
-        my $e = decode_json($l[-1]);
+        my $e = last_logged($ng);
         my $what = "$name on $ln";
 
         is($e->{uri}, "${prefix}page.html", "$what: logged");
@@ -352,8 +351,7 @@ HTTP
         my ($name, undef, $text) = @$c;
         redis_cmd($rd, 'SET', "vpt:ctx:$name", $text);
         http_get($port2, '/thanks/page.html', sid => $name);
-        my @l = access_log_lines($ng2);
-        my $e = decode_json($l[-1]);
+        my $e = last_logged($ng2);
         my $sc = decode_json(`tools/vpt-score --catalog $ncat --model $nmodel --page confirmation --hour 12 --json $dir/ctx-$name.json`);
         my $o = $sc->{offers}[0];
         $same++ if $e->{status} eq 'injected'

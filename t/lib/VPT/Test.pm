@@ -18,12 +18,13 @@ use Time::HiRes qw(sleep time);
 use Cwd qw(abs_path);
 use Digest::SHA qw(hmac_sha256);
 use MIME::Base64 qw(encode_base64);
+use JSON::PP ();
 
 our @EXPORT = qw(repo_root module_path free_port tmpdir
                  nginx_conf nginx_test start_nginx stop_nginx reload_nginx
                  start_redis stop_redis redis_cmd redis_pipe
                  start_origin http_request http_get
-                 access_log_lines error_log wait_for
+                 access_log_lines last_logged error_log wait_for
                  worker_pids write_file read_file sign_accept
                  $BROWSER);
 
@@ -244,6 +245,13 @@ sub access_log_lines {
     my ($ng) = @_;
     my @lines = split /\n/, read_file("$ng->{dir}/access.log");
     return @lines;
+}
+
+# the access log's last line, decoded ({} when there is none yet)
+sub last_logged {
+    my ($ng) = @_;
+    my @l = access_log_lines($ng);
+    return @l ? JSON::PP::decode_json($l[-1]) : {};
 }
 
 sub error_log {
