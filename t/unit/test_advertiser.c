@@ -172,7 +172,7 @@ VPT_TEST(bad_advertisers_fail_naming_file_entry_and_field)
                                "\"price\": 1, \"categories\": []}",
                                OWN("o", "1")),
         "catalog \"t.json\": advertiser #0 (\"a\"): \"categories\": "
-        "expected a non-empty array of strings"));
+        "expected a non-empty array of non-empty strings"));
     VPT_CHECK(fails_with(parse("{\"id\": \"a\", \"pricing\": \"cpa\", "
                                "\"price\": 1, \"budget\": 1}",
                                OWN("o", "1")),
