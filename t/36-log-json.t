@@ -78,7 +78,8 @@ my $evil = "\"quoted\" \\back\\slash \x01\x1f\x7f \xff\xfe \xc0\xaf "
     is($e->{status}, 'injected', 'hostile User-Agent and Referer: injected');
     is($e->{decision} =~ /^[0-9a-f]{16}$/ ? 1 : 0, 1,
        'the decision id as the module made it');
-    is($e->{page}, 'confirmation', 'and the fields after it are the module\'s');
+    is($e->{page}, 'confirmation',
+       'and the fields after it are the module\'s');
 }
 
 {
