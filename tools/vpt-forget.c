@@ -89,7 +89,7 @@ static const char  usage[] =
     "  --version             print the release and exit\n";
 
 
-/* a JSON string, or text with control bytes and quotes escaped */
+/* a JSON string (tools/lib's), or text with control bytes escaped */
 static void
 put_str(const char *s, size_t len, int json)
 {
@@ -97,25 +97,19 @@ put_str(const char *s, size_t len, int json)
     unsigned char  c;
 
     if (json) {
-        putchar('"');
+        vpt_json_str(stdout, s, len);
+        return;
     }
 
     for (i = 0; i < len; i++) {
         c = (unsigned char) s[i];
 
-        if (c == '"' || c == '\\') {
-            printf(json ? "\\%c" : "%c", c);
-
-        } else if (c < 0x20 || c == 0x7f) {
-            printf(json ? "\\u%04x" : "\\x%02x", c);
+        if (c < 0x20 || c == 0x7f) {
+            printf("\\x%02x", c);
 
         } else {
             putchar(c);
         }
-    }
-
-    if (json) {
-        putchar('"');
     }
 }
 
