@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "vpt_model.h"
+#include "vpt_trees.h"
 
 
 #define VPT_MODEL_EMPTY  0xffffffffu
@@ -46,6 +47,7 @@ struct vpt_model_s {
     size_t              nbins;
     vpt_model_value_t  *values;    /* sorted by hash */
     size_t              nvalues;
+    vpt_trees_t        *trees;     /* NULL: none */
     unsigned     k;
     double       bias;
     size_t       n;          /* features */
@@ -182,6 +184,7 @@ vpt_model_free(vpt_model_t *m)
 
     free(m->bins);
     free(m->values);
+    vpt_trees_free(m->trees);
     free(m->params);
     free(m->keys);
     free(m->rows);
@@ -314,7 +317,7 @@ vpt_model_logit(const vpt_model_t *m, const vpt_feat_t *f, size_t n)
     const float  *p, *rows[VPT_MODEL_MAX_LEVELS];
 
     k = m->k;
-    logit = m->bias;
+    logit = m->bias + vpt_trees_score(m->trees, f, n);
 
     for (j = 0; j < k; j++) {
         sum[j] = 0;
@@ -344,6 +347,20 @@ vpt_model_logit(const vpt_model_t *m, const vpt_feat_t *f, size_t n)
 
 
 double
+vpt_model_trees(const vpt_model_t *m, const vpt_feat_t *f, size_t n)
+{
+    return vpt_trees_score(m->trees, f, n);
+}
+
+
+size_t
+vpt_model_ntrees(const vpt_model_t *m)
+{
+    return vpt_trees_count(m->trees);
+}
+
+
+double
 vpt_sigmoid(double x)
 {
     double  e;
@@ -363,7 +380,7 @@ vpt_model_read(vpt_model_t *m, json_t *root, const char *name, char *err,
     size_t errlen)
 {
     size_t       cap, row, n;
-    json_t      *v, *format, *k, *bias, *features, *bins, *values;
+    json_t      *v, *format, *k, *bias, *features, *bins, *values, *trees;
     json_int_t   kv;
     const char  *key;
 
@@ -372,7 +389,7 @@ vpt_model_read(vpt_model_t *m, json_t *root, const char *name, char *err,
         return VPT_ERROR;
     }
 
-    format = k = bias = features = bins = values = NULL;
+    format = k = bias = features = bins = values = trees = NULL;
 
     json_object_foreach(root, key, v) {
         if (strcmp(key, "format") == 0) {
@@ -392,6 +409,9 @@ vpt_model_read(vpt_model_t *m, json_t *root, const char *name, char *err,
 
         } else if (strcmp(key, "values") == 0) {
             values = v;
+
+        } else if (strcmp(key, "trees") == 0) {
+            trees = v;
 
         } else if (strcmp(key, "meta") == 0) {
             if (!json_is_object(v)) {
@@ -482,6 +502,13 @@ vpt_model_read(vpt_model_t *m, json_t *root, const char *name, char *err,
         && vpt_model_read_values(m, values, name, err, errlen) != VPT_OK)
     {
         return VPT_ERROR;
+    }
+
+    if (trees != NULL) {
+        m->trees = vpt_trees_parse(trees, name, err, errlen);
+        if (m->trees == NULL) {
+            return VPT_ERROR;
+        }
     }
 
     return VPT_OK;

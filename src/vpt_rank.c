@@ -1041,7 +1041,11 @@ vpt_rules_strings(const vpt_shopper_t *s, const uint32_t *p, unsigned has)
 }
 
 
-/* bias + lin_s + pair_s; S = the sum of the shopper's v vectors */
+/*
+ * bias + trees + lin_s + pair_s; S = the sum of the shopper's v vectors.
+ * The trees test shopper features only (the trainer grows them so); an
+ * offer's features would not reach them here.
+ */
 
 static double
 vpt_shopper_fm(const vpt_ranker_t *r, const vpt_context_t *ctx,
@@ -1056,7 +1060,7 @@ vpt_shopper_fm(const vpt_ranker_t *r, const vpt_context_t *ctx,
     k = r->k;
     n = vpt_features_shopper(ctx, page, hour, f, VPT_MAX_FEATURES);
 
-    sbase = vpt_model_bias(r->model);
+    sbase = vpt_model_bias(r->model) + vpt_model_trees(r->model, f, n);
     sq = 0;
 
     for (x = 0; x < k; x++) {
