@@ -9,7 +9,7 @@
  *
  * vpt-train --catalog FILE --model-out FILE [--holdout FRACTION] [--k K]
  *           [--epochs N] [--l2 X] [--lr X] [--ipw] [--clip C] [--seed S]
- *           [--no-calibrate] [--json] LOG...
+ *           [--no-calibrate] [--no-trees] [--json] LOG...
  *
  * Trains the ranker's factorization machine on a decision log (JSON
  * Lines, plain or gzip, "-" is stdin): one example per row that showed an
@@ -63,7 +63,15 @@
  *     gives the held-out accept rate predicted against observed per decile
  *     of p and the expected calibration error (ECE, their mean absolute
  *     difference weighted by rows).  Both are on the rows the scaling was
- *     fitted on: a check of its fit, not an independent test.
+ *     fitted on: a check of its fit, not an independent test;
+ *   - the trees: boosted trees on the shopper's side (vpt_tools_gbt.h:
+ *     depth 4, at most 200, on the first 100,000 training rows) whose
+ *     number the held-out log-loss chooses; the FM alone underfits
+ *     shopper-side non-linearity, the trees alone see no offer, so the
+ *     two are stacked, p = sigmoid(a * fm + c * trees + b), fitted on the
+ *     held-out part in place of Platt's (trees with c <= 0 are dropped).
+ *     nginx walks the trees once per request (vpt_trees.h).  --no-trees
+ *     leaves them out.
  * --holdout 0 trains every epoch on everything, with k 8 and L2 0.01
  * unless given, and reports no metrics.
  *
@@ -386,7 +394,7 @@ vpt_evaluate_all(const vpt_train_t *t, FILE *held, vpt_auc_t *auc)
 static const char  vpt_usage_text[] =
     "Usage: vpt-train --catalog FILE --model-out FILE [--holdout FRACTION]\n"
     "         [--k K] [--epochs N] [--l2 X] [--lr X] [--ipw] [--clip C]\n"
-    "         [--seed S] [--no-calibrate] [--json] LOG...\n"
+    "         [--seed S] [--no-calibrate] [--no-trees] [--json] LOG...\n"
     "Trains the ranking model (a factorization machine over the features\n"
     "nginx computes) on a decision log from vpt-join, and reports its\n"
     "log-loss, AUC and calibration on a held-out part of the rows.\n"
@@ -411,7 +419,11 @@ static const char  vpt_usage_text[] =
     "  --clip C                the largest such weight (default 20)\n"
     "  --seed S                the initialisation's seed (default 1)\n"
     "  --no-calibrate          leave out the Platt scaling fitted on the\n"
-    "                          held-out rows\n"
+    "                          held-out rows (with trees: their plain mean\n"
+    "                          with the FM in logit space)\n"
+    "  --no-trees              leave out the boosted trees on the shopper's\n"
+    "                          side (kept when they help on the held-out\n"
+    "                          rows)\n"
     "  --json                  print one JSON object instead of text\n"
     "  --help                  print this help and exit\n"
     "  --version               print the version and exit\n"
