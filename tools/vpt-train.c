@@ -38,7 +38,10 @@
  * values than the catalog says (an order's spend).  The model's "values"
  * hold each offer's mean value per accept in the training rows, shrunk
  * towards the catalog's value by 10 pseudo-accepts, and nginx uses them
- * instead of the catalog's "value".
+ * instead of the catalog's "value".  Once any accept of an offer carries
+ * a "realized_value" (vpt_conversion's amounts, joined by vpt-join), the
+ * offer's mean is of realized values, an accept without one counting 0:
+ * what its accepts actually turned into, not what they were logged at.
  *
  * The optimizer: AdaGrad on the log-loss with L2 on the parameters a row
  * touches; v initialised small and random (a function of the feature's
@@ -181,6 +184,7 @@ typedef struct {
     vpt_trial_t      trials[8];
     unsigned         ntrials;
     size_t           nvalues;
+    size_t           nrealized;     /* offers valued by realized value */
 } vpt_train_result_t;
 
 
@@ -201,6 +205,8 @@ typedef struct {
     vpt_umap_t       skmap;         /* prefix -> sketch */
     double          *vsum;          /* per offer: value of accepts */
     double          *vacc;          /* per offer: accepts */
+    double          *rsum;          /* per offer: realized value */
+    double          *racc;          /* per offer: accepts with one */
     FILE            *train;
     FILE            *held;
     vpt_gbt_t        gbt;
@@ -649,6 +655,8 @@ vpt_train_read(vpt_train_t *t, const vpt_train_opts_t *o, vpt_catalog_t *cat,
     vpt_umap_init(&t->skmap);
     t->vsum = vpt_xalloc((cat->n + 1) * sizeof(double));
     t->vacc = vpt_xalloc((cat->n + 1) * sizeof(double));
+    t->rsum = vpt_xalloc((cat->n + 1) * sizeof(double));
+    t->racc = vpt_xalloc((cat->n + 1) * sizeof(double));
     rows = 0;
 
     vpt_logs_init(&logs, o->logs, o->nlogs);
@@ -740,6 +748,11 @@ vpt_train_read(vpt_train_t *t, const vpt_train_opts_t *o, vpt_catalog_t *cat,
             if (row->accepted && isfinite(row->value)) {
                 t->vsum[row->shown] += row->value;
                 t->vacc[row->shown] += 1;
+
+                if (row->has_realized) {
+                    t->rsum[row->shown] += row->realized;
+                    t->racc[row->shown] += 1;
+                }
             }
         }
     }
@@ -1137,8 +1150,12 @@ vpt_train_write(vpt_train_t *t, const vpt_train_opts_t *o,
             continue;
         }
 
-        v = (t->vsum[i] + VPT_VALUE_PRIOR * cat->offers[i].value)
+        /* realized values, once an offer has any: an accept without
+         * one turned into nothing */
+        v = t->racc[i] > 0 ? t->rsum[i] : t->vsum[i];
+        v = (v + VPT_VALUE_PRIOR * cat->offers[i].value)
             / (t->vacc[i] + VPT_VALUE_PRIOR);
+        res->nrealized += t->racc[i] > 0;
         v = v < 0 ? 0 : v;
 
         fputs(first ? "\n  " : ",\n  ", mem);
@@ -1218,7 +1235,8 @@ vpt_train_report(const vpt_train_t *t, const vpt_train_opts_t *o,
             printf(", \"epochs\": %u}", res->trials[i].epochs);
         }
 
-        printf("], \"values\": %zu, \"bad_lines\": %llu}\n", res->nvalues,
+        printf("], \"values\": %zu, \"realized_values\": %zu, "
+               "\"bad_lines\": %llu}\n", res->nvalues, res->nrealized,
                (unsigned long long) res->bad);
         return;
     }
