@@ -22,12 +22,16 @@
 #define VPT_TREES_SLOTS  (2 * VPT_TREES_MAX_KEYS)   /* a power of 2 */
 
 
+/*
+ * One test for both kinds: yes when val[key] < x, a category's x being
+ * 0.5 (present: 0, absent: NaN); so the walk has no branch on the kind
+ * but the leaf's.
+ */
 typedef struct {
-    uint8_t      kind;
-    uint16_t     key;        /* the slot of what a test reads */
-    uint32_t     yes;        /* absolute node indexes */
-    uint32_t     no;
     double       x;          /* the threshold, or the leaf's value */
+    uint32_t     next[2];    /* absolute node indexes: yes, no */
+    uint16_t     key;        /* the slot of what a test reads */
+    uint8_t      kind;
 } vpt_node_t;
 
 
@@ -139,8 +143,7 @@ vpt_trees_count(const vpt_trees_t *t)
 
 /*
  * val[key]: a category present is 0, a number its value, anything absent
- * NaN; so "yes" is val < below for a number and !isnan(val) for a
- * category, and both send the absent "no".
+ * NaN, which no "<" holds: the absent go "no".
  */
 
 double
@@ -181,13 +184,7 @@ vpt_trees_score(const vpt_trees_t *t, const vpt_feat_t *f, size_t n)
 
         while (nd->kind != VPT_TREES_LEAF) {
             v = val[nd->key];
-
-            if (nd->kind == VPT_TREES_CAT ? !isnan(v) : v < nd->x) {
-                nd = &t->nodes[nd->yes];
-
-            } else {
-                nd = &t->nodes[nd->no];
-            }
+            nd = &t->nodes[nd->next[!(v < nd->x)]];
         }
 
         sum += nd->x;
@@ -283,6 +280,7 @@ vpt_trees_node(vpt_trees_t *t, json_t *jn, size_t tree, size_t node,
                             VPT_TREES_NUM);
 
     } else {
+        nd->x = 0.5;
         kind = VPT_TREES_CAT;
         key = vpt_trees_key(t, vpt_hash(s, len), VPT_TREES_CAT);
     }
@@ -308,8 +306,8 @@ vpt_trees_node(vpt_trees_t *t, json_t *jn, size_t tree, size_t node,
 
     nd->kind = (uint8_t) kind;
     nd->key = (uint16_t) key;
-    nd->yes = (uint32_t) (base + to[0]);
-    nd->no = (uint32_t) (base + to[1]);
+    nd->next[0] = (uint32_t) (base + to[0]);
+    nd->next[1] = (uint32_t) (base + to[1]);
 
     return VPT_OK;
 }

@@ -68,7 +68,7 @@
  *     difference weighted by rows).  Both are on the rows the scaling was
  *     fitted on: a check of its fit, not an independent test;
  *   - the trees: boosted trees on the shopper's side (vpt_tools_gbt.h:
- *     depth 4, at most 200, on the first 100,000 training rows) whose
+ *     depth 4, at most 100, on the first 100,000 training rows) whose
  *     number the held-out log-loss chooses; the FM alone underfits
  *     shopper-side non-linearity, the trees alone see no offer, so the
  *     two are stacked, p = sigmoid(a * fm + c * trees + b), fitted on the

@@ -20,7 +20,7 @@
 
 #define VPT_GBT_ROWS      100000
 #define VPT_GBT_DEPTH     4
-#define VPT_GBT_TREES     200
+#define VPT_GBT_TREES     100
 #define VPT_GBT_PATIENCE  20
 #define VPT_GBT_RATE      0.1
 #define VPT_GBT_LAMBDA    1.0
