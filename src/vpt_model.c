@@ -1,8 +1,11 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
+ * Just past 800 lines: the file's validation and its error messages are
+ * most of it, and they belong with the format they check.
+ *
  * The factorization machine: its file, its parameters and the reference
- * score.  Parameters are one flat float array, a row of k + 1 ([w, v1..vk])
+ * score (the shopper-side trees' part is vpt_trees.c's).  Parameters are one flat float array, a row of k + 1 ([w, v1..vk])
  * per feature; an open-addressing table (linear probing, load factor at
  * most 1/2) maps a feature's hash to its row.  A number's bins resolve,
  * when the file is read, to each bin's row, so scoring a number costs a

@@ -7,12 +7,13 @@
  * record (its numeric rules and values), a short program of its rules on
  * strings, and the offer's side of the factorization machine:
  *
- *   logit = bias + lin_s + pair_s + lin_o + pair_o + <S, O>
+ *   logit = bias + trees_s + lin_s + pair_s + lin_o + pair_o + <S, O>
  *
  * where lin is the sum of the features' w, pair is the FM's pairwise term
- * within one side, and S, O are the sums of the v vectors of the shopper's
- * and the offer's features.  The shopper's side is computed once per
- * decision, so an offer costs its rules and one k-dot product.
+ * within one side, S, O are the sums of the v vectors of the shopper's
+ * and the offer's features, and trees_s the model's shopper-side trees
+ * (vpt_trees.h).  The shopper's side is computed once per decision, so an
+ * offer costs its rules and one k-dot product.
  *
  * Strings become ids.  Two dictionaries hold every string the offers'
  * rules name: one for SKUs and categories (exact bytes), one for devices,

@@ -3,9 +3,10 @@
  *
  * Past 800 lines on purpose: the trainer's choices are documented here in
  * one place (this comment is a tenth of the file) and its steps (read,
- * bin, search, fit, calibrate, write, report) read best in order; the FM,
- * the sketches and the calibration are in tools/lib/vpt_tools_fm.c and
- * vpt_tools_calib.c.
+ * bin, search, fit, grow trees, stack and calibrate, write, report) read
+ * best in order; the FM, the sketches and the calibration are in
+ * tools/lib/vpt_tools_fm.c and vpt_tools_calib.c, the trees' growth and
+ * the stack's fit in vpt_tools_gbt.c.
  *
  * vpt-train --catalog FILE --model-out FILE [--holdout FRACTION] [--k K]
  *           [--epochs N] [--l2 X] [--lr X] [--ipw] [--clip C] [--seed S]
