@@ -50,6 +50,7 @@ struct vpt_trees_s {
 static int vpt_trees_node(vpt_trees_t *t, json_t *jn, size_t tree,
     size_t node, size_t base, size_t n, const char *name, char *err,
     size_t errlen);
+static int vpt_trees_offer_side(const char *s, size_t len);
 static int vpt_trees_key(vpt_trees_t *t, uint64_t hash, uint8_t kind);
 static int vpt_trees_find(const vpt_trees_t *t, uint64_t hash,
     uint8_t kind);
@@ -265,6 +266,13 @@ vpt_trees_node(vpt_trees_t *t, json_t *jn, size_t tree, size_t node,
         return VPT_ERROR;
     }
 
+    if (vpt_trees_offer_side(s, len)) {
+        vpt_trees_err(err, errlen, name, "\"trees\"[%zu][%zu]: \"%s\" is "
+                      "an offer's feature; trees test the shopper's side "
+                      "only", tree, node, s);
+        return VPT_ERROR;
+    }
+
     if (number != NULL) {
         x = json_number_value(below);
 
@@ -310,6 +318,29 @@ vpt_trees_node(vpt_trees_t *t, json_t *jn, size_t tree, size_t node,
     nd->next[1] = (uint32_t) (base + to[1]);
 
     return VPT_OK;
+}
+
+
+/*
+ * The offer's namespaces (vpt_features.h): the ranker walks the trees over
+ * the shopper's features alone, so a test of these could never hold there
+ * while it would in vpt_model_logit() over both sides.
+ */
+
+static int
+vpt_trees_offer_side(const char *s, size_t len)
+{
+    static const char  *ns[] = { "offer=", "kind=", "advertiser=", "of:" };
+    size_t              i, n;
+
+    for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+        n = strlen(ns[i]);
+        if (len >= n && memcmp(s, ns[i], n) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

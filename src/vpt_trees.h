@@ -16,7 +16,8 @@
  *   {"leaf": -0.21}
  *       adds the number to the logit
  * "yes" and "no" are indexes of later nodes of the same tree, so every
- * walk ends at a leaf.
+ * walk ends at a leaf.  A test of an offer's namespace ("offer=", "kind=",
+ * "advertiser=", "of:") is an error: the trees see the shopper alone.
  */
 
 #ifndef VPT_TREES_H

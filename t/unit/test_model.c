@@ -696,6 +696,14 @@ VPT_TEST(model_rejects_bad_trees)
                                "]]}",
                                "\"below\": expected a number"));
 
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":[[{\"feature\":\"kind=app\","
+                               "\"yes\":1,\"no\":2}," TWO "]]}",
+                               "\"kind=app\" is an offer's feature"));
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":[[{\"number\":\"of:price\","
+                               "\"below\":1,\"yes\":1,\"no\":2}," TWO
+                               "]]}",
+                               "trees test the shopper's side only"));
+
 #undef TWO
 #undef HEAD
 }
