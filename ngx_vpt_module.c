@@ -220,9 +220,9 @@ static ngx_command_t  ngx_http_vpt_commands[] = {
 
     { ngx_string("vpt_block_advertisers"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
-      ngx_conf_set_str_array_slot,
+      ngx_http_vpt_block_advertisers,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_vpt_loc_conf_t, block_advertisers),
+      0,
       NULL },
 
     { ngx_string("vpt_max_third_party"),

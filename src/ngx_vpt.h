@@ -300,6 +300,8 @@ ngx_int_t ngx_http_vpt_spend_init_worker(ngx_cycle_t *cycle);
 void ngx_http_vpt_spend_impressions(ngx_http_request_t *r,
     const vpt_decision_t *decision);
 void ngx_http_vpt_spend_accept(ngx_http_request_t *r, ngx_uint_t offer);
+char *ngx_http_vpt_block_advertisers(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 char *ngx_http_vpt_spend_merge(ngx_conf_t *cf, ngx_http_vpt_loc_conf_t *prev,
     ngx_http_vpt_loc_conf_t *conf);
 ngx_int_t ngx_http_vpt_spend_gate(ngx_http_request_t *r,

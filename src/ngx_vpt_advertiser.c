@@ -25,6 +25,45 @@ static u_char *ngx_http_vpt_spend_money(u_char *p, u_char *last,
  * "advertisers", its tag) is listed
  */
 
+/*
+ * vpt_block_advertisers NAME ...: every name, and those of each repeated
+ * directive (the stock str_array slot keeps only each one's first)
+ */
+
+char *
+ngx_http_vpt_block_advertisers(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_vpt_loc_conf_t  *vlcf = conf;
+
+    ngx_str_t   *value, *s;
+    ngx_uint_t   i;
+
+    if (vlcf->block_advertisers == NGX_CONF_UNSET_PTR
+        || vlcf->block_advertisers == NULL)
+    {
+        vlcf->block_advertisers = ngx_array_create(cf->pool, 4,
+                                                   sizeof(ngx_str_t));
+        if (vlcf->block_advertisers == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        s = ngx_array_push(vlcf->block_advertisers);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *s = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 char *
 ngx_http_vpt_spend_merge(ngx_conf_t *cf, ngx_http_vpt_loc_conf_t *prev,
     ngx_http_vpt_loc_conf_t *conf)

@@ -550,7 +550,7 @@ vpt_adv_gate(const vpt_catalog_t *c, const vpt_adv_state_t *state,
         }
 
         if (first_party_only) {
-            gate[i] = 1;
+            gate[i] = VPT_GATE_OUT;
             continue;
         }
 
@@ -559,7 +559,7 @@ vpt_adv_gate(const vpt_catalog_t *c, const vpt_adv_state_t *state,
         }
 
         if (o->adv < 0 || (size_t) o->adv >= c->nadvertisers) {
-            gate[i] = 1;
+            gate[i] = VPT_GATE_OUT;
             continue;
         }
 
@@ -582,12 +582,18 @@ vpt_adv_gate(const vpt_catalog_t *c, const vpt_adv_state_t *state,
 
         rs = seed ^ vpt_hash(a->id.data, a->id.len);
 
-        gate[i] = st->blocked
-                  || now < a->start || now >= a->end
-                  || st->spent_day >= a->daily_budget
-                  || st->spent_total >= a->total_budget
-                  || (a->cap_per_shopper && shown >= a->cap_per_shopper)
-                  || !(vpt_rand_unit(&rs) < pass[i]);
+        if (st->blocked
+            || now < a->start || now >= a->end
+            || st->spent_day >= a->daily_budget
+            || st->spent_total >= a->total_budget
+            || (a->cap_per_shopper && shown >= a->cap_per_shopper))
+        {
+            gate[i] = VPT_GATE_OUT;
+
+        } else if (!(vpt_rand_unit(&rs) < pass[i])) {
+            /* the draw alone: the ranker sums over it for propensities */
+            gate[i] = VPT_GATE_DRAW;
+        }
     }
 }
 

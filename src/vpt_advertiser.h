@@ -19,6 +19,7 @@
 
 #include "vpt_core.h"
 #include "vpt_catalog.h"
+#include "vpt_propensity.h"
 
 
 typedef int64_t  vpt_money_t;                  /* millionths */
@@ -94,9 +95,10 @@ typedef struct {
 
 
 /*
- * Per offer, gate[i] = 1 keeps offer i out and pass[i] is the chance its
- * advertiser took part (1 for the shop's own offers): the ranker
- * multiplies a chosen offer's propensity by it.  One draw per advertiser
+ * Per offer, gate[i] nonzero keeps offer i out: VPT_GATE_DRAW when
+ * pacing's draw alone did, VPT_GATE_OUT otherwise; pass[i] is the chance
+ * its advertiser takes part (1 for the shop's own offers), over which
+ * the ranker sums for exact propensities.  One draw per advertiser
  * from seed, so all its offers take part or none.  Out: blocked, before
  * start or from end (now, Unix seconds), daily or total budget spent,
  * cap_per_shopper impressions reached (impressions per offer, NULL: none

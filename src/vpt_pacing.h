@@ -16,8 +16,8 @@
  * pass 1, estimated from the spend observed since the last update
  * divided by the pass then in force, smoothed (EWMA).  Behind plan, the
  * rate wanted rises and pass with it; ahead, it falls.  A budget spent
- * is pass 0.  The ranker multiplies the propensity of an offer it shows
- * by pass, so off-policy estimates see the throttle.
+ * is pass 0.  The ranker's logged propensity sums over each page's
+ * draws (vpt_propensity.h), so off-policy estimates see the throttle.
  */
 
 #ifndef VPT_PACING_H

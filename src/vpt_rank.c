@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "vpt_rank.h"
+#include "vpt_propensity.h"
 
 
 #define VPT_HOURS_ALL   0xffffffu
@@ -349,9 +350,11 @@ size_t
 vpt_ranker_scratch_size(const vpt_ranker_t *r)
 {
     /* ev[n], p[n], idx[n] of the qualifying offers, the sets of each id,
-     * and alignment */
+     * and alignment; then, with advertisers, the exact propensity's */
     return 8 + vpt_align(r->n * (2 * sizeof(double) + sizeof(uint32_t))
-                         + r->ids.n + 1);
+                         + r->ids.n + 1)
+           + (r->catalog->nadvertisers
+              ? vpt_prop_scratch_size(r->n, r->catalog->nadvertisers) : 0);
 }
 
 
@@ -363,8 +366,9 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
     double                   ev, *qev, *qp;
     size_t                   i, o, non, m, j, t, ntop, top[VPT_MAX_SLOTS];
     size_t                   pick, best, pos, rest, picked[VPT_MAX_SLOTS];
-    size_t                   sorted[VPT_MAX_SLOTS];
-    unsigned                 slots, n3;
+    size_t                   sorted[VPT_MAX_SLOTS], ns;
+    unsigned                 slots, n3, draw;
+    char                    *pscratch;
     uint8_t                 *mask;
     uint32_t                *qidx;
     uint64_t                 state;
@@ -397,7 +401,11 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
             ? vpt_shopper_fm(r, ctx, params->page, params->hour, S) : 0;
 
     m = 0;
+    ns = 0;
     ntop = 0;
+    pscratch = (char *) scratch + 8
+               + vpt_align(r->n * (2 * sizeof(double) + sizeof(uint32_t))
+                           + r->ids.n + 1);
 
     if ((unsigned) params->page >= VPT_PAGE_N) {
         return;
@@ -411,7 +419,9 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
     for (o = 0; o < non; o++) {
         i = on[o];
 
-        if ((params->gate != NULL && params->gate[i])
+        draw = (params->gate != NULL && params->gate[i] == VPT_GATE_DRAW);
+
+        if ((params->gate != NULL && params->gate[i] && !draw)
             || (params->no_capped && r->offers[i].cap)
             || (params->no_third_party
                 && r->catalog->offers[i].kind == VPT_KIND_THIRD_PARTY))
@@ -426,7 +436,7 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
             continue;
         }
 
-        d->eligible++;
+        d->eligible += !draw;
 
         ro = &r->offers[i];
         p = (r->model != NULL) ? vpt_sigmoid(vpt_offer_logit(r, i, sbase, S))
@@ -435,6 +445,15 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
              + ro->impression_value;
 
         if (!(ev >= minv)) {
+            continue;
+        }
+
+        if (draw) {
+            /* sat out pacing's draw: not chosen, but its chance to take
+             * part counts in the propensities (kept at the scratch's end) */
+            ns++;
+            qev[r->n - ns] = ev;
+            qidx[r->n - ns] = (uint32_t) i;
             continue;
         }
 
@@ -460,6 +479,14 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
 
     if (m == 0) {
         d->suppressed = (d->eligible > 0);
+
+        if (ns > 0 && params->pass != NULL && r->catalog->nadvertisers) {
+            vpt_prop_decision(r->catalog, params->pass, qev, qidx, 0,
+                              qev + r->n - ns, qidx + r->n - ns, ns, NULL, 0,
+                              eps, params->max_third_party, pscratch,
+                              d->propensity, &d->nothing_propensity);
+        }
+
         return;
     }
 
@@ -530,16 +557,21 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
         d->p[j] = qp[pick];
         d->value[j] = qev[pick];
         d->propensity[j] = ((pick == best) ? 1 - eps : 0) + eps / rest;
-
-        if (params->pass != NULL) {
-            d->propensity[j] *= params->pass[qidx[pick]];
-        }
-
         d->total_value += qev[pick];
         d->n = j + 1;
     }
 
     d->nothing_propensity = 0;
+
+    /* paced advertisers: the propensities summed over their draws */
+
+    if (params->pass != NULL && r->catalog->nadvertisers) {
+        vpt_prop_decision(r->catalog, params->pass, qev, qidx, m,
+                          qev + r->n - ns, qidx + r->n - ns, ns, d->offer,
+                          d->n, eps, params->max_third_party,
+                          pscratch, d->propensity,
+                          &d->nothing_propensity);
+    }
 }
 
 

@@ -51,7 +51,9 @@ typedef struct {
     const uint8_t    *accepted;         /* per offer index, or NULL */
 
     /* advertisers (vpt_adv_gate()): NULL, 0: none */
-    const uint8_t    *gate;             /* per offer index: 1 keeps out */
+    const uint8_t    *gate;             /* per offer index: nonzero keeps
+                                           out; VPT_GATE_DRAW: pacing's
+                                           draw alone */
     const double     *pass;             /* per offer index: pacing's */
     unsigned          max_third_party;  /* per page; 0: no cap */
 
@@ -102,9 +104,11 @@ typedef struct {
  * An offer with gate[i] set is not eligible.  EV adds the offer's
  * impression_value (cpm) to p * value.  Once max_third_party third_party
  * offers are chosen, the remaining slots choose among the others alone
- * (best, or uniformly with probability explore, as above).  A chosen
- * offer's propensity is multiplied by pass[offer], the chance pacing let
- * its advertiser take part.
+ * (best, or uniformly with probability explore, as above).  With pass,
+ * the propensities (and nothing_propensity) are summed over pacing's
+ * draws too, so they stay the true probabilities of what was shown
+ * (vpt_propensity.h): an offer that sat out its draw (VPT_GATE_DRAW) is
+ * never chosen, but it counts.
  */
 void vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
     const vpt_decide_params_t *params, void *scratch, vpt_decision_t *d);

@@ -3,7 +3,7 @@
  *
  * vpt-eval --catalog FILE [--model FILE] [--long-term-weight W]
  *          [--min-value V] [--explore E] [--holdout FRACTION] [--json]
- *          LOG...
+ *          [--pass ADVERTISER=P ...] LOG...
  *
  * Off-policy evaluation: what the candidate policy would have earned on
  * the logged decisions (decision log, JSON Lines, plain or gzip, "-" is
@@ -44,6 +44,14 @@
  * --holdout F evaluates only the rows vpt-train --holdout F held out (the
  * split is a function of the decision id), to compare models on rows none
  * of them was trained on.
+ *
+ * --pass ID=P makes the candidate a pacing policy too: advertiser ID
+ * takes part in a page with probability P (all its offers by one draw,
+ * as nginx's even pacing does at pass P), so pi(a|x) sums over the draws
+ * as well as exploration (vpt_policy_paced(), the ranker's own sum).
+ * With the log's propensities summed the same way (nginx and vpt-simulate
+ * log them so), a throttle can be evaluated on a log made under another.
+ * Not with --compare.
  *
  * A row whose propensity is missing, null, <= 0 or > 1 cannot be
  * evaluated: vpt-eval stops with "FILE:LINE: ..." and exit status 2.
@@ -103,6 +111,8 @@ typedef struct {
     double           explore;
     double           holdout;
     int              json;
+    const char      *pass[64];         /* --pass, as given */
+    unsigned         npass;
     char           **logs;
     int              nlogs;
 } vpt_eval_opts_t;
@@ -131,6 +141,8 @@ typedef struct {
     double           agree;
     double           rho_sum;
     double           rho_n;
+    vpt_paced_t      paced;            /* --pass */
+    double          *prob;
 } vpt_eval_t;
 
 
@@ -309,6 +321,9 @@ static const char  vpt_usage_text[] =
     "                          contexts: how often both pick the same best "
     "offer,\n"
     "                          and how alike they rank offers (Spearman)\n"
+    "  --pass ADVERTISER=P     the candidate paces the advertiser: it takes\n"
+    "                          part in a page with probability P (0 to 1);\n"
+    "                          repeatable\n"
     "  --json                  print one JSON object instead of text\n"
     "  --help                  print this help and exit\n"
     "  --version               print the version and exit\n"
@@ -324,6 +339,8 @@ static void vpt_eval_options(int argc, char **argv, vpt_eval_opts_t *o);
 static void vpt_eval_init(vpt_eval_t *ev, const vpt_eval_opts_t *o);
 static void vpt_eval_run(vpt_eval_t *ev, const vpt_eval_opts_t *o);
 static void vpt_eval_row(vpt_eval_t *ev, const vpt_eval_opts_t *o,
+    const vpt_row_t *row);
+static void vpt_eval_row_paced(vpt_eval_t *ev, const vpt_eval_opts_t *o,
     const vpt_row_t *row);
 static void vpt_eval_compare(vpt_eval_t *ev, const vpt_eval_opts_t *o,
     const vpt_row_t *row, size_t m);
@@ -356,6 +373,8 @@ main(int argc, char **argv)
 static void
 vpt_eval_options(int argc, char **argv, vpt_eval_opts_t *o)
 {
+    const vpt_opt_t  *got;
+
     vpt_opt_t  opts[] = {
         { "catalog", VPT_OPT_STR, &o->catalog, 0, 0 },
         { "model", VPT_OPT_STR, &o->model, 0, 0 },
@@ -365,6 +384,7 @@ vpt_eval_options(int argc, char **argv, vpt_eval_opts_t *o)
         { "holdout", VPT_OPT_NUM, &o->holdout, 0, 1 },
         { "compare", VPT_OPT_STR, &o->compare, 0, 0 },
         { "json", VPT_OPT_FLAG, &o->json, 0, 0 },
+        { "pass", VPT_OPT_OWN, &o->pass, 0, 0 },
         { NULL, 0, NULL, 0, 0 }
     };
 
@@ -373,7 +393,17 @@ vpt_eval_options(int argc, char **argv, vpt_eval_opts_t *o)
     memset(o, 0, sizeof(vpt_eval_opts_t));
     o->ltw = 1;
 
-    vpt_opt_next(argc, argv, opts);
+    while ((got = vpt_opt_next(argc, argv, opts)) != NULL) {
+        if (o->npass == 64) {
+            vpt_die(2, "vpt-eval: --pass: at most 64");
+        }
+
+        o->pass[o->npass++] = optarg;
+    }
+
+    if (o->npass > 0 && o->compare != NULL) {
+        vpt_die(2, "vpt-eval: --pass and --compare do not go together");
+    }
 
     if (o->catalog == NULL || optind == argc) {
         vpt_usage(2);
@@ -387,7 +417,8 @@ vpt_eval_options(int argc, char **argv, vpt_eval_opts_t *o)
 static void
 vpt_eval_init(vpt_eval_t *ev, const vpt_eval_opts_t *o)
 {
-    size_t  n;
+    size_t    n;
+    unsigned  i;
 
     memset(ev, 0, sizeof(vpt_eval_t));
 
@@ -409,6 +440,13 @@ vpt_eval_init(vpt_eval_t *ev, const vpt_eval_opts_t *o)
     ev->qidx = vpt_xalloc(n * sizeof(uint32_t));
     ev->qp = vpt_xalloc(n * sizeof(double));
     ev->auc = vpt_xalloc(sizeof(vpt_auc_t));
+
+    vpt_paced_init(&ev->paced, ev->rk, ev->cat);
+    ev->prob = vpt_xalloc(n * sizeof(double));
+
+    for (i = 0; i < o->npass; i++) {
+        vpt_paced_arg(&ev->paced, ev->cat, "vpt-eval", o->pass[i]);
+    }
 }
 
 
@@ -470,6 +508,11 @@ vpt_eval_row(vpt_eval_t *ev, const vpt_eval_opts_t *o, const vpt_row_t *row)
 
     /* the candidate's distribution and reward model */
 
+    if (ev->paced.set) {
+        vpt_eval_row_paced(ev, o, row);
+        return;
+    }
+
     m = vpt_policy_offers(ev->rk, cat, &row->ctx, row->page, row->hour,
                           o->ltw, o->minv, ev->scratch, ev->qidx, ev->qp);
 
@@ -519,6 +562,55 @@ vpt_eval_row(vpt_eval_t *ev, const vpt_eval_opts_t *o, const vpt_row_t *row)
     }
 
     w = pi / p0;
+
+    ev->n_rows++;
+    ev->sum_w += w;
+    ev->sum_w2 += w * w;
+
+    vpt_sums_add(&ev->sv, w, row->value, dmv, q0v);
+    vpt_sums_add(&ev->sa, w, row->accepted ? 1 : 0, dma, q0a);
+}
+
+
+/* the same with --pass: pi over the draws too (vpt_policy_paced()) */
+
+static void
+vpt_eval_row_paced(vpt_eval_t *ev, const vpt_eval_opts_t *o,
+    const vpt_row_t *row)
+{
+    size_t   i, m;
+    double   pi, w, dmv, dma, q0v, q0a, nothing, v;
+
+    m = vpt_policy_paced(&ev->paced, ev->rk, ev->cat, &row->ctx, row->page,
+                         row->hour, o->ltw, o->minv, o->explore,
+                         ev->paced.pass, ev->qidx, ev->qp, ev->prob,
+                         &nothing);
+
+    dmv = dma = 0;
+    pi = (row->shown < 0) ? nothing : 0;
+    q0v = q0a = 0;
+
+    for (i = 0; i < m; i++) {
+        v = vpt_ranker_value(ev->rk, ev->qidx[i]);
+        dma += ev->prob[i] * ev->qp[i];
+        dmv += ev->prob[i] * ev->qp[i] * v;
+
+        if (row->shown >= 0 && ev->qidx[i] == (uint32_t) row->shown) {
+            pi = ev->prob[i];
+        }
+    }
+
+    if (row->shown < 0) {
+        ev->unknown += row->unknown_offer;
+
+    } else {
+        q0a = vpt_ranker_p(ev->rk, &row->ctx, row->page, row->hour,
+                           row->shown);
+        q0v = q0a * vpt_ranker_value(ev->rk, row->shown);
+        vpt_auc_add(ev->auc, q0a, row->accepted, 1);
+    }
+
+    w = pi / row->propensity;
 
     ev->n_rows++;
     ev->sum_w += w;

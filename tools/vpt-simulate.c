@@ -4,6 +4,7 @@
  * vpt-simulate --catalog FILE --rows N [--seed S] [--explore E]
  *              [--truth-out FILE] [--policy prior | --policy model FILE]
  *              [--long-term-weight W] [--min-value V] [--k K]
+ *              [--pass ADVERTISER=P ...]
  *
  * Writes a decision log (JSON Lines, the interface's format) drawn from a
  * known truth, to test the learning and evaluation tools:
@@ -11,7 +12,7 @@
  *   - shoppers: random contexts (device, referrer, country, local hour or
  *     only the server's, loyalty, orders, cart and history categories,
  *     intent, and free-form "features": segment, age band, visits), a cart
- *     or confirmation page, a server time;
+ *     or confirmation page, a server time (vpt_tools_shoppers.c);
  *   - the truth: a factorization machine over exactly the features nginx
  *     computes (vpt_features_shopper() and vpt_features_offer()), its
  *     vocabulary found by sampling the same shopper generator; each
@@ -25,18 +26,29 @@
  *     exploration E (default 0.1), the seed taken from the decision id as
  *     nginx does;
  *   - the outcome: accepted with the truth's p of the shown offer; value
- *     is then the offer's catalog value.
+ *     is then the offer's catalog value;
+ *   - with "advertisers" in the catalog, the shop runs them as nginx does
+ *     (vpt_tools_market.c): six days of pages in time order, shaped by
+ *     the hour of the day, each page gated (flights, budgets, pacing's
+ *     draw), spend charged, even pacing's throttle updated once a
+ *     simulated minute; --pass ID=P fixes an advertiser's throttle at P
+ *     instead, its budgets not enforced (a stationary pacing policy,
+ *     whose value vpt-eval --pass estimates off-policy from another
+ *     policy's log).  The logged
+ *     propensity is the ranker's, summed over the draws.
  *
  * On stderr, one JSON object sums up what happened and what the truth
  * says each policy is worth (expected values, not draws):
  *   {"rows": N, "shown": x, "accept_rate": x, "value": x,
  *    "expected": {"logging": {"accept_rate": x, "value": x},
  *                 "truth_greedy": {"accept_rate": x, "value": x}},
- *    "propensity_mismatches": N}
+ *    "propensity_mismatches": N, "advertisers": [...]}
  * truth_greedy is the ranker with the truth model, the same W and min
- * value, without exploration: the best the catalog allows.  A propensity
- * mismatch (vpt_decide() against the policy vpt-eval assumes) should never
- * happen; it is counted to prove it.
+ * value, without exploration (and without pacing): the best the catalog
+ * allows.  A propensity mismatch (vpt_decide() against the policy vpt-eval
+ * assumes) should never happen; it is counted to prove it.  "advertisers"
+ * (with advertisers only): per advertiser, impressions, accepts, spend
+ * (all, and per day), daily_budget and the mean pass over pages.
  */
 
 #include <errno.h>
@@ -49,203 +61,6 @@
 
 
 #define VPT_SIM_VOCAB_SAMPLES  20000
-#define VPT_SIM_CTX_MAX        8192
-
-
-typedef struct {
-    const char  *name;
-    double       weight;
-} vpt_choice_t;
-
-
-static const vpt_choice_t  sim_devices[] = {
-    { "mobile", 0.52 }, { "desktop", 0.35 }, { "tablet", 0.10 }, { "", 0.03 },
-    { NULL, 0 }
-};
-
-static const vpt_choice_t  sim_referrers[] = {
-    { "email", 0.2 }, { "search", 0.3 }, { "social", 0.15 },
-    { "direct", 0.25 }, { "ads", 0.1 }, { NULL, 0 }
-};
-
-static const vpt_choice_t  sim_countries[] = {
-    { "US", 0.45 }, { "CA", 0.1 }, { "GB", 0.15 }, { "DE", 0.15 },
-    { "FR", 0.15 }, { NULL, 0 }
-};
-
-static const vpt_choice_t  sim_categories[] = {
-    { "toys", 0.25 }, { "books", 0.2 }, { "dresses", 0.15 },
-    { "electronics", 0.15 }, { "home", 0.1 }, { "sports", 0.1 },
-    { "beauty", 0.05 }, { NULL, 0 }
-};
-
-static const vpt_choice_t  sim_intents[] = {
-    { "gift", 0.2 }, { "self", 0.45 }, { "", 0.35 }, { NULL, 0 }
-};
-
-static const vpt_choice_t  sim_segments[] = {
-    { "new", 0.3 }, { "returning", 0.4 }, { "bargain-hunter", 0.2 },
-    { "premium", 0.1 }, { NULL, 0 }
-};
-
-static const vpt_choice_t  sim_ages[] = {
-    { "18-24", 0.15 }, { "25-34", 0.3 }, { "35-44", 0.25 },
-    { "45-64", 0.22 }, { "65+", 0.08 }, { NULL, 0 }
-};
-
-/* shoppers by the hour of the server's clock */
-static const double  sim_hours[24] = {
-    1, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.5, 2.2, 2.8, 3, 3.2,
-    3.4, 3.2, 3, 3, 3.2, 3.6, 4.2, 4.8, 5, 4.4, 3, 1.8
-};
-
-static const int  sim_tz[] = { 0, 0, 0, 0, 1, -5, -8, 9 };
-
-
-typedef struct {
-    char         text[VPT_SIM_CTX_MAX];
-    size_t       len;
-    vpt_page_e   page;
-    int          hour;             /* the server's */
-    int          day;
-    int          minute;
-    int          second;
-} vpt_shopper_sim_t;
-
-
-static const char *
-vpt_pick(uint64_t *rng, const vpt_choice_t *c)
-{
-    double  u, total;
-    size_t  i;
-
-    total = 0;
-    for (i = 0; c[i].name; i++) {
-        total += c[i].weight;
-    }
-
-    u = vpt_rand_unit(rng) * total;
-
-    for (i = 0; c[i + 1].name; i++) {
-        if (u < c[i].weight) {
-            break;
-        }
-        u -= c[i].weight;
-    }
-
-    return c[i].name;
-}
-
-
-static double
-vpt_gauss(uint64_t *rng)
-{
-    double  u, v;
-
-    u = vpt_rand_unit(rng);
-    v = vpt_rand_unit(rng);
-
-    return sqrt(-2 * log(1 - u)) * cos(2 * M_PI * v);
-}
-
-
-#define vpt_cat(s, ...)                                                     \
-    do {                                                                    \
-        int  _n = snprintf((s)->text + (s)->len,                            \
-                           VPT_SIM_CTX_MAX - (s)->len, __VA_ARGS__);        \
-        (s)->len += (_n > 0) ? (size_t) _n : 0;                             \
-    } while (0)
-
-
-static void
-vpt_shopper_gen(uint64_t *rng, vpt_shopper_sim_t *s)
-{
-    int          i, n, orders, hour;
-    double       u, total, price, cart_total;
-    const char  *v;
-
-    s->len = 0;
-    s->page = vpt_rand_unit(rng) < 0.3 ? VPT_PAGE_CART : VPT_PAGE_CONFIRMATION;
-
-    total = 0;
-    for (i = 0; i < 24; i++) {
-        total += sim_hours[i];
-    }
-    u = vpt_rand_unit(rng) * total;
-    for (hour = 0; hour < 23 && u >= sim_hours[hour]; hour++) {
-        u -= sim_hours[hour];
-    }
-    s->hour = hour;
-    s->minute = (int) (vpt_rand_unit(rng) * 60);
-    s->second = (int) (vpt_rand_unit(rng) * 60);
-
-    vpt_cat(s, "{\"user\": {\"id\": \"u-%llu\"",
-            (unsigned long long) (vpt_rand_next(rng) % 1000000));
-
-    u = vpt_rand_unit(rng);
-    if (u < 0.9) {
-        vpt_cat(s, ", \"loyalty_member\": %s", u < 0.3 ? "true" : "false");
-    }
-
-    orders = (int) (-log(1 - vpt_rand_unit(rng)) * 3);
-    vpt_cat(s, ", \"orders\": %d, \"lifetime_value\": %.2f}", orders,
-            orders * 60 * vpt_rand_unit(rng));
-
-    v = vpt_pick(rng, sim_devices);
-    if (*v) {
-        vpt_cat(s, ", \"device\": \"%s\"", v);
-    }
-
-    vpt_cat(s, ", \"referrer\": \"%s\"", vpt_pick(rng, sim_referrers));
-    vpt_cat(s, ", \"country\": \"%s\"", vpt_pick(rng, sim_countries));
-
-    if (vpt_rand_unit(rng) < 0.6) {
-        i = sim_tz[vpt_rand_next(rng) % (sizeof(sim_tz) / sizeof(int))];
-        vpt_cat(s, ", \"local_hour\": %d", (hour + i + 24) % 24);
-    }
-
-    n = 1 + (vpt_rand_unit(rng) < 0.5) + (vpt_rand_unit(rng) < 0.2)
-        + (vpt_rand_unit(rng) < 0.1);
-    cart_total = 0;
-
-    vpt_cat(s, ", \"cart\": [");
-    for (i = 0; i < n; i++) {
-        v = vpt_pick(rng, sim_categories);
-        price = floor(5 + 60 * vpt_rand_unit(rng)) + 0.99;
-        cart_total += price;
-        vpt_cat(s, "%s{\"sku\": \"%.3s-%d\", \"category\": \"%s\", "
-                "\"price\": %.2f, \"qty\": 1}", i ? ", " : "", v,
-                (int) (vpt_rand_next(rng) % 50), v, price);
-    }
-    vpt_cat(s, "]");
-
-    if (s->page == VPT_PAGE_CONFIRMATION) {
-        vpt_cat(s, ", \"order\": {\"id\": \"A-%llu\", \"total\": %.2f, "
-                "\"currency\": \"USD\"}",
-                (unsigned long long) (vpt_rand_next(rng) % 10000000),
-                cart_total);
-    }
-
-    n = (int) (vpt_rand_unit(rng) * 4);
-    if (n > 0) {
-        vpt_cat(s, ", \"history\": {\"categories\": [");
-        for (i = 0; i < n; i++) {
-            vpt_cat(s, "%s\"%s\"", i ? ", " : "",
-                    vpt_pick(rng, sim_categories));
-        }
-        vpt_cat(s, "]}");
-    }
-
-    v = vpt_pick(rng, sim_intents);
-    if (*v) {
-        vpt_cat(s, ", \"intent\": \"%s\"", v);
-    }
-
-    vpt_cat(s, ", \"features\": {\"segment\": \"%s\", \"age_band\": \"%s\", "
-            "\"visits\": %d}}", vpt_pick(rng, sim_segments),
-            vpt_pick(rng, sim_ages),
-            (int) (-log(1 - vpt_rand_unit(rng)) * 6));
-}
 
 
 /* the truth: every parameter a function of the seed and the name */
@@ -353,6 +168,9 @@ static const char  vpt_usage_text[] =
     "  --long-term-weight W    as vpt_long_term_weight (default 1)\n"
     "  --min-value V           as vpt_min_value (default 0)\n"
     "  --k K                   the truth's factor dimension (default 4)\n"
+    "  --pass ADVERTISER=P     hold the advertiser's pacing throttle at P\n"
+    "                          (0 to 1) instead of the catalog's pacing,\n"
+    "                          its budgets not enforced; repeatable\n"
     "  --help                  print this help and exit\n"
     "  --version               print the version and exit\n"
     "\n"
@@ -371,6 +189,8 @@ typedef struct {
     double           ltw;
     double           minv;
     unsigned         k;
+    const char      *pass[64];         /* --pass, as given */
+    unsigned         npass;
 } vpt_sim_opts_t;
 
 
@@ -395,6 +215,12 @@ typedef struct {
     double           e_best_acc;
     double           e_best_val;
     size_t           mism;
+
+    /* with advertisers */
+    int              adv;
+    vpt_paced_t      paced;
+    vpt_market_t     mk;
+    double          *prob;
 } vpt_sim_t;
 
 
@@ -406,7 +232,12 @@ static void vpt_sim_run(vpt_sim_t *sim, const vpt_sim_opts_t *o);
 static void vpt_sim_expect(vpt_sim_t *sim, const vpt_sim_opts_t *o,
     const vpt_context_t *ctx, const vpt_shopper_sim_t *s,
     const vpt_decision_t *d);
-static void vpt_sim_print(vpt_sim_t *sim, const vpt_context_t *ctx,
+static void vpt_sim_best(vpt_sim_t *sim, const vpt_sim_opts_t *o,
+    const vpt_context_t *ctx, const vpt_shopper_sim_t *s);
+static void vpt_sim_expect_paced(vpt_sim_t *sim, const vpt_sim_opts_t *o,
+    const vpt_context_t *ctx, const vpt_shopper_sim_t *s,
+    const vpt_decision_t *d);
+static int vpt_sim_print(vpt_sim_t *sim, const vpt_context_t *ctx,
     const vpt_shopper_sim_t *s, const char *id, const vpt_decision_t *d);
 static void vpt_sim_report(const vpt_sim_t *sim, const vpt_sim_opts_t *o);
 
@@ -430,6 +261,7 @@ static void
 vpt_sim_options(int argc, char **argv, vpt_sim_opts_t *o)
 {
     const char  *policy;
+    const vpt_opt_t  *got;
 
     vpt_opt_t    opts[] = {
         { "catalog", VPT_OPT_STR, &o->catalog, 0, 0 },
@@ -441,6 +273,7 @@ vpt_sim_options(int argc, char **argv, vpt_sim_opts_t *o)
         { "long-term-weight", VPT_OPT_NUM, &o->ltw, -1e9, 1e9 },
         { "min-value", VPT_OPT_NUM, &o->minv, -1e18, 1e18 },
         { "k", VPT_OPT_UINT, &o->k, 1, VPT_MODEL_MAX_K },
+        { "pass", VPT_OPT_OWN, &o->pass, 0, 0 },
         { NULL, 0, NULL, 0, 0 }
     };
 
@@ -454,7 +287,15 @@ vpt_sim_options(int argc, char **argv, vpt_sim_opts_t *o)
 
     /* --policy prior, --policy model FILE or --policy model:FILE */
 
-    while (vpt_opt_next(argc, argv, opts) != NULL) {
+    while ((got = vpt_opt_next(argc, argv, opts)) != NULL) {
+        if (got->to == (void *) &o->pass) {
+            if (o->npass == 64) {
+                vpt_die(2, "vpt-simulate: --pass: at most 64");
+            }
+            o->pass[o->npass++] = optarg;
+            continue;
+        }
+
         policy = optarg;
         if (strncmp(policy, "model:", 6) == 0) {
             o->model = policy + 6;
@@ -506,7 +347,7 @@ vpt_sim_truth(const vpt_sim_opts_t *o, const vpt_catalog_t *cat,
     rng = vpt_hash_more(o->seed, "vocabulary", 10);
 
     for (r = 0; r < VPT_SIM_VOCAB_SAMPLES; r++) {
-        vpt_shopper_gen(&rng, &s);
+        vpt_shopper_gen(&rng, &s, -1);
 
         if (vpt_context_parse(&ctx, s.text, s.len, arena, VPT_SIM_CTX_MAX)
             != VPT_OK)
@@ -578,6 +419,8 @@ static void
 vpt_sim_init(vpt_sim_t *sim, const vpt_sim_opts_t *o)
 {
     char          err[VPT_ERRLEN];
+    int64_t       start;
+    unsigned      i;
     vpt_model_t  *tmodel, *lmodel;
 
     memset(sim, 0, sizeof(vpt_sim_t));
@@ -598,6 +441,25 @@ vpt_sim_init(vpt_sim_t *sim, const vpt_sim_opts_t *o)
     sim->qidx = vpt_xalloc((sim->cat->n + 1) * sizeof(uint32_t));
     sim->qp = vpt_xalloc((sim->cat->n + 1) * sizeof(double));
 
+    if (sim->cat->nadvertisers > 0) {
+        sim->adv = 1;
+        vpt_paced_init(&sim->paced, sim->lr, sim->cat);
+        sim->prob = vpt_xalloc((sim->cat->n + 1) * sizeof(double));
+
+        for (i = 0; i < o->npass; i++) {
+            vpt_paced_arg(&sim->paced, sim->cat, "vpt-simulate", o->pass[i]);
+        }
+
+        if (vpt_adv_parse_date("2026-11-25", 10, 0, &start) != VPT_OK) {
+            vpt_die(1, "vpt-simulate: the start date does not parse");
+        }
+
+        vpt_market_init(&sim->mk, sim->cat, &sim->paced, start);
+
+    } else if (o->npass > 0) {
+        vpt_die(2, "vpt-simulate: --pass: the catalog has no advertisers");
+    }
+
     sim->rng = vpt_hash_more(o->seed, "shoppers", 8);
     sim->idrng = vpt_hash_more(o->seed, "decisions", 9);
     sim->arng = vpt_hash_more(o->seed, "accepts", 7);
@@ -607,7 +469,9 @@ vpt_sim_init(vpt_sim_t *sim, const vpt_sim_opts_t *o)
 static void
 vpt_sim_run(vpt_sim_t *sim, const vpt_sim_opts_t *o)
 {
+    int                   acc;
     char                  id[17];
+    long                  at;
     uint64_t              r;
     vpt_context_t         ctx;
     vpt_decision_t        d;
@@ -617,7 +481,8 @@ vpt_sim_run(vpt_sim_t *sim, const vpt_sim_opts_t *o)
     setvbuf(stdout, NULL, _IOFBF, 1024 * 1024);
 
     for (r = 0; r < o->rows; r++) {
-        vpt_shopper_gen(&sim->rng, &s);
+        at = sim->adv ? vpt_shopper_time(r, o->rows) : -1;
+        vpt_shopper_gen(&sim->rng, &s, at);
         s.day = 25 + (int) (r * 6 / o->rows);
 
         if (vpt_context_parse(&ctx, s.text, s.len, sim->arena,
@@ -639,10 +504,27 @@ vpt_sim_run(vpt_sim_t *sim, const vpt_sim_opts_t *o)
         dp.explore = o->explore;
         dp.seed = vpt_hash(id, 16);
 
+        if (sim->adv) {
+            /* the page's gate, as nginx's (its day starts on the 25th) */
+            vpt_market_gate(&sim->mk, (double) (s.day - 25) * 86400 + at,
+                            dp.seed);
+            dp.gate = sim->mk.gate;
+            dp.pass = sim->mk.pass;
+        }
+
         vpt_decide(sim->lr, &ctx, &dp, sim->scratch, &d);
 
-        vpt_sim_expect(sim, o, &ctx, &s, &d);
-        vpt_sim_print(sim, &ctx, &s, id, &d);
+        if (sim->adv) {
+            vpt_sim_expect_paced(sim, o, &ctx, &s, &d);
+        } else {
+            vpt_sim_expect(sim, o, &ctx, &s, &d);
+        }
+
+        acc = vpt_sim_print(sim, &ctx, &s, id, &d);
+
+        if (sim->adv && d.n > 0) {
+            vpt_market_charge(&sim->mk, d.offer[0], acc);
+        }
     }
 
     if (fflush(stdout) != 0) {
@@ -661,9 +543,8 @@ vpt_sim_expect(vpt_sim_t *sim, const vpt_sim_opts_t *o,
     const vpt_context_t *ctx, const vpt_shopper_sim_t *s,
     const vpt_decision_t *d)
 {
-    long                  best;
     size_t                i, m;
-    double                pt, pi, ev, bev, explore;
+    double                pt, pi, explore;
     const vpt_offer_t    *of;
     const vpt_catalog_t  *cat;
 
@@ -688,6 +569,23 @@ vpt_sim_expect(vpt_sim_t *sim, const vpt_sim_opts_t *o,
         sim->e_log_val += pi * pt * of->value;
     }
 
+    vpt_sim_best(sim, o, ctx, s);
+}
+
+
+/* what the truth expects of its own best offer */
+
+static void
+vpt_sim_best(vpt_sim_t *sim, const vpt_sim_opts_t *o,
+    const vpt_context_t *ctx, const vpt_shopper_sim_t *s)
+{
+    long                  best;
+    size_t                i;
+    double                pt, ev, bev;
+    const vpt_offer_t    *of;
+    const vpt_catalog_t  *cat;
+
+    cat = sim->cat;
     best = -1;
     bev = 0;
 
@@ -712,9 +610,51 @@ vpt_sim_expect(vpt_sim_t *sim, const vpt_sim_opts_t *o,
 }
 
 
-/* the decision's line, its outcome drawn from the truth */
+/*
+ * With advertisers: the policy's distribution over the draws (what can
+ * take part on this page, pacing's pass), checked against the ranker's
+ * logged propensity, and what the truth expects of it.
+ */
 
 static void
+vpt_sim_expect_paced(vpt_sim_t *sim, const vpt_sim_opts_t *o,
+    const vpt_context_t *ctx, const vpt_shopper_sim_t *s,
+    const vpt_decision_t *d)
+{
+    size_t                i, m;
+    double                pt, nothing, want;
+    const vpt_offer_t    *of;
+    const vpt_catalog_t  *cat;
+
+    cat = sim->cat;
+
+    m = vpt_policy_paced(&sim->paced, sim->lr, cat, ctx, s->page, s->hour,
+                         o->ltw, o->minv, o->explore, sim->mk.pe, sim->qidx,
+                         sim->qp, sim->prob, &nothing);
+
+    want = nothing;
+
+    for (i = 0; i < m; i++) {
+        if (d->n > 0 && sim->qidx[i] == d->offer[0]) {
+            want = sim->prob[i];
+        }
+
+        of = &cat->offers[sim->qidx[i]];
+        pt = vpt_ranker_p(sim->tr, ctx, s->page, s->hour, sim->qidx[i]);
+        sim->e_log_acc += sim->prob[i] * pt;
+        sim->e_log_val += sim->prob[i] * pt * of->value;
+    }
+
+    sim->mism += fabs(want - (d->n ? d->propensity[0]
+                                   : d->nothing_propensity)) > 1e-9;
+
+    vpt_sim_best(sim, o, ctx, s);
+}
+
+
+/* the decision's line, its outcome drawn from the truth: 1 if accepted */
+
+static int
 vpt_sim_print(vpt_sim_t *sim, const vpt_context_t *ctx,
     const vpt_shopper_sim_t *s, const char *id, const vpt_decision_t *d)
 {
@@ -744,7 +684,7 @@ vpt_sim_print(vpt_sim_t *sim, const vpt_context_t *ctx,
         printf("], \"shown\": null, \"propensity\": %.17g, "
                "\"accepted\": false, \"value\": 0}\n",
                d->nothing_propensity);
-        return;
+        return 0;
     }
 
     of = &cat->offers[d->offer[0]];
@@ -759,10 +699,13 @@ vpt_sim_print(vpt_sim_t *sim, const vpt_context_t *ctx,
         sim->val_sum += of->value;
         printf(", \"propensity\": %.17g, \"accepted\": true, "
                "\"value\": %.17g}\n", d->propensity[0], of->value);
-    } else {
-        printf(", \"propensity\": %.17g, \"accepted\": false, "
-               "\"value\": 0}\n", d->propensity[0]);
+        return 1;
     }
+
+    printf(", \"propensity\": %.17g, \"accepted\": false, "
+           "\"value\": 0}\n", d->propensity[0]);
+
+    return 0;
 }
 
 
@@ -777,9 +720,16 @@ vpt_sim_report(const vpt_sim_t *sim, const vpt_sim_opts_t *o)
             "\"accept_rate\": %.6f, \"value\": %.6f, \"expected\": "
             "{\"logging\": {\"accept_rate\": %.6f, \"value\": %.6f}, "
             "\"truth_greedy\": {\"accept_rate\": %.6f, \"value\": %.6f}}, "
-            "\"propensity_mismatches\": %zu}\n",
+            "\"propensity_mismatches\": %zu",
             (unsigned long long) o->rows, sim->shown_n / rows,
             sim->acc_n / rows, sim->val_sum / rows, sim->e_log_acc / rows,
             sim->e_log_val / rows, sim->e_best_acc / rows,
             sim->e_best_val / rows, sim->mism);
+
+    if (sim->adv) {
+        fputs(", \"advertisers\": ", stderr);
+        vpt_market_report(&sim->mk, stderr);
+    }
+
+    fputs("}\n", stderr);
 }

@@ -107,6 +107,75 @@ VPT_TEST(third_party_value_comes_from_the_advertisers_price)
 }
 
 
+/*
+ * Pricing in VPT terms: per accept (cpa) and per click through the accept
+ * link (cpc) are worth p x price and cost the price when an accept
+ * counts; per thousand impressions (cpm) is worth price / 1000 whatever
+ * p, and costs it per impression.  The ranker ranks by those values.
+ */
+VPT_TEST(cpa_cpc_and_cpm_are_valued_and_charged_as_documented)
+{
+    char                 arena[256];
+    void                *scratch;
+    vpt_context_t        ctx;
+    vpt_catalog_t       *c;
+    vpt_ranker_t        *r;
+    vpt_decision_t       d;
+    vpt_decide_params_t  p;
+
+    c = parse("{\"id\": \"pa\", \"pricing\": \"cpa\", \"price\": 3},"
+              "{\"id\": \"pc\", \"pricing\": \"cpc\", \"price\": 2.5},"
+              "{\"id\": \"pm\", \"pricing\": \"cpm\", \"price\": 250}",
+              TP("a", "pa") "," TP("c", "pc") "," TP("m", "pm"));
+    if (c == NULL) {
+        VPT_CHECK_MSG(0, "%s", err);
+        return;
+    }
+
+    VPT_CHECK(c->advertisers[1].pricing == VPT_PRICING_CPC);
+    VPT_CHECK(c->offers[1].value == 2.5 && c->offers[1].impression_value == 0);
+    VPT_CHECK(vpt_adv_accept_cost(&c->advertisers[1]) == 2500000);
+    VPT_CHECK(vpt_adv_impression_cost(&c->advertisers[1]) == 0);
+    VPT_CHECK(vpt_adv_accept_cost(&c->advertisers[2]) == 0);
+    VPT_CHECK(vpt_adv_impression_cost(&c->advertisers[2]) == 250000);
+
+    /* priors 0.1: EVs 0.3 (cpa), 0.25 (cpc), 0.25 (cpm, from the price) */
+    r = vpt_ranker_create(c, NULL, err, sizeof(err));
+    VPT_CHECK(r != NULL);
+    VPT_CHECK(vpt_context_parse(&ctx, "{}", 2, arena, sizeof(arena))
+              == VPT_OK);
+    scratch = malloc(vpt_ranker_scratch_size(r));
+
+    memset(&p, 0, sizeof(p));
+    p.page = VPT_PAGE_CONFIRMATION;
+    p.hour = 12;
+    p.slots = 3;
+
+    vpt_decide(r, &ctx, &p, scratch, &d);
+    VPT_CHECK_MSG(d.n == 3 && d.offer[0] == 0 && d.offer[1] == 1
+                  && d.offer[2] == 2, "n %zu: %u %u %u", d.n, d.offer[0],
+                  d.offer[1], d.offer[2]);
+    VPT_CHECK(fabs(d.value[0] - 0.3) < 1e-12);
+    VPT_CHECK(fabs(d.value[1] - 0.25) < 1e-12);
+    VPT_CHECK(fabs(d.value[2] - 0.25) < 1e-12);
+
+    /* a cpm offer's value does not move with p; a cpa one's does */
+    c->offers[2].prior = 0.9;
+    c->offers[0].prior = 0.01;
+    vpt_ranker_free(r);
+    r = vpt_ranker_create(c, NULL, err, sizeof(err));
+    vpt_decide(r, &ctx, &p, scratch, &d);
+    VPT_CHECK(d.n == 3 && d.offer[0] == 1 && d.offer[1] == 2
+              && d.offer[2] == 0);
+    VPT_CHECK(fabs(d.value[1] - 0.25) < 1e-12);
+    VPT_CHECK(fabs(d.value[2] - 0.03) < 1e-12);
+
+    free(scratch);
+    vpt_ranker_free(r);
+    vpt_catalog_free(c);
+}
+
+
 VPT_TEST(without_advertisers_a_third_party_offer_is_as_before)
 {
     vpt_catalog_t  *c;
@@ -309,7 +378,7 @@ VPT_TEST(pacing_draw_takes_part_at_its_pass_rate_and_is_logged)
 }
 
 
-VPT_TEST(ranker_caps_third_party_offers_and_multiplies_propensity)
+VPT_TEST(ranker_caps_third_party_offers_and_counts_the_draw_in_propensity)
 {
     char                 arena[256];
     void                *scratch;
@@ -386,12 +455,13 @@ int
 main(void)
 {
     VPT_RUN(third_party_value_comes_from_the_advertisers_price);
+    VPT_RUN(cpa_cpc_and_cpm_are_valued_and_charged_as_documented);
     VPT_RUN(without_advertisers_a_third_party_offer_is_as_before);
     VPT_RUN(bad_advertisers_fail_naming_file_entry_and_field);
     VPT_RUN(dates_in_iso_8601_forms);
     VPT_RUN(gate_keeps_out_blocked_unflighted_spent_capped_and_throttled);
     VPT_RUN(pacing_draw_takes_part_at_its_pass_rate_and_is_logged);
-    VPT_RUN(ranker_caps_third_party_offers_and_multiplies_propensity);
+    VPT_RUN(ranker_caps_third_party_offers_and_counts_the_draw_in_propensity);
 
     printf("%d passed, %d failed\n", vpt_tests_passed, vpt_tests_failed);
 

@@ -7,7 +7,10 @@
  * catalog and model they name), vpt_tools_in.c (the line reader, and the
  * logs given as operands), vpt_tools_json.c (the top-level JSON scanner),
  * vpt_tools_log.c (a decision-log line, with its context's fast path),
- * vpt_tools_model.c (features, the policy's offers, model files) and
+ * vpt_tools_model.c (features, the policy's offers, model files),
+ * vpt_tools_pacing.c (--pass, a paced policy's distribution),
+ * vpt_tools_market.c (a simulated shop's advertisers),
+ * vpt_tools_shoppers.c (vpt-simulate's shoppers) and
  * vpt_tools_stats.c (held-out split, Wilson interval, AUC).
  */
 

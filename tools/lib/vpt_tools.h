@@ -25,6 +25,9 @@
 #include "vpt_features.h"
 #include "vpt_model.h"
 #include "vpt_rank.h"
+#include "vpt_propensity.h"
+#include "vpt_advertiser.h"
+#include "vpt_pacing.h"
 #include "vpt_render.h"
 #include "vpt_version.h"
 
@@ -249,6 +252,95 @@ size_t vpt_row_features(const vpt_context_t *ctx, vpt_page_e page, int hour,
 size_t vpt_policy_offers(const vpt_ranker_t *r, const vpt_catalog_t *c,
     const vpt_context_t *ctx, vpt_page_e page, int hour, double ltw,
     double minv, void *scratch, uint32_t *idx, double *p);
+
+/*
+ * Pacing (vpt_tools_pacing.c).  pass is per offer (1: the shop's own and
+ * unpaced advertisers'), from adv_pass, set by "--pass ID=P"; set says
+ * some --pass was given.
+ */
+typedef struct {
+    size_t             n;
+    double            *adv_pass;
+    uint8_t           *adv_set;         /* by --pass */
+    double            *pass;
+    int                set;
+    void              *rscratch;
+    void              *pscratch;
+    vpt_prop_offer_t  *o;
+} vpt_paced_t;
+
+void vpt_paced_init(vpt_paced_t *w, const vpt_ranker_t *r,
+    const vpt_catalog_t *c);
+
+/* "ID=P": advertiser ID takes part with P; dies (status 2) on a bad one */
+void vpt_paced_arg(vpt_paced_t *w, const vpt_catalog_t *c, const char *tool,
+    const char *arg);
+
+/*
+ * A one-slot policy (min value, explore) when each offer takes part with
+ * pass[offer] (0: kept out; the offers of one advertiser by one draw):
+ * the m qualifying offers that can take part in idx (catalog order), their
+ * p(accept) in p, and in prob the chance each is shown, over the draws and
+ * exploration (as vpt_decide() logs it); *nothing, the chance of nothing.
+ */
+size_t vpt_policy_paced(vpt_paced_t *w, const vpt_ranker_t *r,
+    const vpt_catalog_t *c, const vpt_context_t *ctx, vpt_page_e page,
+    int hour, double ltw, double minv, double explore, const double *pass,
+    uint32_t *idx, double *p, double *prob, double *nothing);
+
+/*
+ * A simulated shop's advertisers (vpt_tools_market.c): each page's gate
+ * at t simulated seconds from start (Unix seconds, for flight dates),
+ * with pacing updated once a simulated minute from each day's spend, or
+ * fixed where fixed->adv_set (a stationary policy: no budget
+ * closes it); gate and pass as vpt_adv_gate() gives
+ * them, pe what can take part (0: kept out whatever the draws).
+ */
+typedef struct {
+    const vpt_catalog_t  *c;
+    const vpt_paced_t    *fixed;
+    int64_t               start;
+    int                   day;
+    double                next_sync;
+    uint64_t              pages;
+    vpt_adv_state_t      *st;
+    vpt_pacing_t         *pc;
+    uint8_t              *gate;
+    double               *pass;
+    double               *pe;
+    uint64_t             *imps;
+    uint64_t             *accs;
+    vpt_money_t          *spend;
+    double               *pass_sum;
+} vpt_market_t;
+
+void vpt_market_init(vpt_market_t *mk, const vpt_catalog_t *c,
+    const vpt_paced_t *fixed, int64_t start);
+void vpt_market_gate(vpt_market_t *mk, double t, uint64_t seed);
+void vpt_market_charge(vpt_market_t *mk, uint32_t offer, int accepted);
+void vpt_market_report(const vpt_market_t *mk, FILE *f);
+
+/* vpt-simulate's shoppers (vpt_tools_shoppers.c) */
+#define VPT_SIM_CTX_MAX        8192
+
+typedef struct {
+    char         text[VPT_SIM_CTX_MAX];
+    size_t       len;
+    vpt_page_e   page;
+    int          hour;             /* the server's */
+    int          day;
+    int          minute;
+    int          second;
+} vpt_shopper_sim_t;
+
+/* at: the second of the day, or -1 to draw the hour (and the minute) */
+void vpt_shopper_gen(uint64_t *rng, vpt_shopper_sim_t *s, long at);
+
+/* pages in time order: row r of rows over six days, its second of day */
+long vpt_shopper_time(uint64_t r, uint64_t rows);
+
+/* a standard normal draw */
+double vpt_gauss(uint64_t *rng);
 
 /*
  * Writes a "vpt-fm" model file: rows of k + 1 floats, names[i] the text of
