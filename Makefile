@@ -35,6 +35,8 @@ UNIT_SRCS  := $(wildcard t/unit/test_*.c)
 UNIT_HDRS  := $(wildcard t/unit/*.h)
 UNIT_BINS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS)) \
               $(BUILD)/unit/test_splice_sse2 $(BUILD)/unit/test_splice_plain \
+              $(BUILD)/unit/test_splice_set_sse2 \
+              $(BUILD)/unit/test_splice_set_plain \
               $(BUILD)/unit/test_scan_sse2 $(BUILD)/unit/test_scan_plain
 TOOLS      := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/vpt-*.c))
 TOOLS_LIB  := $(wildcard tools/lib/vpt_tools*.c)

@@ -176,6 +176,14 @@ static ngx_command_t  ngx_http_vpt_commands[] = {
       offsetof(ngx_http_vpt_loc_conf_t, types_keys),
       &ngx_http_html_default_types[0] },
 
+    { ngx_string("vpt_placement"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF
+                        |NGX_CONF_2MORE,
+      ngx_http_vpt_placement,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("vpt_slots"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
@@ -484,6 +492,7 @@ ngx_http_vpt_create_loc_conf(ngx_conf_t *cf)
     conf->session_key = NGX_CONF_UNSET_PTR;
     conf->anchor = NGX_CONF_UNSET_PTR;
     conf->slots = NGX_CONF_UNSET;
+    conf->placements = NGX_CONF_UNSET_PTR;
     conf->min_value = -1;
     conf->long_term_weight = -1;
     conf->explore = -1;
@@ -526,6 +535,10 @@ ngx_http_vpt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->anchor, prev->anchor,
                              vmcf->default_anchor);
     ngx_conf_merge_value(conf->slots, prev->slots, 1);
+
+    if (ngx_http_vpt_placement_merge(cf, prev, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
     ngx_conf_merge_value(conf->beacon, prev->beacon, 0);
     ngx_conf_merge_value(conf->status_page, prev->status_page, 0);
     ngx_conf_merge_value(conf->conversion, prev->conversion, 0);

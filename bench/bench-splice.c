@@ -152,7 +152,7 @@ bench(const char *spec, const char *page, size_t len, long iters)
                                 &res);
 
                 if (res.matched) {
-                    matched_at = off - s.nprev + res.insert_at;
+                    matched_at = off - s.vn + res.insert_at;
                 }
             }
         }

@@ -108,6 +108,20 @@ typedef struct {
 } ngx_vpt_ranker_entry_t;
 
 
+/*
+ * A place on the page for offers (ngx_vpt_placement.c): vpt_placement's,
+ * or the one vpt_anchor and vpt_slots make (no name).  Its slots are
+ * first .. first + slots - 1 of the page's joint decision.
+ */
+typedef struct {
+    ngx_str_t                 name;      /* len 0: vpt_anchor's */
+    vpt_anchor_t             *anchor;
+    ngx_uint_t                slots;
+    ngx_uint_t                first;
+    ngx_uint_t                kinds;     /* VPT_KINDS_ALL bits */
+} ngx_vpt_placement_t;
+
+
 typedef struct {
     ngx_str_t                 catalog_file;
     vpt_catalog_t            *catalog;
@@ -143,6 +157,15 @@ typedef struct {
     ngx_str_t                 context_prefix;
     vpt_anchor_t             *anchor;
     ngx_int_t                 slots;
+
+    /* vpt_placement's, or one from vpt_anchor and vpt_slots */
+    ngx_array_t              *placements;  /* vpt_placement's, inherited */
+    ngx_array_t              *places;      /* ngx_vpt_placement_t in use */
+    vpt_anchor_t             *anchor_set[VPT_SPLICE_SET_MAX];
+    ngx_uint_t                nslots;      /* of all placements */
+    uint8_t                   slot_kinds[VPT_MAX_SLOTS];
+    uint8_t                   slot_place[VPT_MAX_SLOTS];
+    ngx_flag_t                named;       /* vpt_placement is used */
     double                    min_value;
     double                    long_term_weight;
     double                    explore;
@@ -171,6 +194,17 @@ typedef struct {
 
 typedef struct ngx_http_vpt_ctx_s  ngx_http_vpt_ctx_t;
 
+/*
+ * Where a placement's anchor was found (ngx_vpt_body_filter.c): the
+ * markup goes after mark, a link of the output; the anchor's own bytes
+ * (replace) wait apart, as they may be dropped.
+ */
+typedef struct {
+    ngx_uint_t                place;
+    ngx_chain_t              *mark;
+    ngx_chain_t              *anchor;
+} ngx_vpt_gap_t;
+
 /* who waits for the decision, woken once it is there */
 typedef void (*ngx_http_vpt_resume_pt)(ngx_http_vpt_ctx_t *ctx);
 
@@ -193,7 +227,6 @@ struct ngx_http_vpt_ctx_s {
     ngx_vpt_shopper_t         shopper;       /* session, context, counters */
     vpt_decision_t            decision;
     u_char                    decision_id[17];
-    ngx_str_t                 markup;        /* rendered offers */
 
     /* a beacon request: what was accepted; a conversion: its amount */
     ngx_vpt_store_accept_t    accept;
@@ -211,12 +244,18 @@ struct ngx_http_vpt_ctx_s {
     int64_t                   redis_start;   /* us, monotonic */
     ngx_http_vpt_resume_pt    resume;        /* NULL: nobody waits */
 
+    /* the placements shown (bit per placement), and their offers */
+    ngx_uint_t                shown;
+    ngx_uint_t                shown_offers;  /* bit per decision.offer[] */
+
     /* the body filter; buffer rules in ngx_vpt_body_filter.c */
     vpt_splice_t              splice;
     ngx_chain_t              *out;
     ngx_chain_t             **last_out;
-    ngx_chain_t              *held_anchor;   /* anchor bytes, while waiting */
-    ngx_chain_t              *pending_out;   /* after the anchor, waiting */
+    ngx_vpt_gap_t        gaps[VPT_SPLICE_SET_MAX];
+    ngx_uint_t                ngaps;
+    ngx_uint_t                filled;        /* gaps filled so far */
+    ngx_chain_t              *pending_out;   /* after an anchor, waiting */
     ngx_chain_t             **last_pending;
     ngx_chain_t              *free;
     ngx_chain_t              *busy;
@@ -225,7 +264,8 @@ struct ngx_http_vpt_ctx_s {
     unsigned                  sealed:1;      /* the outcome is final */
     unsigned                  filtering:1;   /* the body filter is on */
     unsigned                  waiting:1;     /* anchor seen, not decided */
-    unsigned                  spliced:1;     /* anchor handled */
+    unsigned                  spliced:1;     /* every anchor handled */
+    unsigned                  counted:1;     /* impressions written */
     unsigned                  cancelled:1;   /* lookup let go: not reused */
     unsigned                  preview:1;     /* a genuine vpt_preview= */
     unsigned                  repeat:1;      /* an order's decision again */
@@ -336,7 +376,15 @@ char *ngx_http_vpt_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_vpt_decision.c: the ranker's choice, its markup */
 void ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx);
-ngx_int_t ngx_http_vpt_inject(ngx_http_vpt_ctx_t *ctx);
+ngx_int_t ngx_http_vpt_inject(ngx_http_vpt_ctx_t *ctx, ngx_uint_t place,
+    ngx_str_t *markup);
+void ngx_http_vpt_count_shown(ngx_http_vpt_ctx_t *ctx);
+
+/* ngx_vpt_placement.c: vpt_placement, and the page's placements */
+char *ngx_http_vpt_placement(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_vpt_placement_merge(ngx_conf_t *cf,
+    ngx_http_vpt_loc_conf_t *prev, ngx_http_vpt_loc_conf_t *conf);
 
 /* ngx_vpt_request.c: the context's life cycle */
 ngx_int_t ngx_http_vpt_init_request(ngx_conf_t *cf);

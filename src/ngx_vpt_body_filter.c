@@ -1,16 +1,23 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
- * The body filter: find the anchor in the page and splice the chosen
- * offers' markup there, once, without holding the page.  The header
+ * The body filter: find the placements' anchors in the page and splice
+ * each one's offers there, once, without holding the page.  The header
  * filter (ngx_vpt_header_filter.c) starts it with ngx_http_vpt_body_start();
  * the markup comes from the decision (ngx_http_vpt_inject()).
+ *
+ * Anchors come in any page order (vpt_splice's set).  Where one is found,
+ * a gap is left in the output: an empty link (the mark) that the markup,
+ * or the anchor's own bytes, follow once the decision is there.  Until
+ * then everything after the first gap waits in ctx->pending_out, and the
+ * search goes on in it.  When every anchor is found, or the body ends,
+ * the decision counts what was shown (ngx_http_vpt_count_shown()).
  *
  * Buffer ownership, the rules every change here must keep:
  *
  * 1. An input buffer is the caller's (upstream, copy filter).  We never
  *    write to its memory and never keep its chain link after returning;
- *    we keep (in ctx->busy, ctx->held_anchor, ctx->pending_out) only bufs
+ *    we keep (in ctx->busy, a gap's anchor, ctx->pending_out) only bufs
  *    of our own whose pos/last point into its memory.
  * 2. The last buf of ours that points into an input buffer carries it as
  *    b->shadow.  When that buf has been sent (size 0 in ctx->busy), every
@@ -25,8 +32,8 @@
  *    once its buf is sent, flags-only links included, so a long body
  *    costs a constant number of links.
  * 5. r->buffered has NGX_HTTP_VPT_BUFFERED while we hold bytes: a partial
- *    anchor, or everything from the anchor on while the decision is not
- *    there yet.  The latter lasts at most vpt_redis_timeout and is bounded
+ *    anchor, or everything from the first anchor on while the decision is
+ *    not there yet.  The latter lasts at most vpt_redis_timeout and is bounded
  *    by the caller's own buffers, which stay unconsumed meanwhile.
  */
 
@@ -50,6 +57,11 @@ static ngx_int_t ngx_http_vpt_emit_copy(ngx_http_request_t *r,
 static ngx_int_t ngx_http_vpt_carry(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx, ngx_chain_t ***last, ngx_buf_t *in,
     ngx_buf_t *tail);
+static ngx_int_t ngx_http_vpt_gap(ngx_http_request_t *r,
+    ngx_http_vpt_ctx_t *ctx, const u_char *prev, size_t prev_len,
+    ngx_buf_t *in, vpt_splice_result_t *res);
+static ngx_int_t ngx_http_vpt_fill(ngx_http_request_t *r,
+    ngx_http_vpt_ctx_t *ctx, ngx_vpt_gap_t *gap, ngx_chain_t ***last);
 static ngx_int_t ngx_http_vpt_insert(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx);
 static ngx_int_t ngx_http_vpt_output(ngx_http_request_t *r,
@@ -60,6 +72,10 @@ static ngx_uint_t ngx_http_vpt_part_ends(ngx_chain_t *cl);
 
 
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+
+/* where output goes now: after a gap not filled yet, it waits */
+#define ngx_http_vpt_last(ctx)                                               \
+    ((ctx)->waiting ? &(ctx)->last_pending : &(ctx)->last_out)
 
 /* tags telling our two kinds of bufs apart when they come back */
 static ngx_uint_t  ngx_http_vpt_copy_tag;
@@ -80,14 +96,18 @@ ngx_http_vpt_init_body_filter(ngx_conf_t *cf)
 ngx_int_t
 ngx_http_vpt_body_start(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
 {
-    void  *mem;
+    void        *mem;
+    ngx_uint_t   n;
 
-    mem = ngx_palloc(r->pool, vpt_splice_size(ctx->conf->anchor));
+    n = ctx->conf->places->nelts;
+
+    mem = ngx_palloc(r->pool,
+                     vpt_splice_set_size(ctx->conf->anchor_set, n));
     if (mem == NULL) {
         return NGX_ERROR;
     }
 
-    vpt_splice_init(&ctx->splice, ctx->conf->anchor, mem);
+    vpt_splice_init_set(&ctx->splice, ctx->conf->anchor_set, n, mem);
 
     ctx->filtering = 1;
     ctx->last_out = &ctx->out;
@@ -105,7 +125,7 @@ ngx_http_vpt_body_start(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
 static ngx_int_t
 ngx_http_vpt_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    ngx_chain_t         *cl;
+    ngx_chain_t         *cl, ***last;
     ngx_http_vpt_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_vpt_module);
@@ -123,28 +143,16 @@ ngx_http_vpt_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     for (cl = in; cl; cl = cl->next) {
 
-        if (ctx->waiting) {
-            if (ngx_chain_add_copy(r->pool, ctx->last_pending, cl)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            while (*ctx->last_pending) {
-                ctx->last_pending = &(*ctx->last_pending)->next;
-            }
-
-            break;
-        }
-
         if (ctx->spliced) {
-            /* after the anchor: the rest passes as it is */
-            if (ngx_chain_add_copy(r->pool, ctx->last_out, cl) != NGX_OK) {
+            /* after the last anchor: the rest passes as it is, or waits */
+            last = ngx_http_vpt_last(ctx);
+
+            if (ngx_chain_add_copy(r->pool, *last, cl) != NGX_OK) {
                 return NGX_ERROR;
             }
 
-            while (*ctx->last_out) {
-                ctx->last_out = &(*ctx->last_out)->next;
+            while (**last) {
+                *last = &(**last)->next;
             }
 
             break;
@@ -179,9 +187,10 @@ static ngx_int_t
 ngx_http_vpt_scan(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
     ngx_buf_t *in)
 {
-    size_t                prev_len, held_len, len;
+    size_t                prev_len, held_len, len, v;
     ngx_buf_t            *tail;
-    ngx_chain_t          *cl, **anchor;
+    ngx_uint_t            gaps;
+    ngx_chain_t          *cl;
     const u_char         *prev, *held;
     vpt_splice_result_t   res;
 
@@ -190,7 +199,7 @@ ngx_http_vpt_scan(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
         held = vpt_splice_held(&ctx->splice, &held_len);
         tail = NULL;
 
-        if (held_len && ngx_http_vpt_emit_copy(r, ctx, &ctx->last_out,
+        if (held_len && ngx_http_vpt_emit_copy(r, ctx, ngx_http_vpt_last(ctx),
                                                held, held_len, &tail)
                         != NGX_OK)
         {
@@ -199,7 +208,13 @@ ngx_http_vpt_scan(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
 
         ctx->splice.nheld = 0;
         ctx->spliced = 1;
-        ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_SKIPPED, 1);
+
+        if (ctx->ngaps == 0) {
+            ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_SKIPPED, 1);
+
+        } else if (!ctx->waiting) {
+            ngx_http_vpt_count_shown(ctx);
+        }
 
         cl = ngx_alloc_chain_link(r->pool);
         if (cl == NULL) {
@@ -208,8 +223,8 @@ ngx_http_vpt_scan(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
 
         cl->buf = in;
         cl->next = NULL;
-        *ctx->last_out = cl;
-        ctx->last_out = &cl->next;
+        **ngx_http_vpt_last(ctx) = cl;
+        *ngx_http_vpt_last(ctx) = &cl->next;
 
         return NGX_OK;
     }
@@ -219,98 +234,144 @@ ngx_http_vpt_scan(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
     vpt_splice_feed(&ctx->splice, in->pos, len, &res);
     prev = vpt_splice_prev_held(&ctx->splice, &prev_len);
     tail = NULL;
+    gaps = ctx->ngaps;
+    v = 0;              /* V[0, v) is out */
 
-    if (!res.matched) {
-        if (ngx_http_vpt_emit(r, ctx, &ctx->last_out, prev, prev_len, in,
-                              0, res.emit, &tail)
+    /* each anchor in this buffer: V[v, insert_at) out, then its gap */
+
+    while (res.matched) {
+        if (ngx_http_vpt_emit(r, ctx, ngx_http_vpt_last(ctx), prev,
+                              prev_len, in, v, res.insert_at, &tail)
             != NGX_OK)
         {
             return NGX_ERROR;
         }
 
-        if (in->last_buf || in->last_in_chain) {
-            /* the end, and no anchor: what was held goes out as it is */
-            held = vpt_splice_held(&ctx->splice, &held_len);
-
-            if (held_len && ngx_http_vpt_emit_copy(r, ctx, &ctx->last_out,
-                                                   held, held_len, &tail)
-                            != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            ctx->splice.nheld = 0;
-
-            if (in->last_buf) {
-                ctx->spliced = 1;
-
-                if (ctx->verdict == NGX_VPT_UNDECIDED
-                    || ctx->verdict == NGX_VPT_CHOSEN)
-                {
-                    ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_NO_ANCHOR, 1);
-                }
-            }
+        if (ngx_http_vpt_gap(r, ctx, prev, prev_len, in, &res) != NGX_OK) {
+            return NGX_ERROR;
         }
 
-        if (tail == NULL && !ngx_buf_special(in) && !in->last_buf
-            && !in->flush && !in->sync)
+        v = res.resume_at;
+
+        if (ctx->splice.done) {
+            ctx->spliced = 1;
+            res.emit = prev_len + len;
+            break;
+        }
+
+        vpt_splice_next(&ctx->splice, in->pos, len, &res);
+    }
+
+    if (ngx_http_vpt_emit(r, ctx, ngx_http_vpt_last(ctx), prev, prev_len,
+                          in, v, res.emit, &tail)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->spliced && (in->last_buf || in->last_in_chain)) {
+        /* the end: what was held goes out as it is */
+        held = vpt_splice_held(&ctx->splice, &held_len);
+
+        if (held_len && ngx_http_vpt_emit_copy(r, ctx, ngx_http_vpt_last(ctx),
+                                               held, held_len, &tail)
+                        != NGX_OK)
         {
-            /* all of it copied into the splicer: consumed already */
-            in->pos = in->last;
-            return NGX_OK;
+            return NGX_ERROR;
         }
 
-        return ngx_http_vpt_carry(r, ctx, &ctx->last_out, in, tail);
+        ctx->splice.nheld = 0;
+
+        if (in->last_buf) {
+            ctx->spliced = 1;
+        }
     }
 
-    /* the anchor: V[0, insert_at) goes out now */
+    if (ctx->spliced && !ctx->waiting) {
+        /* every anchor found, or the body ends: what was shown counts */
+        ngx_http_vpt_count_shown(ctx);
+    }
 
-    ctx->spliced = 1;
+    if (ctx->ngaps > gaps) {
+        /*
+         * A flags-only link last, whatever came before: an anchor's bufs
+         * may be dropped or go out after ours, so the shadow must not ride
+         * on them nor on a buf before them.
+         */
+        tail = NULL;
 
-    if (ngx_http_vpt_emit(r, ctx, &ctx->last_out, prev, prev_len, in,
-                          0, res.insert_at, &tail)
-        != NGX_OK)
+    } else if (tail == NULL && !ngx_buf_special(in) && !in->last_buf
+               && !in->flush && !in->sync)
     {
-        return NGX_ERROR;
-    }
-
-    /* the anchor's own bytes (replace) wait apart: they may be dropped */
-
-    anchor = &ctx->held_anchor;
-    tail = NULL;
-
-    if (ngx_http_vpt_emit(r, ctx, &anchor, prev, prev_len, in,
-                          res.insert_at, res.resume_at, &tail)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    tail = NULL;
-
-    if (ngx_http_vpt_emit(r, ctx, &ctx->last_pending, prev, prev_len, in,
-                          res.resume_at, prev_len + len, &tail)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    /*
-     * A flags-only link last, whatever came before: the anchor's bufs may
-     * be dropped, so the shadow must not ride on them.
-     */
-    if (ngx_http_vpt_carry(r, ctx, &ctx->last_pending, in, NULL) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ctx->verdict == NGX_VPT_UNDECIDED) {
-        /* the lookup's end calls ngx_http_vpt_resume() */
-        ctx->waiting = 1;
-        ctx->resume = ngx_http_vpt_resume;
+        /* all of it copied into the splicer: consumed already */
+        in->pos = in->last;
         return NGX_OK;
     }
 
-    return ngx_http_vpt_insert(r, ctx);
+    return ngx_http_vpt_carry(r, ctx, ngx_http_vpt_last(ctx), in, tail);
+}
+
+
+/*
+ * An anchor found: its bytes (a replace's, else none) apart in the gap, a
+ * mark in the output, and the gap filled now if the decision is there;
+ * else the output waits from here (ctx->resume wakes it).
+ */
+
+static ngx_int_t
+ngx_http_vpt_gap(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
+    const u_char *prev, size_t prev_len, ngx_buf_t *in,
+    vpt_splice_result_t *res)
+{
+    ngx_buf_t       *b, *anchor_tail;
+    ngx_chain_t     *cl, **anchor, ***last;
+    ngx_vpt_gap_t   *gap;
+
+    gap = &ctx->gaps[ctx->ngaps++];
+    gap->place = res->anchor;
+    gap->anchor = NULL;
+
+    anchor = &gap->anchor;
+    anchor_tail = NULL;
+
+    if (ngx_http_vpt_emit(r, ctx, &anchor, prev, prev_len, in,
+                          res->insert_at, res->resume_at, &anchor_tail)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    cl = ngx_chain_get_free_buf(r->pool, &ctx->free);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = cl->buf;
+    ngx_memzero(b, sizeof(ngx_buf_t));
+    b->sync = 1;
+    b->tag = (ngx_buf_tag_t) &ngx_http_vpt_module;
+
+    if (ctx->verdict == NGX_VPT_UNDECIDED) {
+        /*
+         * The lookup's end calls ngx_http_vpt_resume().  The mark waits
+         * too: one sent would be reused before its gap is filled.
+         */
+        ctx->waiting = 1;
+        ctx->resume = ngx_http_vpt_resume;
+    }
+
+    last = ngx_http_vpt_last(ctx);
+    **last = cl;
+    *last = &cl->next;
+    gap->mark = cl;
+
+    if (ctx->waiting) {
+        return NGX_OK;
+    }
+
+    ctx->filled++;
+
+    return ngx_http_vpt_fill(r, ctx, gap, last);
 }
 
 
@@ -380,7 +441,7 @@ ngx_http_vpt_emit_copy(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
     ngx_chain_t  *cl;
 
     /* every copy is at most what the splicer holds: reuse one size */
-    size = vpt_splice_size(ctx->conf->anchor);
+    size = ctx->splice.hold_cap;
 
     if (ctx->free_copies) {
         cl = ctx->free_copies;
@@ -476,38 +537,32 @@ ngx_http_vpt_carry(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
 }
 
 
-/* the decision is there: markup (or the anchor back), then the rest */
+/*
+ * A gap's markup, or its anchor's bytes back: linked after its mark, in
+ * the chain whose end *last is.
+ */
 
 static ngx_int_t
-ngx_http_vpt_insert(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
+ngx_http_vpt_fill(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
+    ngx_vpt_gap_t *gap, ngx_chain_t ***last)
 {
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl, *next;
+    ngx_buf_t            *b;
+    ngx_str_t             markup;
+    ngx_chain_t          *cl, *next, *first, **ll;
+    ngx_vpt_placement_t  *pl;
 
-    ctx->waiting = 0;
-    ctx->resume = NULL;
-    r->buffered &= ~NGX_HTTP_VPT_BUFFERED;
+    first = NULL;
+    ll = &first;
+    pl = ctx->conf->places->elts;
 
-    if (ngx_http_vpt_inject(ctx) != NGX_OK) {
-        /* nothing to show: the anchor goes back where it was */
-        *ctx->last_out = ctx->held_anchor;
-
-        while (*ctx->last_out) {
-            ctx->last_out = &(*ctx->last_out)->next;
-        }
+    if (ngx_http_vpt_inject(ctx, gap->place, &markup) != NGX_OK) {
+        /* nothing to show here: the anchor goes back where it was */
+        first = gap->anchor;
 
     } else {
-        if (vpt_anchor_place(ctx->conf->anchor) != VPT_PLACE_REPLACE) {
-            /* before/after: the anchor part is empty */
-            *ctx->last_out = ctx->held_anchor;
-
-            while (*ctx->last_out) {
-                ctx->last_out = &(*ctx->last_out)->next;
-            }
-
-        } else {
+        if (vpt_anchor_place(pl[gap->place].anchor) == VPT_PLACE_REPLACE) {
             /* replaced: its copies and pointers are simply not sent */
-            for (cl = ctx->held_anchor; cl; cl = next) {
+            for (cl = gap->anchor; cl; cl = next) {
                 next = cl->next;
 
                 if (cl->buf->tag == (ngx_buf_tag_t) &ngx_http_vpt_copy_tag) {
@@ -521,6 +576,8 @@ ngx_http_vpt_insert(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
             }
         }
 
+        /* before/after: the anchor's part is empty */
+
         cl = ngx_alloc_chain_link(r->pool);
         if (cl == NULL) {
             return NGX_ERROR;
@@ -532,18 +589,53 @@ ngx_http_vpt_insert(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
         }
 
         b->memory = 1;
-        b->pos = ctx->markup.data;
-        b->last = ctx->markup.data + ctx->markup.len;
+        b->pos = markup.data;
+        b->last = markup.data + markup.len;
 
         cl->buf = b;
         cl->next = NULL;
-
-        /* markup before the anchor's bytes when placing "before" */
-        *ctx->last_out = cl;
-        ctx->last_out = &cl->next;
+        first = cl;
     }
 
-    ctx->held_anchor = NULL;
+    gap->anchor = NULL;
+
+    if (first == NULL) {
+        return NGX_OK;
+    }
+
+    for (ll = &first; *ll; ll = &(*ll)->next) { /* void */ }
+
+    *ll = gap->mark->next;
+
+    if (*last == &gap->mark->next) {
+        *last = ll;
+    }
+
+    gap->mark->next = first;
+
+    return NGX_OK;
+}
+
+
+/* the decision is there: every gap filled, then what waited goes out */
+
+static ngx_int_t
+ngx_http_vpt_insert(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
+{
+    ctx->waiting = 0;
+    ctx->resume = NULL;
+    r->buffered &= ~NGX_HTTP_VPT_BUFFERED;
+
+    /* the marks of the gaps not filled yet all wait in pending */
+
+    for ( /* void */ ; ctx->filled < ctx->ngaps; ctx->filled++) {
+        if (ngx_http_vpt_fill(r, ctx, &ctx->gaps[ctx->filled],
+                              &ctx->last_pending)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
 
     *ctx->last_out = ctx->pending_out;
 
@@ -553,6 +645,10 @@ ngx_http_vpt_insert(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx)
 
     ctx->pending_out = NULL;
     ctx->last_pending = &ctx->pending_out;
+
+    if (ctx->spliced) {
+        ngx_http_vpt_count_shown(ctx);
+    }
 
     return NGX_OK;
 }

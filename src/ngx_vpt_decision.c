@@ -4,10 +4,13 @@
  * The decision: the ranker's choice for a shopper the store has read (on
  * a personal basis: the shop's context, its gaps filled from the request)
  * or for one it has not (on the request context alone: no counters, so no
- * capped offer), and, when the body filter reaches the anchor, the chosen
- * offers' markup.  A choice is final once its markup goes out: its
- * impressions are written then (the store), never for a page whose anchor
- * never came, nor for a preview.
+ * capped offer), and, when the body filter reaches a placement's anchor,
+ * that placement's offers' markup.  The decision is one for the page: its
+ * slots are the placements' (ngx_vpt_placement.c), so no offer shows
+ * twice.  It is final once the body filter has found every anchor or the
+ * body ended (ngx_http_vpt_count_shown()): the offers shown are the decision
+ * then, and their impressions are written (the store); an offer whose
+ * anchor never came is not, nor anything of a preview.
  */
 
 #include <ngx_config.h>
@@ -18,7 +21,9 @@
 
 
 static ngx_int_t ngx_http_vpt_decide_again(ngx_http_vpt_ctx_t *ctx);
-static ngx_int_t ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx);
+static ngx_int_t ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx,
+    ngx_uint_t place, ngx_str_t *markup, ngx_uint_t *offers);
+static void ngx_http_vpt_keep_shown(ngx_http_vpt_ctx_t *ctx);
 static void ngx_http_vpt_force(ngx_http_vpt_ctx_t *ctx);
 
 
@@ -75,7 +80,8 @@ ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx)
     /* the request's local hour (vpt_timezone), if the context has none */
     params.page = (vpt_page_e) vlcf->page;
     params.hour = ctx->reqctx.local_hour;
-    params.slots = (unsigned) vlcf->slots;
+    params.slots = (unsigned) vlcf->nslots;
+    params.slot_kinds = vlcf->named ? vlcf->slot_kinds : NULL;
     params.min_value = vlcf->min_value;
     params.long_term_weight = vlcf->long_term_weight;
     params.explore = vlcf->explore;
@@ -152,30 +158,78 @@ ngx_http_vpt_decide_again(ngx_http_vpt_ctx_t *ctx)
 
 
 /*
- * The body filter is at the anchor and the decision is there: NGX_OK with
- * ctx->markup to splice (the outcome is then "injected" and the
- * impressions are written), or NGX_DECLINED: nothing to show, the anchor
- * stays as it was.
+ * The body filter is at placement place's anchor and the decision is
+ * there: NGX_OK with its offers' markup to splice, or NGX_DECLINED:
+ * nothing to show there, the anchor stays as it was.
  */
 
 ngx_int_t
-ngx_http_vpt_inject(ngx_http_vpt_ctx_t *ctx)
+ngx_http_vpt_inject(ngx_http_vpt_ctx_t *ctx, ngx_uint_t place,
+    ngx_str_t *markup)
+{
+    ngx_uint_t  offers;
+
+    if (ctx->verdict != NGX_VPT_CHOSEN || ctx->counted) {
+        return NGX_DECLINED;
+    }
+
+    offers = 0;
+
+    if (ngx_http_vpt_render(ctx, place, markup, &offers) != NGX_OK
+        || markup->len == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    ctx->shown |= (ngx_uint_t) 1 << place;
+    ctx->shown_offers |= offers;
+
+    /* what a log line written now says; final in ngx_http_vpt_count_shown() */
+    ngx_http_vpt_set_outcome(ctx, ctx->preview ? NGX_VPT_OUT_PREVIEW
+                                               : NGX_VPT_OUT_INJECTED, 0);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Every anchor was found, or the body ended: the offers shown are the
+ * decision now (what $vpt_offer, the log and the counters see), and
+ * their impressions are written; a page that showed none says why.
+ */
+
+void
+ngx_http_vpt_count_shown(ngx_http_vpt_ctx_t *ctx)
 {
     ngx_str_t  id;
 
-    if (ctx->verdict != NGX_VPT_CHOSEN) {
-        return NGX_DECLINED;
+    if (ctx->counted) {
+        return;
     }
 
-    if (ngx_http_vpt_render(ctx) != NGX_OK || ctx->markup.len == 0) {
-        ngx_http_vpt_decided(ctx, NGX_VPT_OUT_SUPPRESSED);
-        return NGX_DECLINED;
+    ctx->counted = 1;
+
+    if (ctx->verdict == NGX_VPT_UNDECIDED) {
+        ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_NO_ANCHOR, 1);
+        return;
     }
+
+    if (ctx->verdict != NGX_VPT_CHOSEN) {
+        return;
+    }
+
+    if (ctx->shown_offers == 0) {
+        /* not one anchor that had offers came */
+        ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_NO_ANCHOR, 1);
+        return;
+    }
+
+    ngx_http_vpt_keep_shown(ctx);
 
     if (ctx->preview) {
         /* shown, but not an impression nor a decision to learn from */
         ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_PREVIEW, 1);
-        return NGX_OK;
+        return;
     }
 
     ngx_http_vpt_set_outcome(ctx, NGX_VPT_OUT_INJECTED, 1);
@@ -188,13 +242,44 @@ ngx_http_vpt_inject(ngx_http_vpt_ctx_t *ctx)
                                       &ctx->decision, &id);
         ngx_http_vpt_spend_impressions(ctx->request, &ctx->decision);
     }
-
-    return NGX_OK;
 }
 
 
+/* the decision keeps the offers shown, in slot order */
+
+static void
+ngx_http_vpt_keep_shown(ngx_http_vpt_ctx_t *ctx)
+{
+    size_t           i, n;
+    vpt_decision_t  *d;
+
+    d = &ctx->decision;
+    n = 0;
+    d->total_value = 0;
+
+    for (i = 0; i < d->n; i++) {
+        if (!(ctx->shown_offers & ((ngx_uint_t) 1 << i))) {
+            continue;
+        }
+
+        d->offer[n] = d->offer[i];
+        d->slot[n] = d->slot[i];
+        d->p[n] = d->p[i];
+        d->value[n] = d->value[i];
+        d->propensity[n] = d->propensity[i];
+        d->total_value += d->value[i];
+        n++;
+    }
+
+    d->n = n;
+}
+
+
+/* placement place's offers, each in its wrapper; bit i of *offers: shown */
+
 static ngx_int_t
-ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
+ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx, ngx_uint_t place,
+    ngx_str_t *markup, ngx_uint_t *offers)
 {
     u_char                    *p;
     size_t                     i, len;
@@ -203,6 +288,7 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
     vpt_catalog_t             *catalog;
     vpt_render_vars_t          vars;
     ngx_http_request_t        *r;
+    ngx_vpt_placement_t       *pl;
     ngx_http_vpt_main_conf_t  *vmcf;
     u_char                     sig[VPT_MAX_SLOTS][VPT_SIGN_ACCEPT_MAX];
     size_t                     siglen[VPT_MAX_SLOTS];
@@ -210,6 +296,7 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
     r = ctx->request;
     vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
     catalog = vmcf->catalog;
+    pl = ctx->conf->places->elts;
 
     id.data = ctx->decision_id;
     id.len = 16;
@@ -221,6 +308,8 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
     vars.decision.len = id.len;
     vars.experiment.data = (char *) experiment.data;
     vars.experiment.len = experiment.len;
+    vars.placement.data = (char *) pl[place].name.data;
+    vars.placement.len = pl[place].name.len;
     vars.preview = ctx->preview;
 
     len = 0;
@@ -231,6 +320,10 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
      */
 
     for (i = 0; i < ctx->decision.n && i < VPT_MAX_SLOTS; i++) {
+        if (ctx->conf->slot_place[ctx->decision.slot[i]] != place) {
+            continue;
+        }
+
         offer = &catalog->offers[ctx->decision.offer[i]];
         siglen[i] = ngx_http_vpt_sign_accept(r, &id, &offer->id,
                                              &experiment, sig[i]);
@@ -239,16 +332,28 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
         vars.signature.len = siglen[i];
 
         len += vpt_render_size(offer, ctx->shopper.context, &vars);
+        *offers |= (ngx_uint_t) 1 << i;
+    }
+
+    markup->len = 0;
+
+    if (len == 0) {
+        return NGX_OK;
     }
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
+        *offers = 0;
         return NGX_ERROR;
     }
 
-    ctx->markup.data = p;
+    markup->data = p;
 
     for (i = 0; i < ctx->decision.n && i < VPT_MAX_SLOTS; i++) {
+        if (!(*offers & ((ngx_uint_t) 1 << i))) {
+            continue;
+        }
+
         offer = &catalog->offers[ctx->decision.offer[i]];
 
         vars.signature.data = (char *) sig[i];
@@ -257,7 +362,7 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx)
         p += vpt_render((char *) p, offer, ctx->shopper.context, &vars);
     }
 
-    ctx->markup.len = p - ctx->markup.data;
+    markup->len = p - markup->data;
 
     return NGX_OK;
 }

@@ -30,7 +30,8 @@ typedef enum {
     NGX_VPT_JSON_STR = 0,           /* a string, "" when empty */
     NGX_VPT_JSON_NUM,               /* a number, null when empty or "-",
                                        a list of them a string */
-    NGX_VPT_JSON_RAW                /* JSON text already, null when empty */
+    NGX_VPT_JSON_RAW,               /* JSON text already, null when empty */
+    NGX_VPT_JSON_OFFERS             /* $vpt_offer's ids alone: a string */
 } ngx_vpt_json_type_e;
 
 
@@ -47,6 +48,8 @@ static u_char *ngx_http_vpt_json_str(u_char *p, u_char *s, size_t len);
 static u_char *ngx_http_vpt_json_num(u_char *p, u_char *s, size_t len);
 static size_t ngx_http_vpt_utf8_len(u_char *s, size_t len);
 static u_char *ngx_http_vpt_json_raw(u_char *p, u_char *s, size_t len);
+static u_char *ngx_http_vpt_json_offers(ngx_http_request_t *r, u_char *p,
+    u_char *s, size_t len);
 
 
 /*
@@ -63,7 +66,9 @@ static ngx_http_vpt_log_field_t  ngx_http_vpt_log_fields[] = {
     { ngx_string("decision"), ngx_string("vpt_decision"), NGX_VPT_JSON_STR },
     { ngx_string("status"), ngx_string("vpt_status"), NGX_VPT_JSON_STR },
     { ngx_string("page"), ngx_string("vpt_page"), NGX_VPT_JSON_STR },
-    { ngx_string("offer"), ngx_string("vpt_offer"), NGX_VPT_JSON_STR },
+    { ngx_string("offer"), ngx_string("vpt_offer"), NGX_VPT_JSON_OFFERS },
+    { ngx_string("placement"), ngx_string("vpt_placement"),
+      NGX_VPT_JSON_STR },
     { ngx_string("value"), ngx_string("vpt_value"), NGX_VPT_JSON_NUM },
     { ngx_string("propensity"), ngx_string("vpt_propensity"),
       NGX_VPT_JSON_NUM },
@@ -167,7 +172,9 @@ ngx_http_vpt_log_json_variable(ngx_http_request_t *r,
         *p++ = '"';
         *p++ = ':';
 
-        if (vv[i] == NULL || (vv[i]->len == 0 && f->type != NGX_VPT_JSON_STR))
+        if (vv[i] == NULL
+            || (vv[i]->len == 0 && f->type != NGX_VPT_JSON_STR
+                && f->type != NGX_VPT_JSON_OFFERS))
         {
             p = ngx_cpymem(p, "null", 4);
             continue;
@@ -181,6 +188,10 @@ ngx_http_vpt_log_json_variable(ngx_http_request_t *r,
 
         case NGX_VPT_JSON_NUM:
             p = ngx_http_vpt_json_num(p, vv[i]->data, vv[i]->len);
+            break;
+
+        case NGX_VPT_JSON_OFFERS:
+            p = ngx_http_vpt_json_offers(r, p, vv[i]->data, vv[i]->len);
             break;
 
         default: /* NGX_VPT_JSON_RAW */
@@ -197,6 +208,53 @@ ngx_http_vpt_log_json_variable(ngx_http_request_t *r,
     v->data = start;
 
     return NGX_OK;
+}
+
+
+/*
+ * "offer" holds catalog ids alone, as the tools read them, and
+ * "placement" their placements: with named placements, $vpt_offer's
+ * "NAME:" goes (a name has no ':', an id may).
+ */
+
+static u_char *
+ngx_http_vpt_json_offers(ngx_http_request_t *r, u_char *p, u_char *s,
+    size_t len)
+{
+    u_char              *q, *end, *item, *colon, *comma;
+    ngx_http_vpt_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_vpt_module);
+
+    if (ctx == NULL || !ctx->conf->named || ctx->accept.offer.len) {
+        return ngx_http_vpt_json_str(p, s, len);
+    }
+
+    q = ngx_pnalloc(r->pool, len);
+    if (q == NULL) {
+        return ngx_http_vpt_json_str(p, s, 0);
+    }
+
+    end = s + len;
+    item = q;
+
+    for ( /* void */ ; s < end; s = comma + 1) {
+        comma = ngx_strlchr(s, end, ',');
+        if (comma == NULL) {
+            comma = end;
+        }
+
+        colon = ngx_strlchr(s, comma, ':');
+
+        if (item > q) {
+            *item++ = ',';
+        }
+
+        item = ngx_cpymem(item, colon ? colon + 1 : s,
+                          comma - (colon ? colon + 1 : s));
+    }
+
+    return ngx_http_vpt_json_str(p, q, item - q);
 }
 
 

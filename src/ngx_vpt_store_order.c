@@ -16,7 +16,12 @@
 #include "vpt_query.h"
 
 
-/* HSET "m:<order>" "<decision id> <offer>,<offer>" in the counters */
+/*
+ * HSET "m:<order>" "<decision id> <offer>/<slot>,<offer>/<slot>" in the
+ * counters: the slot says in which placement the offer was (an id has no
+ * '/'); a memo written before placements has no slot, each offer then
+ * takes the next.
+ */
 
 void
 ngx_vpt_store_memo_write(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
@@ -38,7 +43,8 @@ ngx_vpt_store_memo_write(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
     len = decision_id->len;
 
     for (i = 0; i < decision->n; i++) {
-        len += 1 + vmcf->catalog->offers[decision->offer[i]].id.len;
+        len += 1 + vmcf->catalog->offers[decision->offer[i]].id.len
+               + sizeof("/7") - 1;
     }
 
     field.len = 2 + shopper->order.len;
@@ -57,6 +63,8 @@ ngx_vpt_store_memo_write(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
         id = &vmcf->catalog->offers[decision->offer[i]].id;
         *p++ = (u_char) (i ? ',' : ' ');
         p = ngx_cpymem(p, id->data, id->len);
+        *p++ = '/';
+        *p++ = (u_char) ('0' + decision->slot[i] % VPT_MAX_SLOTS);
     }
 
     value.len = p - value.data;
@@ -76,7 +84,8 @@ ngx_int_t
 ngx_vpt_store_order_decision(ngx_http_request_t *r,
     ngx_vpt_shopper_t *shopper, u_char *decision_id, vpt_decision_t *d)
 {
-    u_char                    *p, *end, *comma;
+    u_char                    *p, *end, *comma, *slash;
+    ngx_int_t                  slot;
     long                       offer;
     vpt_str_t                  id;
     ngx_uint_t                 i;
@@ -119,13 +128,25 @@ ngx_vpt_store_order_decision(ngx_http_request_t *r,
             comma = end;
         }
 
+        slash = ngx_strlchr(p, comma, '/');
+        slot = -1;
+
+        if (slash != NULL) {
+            slot = ngx_atoi(slash + 1, comma - slash - 1);
+        }
+
+        if (slot < 0 || slot >= VPT_MAX_SLOTS) {
+            slot = d->n;
+        }
+
         id.data = (const char *) p;
-        id.len = comma - p;
+        id.len = (slash ? slash : comma) - p;
 
         /* an offer gone from the catalog since is not shown again */
         offer = vpt_catalog_find(vmcf->catalog, id);
         if (offer >= 0) {
             d->offer[d->n] = (uint32_t) offer;
+            d->slot[d->n] = (uint8_t) slot;
             d->value[d->n] = vmcf->catalog->offers[offer].value;
             d->propensity[d->n] = 1;
             d->total_value += d->value[d->n];

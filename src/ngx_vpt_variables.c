@@ -43,6 +43,8 @@ static ngx_int_t ngx_http_vpt_consent_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_vpt_repeat_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_vpt_placement_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_http_variable_t  ngx_http_vpt_vars[] = {
@@ -51,6 +53,9 @@ static ngx_http_variable_t  ngx_http_vpt_vars[] = {
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("vpt_offer"), NULL, ngx_http_vpt_offer_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("vpt_placement"), NULL, ngx_http_vpt_placement_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("vpt_value"), NULL, ngx_http_vpt_value_variable,
@@ -141,16 +146,21 @@ ngx_http_vpt_var_ctx(ngx_http_request_t *r)
 }
 
 
-/* "id1,id2,..." of catalog offers given by index */
+/*
+ * "id1,id2,..." of catalog offers given by index; with ctx (named
+ * placements), "NAME:id1,..." by the placement of each offer's slot
+ */
 
 static ngx_int_t
 ngx_http_vpt_offer_ids(ngx_http_request_t *r, ngx_http_variable_value_t *v,
-    const uint32_t *offers, ngx_uint_t n)
+    const uint32_t *offers, ngx_uint_t n, ngx_http_vpt_ctx_t *ctx)
 {
     u_char                    *p;
     size_t                     len;
+    ngx_str_t                 *name;
     ngx_uint_t                 i;
     vpt_offer_t               *o;
+    ngx_vpt_placement_t       *pl;
     ngx_http_vpt_main_conf_t  *vmcf;
 
     if (n == 0) {
@@ -161,8 +171,15 @@ ngx_http_vpt_offer_ids(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
     len = 0;
 
+    pl = ctx ? ctx->conf->places->elts : NULL;
+
     for (i = 0; i < n; i++) {
         len += vmcf->catalog->offers[offers[i]].id.len + 1;
+
+        if (pl) {
+            len += pl[ctx->conf->slot_place[ctx->decision.slot[i]]].name.len
+                   + 1;
+        }
     }
 
     p = ngx_pnalloc(r->pool, len);
@@ -177,6 +194,12 @@ ngx_http_vpt_offer_ids(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
         if (i) {
             *p++ = ',';
+        }
+
+        if (pl) {
+            name = &pl[ctx->conf->slot_place[ctx->decision.slot[i]]].name;
+            p = ngx_cpymem(p, name->data, name->len);
+            *p++ = ':';
         }
 
         p = ngx_cpymem(p, o->id.data, o->id.len);
@@ -249,7 +272,59 @@ ngx_http_vpt_offer_variable(ngx_http_request_t *r,
     }
 
     return ngx_http_vpt_offer_ids(r, v, ctx ? ctx->decision.offer : NULL,
-                                  ngx_http_vpt_shown(ctx));
+                                  ngx_http_vpt_shown(ctx),
+                                  (ctx && ctx->conf->named) ? ctx : NULL);
+}
+
+
+/* the placement of each offer of $vpt_offer, "main,side"; none unnamed */
+
+static ngx_int_t
+ngx_http_vpt_placement_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char               *p;
+    size_t                len;
+    ngx_str_t            *name;
+    ngx_uint_t            i, n;
+    ngx_http_vpt_ctx_t   *ctx;
+    ngx_vpt_placement_t  *pl;
+
+    ctx = ngx_http_vpt_var_ctx(r);
+    n = ngx_http_vpt_shown(ctx);
+
+    if (n == 0 || ctx->accept.offer.len || !ctx->conf->named) {
+        ngx_http_vpt_set(v, (u_char *) "", 0);
+        return NGX_OK;
+    }
+
+    pl = ctx->conf->places->elts;
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        len += pl[ctx->conf->slot_place[ctx->decision.slot[i]]].name.len + 1;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->data = p;
+
+    for (i = 0; i < n; i++) {
+        name = &pl[ctx->conf->slot_place[ctx->decision.slot[i]]].name;
+
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, name->data, name->len);
+    }
+
+    ngx_http_vpt_set(v, v->data, p - v->data);
+
+    return NGX_OK;
 }
 
 
@@ -477,7 +552,7 @@ ngx_http_vpt_candidates_variable(ngx_http_request_t *r,
 
     return ngx_http_vpt_offer_ids(r, v, ctx->decision.candidates,
                                   ngx_min(ctx->decision.ncandidates,
-                                          NGX_VPT_MAX_CANDIDATES));
+                                          NGX_VPT_MAX_CANDIDATES), NULL);
 }
 
 

@@ -172,9 +172,9 @@ static double vpt_offer_logit(const vpt_ranker_t *r, size_t i, double sbase,
 static const vpt_strlist_t *vpt_offer_list(const vpt_offer_t *o,
     vpt_list_e l);
 static uint64_t vpt_hash_caseless(vpt_str_t v);
-static size_t vpt_pick_first_party(const vpt_ranker_t *r, const double *qev,
+static size_t vpt_pick_kinds(const vpt_ranker_t *r, const double *qev,
     const uint32_t *qidx, size_t m, const size_t *picked, size_t j,
-    double eps, uint64_t *state, size_t *best, size_t *rest);
+    unsigned kinds, double eps, uint64_t *state, size_t *best, size_t *rest);
 
 
 vpt_ranker_t *
@@ -366,8 +366,8 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
     double                   ev, *qev, *qp;
     size_t                   i, o, non, m, j, t, ntop, top[VPT_MAX_SLOTS];
     size_t                   pick, best, pos, rest, picked[VPT_MAX_SLOTS];
-    size_t                   sorted[VPT_MAX_SLOTS], ns;
-    unsigned                 slots, n3, draw;
+    size_t                   sorted[VPT_MAX_SLOTS], c, ns;
+    unsigned                 slots, n3, kinds, draw;
     char                    *pscratch;
     uint8_t                 *mask;
     uint32_t                *qidx;
@@ -497,14 +497,27 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
 
     n3 = 0;
 
-    for (j = 0; j < slots && j < m; j++) {
-        rest = m - j;
+    /*
+     * Slot j in turn (several placements: theirs in config order, the
+     * most important first); c offers chosen so far.  A slot whose kinds
+     * or the third-party cap leave out some offers chooses among the
+     * others alone, with the same rule; one with none left stays empty.
+     */
+
+    for (j = 0, c = 0; j < slots && c < m; j++) {
+        rest = m - c;
+
+        kinds = params->slot_kinds ? params->slot_kinds[j] : VPT_KINDS_ALL;
 
         if (params->max_third_party && n3 >= params->max_third_party) {
-            pick = vpt_pick_first_party(r, qev, qidx, m, picked, j, eps,
-                                        &state, &best, &rest);
+            kinds &= ~(1u << VPT_KIND_THIRD_PARTY);
+        }
+
+        if ((kinds & VPT_KINDS_ALL) != VPT_KINDS_ALL) {
+            pick = vpt_pick_kinds(r, qev, qidx, m, picked, c, kinds, eps,
+                                  &state, &best, &rest);
             if (pick == m) {
-                break;
+                continue;
             }
 
             goto chosen;
@@ -515,11 +528,11 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
         best = top[0];
 
         for (t = 0; t < ntop; t++) {
-            for (i = 0; i < j && picked[i] != top[t]; i++) {
+            for (i = 0; i < c && picked[i] != top[t]; i++) {
                 /* void */
             }
 
-            if (i == j) {
+            if (i == c) {
                 best = top[t];
                 break;
             }
@@ -533,7 +546,7 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
 
             /* the pos-th position not picked: skip the picked, ascending */
 
-            for (t = 0; t < j; t++) {
+            for (t = 0; t < c; t++) {
                 if (sorted[t] <= pos) {
                     pos++;
                 }
@@ -544,47 +557,64 @@ vpt_decide(const vpt_ranker_t *r, const vpt_context_t *ctx,
 
     chosen:
 
-        picked[j] = pick;
+        picked[c] = pick;
         n3 += (r->catalog->offers[qidx[pick]].kind == VPT_KIND_THIRD_PARTY);
 
-        for (t = j; t > 0 && sorted[t - 1] > pick; t--) {
+        for (t = c; t > 0 && sorted[t - 1] > pick; t--) {
             sorted[t] = sorted[t - 1];
         }
 
         sorted[t] = pick;
 
-        d->offer[j] = qidx[pick];
-        d->p[j] = qp[pick];
-        d->value[j] = qev[pick];
-        d->propensity[j] = ((pick == best) ? 1 - eps : 0) + eps / rest;
+        d->offer[c] = qidx[pick];
+        d->slot[c] = (uint8_t) j;
+        d->p[c] = qp[pick];
+        d->value[c] = qev[pick];
+        d->propensity[c] = ((pick == best) ? 1 - eps : 0) + eps / rest;
         d->total_value += qev[pick];
-        d->n = j + 1;
+        d->n = ++c;
     }
 
-    d->nothing_propensity = 0;
+    /* every slot's kinds may have left every offer out */
+    d->nothing_propensity = (d->n == 0);
 
-    /* paced advertisers: the propensities summed over their draws */
+    if (params->pass == NULL || !r->catalog->nadvertisers) {
+        return;
+    }
 
-    if (params->pass != NULL && r->catalog->nadvertisers) {
+    if (params->slot_kinds == NULL) {
+        /* paced advertisers: the propensities summed over their draws */
         vpt_prop_decision(r->catalog, params->pass, qev, qidx, m,
                           qev + r->n - ns, qidx + r->n - ns, ns, d->offer,
                           d->n, eps, params->max_third_party,
                           pscratch, d->propensity,
                           &d->nothing_propensity);
+        return;
+    }
+
+    /*
+     * Placements' kinds, which the sum over the draws does not model: each
+     * chosen offer's slot propensity times its advertiser's pass, exact
+     * for the shop's own offers, approximate for a paced one's.
+     */
+
+    for (c = 0; c < d->n; c++) {
+        d->propensity[c] *= params->pass[d->offer[c]];
     }
 }
 
 
 /*
- * Past the third-party cap: the best remaining offer that is not
- * third_party (or, with probability eps, one of them uniformly), with
- * *best and *rest for its propensity; m when none is left.
+ * A slot that takes some kinds only (a placement's kinds, or none
+ * third_party past the cap): the best remaining offer of those kinds (or,
+ * with probability eps, one of them uniformly), with *best and *rest for
+ * its propensity; m when none is left.
  */
 
 static size_t
-vpt_pick_first_party(const vpt_ranker_t *r, const double *qev,
+vpt_pick_kinds(const vpt_ranker_t *r, const double *qev,
     const uint32_t *qidx, size_t m, const size_t *picked, size_t j,
-    double eps, uint64_t *state, size_t *best, size_t *rest)
+    unsigned kinds, double eps, uint64_t *state, size_t *best, size_t *rest)
 {
     size_t  q, t, n, pos;
 
@@ -597,7 +627,7 @@ vpt_pick_first_party(const vpt_ranker_t *r, const double *qev,
         }
 
         if (t < j
-            || r->catalog->offers[qidx[q]].kind == VPT_KIND_THIRD_PARTY)
+            || !(kinds & (1u << r->catalog->offers[qidx[q]].kind)))
         {
             continue;
         }
@@ -624,7 +654,7 @@ vpt_pick_first_party(const vpt_ranker_t *r, const double *qev,
         }
 
         if (t < j
-            || r->catalog->offers[qidx[q]].kind == VPT_KIND_THIRD_PARTY)
+            || !(kinds & (1u << r->catalog->offers[qidx[q]].kind)))
         {
             continue;
         }

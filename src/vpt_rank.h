@@ -25,6 +25,9 @@
 
 #define VPT_MAX_SLOTS  8
 
+/* a slot's kinds: bit (1 << vpt_kind_e) */
+#define VPT_KINDS_ALL  ((1u << VPT_KIND_N) - 1)
+
 
 typedef struct vpt_ranker_s  vpt_ranker_t;
 
@@ -57,6 +60,9 @@ typedef struct {
     const double     *pass;             /* per offer index: pacing's */
     unsigned          max_third_party;  /* per page; 0: no cap */
 
+    /* per slot, the kinds it takes (VPT_KINDS_ALL bits); NULL: any */
+    const uint8_t    *slot_kinds;
+
     /*
      * Offers left out before the rules, so exploration and propensities
      * are over what remains: capped offers when the counters were not
@@ -71,6 +77,7 @@ typedef struct {
 typedef struct {
     size_t       n;                     /* offers chosen; 0: show nothing */
     uint32_t     offer[VPT_MAX_SLOTS];  /* catalog indexes, in slot order */
+    uint8_t      slot[VPT_MAX_SLOTS];   /* the slot offer[i] fills */
     double       p[VPT_MAX_SLOTS];      /* acceptance probability */
     double       value[VPT_MAX_SLOTS];  /* expected value */
     double       propensity[VPT_MAX_SLOTS];
@@ -100,6 +107,12 @@ typedef struct {
  *   (1 - explore) * [offer[j] is the best remaining] + explore / remaining
  * (the propensity of the whole list is their product).  With no qualifying
  * offer n is 0 and nothing_propensity 1.
+ *
+ * With slot_kinds, a slot chooses among the remaining qualifying offers of
+ * its kinds alone (best, or uniformly with probability explore, as above;
+ * the propensity's "remaining" counts those); a slot none of them is left
+ * for stays empty, so offer[] holds the chosen in slot order and slot[]
+ * says which slot each fills (without slot_kinds, slot[i] is i).
  *
  * An offer with gate[i] set is not eligible.  EV adds the offer's
  * impression_value (cpm) to p * value.  Once max_third_party third_party

@@ -246,6 +246,12 @@ vpt_render_do(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
         n += vpt_lit(n, "\" data-vpt-preview=\"1");
     }
 
+    if (vars->placement.len) {
+        n += vpt_lit(n, "\" data-vpt-placement=\"");
+        n += vpt_html_escape(vpt_at(n), vars->placement.data,
+                             vars->placement.len);
+    }
+
     n += vpt_lit(n, "\">");
 
     if (o->escapes == NULL) {

@@ -20,6 +20,7 @@
  * Markup: the offer's markup with {{field}} placeholders filled, wrapped as
  *   <div class="vpt-offer" data-vpt-decision="ID" data-vpt-offer="OFFER">
  *   ...</div>
+ * (with data-vpt-placement="NAME" last for a named placement)
  * (both ids HTML-escaped).  Fields: decision, offer, experiment, beacon
  * (the query string "d=ID&o=OFFER" plus "&x=EXPERIMENT" when there is one
  * and "&s=SIGNATURE" when the link is signed (vpt_sign.h), for the accept
@@ -46,6 +47,8 @@ typedef struct {
     vpt_str_t    experiment;            /* len 0: none */
     vpt_str_t    signature;             /* beacon's "s=", len 0: none;
                                            for this one offer */
+    vpt_str_t    placement;             /* data-vpt-placement="NAME"
+                                           last, len 0: none */
     unsigned     preview:1;             /* data-vpt-preview="1" after
                                            data-vpt-offer: a QA preview */
 } vpt_render_vars_t;

@@ -7,7 +7,7 @@
  * copied:
  *
  *   1. When bytes are held, the boundary region H ++ D[0, hold_max) is
- *      copied to the anchor's scratch and searched for a match, or a
+ *      copied to the stream's scratch and searched for a match, or a
  *      partial match, that starts inside H.  A match starting in H that is
  *      at most hold_max bytes long ends inside that region.
  *   2. Otherwise H is released and D is searched in place.
@@ -34,6 +34,12 @@
  *
  * Held bytes are written to the half of the double buffer that does not
  * hold the current H, so the H of a feed stays readable until the next one.
+ *
+ * A set of literal anchors (several placements on one page) is searched
+ * the same way: the leftmost candidate among the anchors not matched yet
+ * is judged (vpt_splice_find()), and after a match the same V is searched
+ * on from where the match left it, until every anchor matched or the body
+ * ends.  The set holds at most its longest literal's length - 1 bytes.
  */
 
 #include <stdarg.h>
@@ -76,8 +82,15 @@ static int vpt_splice_real(vpt_splice_t *s, const unsigned char *data,
     size_t len, size_t *t, size_t q);
 static void vpt_splice_hold(vpt_splice_t *s, const unsigned char *data,
     size_t len, size_t p, vpt_splice_result_t *res);
-static void vpt_splice_match(vpt_splice_t *s, size_t ms, size_t me,
-    vpt_splice_result_t *res);
+static void vpt_splice_match(vpt_splice_t *s, unsigned k, size_t t,
+    size_t ms, size_t me, vpt_splice_result_t *res);
+static void vpt_splice_set_reset(vpt_splice_t *s);
+static vpt_find_e vpt_splice_pick(vpt_splice_t *s, size_t from, size_t *pos,
+    unsigned *which);
+static vpt_find_e vpt_splice_find_held(vpt_splice_t *s, size_t vlen,
+    size_t from, size_t h, size_t *pos, unsigned *which);
+static vpt_find_e vpt_splice_find(vpt_splice_t *s, const unsigned char *data,
+    size_t len, size_t d, size_t *pos, unsigned *which);
 
 
 vpt_anchor_t *
@@ -111,15 +124,6 @@ vpt_anchor_create(const char *spec, size_t len, vpt_place_e place,
     }
 
     if (rc != VPT_OK) {
-        vpt_anchor_free(a);
-        return NULL;
-    }
-
-    a->hold_cap = a->hold_max ? a->hold_max : 1;
-
-    a->scratch = malloc(2 * a->hold_cap);
-    if (a->scratch == NULL) {
-        vpt_splice_error(err, errlen, "out of memory");
         vpt_anchor_free(a);
         return NULL;
     }
@@ -256,7 +260,6 @@ vpt_anchor_free(vpt_anchor_t *a)
     pcre2_match_data_free(a->md);
     pcre2_code_free(a->re);
     free(a->lit);
-    free(a->scratch);
     free(a);
 }
 
@@ -271,21 +274,86 @@ vpt_anchor_place(const vpt_anchor_t *a)
 size_t
 vpt_splice_size(const vpt_anchor_t *a)
 {
-    return 2 * a->hold_cap;
+    return vpt_splice_set_size((vpt_anchor_t *const *) &a, 1);
+}
+
+
+int
+vpt_splice_set_check(vpt_anchor_t *const *a, size_t n, char *err,
+    size_t errlen)
+{
+    size_t  i;
+
+    if (n == 0 || n > VPT_SPLICE_SET_MAX) {
+        vpt_splice_error(err, errlen, "%zu anchors in one set, at most %d",
+                         n, VPT_SPLICE_SET_MAX);
+        return VPT_ERROR;
+    }
+
+    for (i = 0; n > 1 && i < n; i++) {
+        if (a[i]->regex) {
+            vpt_splice_error(err, errlen, "a regex anchor cannot be one of "
+                             "several on a page: only literals can be "
+                             "searched for together");
+            return VPT_ERROR;
+        }
+    }
+
+    return VPT_OK;
+}
+
+
+/* the held double buffer, then the scratch: 4 * the set's hold_cap */
+
+size_t
+vpt_splice_set_size(vpt_anchor_t *const *a, size_t n)
+{
+    size_t  i, cap;
+
+    cap = 1;
+
+    for (i = 0; i < n; i++) {
+        if (a[i]->hold_max > cap) {
+            cap = a[i]->hold_max;
+        }
+    }
+
+    return 4 * cap;
 }
 
 
 void
 vpt_splice_init(vpt_splice_t *s, const vpt_anchor_t *a, void *mem)
 {
-    s->anchor = a;
+    vpt_splice_init_set(s, (vpt_anchor_t *const *) &a, 1, mem);
+}
+
+
+void
+vpt_splice_init_set(vpt_splice_t *s, vpt_anchor_t *const *a, size_t n,
+    void *mem)
+{
+    size_t  i;
+
+    memset(s, 0, sizeof(vpt_splice_t));
+
+    s->anchor = a[0];
+    s->nset = (unsigned) n;
+    s->left = (1u << n) - 1;
+
+    for (i = 0; i < n; i++) {
+        s->set[i] = a[i];
+
+        if (a[i]->hold_max > s->hold_max) {
+            s->hold_max = a[i]->hold_max;
+        }
+    }
+
+    s->hold_cap = s->hold_max ? s->hold_max : 1;
     s->held[0] = mem;
-    s->held[1] = (unsigned char *) mem + a->hold_cap;
-    s->nheld = 0;
-    s->nprev = 0;
-    s->nlast = 0;
-    s->cur = 0;
-    s->done = 0;
+    s->held[1] = (unsigned char *) mem + s->hold_cap;
+    s->scratch = (unsigned char *) mem + 2 * s->hold_cap;
+    s->vh = s->held[0];
 
     vpt_html_init(&s->html);
 }
@@ -297,9 +365,15 @@ vpt_splice_feed(vpt_splice_t *s, const unsigned char *data, size_t len,
 {
     memset(res, 0, sizeof(vpt_splice_result_t));
 
+    s->vh = s->held[s->cur];
+    s->vn = s->done ? 0 : s->nheld;
+    s->t = 0;
+    s->from = 0;
+    s->more = 0;
+
     if (s->done) {
         /* nothing is held once done: V is D, and all of it goes out */
-        vpt_splice_hold(s, data, len, s->nheld + len, res);
+        vpt_splice_hold(s, data, len, len, res);
         return;
     }
 
@@ -318,11 +392,30 @@ vpt_splice_feed(vpt_splice_t *s, const unsigned char *data, size_t len,
 }
 
 
+void
+vpt_splice_next(vpt_splice_t *s, const unsigned char *data, size_t len,
+    vpt_splice_result_t *res)
+{
+    memset(res, 0, sizeof(vpt_splice_result_t));
+
+    if (!s->more) {
+        /* nothing left in this V: all of it went out */
+        res->emit = s->vn + len;
+        return;
+    }
+
+    s->more = 0;
+
+    /* only a literal set goes on after a match (vpt_splice_set_check) */
+    vpt_splice_feed_literal(s, data, len, res);
+}
+
+
 const unsigned char *
 vpt_splice_prev_held(const vpt_splice_t *s, size_t *len)
 {
-    *len = s->nprev;
-    return s->held[s->cur ^ 1];
+    *len = s->vn;
+    return s->vh;
 }
 
 
@@ -338,20 +431,20 @@ static void
 vpt_splice_feed_literal(vpt_splice_t *s, const unsigned char *data,
     size_t len, vpt_splice_result_t *res)
 {
-    size_t               h, n, d, pos, t, from;
-    vpt_find_e           rc;
-    const vpt_anchor_t  *a;
+    size_t      h, n, d, pos, t, from;
+    unsigned    k;
+    vpt_find_e  rc;
 
-    a = s->anchor;
-    h = s->nheld;
-    t = 0;          /* the tokenizer has read V[0, t) */
-    from = 0;       /* no real match starts in V[0, from) */
+    h = s->vn;
+    t = s->t;           /* the tokenizer has read V[0, t) */
+    from = s->from;     /* no real match starts in V[0, from) */
 
-    if (h > 0) {
+    if (from < h) {
         n = vpt_splice_boundary(s, data, len);
+        vpt_splice_set_reset(s);
 
         while (from < h) {
-            rc = vpt_lit_find_in_held(a, a->scratch, h + n, from, h, &pos);
+            rc = vpt_splice_find_held(s, h + n, from, h, &pos, &k);
             if (rc == VPT_FIND_NONE) {
                 break;
             }
@@ -362,13 +455,14 @@ vpt_splice_feed_literal(vpt_splice_t *s, const unsigned char *data,
             }
 
             if (rc == VPT_FIND_MATCH) {
-                vpt_splice_match(s, pos, pos + a->litlen, res);
+                vpt_splice_match(s, k, t, pos,
+                                 pos + s->set[k]->litlen, res);
                 return;
             }
 
             /*
-             * a partial match starting in H is shorter than the literal, so
-             * it reaches the end of V and the region held all of D
+             * a partial match starting in H is shorter than its literal,
+             * so it reaches the end of V and the region held all of D
              */
             vpt_splice_hold(s, data, len, pos, res);
             return;
@@ -376,6 +470,8 @@ vpt_splice_feed_literal(vpt_splice_t *s, const unsigned char *data,
     }
 
     /* nothing real starts in H: search D in place */
+
+    vpt_splice_set_reset(s);
 
     for ( ;; ) {
         d = (from > h) ? from - h : 0;
@@ -385,12 +481,12 @@ vpt_splice_feed_literal(vpt_splice_t *s, const unsigned char *data,
             break;
         }
 
-        rc = vpt_lit_find(a, data + d, len - d, &pos);
+        rc = vpt_splice_find(s, data, len, d, &pos, &k);
         if (rc == VPT_FIND_NONE) {
             break;
         }
 
-        pos += h + d;
+        pos += h;
 
         if (!vpt_splice_real(s, data, len, &t, pos)) {
             from = t;
@@ -398,7 +494,8 @@ vpt_splice_feed_literal(vpt_splice_t *s, const unsigned char *data,
         }
 
         if (rc == VPT_FIND_MATCH) {
-            vpt_splice_match(s, pos, pos + a->litlen, res);
+            vpt_splice_match(s, k, t, pos,
+                             pos + s->set[k]->litlen, res);
             return;
         }
 
@@ -408,6 +505,115 @@ vpt_splice_feed_literal(vpt_splice_t *s, const unsigned char *data,
 
     vpt_splice_tokenize(s, data, &t, h + len);
     vpt_splice_hold(s, data, len, h + len, res);
+}
+
+
+/*
+ * The set's search, one function for all its literals (a set of one is a
+ * single anchor): the leftmost candidate among the anchors not matched
+ * yet, a complete match before a partial one at one start, then the first
+ * in the set.  Each anchor's next candidate is kept while it lies at or
+ * past the search's start, so a candidate that is passed over as markup
+ * costs a new search of its own anchor only.
+ */
+
+static void
+vpt_splice_set_reset(vpt_splice_t *s)
+{
+    unsigned  k;
+
+    for (k = 0; k < s->nset; k++) {
+        s->crc[k] = VPT_FIND_ERROR;     /* not searched yet */
+    }
+}
+
+
+static vpt_find_e
+vpt_splice_pick(vpt_splice_t *s, size_t from, size_t *pos, unsigned *which)
+{
+    unsigned    k, best;
+    vpt_find_e  rc;
+
+    best = s->nset;
+
+    for (k = 0; k < s->nset; k++) {
+        rc = (vpt_find_e) s->crc[k];
+
+        if (!(s->left & (1u << k)) || rc == VPT_FIND_NONE
+            || s->cpos[k] < from)
+        {
+            continue;
+        }
+
+        if (best == s->nset || s->cpos[k] < s->cpos[best]
+            || (s->cpos[k] == s->cpos[best] && rc == VPT_FIND_MATCH
+                && s->crc[best] == VPT_FIND_PARTIAL))
+        {
+            best = k;
+        }
+    }
+
+    if (best == s->nset) {
+        return VPT_FIND_NONE;
+    }
+
+    *pos = s->cpos[best];
+    *which = best;
+
+    return (vpt_find_e) s->crc[best];
+}
+
+
+/* in the scratch (H ++ D's head, vlen bytes): candidates starting in H */
+
+static vpt_find_e
+vpt_splice_find_held(vpt_splice_t *s, size_t vlen, size_t from, size_t h,
+    size_t *pos, unsigned *which)
+{
+    unsigned    k;
+    vpt_find_e  rc;
+
+    for (k = 0; k < s->nset; k++) {
+        if (!(s->left & (1u << k))
+            || (s->crc[k] != VPT_FIND_ERROR && s->cpos[k] >= from)
+            || s->crc[k] == VPT_FIND_NONE)
+        {
+            continue;
+        }
+
+        rc = vpt_lit_find_in_held(s->set[k], s->scratch, vlen, from, h,
+                                  &s->cpos[k]);
+        s->crc[k] = (unsigned char) rc;
+    }
+
+    return vpt_splice_pick(s, from, pos, which);
+}
+
+
+/* in D from d: candidates, as D offsets */
+
+static vpt_find_e
+vpt_splice_find(vpt_splice_t *s, const unsigned char *data, size_t len,
+    size_t d, size_t *pos, unsigned *which)
+{
+    size_t      p;
+    unsigned    k;
+    vpt_find_e  rc;
+
+    for (k = 0; k < s->nset; k++) {
+        if (!(s->left & (1u << k))
+            || (s->crc[k] != VPT_FIND_ERROR && s->cpos[k] >= d)
+            || s->crc[k] == VPT_FIND_NONE)
+        {
+            continue;
+        }
+
+        rc = vpt_lit_find(s->set[k], data + d, len - d, &p);
+        s->crc[k] = (unsigned char) rc;
+        s->cpos[k] = p + d;
+    }
+
+    return vpt_splice_pick(s, d, pos, which);
 }
 
 
@@ -421,7 +627,7 @@ vpt_splice_feed_regex(vpt_splice_t *s, const unsigned char *data, size_t len,
     const vpt_anchor_t  *a;
 
     a = s->anchor;
-    h = s->nheld;
+    h = s->vn;
     vlen = h + len;
     retries = 0;
     t = 0;          /* the tokenizer has read V[0, t) */
@@ -431,7 +637,7 @@ vpt_splice_feed_regex(vpt_splice_t *s, const unsigned char *data, size_t len,
         n = vpt_splice_boundary(s, data, len);
 
         while (start < h) {
-            rc = vpt_re_find(a, a->scratch, h + n, start, &ms, &me);
+            rc = vpt_re_find(a, s->scratch, h + n, start, &ms, &me);
 
             if (rc == VPT_FIND_ERROR) {
                 /* fail open: pass everything, hold nothing */
@@ -454,7 +660,7 @@ vpt_splice_feed_regex(vpt_splice_t *s, const unsigned char *data, size_t len,
                 }
 
                 if (rc == VPT_FIND_MATCH) {
-                    vpt_splice_match(s, ms, me, res);
+                    vpt_splice_match(s, 0, t, ms, me, res);
 
                 } else {
                     vpt_splice_hold(s, data, len, ms, res);
@@ -498,7 +704,7 @@ vpt_splice_feed_regex(vpt_splice_t *s, const unsigned char *data, size_t len,
             }
 
             if (rc == VPT_FIND_MATCH) {
-                vpt_splice_match(s, h + ms, h + me, res);
+                vpt_splice_match(s, 0, t, h + ms, h + me, res);
 
             } else {
                 vpt_splice_hold(s, data, len, h + ms, res);
@@ -580,24 +786,21 @@ vpt_re_find(const vpt_anchor_t *a, const unsigned char *p, size_t len,
 
 
 /*
- * Copies H ++ D[0, min(len, hold_max)) to the anchor's scratch and returns
+ * Copies H ++ D[0, min(len, hold_max)) to the stream's scratch and returns
  * how many bytes of D it took.
  */
 
 static size_t
 vpt_splice_boundary(vpt_splice_t *s, const unsigned char *data, size_t len)
 {
-    size_t               n;
-    const vpt_anchor_t  *a;
+    size_t  n;
 
-    a = s->anchor;
+    n = (len < s->hold_max) ? len : s->hold_max;
 
-    n = (len < a->hold_max) ? len : a->hold_max;
-
-    memcpy(a->scratch, s->held[s->cur], s->nheld);
+    memcpy(s->scratch, s->vh, s->vn);
 
     if (n) {
-        memcpy(a->scratch + s->nheld, data, n);
+        memcpy(s->scratch + s->vn, data, n);
     }
 
     return n;
@@ -612,11 +815,11 @@ vpt_splice_tokenize(vpt_splice_t *s, const unsigned char *data, size_t *t,
 {
     size_t  h, e;
 
-    h = s->nheld;
+    h = s->vn;
 
     if (*t < h && *t < to) {
         e = (to < h) ? to : h;
-        vpt_html_scan(&s->html, s->held[s->cur] + *t, e - *t);
+        vpt_html_scan(&s->html, s->vh + *t, e - *t);
         *t = e;
     }
 
@@ -641,18 +844,18 @@ vpt_splice_real(vpt_splice_t *s, const unsigned char *data, size_t len,
     size_t          h;
     unsigned char   c;
 
-    h = s->nheld;
+    h = s->vn;
 
     vpt_splice_tokenize(s, data, t, q);
 
-    c = (q < h) ? s->held[s->cur][q] : data[q - h];
+    c = (q < h) ? s->vh[q] : data[q - h];
 
     if (vpt_html_in_data(&s->html, c)) {
         return 1;
     }
 
     if (q < h) {
-        q += vpt_html_skip(&s->html, s->held[s->cur] + q, h - q);
+        q += vpt_html_skip(&s->html, s->vh + q, h - q);
     }
 
     if (q >= h && q < h + len) {
@@ -680,15 +883,15 @@ vpt_splice_hold(vpt_splice_t *s, const unsigned char *data, size_t len,
     size_t          h, n;
     unsigned char  *dst;
 
-    h = s->nheld;
-    dst = s->held[s->cur ^ 1];
+    h = s->vn;
+    dst = (s->vh == s->held[0]) ? s->held[1] : s->held[0];
     n = 0;
 
     res->emit = p;
 
     if (p < h) {
         n = h - p;
-        memcpy(dst, s->held[s->cur] + p, n);
+        memcpy(dst, s->vh + p, n);
         p = h;
     }
 
@@ -697,20 +900,26 @@ vpt_splice_hold(vpt_splice_t *s, const unsigned char *data, size_t len,
         n += h + len - p;
     }
 
-    s->nprev = h;
     s->nheld = n;
     s->nlast = n;
-    s->cur ^= 1;
+    s->cur = (dst == s->held[1]);
 }
 
 
+/*
+ * set[k] matches at V[ms, me), the tokenizer at t (= ms: the match is
+ * real).  With anchors of the set left, vpt_splice_next() goes on from
+ * resume_at; else the stream is done.
+ */
+
 static void
-vpt_splice_match(vpt_splice_t *s, size_t ms, size_t me,
+vpt_splice_match(vpt_splice_t *s, unsigned k, size_t t, size_t ms, size_t me,
     vpt_splice_result_t *res)
 {
     res->matched = 1;
+    res->anchor = k;
 
-    switch (s->anchor->place) {
+    switch (s->set[k]->place) {
 
     case VPT_PLACE_BEFORE:
         res->insert_at = ms;
@@ -730,7 +939,21 @@ vpt_splice_match(vpt_splice_t *s, size_t ms, size_t me,
 
     res->emit = res->insert_at;
 
-    s->nprev = s->nheld;
+    s->left &= ~(1u << k);
+
+    if (s->left) {
+        /*
+         * The rest of V is searched from resume_at (the anchor is out of
+         * the set); the tokenizer stays at ms and reads the anchor's bytes
+         * on its way to the next candidate: the page as it was, even where
+         * they are replaced.
+         */
+        s->t = t;
+        s->from = res->resume_at;
+        s->more = 1;
+        return;
+    }
+
     s->nheld = 0;
     s->nlast = 0;
     s->cur ^= 1;

@@ -27,6 +27,7 @@
 
 
 #define VPT_REGEX_HOLD_MAX  1024    /* longest regex match we can see */
+#define VPT_SPLICE_SET_MAX  8       /* anchors one stream looks for */
 #define VPT_REGEX_MATCH_LIMIT  100000   /* bounds backtracking per feed */
 
 
@@ -66,6 +67,16 @@ vpt_place_e vpt_anchor_place(const vpt_anchor_t *a);
 /* bytes of memory a stream for this anchor needs (vpt_splice_init's mem) */
 size_t vpt_splice_size(const vpt_anchor_t *a);
 
+/*
+ * A set of anchors looked for in one stream (several placements on one
+ * page): VPT_OK, or VPT_ERROR with err when there are more than
+ * VPT_SPLICE_SET_MAX or, with more than one, one of them is a regex (a
+ * set is searched by its literals only).
+ */
+int vpt_splice_set_check(vpt_anchor_t *const *a, size_t n, char *err,
+    size_t errlen);
+size_t vpt_splice_set_size(vpt_anchor_t *const *a, size_t n);
+
 
 typedef struct {
     unsigned     matched:1;
@@ -74,10 +85,18 @@ typedef struct {
      * match: V[0, insert_at) goes out, then the insertion, then V[resume_at,
      * end); the stream is done and later feeds pass everything through.
      * emit is insert_at then; nothing is held.
+     *
+     * With a set of anchors, a match is of set[anchor], the leftmost real
+     * one among those not matched yet (at one start: a complete match
+     * before a partial one, then the first in the set).  Until every
+     * anchor has matched, the stream is not done: vpt_splice_next() goes
+     * on in the same V from resume_at, and its result is read the same
+     * way with V[resume_at, ...) in place of V[0, ...).
      */
     size_t       emit;
     size_t       insert_at;
     size_t       resume_at;
+    unsigned     anchor;
 } vpt_splice_result_t;
 
 
@@ -88,22 +107,51 @@ typedef struct {
  */
 
 typedef struct {
-    const vpt_anchor_t  *anchor;
+    const vpt_anchor_t  *anchor;   /* set[0] */
+    const vpt_anchor_t  *set[VPT_SPLICE_SET_MAX];
+    unsigned             nset;
+    unsigned             left;     /* bit i: set[i] not matched yet */
+    size_t               hold_max; /* the set's longest hold */
+    size_t               hold_cap; /* bytes of each held[] half, >= 1 */
     unsigned char       *held[2];  /* double buffer: held[cur] is H */
+    unsigned char       *scratch;  /* 2 * hold_cap: H ++ D's head */
     size_t               nheld;    /* bytes held in held[cur] */
-    size_t               nprev;    /* bytes of the previous hold */
     size_t               nlast;    /* nheld as the last feed left it */
+
+    /* the feed under way: V's H, and where a match left it */
+    const unsigned char *vh;
+    size_t               vn;
+    size_t               t;        /* the tokenizer has read V[0, t) */
+    size_t               from;     /* no real match starts in V[0, from) */
+
+    /* per anchor, its next candidate in this feed (the set's search) */
+    size_t               cpos[VPT_SPLICE_SET_MAX];
+    unsigned char        crc[VPT_SPLICE_SET_MAX];
+
     vpt_html_t           html;     /* has read all but the held bytes */
     unsigned             cur:1;
     unsigned             done:1;
+    unsigned             more:1;   /* matched: vpt_splice_next() goes on */
 } vpt_splice_t;
 
 
 /* mem: vpt_splice_size(a) bytes owned by the caller, e.g. a request pool */
 void vpt_splice_init(vpt_splice_t *s, const vpt_anchor_t *a, void *mem);
 
+/* a set that vpt_splice_set_check() accepted; mem: vpt_splice_set_size() */
+void vpt_splice_init_set(vpt_splice_t *s, vpt_anchor_t *const *a, size_t n,
+    void *mem);
+
 /* never fails; a regex that hits its match limit counts as "no match" */
 void vpt_splice_feed(vpt_splice_t *s, const unsigned char *data, size_t len,
+    vpt_splice_result_t *res);
+
+/*
+ * After a match that left anchors of the set (s->more): the same data
+ * again, searched on from the match's resume_at; the result is read as
+ * vpt_splice_feed()'s.
+ */
+void vpt_splice_next(vpt_splice_t *s, const unsigned char *data, size_t len,
     vpt_splice_result_t *res);
 
 /* the H of the last feed, valid until the next feed */

@@ -28,8 +28,6 @@ struct vpt_anchor_s {
     unsigned               regex:1;
 
     size_t                 hold_max;   /* longest partial match ever held */
-    size_t                 hold_cap;   /* bytes of each held[] half, >= 1 */
-    unsigned char         *scratch;    /* 2 * hold_cap, for H ++ D head */
 
     unsigned char         *lit;        /* the literal, lowercased */
     size_t                 litlen;

@@ -26,6 +26,7 @@ sub conf_with {
     write_file($secret, ('s' x 48) . "\n");
     chmod 0600, $secret;
     $demo =~ s/\@SECRET\@/$secret/g;
+    $demo =~ s/\@REDIS_TIMEOUT\@/20ms/g;
     my ($rc, $out) = conf_with($demo);
     is($rc, 0, 'the demo configuration passes nginx -t') or diag $out;
 }

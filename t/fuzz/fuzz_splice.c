@@ -138,7 +138,7 @@ splice_run(const vpt_anchor_t *a, const unsigned char *body, size_t len,
         vpt_splice_feed(&s, d, n, &res);
         prev = vpt_splice_prev_held(&s, &np);
 
-        CHECK(s.nheld <= vpt_splice_size(a) / 2);
+        CHECK(s.nheld <= s.hold_cap);
 
         if (!res.matched) {
             CHECK(res.emit <= np + n);

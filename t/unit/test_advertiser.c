@@ -176,6 +176,67 @@ VPT_TEST(cpa_cpc_and_cpm_are_valued_and_charged_as_documented)
 }
 
 
+/*
+ * Placements' kinds with paced advertisers: each chosen offer's slot
+ * propensity times its advertiser's pass (the sum over the draws does not
+ * know kinds), and the slots say where each went.
+ */
+VPT_TEST(placements_with_pacing_scale_each_slot_by_the_pass)
+{
+    char                 arena[256];
+    void                *scratch;
+    double               pass[3];
+    uint8_t              kinds[3];
+    vpt_context_t        ctx;
+    vpt_catalog_t       *c;
+    vpt_ranker_t        *r;
+    vpt_decision_t       d;
+    vpt_decide_params_t  p;
+
+    c = parse("{\"id\": \"pa\", \"pricing\": \"cpa\", \"price\": 3},"
+              "{\"id\": \"pc\", \"pricing\": \"cpc\", \"price\": 2.5},"
+              "{\"id\": \"pm\", \"pricing\": \"cpm\", \"price\": 250}",
+              TP("a", "pa") "," TP("c", "pc") "," TP("m", "pm"));
+    if (c == NULL) {
+        VPT_CHECK_MSG(0, "%s", err);
+        return;
+    }
+
+    r = vpt_ranker_create(c, NULL, err, sizeof(err));
+    VPT_CHECK(r != NULL);
+    VPT_CHECK(vpt_context_parse(&ctx, "{}", 2, arena, sizeof(arena))
+              == VPT_OK);
+    scratch = malloc(vpt_ranker_scratch_size(r));
+
+    memset(&p, 0, sizeof(p));
+    p.page = VPT_PAGE_CONFIRMATION;
+    p.hour = 12;
+    p.slots = 3;
+    p.pass = pass;
+    p.slot_kinds = kinds;
+
+    pass[0] = 0.5;
+    pass[1] = 1;
+    pass[2] = 0.25;
+    kinds[0] = 1u << VPT_KIND_LOYALTY;          /* none of these: empty */
+    kinds[1] = 1u << VPT_KIND_THIRD_PARTY;
+    kinds[2] = 1u << VPT_KIND_THIRD_PARTY;
+
+    vpt_decide(r, &ctx, &p, scratch, &d);
+    VPT_CHECK_MSG(d.n == 2 && d.offer[0] == 0 && d.offer[1] == 1
+                  && d.slot[0] == 1 && d.slot[1] == 2,
+                  "n %zu: %u/%u %u/%u", d.n, d.offer[0], d.slot[0],
+                  d.offer[1], d.slot[1]);
+    VPT_CHECK(fabs(d.propensity[0] - 0.5) < 1e-12);
+    VPT_CHECK(fabs(d.propensity[1] - 1) < 1e-12);
+    VPT_CHECK(d.nothing_propensity == 0);
+
+    free(scratch);
+    vpt_ranker_free(r);
+    vpt_catalog_free(c);
+}
+
+
 VPT_TEST(without_advertisers_a_third_party_offer_is_as_before)
 {
     vpt_catalog_t  *c;
@@ -456,6 +517,7 @@ main(void)
 {
     VPT_RUN(third_party_value_comes_from_the_advertisers_price);
     VPT_RUN(cpa_cpc_and_cpm_are_valued_and_charged_as_documented);
+    VPT_RUN(placements_with_pacing_scale_each_slot_by_the_pass);
     VPT_RUN(without_advertisers_a_third_party_offer_is_as_before);
     VPT_RUN(bad_advertisers_fail_naming_file_entry_and_field);
     VPT_RUN(dates_in_iso_8601_forms);

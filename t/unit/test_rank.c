@@ -744,6 +744,115 @@ VPT_TEST(exploration_propensities_are_true_frequencies)
 }
 
 
+/*
+ * Placements: slot 0 takes upsells, slots 1 and 2 loyalty or gift cards.
+ * Each slot chooses among what is left of its kinds, no offer twice, an
+ * empty slot when none is left; each propensity is that slot's true
+ * frequency given the slots before it.
+ */
+
+VPT_TEST(placement_slots_choose_among_their_kinds)
+{
+    int                  bad;
+    double               prop[6], want;
+    size_t               i, j, runs, n1[6], given;
+    uint8_t              kinds[3];
+    vpt_offer_t          o[6];
+    vpt_context_t        ctx;
+    vpt_ranker_t        *r;
+    vpt_catalog_t        c;
+    vpt_decision_t       d;
+    vpt_decide_params_t  p;
+    void                *scratch;
+
+    vpt_context_init(&ctx);
+    offer_init(&o[0], "up-1", 1, 0, 0.5);
+    offer_init(&o[1], "up-2", 9, 0, 0.5);           /* the best overall */
+    offer_init(&o[2], "loy-1", 2, 0, 0.5);
+    offer_init(&o[3], "loy-2", 3, 0, 0.5);
+    offer_init(&o[4], "gift", 4, 0, 0.5);
+    offer_init(&o[5], "app", 8, 0, 0.5);            /* no slot takes it */
+    o[2].kind = VPT_KIND_LOYALTY;
+    o[3].kind = VPT_KIND_LOYALTY;
+    o[4].kind = VPT_KIND_GIFT_CARD;
+    o[5].kind = VPT_KIND_APP_INSTALL;
+
+    kinds[0] = 1u << VPT_KIND_UPSELL;
+    kinds[1] = (1u << VPT_KIND_LOYALTY) | (1u << VPT_KIND_GIFT_CARD);
+    kinds[2] = kinds[1];
+
+    memset(&c, 0, sizeof(c));
+    c.offers = o;
+    c.n = 6;
+    r = vpt_ranker_create(&c, NULL, err, sizeof(err));
+    scratch = malloc(vpt_ranker_scratch_size(r));
+
+    params_init(&p, VPT_PAGE_CART);
+    p.slots = 3;
+    p.slot_kinds = kinds;
+
+    /* no exploration: the best of each slot's kinds, in slot order */
+    vpt_decide(r, &ctx, &p, scratch, &d);
+    VPT_CHECK(d.n == 3 && d.offer[0] == 1 && d.offer[1] == 4
+              && d.offer[2] == 3);
+    VPT_CHECK(d.slot[0] == 0 && d.slot[1] == 1 && d.slot[2] == 2);
+    VPT_CHECK(d.propensity[0] == 1 && d.propensity[2] == 1);
+
+    /* slot 0 finds nothing of its kind: it stays empty, the others fill */
+    o[0].kind = VPT_KIND_CROSS_SELL;
+    o[1].kind = VPT_KIND_CROSS_SELL;
+    vpt_ranker_free(r);
+    r = vpt_ranker_create(&c, NULL, err, sizeof(err));
+
+    vpt_decide(r, &ctx, &p, scratch, &d);
+    VPT_CHECK(d.n == 2 && d.offer[0] == 4 && d.offer[1] == 3
+              && d.slot[0] == 1 && d.slot[1] == 2);
+
+    /* nothing of any slot's kinds: nothing, with propensity 1 */
+    kinds[1] = kinds[2] = 1u << VPT_KIND_THIRD_PARTY;
+    vpt_decide(r, &ctx, &p, scratch, &d);
+    VPT_CHECK(d.n == 0 && d.nothing_propensity == 1);
+
+    /* exploration: slot 1's frequencies given slot 0, three to choose */
+    kinds[1] = kinds[2] = (1u << VPT_KIND_LOYALTY)
+                          | (1u << VPT_KIND_GIFT_CARD);
+    p.explore = 0.3;
+    runs = 20000;
+    given = 0;
+    bad = 0;
+    memset(n1, 0, sizeof(n1));
+    memset(prop, 0, sizeof(prop));
+
+    for (i = 0; i < runs; i++) {
+        p.seed = vpt_hash(&i, sizeof(i));
+        vpt_decide(r, &ctx, &p, scratch, &d);
+
+        bad += (d.n != 2 || d.offer[0] == d.offer[1]);
+
+        for (j = 0; j < d.n; j++) {
+            bad += !(kinds[d.slot[j]] & (1u << o[d.offer[j]].kind));
+        }
+
+        if (d.n == 2 && d.slot[0] == 1) {
+            given++;
+            n1[d.offer[0]]++;
+            prop[d.offer[0]] = d.propensity[0];
+        }
+    }
+
+    VPT_CHECK(bad == 0 && given == runs);
+
+    for (j = 2; j < 5; j++) {
+        want = (j == 4) ? 0.7 + 0.3 / 3 : 0.3 / 3;
+        VPT_CHECK_NEAR(prop[j], want, 1e-12);
+        VPT_CHECK_NEAR((double) n1[j] / given, prop[j], 0.01);
+    }
+
+    free(scratch);
+    vpt_ranker_free(r);
+}
+
+
 VPT_TEST(the_same_seed_gives_the_same_decision)
 {
     int                  differ;
@@ -1317,6 +1426,7 @@ main(void)
     VPT_RUN(long_term_weight_can_put_loyalty_before_an_upsell);
     VPT_RUN(nothing_worth_showing_is_suppressed);
     VPT_RUN(exploration_propensities_are_true_frequencies);
+    VPT_RUN(placement_slots_choose_among_their_kinds);
     VPT_RUN(the_same_seed_gives_the_same_decision);
     VPT_RUN(fm_fast_path_equals_the_reference_logit);
     VPT_RUN(decisions_use_the_model_probability);

@@ -36,6 +36,7 @@ vars_init(vpt_render_vars_t *vars, const char *decision,
     vars->experiment = str(experiment);
     vars->preview = 0;
     vars->signature = str("");
+    vars->placement = str("");
 }
 
 
@@ -84,6 +85,14 @@ VPT_TEST(markup_is_wrapped_with_the_decision_and_offer)
     CHECK_RENDER(&o, &ctx, &vars,
                  "<div class=\"vpt-offer\" data-vpt-decision=\"7f3a9c01e2\""
                  " data-vpt-offer=\"loyalty\" data-vpt-preview=\"1\">"
+                 "<p>Join!</p></div>");
+
+    /* a named placement's wrapper says which, escaped */
+    vars.preview = 0;
+    vars.placement = str("side");
+    CHECK_RENDER(&o, &ctx, &vars,
+                 "<div class=\"vpt-offer\" data-vpt-decision=\"7f3a9c01e2\""
+                 " data-vpt-offer=\"loyalty\" data-vpt-placement=\"side\">"
                  "<p>Join!</p></div>");
 }
 
@@ -438,6 +447,7 @@ VPT_TEST(render_size_is_exact_for_any_context)
         ctx.features[1].num = (vpt_rand_unit(&rng) - 0.5) * 1e5;
         ctx.features[1].is_num = 1;
 
+        memset(&vars, 0, sizeof(vars));
         random_str(s[8], 32, &vars.decision);
         random_str(s[9], 32, &vars.experiment);
         random_str(s[12], 32, &vars.signature);
