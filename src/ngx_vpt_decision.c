@@ -24,6 +24,14 @@ static ngx_int_t ngx_http_vpt_decide_again(ngx_http_vpt_ctx_t *ctx);
 static ngx_int_t ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx,
     ngx_uint_t place, ngx_str_t *markup, ngx_uint_t *offers);
 static void ngx_http_vpt_keep_shown(ngx_http_vpt_ctx_t *ctx);
+
+
+/*
+ * The worker's render buffer: rendering never waits, so one is enough;
+ * static, so nothing is left to free at exit.  Offers whose bound is
+ * larger (many placeholders) render into the request's pool.
+ */
+static u_char  ngx_http_vpt_scratch[32768];
 static void ngx_http_vpt_force(ngx_http_vpt_ctx_t *ctx);
 
 
@@ -45,7 +53,7 @@ ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx)
             return;
         }
 
-        vpt_context_init(ctx->shopper.context);
+        vpt_context_clear(ctx->shopper.context);
         ctx->basis = NGX_VPT_BASIS_REQUEST;
 
     } else {
@@ -275,14 +283,19 @@ ngx_http_vpt_keep_shown(ngx_http_vpt_ctx_t *ctx)
 }
 
 
-/* placement place's offers, each in its wrapper; bit i of *offers: shown */
+/*
+ * Placement place's offers, each in its wrapper; bit i of *offers: shown.
+ * Renders once, into a buffer of the offers' bound (vpt_render_max()),
+ * then copies the markup into the request's pool: sizing first, as
+ * before, rendered twice.
+ */
 
 static ngx_int_t
 ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx, ngx_uint_t place,
     ngx_str_t *markup, ngx_uint_t *offers)
 {
-    u_char                    *p;
-    size_t                     i, len;
+    u_char                    *buf;
+    size_t                     i, len, max;
     ngx_str_t                  id, experiment;
     vpt_offer_t               *offer;
     vpt_catalog_t             *catalog;
@@ -312,7 +325,7 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx, ngx_uint_t place,
     vars.placement.len = pl[place].name.len;
     vars.preview = ctx->preview;
 
-    len = 0;
+    max = 0;
 
     /*
      * Each offer's link signs the decision, the offer and the experiment
@@ -331,23 +344,28 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx, ngx_uint_t place,
         vars.signature.data = (char *) sig[i];
         vars.signature.len = siglen[i];
 
-        len += vpt_render_size(offer, ctx->shopper.context, &vars);
+        max += vpt_render_max(offer, &vars);
         *offers |= (ngx_uint_t) 1 << i;
     }
 
     markup->len = 0;
 
-    if (len == 0) {
+    if (max == 0) {
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        *offers = 0;
-        return NGX_ERROR;
+    if (max <= sizeof(ngx_http_vpt_scratch)) {
+        buf = ngx_http_vpt_scratch;
+
+    } else {
+        buf = ngx_pnalloc(r->pool, max);
+        if (buf == NULL) {
+            *offers = 0;
+            return NGX_ERROR;
+        }
     }
 
-    markup->data = p;
+    len = 0;
 
     for (i = 0; i < ctx->decision.n && i < VPT_MAX_SLOTS; i++) {
         if (!(*offers & ((ngx_uint_t) 1 << i))) {
@@ -359,10 +377,18 @@ ngx_http_vpt_render(ngx_http_vpt_ctx_t *ctx, ngx_uint_t place,
         vars.signature.data = (char *) sig[i];
         vars.signature.len = siglen[i];
 
-        p += vpt_render((char *) p, offer, ctx->shopper.context, &vars);
+        len += vpt_render((char *) buf + len, offer, ctx->shopper.context,
+                          &vars);
     }
 
-    markup->len = p - markup->data;
+    markup->data = ngx_pnalloc(r->pool, len);
+    if (markup->data == NULL) {
+        *offers = 0;
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(markup->data, buf, len);
+    markup->len = len;
 
     return NGX_OK;
 }

@@ -177,6 +177,8 @@ ngx_vpt_redis_connect(void)
         return;
     }
 
+    ngx_vpt_redis_arena_use(ac);
+
     c->read->handler = ngx_vpt_redis_read_handler;
     c->write->handler = ngx_vpt_redis_write_handler;
     c->read->log = ngx_cycle->log;

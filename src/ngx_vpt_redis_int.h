@@ -5,7 +5,7 @@
 
 
 /*
- * Between the Redis client's four files (see ngx_vpt_redis.c): the
+ * Between the Redis client's five files (see ngx_vpt_redis.c): the
  * worker's state and what each file offers the others.
  */
 
@@ -84,6 +84,9 @@ void ngx_vpt_redis_reconnect_handler(ngx_event_t *ev);
 void ngx_vpt_redis_abort_handler(ngx_event_t *ev);
 /* the address changed (Sentinel): drop and connect to it now */
 void ngx_vpt_redis_retarget(void);
+
+/* ngx_vpt_redis_arena.c: the connection's replies from one buffer */
+void ngx_vpt_redis_arena_use(redisAsyncContext *ac);
 
 /* ngx_vpt_redis_link.c: a link's health */
 void ngx_vpt_redis_link_start(redisAsyncContext *ac);

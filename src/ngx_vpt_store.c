@@ -25,6 +25,9 @@
 /* an advertiser's spend keys: "vpt:spend:{ID}:d:DAY", ID <= 64 bytes */
 #define NGX_VPT_STORE_SPEND_KEY      160
 
+/* parsed contexts kept for reuse, 5.8 KB each */
+#define NGX_VPT_STORE_SPARE_CONTEXTS 16
+
 
 enum {
     NGX_VPT_STORE_CALL_CONTEXT = 0,
@@ -56,6 +59,19 @@ static ngx_int_t ngx_vpt_store_counters(ngx_vpt_store_lookup_t *lk,
     redisReply *reply);
 static void ngx_vpt_store_reply_done(ngx_vpt_store_lookup_t *lk);
 static void ngx_vpt_store_timeout(ngx_event_t *ev);
+static vpt_context_t *ngx_vpt_store_context_get(ngx_http_request_t *r);
+static void ngx_vpt_store_context_put(void *data);
+
+
+/*
+ * A context struct is too large for the request's pool (a malloc() and a
+ * free() per lookup, some 350 instructions): the worker keeps a few for
+ * its requests, free ones on a stack, static so that nothing is left to
+ * free at exit; past them a request mallocs its own.
+ */
+static vpt_context_t  ngx_vpt_store_contexts[NGX_VPT_STORE_SPARE_CONTEXTS];
+static vpt_context_t *ngx_vpt_store_spare[NGX_VPT_STORE_SPARE_CONTEXTS];
+static ngx_uint_t     ngx_vpt_store_nspare = (ngx_uint_t) -1;
 
 
 ngx_uint_t
@@ -403,7 +419,7 @@ ngx_vpt_store_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
     } else {
         s->context_json.data = ngx_pnalloc(r->pool, reply->len);
         arena = ngx_pnalloc(r->pool, reply->len + 1);
-        s->context = ngx_palloc(r->pool, sizeof(vpt_context_t));
+        s->context = ngx_vpt_store_context_get(r);
 
         if (s->context_json.data == NULL || arena == NULL
             || s->context == NULL)
@@ -440,6 +456,61 @@ ngx_vpt_store_context_reply(ngx_vpt_redis_call_t *call, redisReply *reply)
     }
 
     ngx_vpt_store_reply_done(lk);
+}
+
+
+/* a context struct for the request, back to the spares when it ends */
+
+static vpt_context_t *
+ngx_vpt_store_context_get(ngx_http_request_t *r)
+{
+    ngx_uint_t           i;
+    vpt_context_t       *c;
+    ngx_pool_cleanup_t  *cln;
+
+    if (ngx_vpt_store_nspare == (ngx_uint_t) -1) {
+        for (i = 0; i < NGX_VPT_STORE_SPARE_CONTEXTS; i++) {
+            ngx_vpt_store_spare[i] = &ngx_vpt_store_contexts[i];
+        }
+
+        ngx_vpt_store_nspare = NGX_VPT_STORE_SPARE_CONTEXTS;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    if (ngx_vpt_store_nspare) {
+        c = ngx_vpt_store_spare[--ngx_vpt_store_nspare];
+
+    } else {
+        c = ngx_alloc(sizeof(vpt_context_t), r->connection->log);
+        if (c == NULL) {
+            return NULL;
+        }
+    }
+
+    cln->handler = ngx_vpt_store_context_put;
+    cln->data = c;
+
+    return c;
+}
+
+
+static void
+ngx_vpt_store_context_put(void *data)
+{
+    vpt_context_t  *c = data;
+
+    if (c >= ngx_vpt_store_contexts
+        && c < ngx_vpt_store_contexts + NGX_VPT_STORE_SPARE_CONTEXTS)
+    {
+        ngx_vpt_store_spare[ngx_vpt_store_nspare++] = c;
+        return;
+    }
+
+    ngx_free(c);
 }
 
 

@@ -74,6 +74,12 @@ typedef struct {
 void vpt_context_init(vpt_context_t *ctx);
 
 /*
+ * The same empty context, but the arrays' entries are left as they were
+ * (nothing reads one past its array's count): 0.2 KB written, not 5.8 KB
+ */
+void vpt_context_clear(vpt_context_t *ctx);
+
+/*
  * VPT_OK, or VPT_ERROR when json is not a JSON object (bad_context).
  * arena must have at least len bytes; strings of ctx point into it.
  *

@@ -45,6 +45,10 @@
 #include "vpt_context.h"
 #include "vpt_context_int.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 
 #define VPT_FAST_DEPTH     32
 #define VPT_FAST_FEATURES  64
@@ -114,12 +118,17 @@ static void vpt_fj_set_item(vpt_fj_t *r, void *obj, int k,
     const vpt_fj_val_t *v);
 static int vpt_fj_strs(vpt_fj_t *r, vpt_str_t *strs, size_t *n);
 static int vpt_fj_features(vpt_fj_t *r, vpt_context_t *ctx);
-static int vpt_fj_key(vpt_fj_t *r, vpt_str_t *key);
-static int vpt_fj_next(vpt_fj_t *r, int close, int *more);
-static int vpt_fj_open(vpt_fj_t *r, int open, int close, int *empty);
-static int vpt_fj_scalar(vpt_fj_t *r, vpt_fj_val_t *v);
+static inline int vpt_fj_key(vpt_fj_t *r, vpt_str_t *key)
+    __attribute__((always_inline));
+static inline int vpt_fj_next(vpt_fj_t *r, int close, int *more)
+    __attribute__((always_inline));
+static inline int vpt_fj_open(vpt_fj_t *r, int open, int close, int *empty)
+    __attribute__((always_inline));
+static inline int vpt_fj_scalar(vpt_fj_t *r, vpt_fj_val_t *v)
+    __attribute__((always_inline));
 static int vpt_fj_skip(vpt_fj_t *r);
-static int vpt_fj_string(vpt_fj_t *r, vpt_str_t *s);
+static inline int vpt_fj_string(vpt_fj_t *r, vpt_str_t *s)
+    __attribute__((always_inline));
 static int vpt_fj_decode(vpt_fj_t *r, vpt_str_t *s)
     __attribute__((noinline, cold));
 static int vpt_fj_hex4(const unsigned char *p, const unsigned char *end,
@@ -127,19 +136,65 @@ static int vpt_fj_hex4(const unsigned char *p, const unsigned char *end,
 static size_t vpt_fj_utf8_len(const unsigned char *p,
     const unsigned char *end);
 static int vpt_fj_number(vpt_fj_t *r, vpt_fj_val_t *v);
-static int vpt_fj_seen(unsigned *seen, int k);
+static inline int vpt_fj_seen(unsigned *seen, int k)
+    __attribute__((always_inline));
 static inline void vpt_fj_str(vpt_fj_t *r, const vpt_fj_val_t *v,
     vpt_str_t *out);
 static void vpt_fj_num(const vpt_fj_val_t *v, double *out);
 
 
+/*
+ * The first byte from p on that a plain string does not hold (see
+ * vpt_fj_plain), or end: 16 bytes a step where SSE2 is, where a signed
+ * compare with 0x20 finds both the controls and the bytes from 0x80 on
+ */
+
+static inline const unsigned char *
+vpt_fj_plain_end(const unsigned char *p, const unsigned char *end)
+{
+#if defined(__SSE2__)
+    int      m;
+    __m128i  x, quote, bslash, space;
+
+    quote = _mm_set1_epi8('"');
+    bslash = _mm_set1_epi8('\\');
+    space = _mm_set1_epi8(0x20);
+
+    while (end - p >= 16) {
+        x = _mm_loadu_si128((const __m128i *) p);
+
+        m = _mm_movemask_epi8(
+                _mm_or_si128(_mm_cmplt_epi8(x, space),
+                             _mm_or_si128(_mm_cmpeq_epi8(x, quote),
+                                          _mm_cmpeq_epi8(x, bslash))));
+        if (m) {
+            return p + __builtin_ctz((unsigned) m);
+        }
+
+        p += 16;
+    }
+#endif
+
+    while (p < end && vpt_fj_plain[*p]) {
+        p++;
+    }
+
+    return p;
+}
+
+
+/* JSON's whitespace: ' ', '\t', '\n', '\r' */
+static const unsigned char  vpt_fj_space[256] = {
+    ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1
+};
+
+
+/* one compare for the usual byte after a token, which is no space */
+
 static inline void
 vpt_fj_ws(vpt_fj_t *r)
 {
-    while (r->p < r->end
-           && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r'
-               || *r->p == '\t'))
-    {
+    while (r->p < r->end && *r->p <= ' ' && vpt_fj_space[*r->p]) {
         r->p++;
     }
 }
@@ -162,7 +217,7 @@ vpt_context_parse_fast(vpt_context_t *ctx, const char *json, size_t len,
     r.depth = 0;
     r.decoded = 0;
 
-    vpt_context_init(ctx);
+    vpt_context_clear(ctx);
     vpt_fj_ws(&r);
 
     if (vpt_fj_root(&r, ctx) != VPT_OK) {
@@ -662,7 +717,7 @@ vpt_fj_features(vpt_fj_t *r, vpt_context_t *ctx)
  * r->decoded says whether the key is in the arena already)
  */
 
-static int
+static inline int
 vpt_fj_key(vpt_fj_t *r, vpt_str_t *key)
 {
     if (vpt_fj_string(r, key) != VPT_OK) {
@@ -684,7 +739,7 @@ vpt_fj_key(vpt_fj_t *r, vpt_str_t *key)
 
 /* after a member: ',' and more (r->p at the next one) or the close */
 
-static int
+static inline int
 vpt_fj_next(vpt_fj_t *r, int close, int *more)
 {
     vpt_fj_ws(r);
@@ -717,7 +772,7 @@ vpt_fj_next(vpt_fj_t *r, int close, int *more)
  * last vpt_fj_next().
  */
 
-static int
+static inline int
 vpt_fj_open(vpt_fj_t *r, int open, int close, int *more)
 {
     if (r->p == r->end || *r->p != open || ++r->depth > VPT_FAST_DEPTH) {
@@ -745,7 +800,7 @@ vpt_fj_open(vpt_fj_t *r, int open, int close, int *more)
 
 /* any value; an object or array is skipped and told by its type only */
 
-static int
+static inline int
 vpt_fj_scalar(vpt_fj_t *r, vpt_fj_val_t *v)
 {
     vpt_str_t  s;
@@ -853,7 +908,7 @@ vpt_fj_skip(vpt_fj_t *r)
  * a byte), else decoded into the arena (r->decoded then set).
  */
 
-static int
+static inline int
 vpt_fj_string(vpt_fj_t *r, vpt_str_t *s)
 {
     const unsigned char  *p;
@@ -863,10 +918,7 @@ vpt_fj_string(vpt_fj_t *r, vpt_str_t *s)
     }
 
     p = ++r->p;
-
-    while (p < r->end && vpt_fj_plain[*p]) {
-        p++;
-    }
+    p = vpt_fj_plain_end(p, r->end);
 
     if (p == r->end || *p != '"') {
         r->decoded = 1;
@@ -1207,7 +1259,7 @@ vpt_fj_number(vpt_fj_t *r, vpt_fj_val_t *v)
 
 /* a key read by the ranker twice in one object: jansson's business */
 
-static int
+static inline int
 vpt_fj_seen(unsigned *seen, int k)
 {
     if (*seen & (1u << k)) {

@@ -9,6 +9,7 @@
 #ifndef VPT_CONTEXT_INT_H
 #define VPT_CONTEXT_INT_H
 
+#include <stdint.h>
 #include <string.h>
 
 #include "vpt_core.h"
@@ -117,6 +118,60 @@ vpt_ctx_keys_check(vpt_ctx_history_keys, VPT_CTX_NHISTORY);
 vpt_ctx_keys_check(vpt_ctx_item_keys, VPT_CTX_NITEM);
 
 
+/*
+ * len bytes equal; names are a few bytes, compared by their first and last
+ * words (overlapping) instead of by a call to memcmp()
+ */
+
+static inline int
+vpt_ctx_name_eq(const char *a, const char *b, size_t len)
+{
+    size_t    k;
+    uint32_t  u, v;
+    uint64_t  x, y;
+
+    if (len > 16) {
+        return memcmp(a, b, len) == 0;
+    }
+
+    if (len >= 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+
+        if (x != y) {
+            return 0;
+        }
+
+        memcpy(&x, a + len - 8, 8);
+        memcpy(&y, b + len - 8, 8);
+
+        return x == y;
+    }
+
+    if (len >= 4) {
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+
+        if (u != v) {
+            return 0;
+        }
+
+        memcpy(&u, a + len - 4, 4);
+        memcpy(&v, b + len - 4, 4);
+
+        return u == v;
+    }
+
+    for (k = 0; k < len; k++) {
+        if (a[k] != b[k]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 /* the index of name in keys, or -1 */
 
 static inline int
@@ -127,7 +182,7 @@ vpt_ctx_key_find(const vpt_ctx_key_t *keys, size_t nkeys, const char *name,
 
     for (k = 0; k < nkeys; k++) {
         if (keys[k].len == len && name[0] == keys[k].name[0]
-            && memcmp(name, keys[k].name, len) == 0)
+            && vpt_ctx_name_eq(name, keys[k].name, len))
         {
             return (int) k;
         }

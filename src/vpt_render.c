@@ -20,6 +20,17 @@
 #define VPT_FEATURES_PREFIX  "features."
 #define VPT_RENDER_VALUE_MAX 256    /* bytes of one context string shown */
 
+/* the wrapper, around the two ids and the markup */
+#define VPT_WRAP_OPEN        "<div class=\"vpt-offer\" data-vpt-decision=\""
+#define VPT_WRAP_OFFER       "\" data-vpt-offer=\""
+#define VPT_WRAP_PREVIEW     "\" data-vpt-preview=\"1"
+#define VPT_WRAP_PLACEMENT   "\" data-vpt-placement=\""
+#define VPT_WRAP_END         "\">"
+#define VPT_WRAP_CLOSE       "</div>"
+
+/* no escape writes more than this many bytes for one byte of a value */
+#define VPT_ESC_GROWTH       6
+
 
 typedef enum {
     VPT_F_UNKNOWN = 0,
@@ -88,6 +99,43 @@ vpt_render(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
     const vpt_render_vars_t *vars)
 {
     return vpt_render_do(out, o, ctx, vars);
+}
+
+
+/*
+ * What vpt_render() can write at most, without rendering: the markup's
+ * text (a placeholder's own text is not written), the wrapper and its ids
+ * escaped, and for each placeholder its longest value escaped: a context
+ * string of at most VPT_RENDER_VALUE_MAX bytes (a longer one, and every
+ * other value longer than that, renders empty), a number shorter than
+ * VPT_NUM_LEN, or the beacon's four parts, percent-encoded, with their
+ * separators and names.
+ */
+
+size_t
+vpt_render_max(const vpt_offer_t *o, const vpt_render_vars_t *vars)
+{
+    size_t  holes, field, beacon;
+
+    holes = (o->escapes != NULL) ? o->nescapes
+                                 : vpt_render_placeholders(o->markup);
+
+    field = VPT_ESC_GROWTH * VPT_RENDER_VALUE_MAX;
+
+    beacon = 3 * (vars->decision.len + o->id.len + vars->experiment.len
+                  + vars->signature.len)
+             + 4 * (sizeof("\\u0026") - 1 + sizeof("d=") - 1);
+
+    if (beacon > field) {
+        field = beacon;
+    }
+
+    return sizeof(VPT_WRAP_OPEN) - 1 + sizeof(VPT_WRAP_OFFER) - 1
+           + sizeof(VPT_WRAP_PREVIEW) - 1 + sizeof(VPT_WRAP_PLACEMENT) - 1
+           + sizeof(VPT_WRAP_END) - 1 + sizeof(VPT_WRAP_CLOSE) - 1
+           + VPT_ESC_GROWTH * (vars->decision.len + o->id.len
+                               + vars->placement.len)
+           + o->markup.len + holes * field;
 }
 
 
@@ -237,22 +285,22 @@ vpt_render_do(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
 #define vpt_at(n)      (out ? out + (n) : NULL)
 #define vpt_lit(n, s)  vpt_put(vpt_at(n), s, sizeof(s) - 1)
 
-    n = vpt_lit(0, "<div class=\"vpt-offer\" data-vpt-decision=\"");
+    n = vpt_lit(0, VPT_WRAP_OPEN);
     n += vpt_html_escape(vpt_at(n), vars->decision.data, vars->decision.len);
-    n += vpt_lit(n, "\" data-vpt-offer=\"");
+    n += vpt_lit(n, VPT_WRAP_OFFER);
     n += vpt_html_escape(vpt_at(n), o->id.data, o->id.len);
 
     if (vars->preview) {
-        n += vpt_lit(n, "\" data-vpt-preview=\"1");
+        n += vpt_lit(n, VPT_WRAP_PREVIEW);
     }
 
     if (vars->placement.len) {
-        n += vpt_lit(n, "\" data-vpt-placement=\"");
+        n += vpt_lit(n, VPT_WRAP_PLACEMENT);
         n += vpt_html_escape(vpt_at(n), vars->placement.data,
                              vars->placement.len);
     }
 
-    n += vpt_lit(n, "\">");
+    n += vpt_lit(n, VPT_WRAP_END);
 
     if (o->escapes == NULL) {
         vpt_mctx_init(&m, o->markup);
@@ -284,7 +332,7 @@ vpt_render_do(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
         n += vpt_render_field(vpt_at(n), field, esc, name, o, ctx, vars);
     }
 
-    n += vpt_lit(n, "</div>");
+    n += vpt_lit(n, VPT_WRAP_CLOSE);
 
 #undef vpt_lit
 #undef vpt_at
@@ -467,6 +515,13 @@ vpt_put(char *out, const char *s, size_t len)
 }
 
 
+/* RFC 3986's unreserved characters and ':', kept by vpt_url_escape() */
+static const unsigned char  vpt_url_keep[256] = {
+    ['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['0' ... '9'] = 1,
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, [':'] = 1
+};
+
+
 /* all but RFC 3986's unreserved characters and ':' as %XX */
 
 static size_t
@@ -481,10 +536,7 @@ vpt_url_escape(char *out, vpt_str_t s)
     for (i = 0; i < s.len; i++) {
         c = (unsigned char) s.data[i];
 
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9')
-            || c == '-' || c == '.' || c == '_' || c == '~' || c == ':')
-        {
+        if (vpt_url_keep[c]) {
             if (out != NULL) {
                 out[n] = (char) c;
             }

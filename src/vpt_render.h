@@ -59,6 +59,13 @@ size_t vpt_render(char *out, const vpt_offer_t *o, const vpt_context_t *ctx,
     const vpt_render_vars_t *vars);
 
 /*
+ * At least what vpt_render() writes for this offer and these vars, with
+ * any context, in constant time (the offer's escapes are known): a buffer
+ * of this size is rendered into once, instead of sizing then rendering.
+ */
+size_t vpt_render_max(const vpt_offer_t *o, const vpt_render_vars_t *vars);
+
+/*
  * VPT_OK, or VPT_ERROR with err: unknown placeholder "{{name}}", unclosed
  * "{{" at byte N, "{{name}}" at byte N is in <where no escaping is safe>,
  * or leaves <what> open (vpt_render_escapes() without the escapes)

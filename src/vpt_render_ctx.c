@@ -277,18 +277,36 @@ int
 vpt_placeholder_next(const char *s, size_t len, size_t from, size_t *start,
     size_t *end)
 {
-    size_t  i, j;
+    const char  *p, *q, *last;
 
-    for (i = from; i + 1 < len; i++) {
-        if (s[i] != '{' || s[i + 1] != '{') {
+    /* memchr() to each '{' and '}': this runs at every render */
+
+    if (from + 1 >= len) {
+        return 0;
+    }
+
+    last = s + len - 1;             /* a pair starts before it */
+
+    for (p = s + from; p < last; p = q + 1) {
+        q = memchr(p, '{', last - p);
+        if (q == NULL) {
+            return 0;
+        }
+
+        if (q[1] != '{') {
             continue;
         }
 
-        *start = i + 2;
+        *start = q + 2 - s;
 
-        for (j = i + 2; j + 1 < len; j++) {
-            if (s[j] == '}' && s[j + 1] == '}') {
-                *end = j;
+        for (p = q + 2; p < last; p = q + 1) {
+            q = memchr(p, '}', last - p);
+            if (q == NULL) {
+                break;
+            }
+
+            if (q[1] == '}') {
+                *end = q - s;
                 return 1;
             }
         }

@@ -41,12 +41,24 @@
 #define VPT_UA_TRI_MASK   0x7fff
 #define vpt_ua_roll(h, c)  ((((h) << 5) ^ (size_t) (c)) & VPT_UA_TRI_MASK)
 
+/* classified User-Agents kept, and the longest kept */
+#define VPT_UA_CACHE      64
+#define VPT_UA_CACHE_LEN  256
+
 
 typedef struct {
     const char  *s;
     uint8_t      len;
     uint8_t      what;
 } vpt_ua_token_t;
+
+
+/* a classified User-Agent: its bytes (len 0: none yet) and its class */
+typedef struct {
+    uint16_t     len;
+    uint8_t      device;
+    char         ua[VPT_UA_CACHE_LEN];
+} vpt_ua_cached_t;
 
 
 typedef struct {
@@ -244,6 +256,18 @@ static int             vpt_ua_ready;
 
 static uint8_t         vpt_lower[256];
 
+/*
+ * The last User-Agents classified, by a hash of their bytes, each used
+ * only for the very same bytes: shoppers' browsers send few distinct
+ * strings (Chrome's are frozen but for the major version), and scanning
+ * one costs some 20 instructions a byte.  Direct-mapped, the last one in
+ * a slot stays; single-threaded, like the tables above.
+ */
+static vpt_ua_cached_t  vpt_ua_cache[VPT_UA_CACHE];
+
+static vpt_device_e vpt_ua_classify(const uint8_t *s, size_t n);
+static size_t vpt_ua_slot(const uint8_t *s, size_t n);
+
 
 const char *
 vpt_device_name(vpt_device_e device)
@@ -281,15 +305,10 @@ vpt_referrer_parse(const char *name, size_t len)
 vpt_device_e
 vpt_reqctx_device(const char *ua, size_t len)
 {
-    size_t                 i, j, k, n, h;
-    uint8_t                c;
-    unsigned               what;
-    const uint8_t         *s;
-    const vpt_ua_token_t  *t;
-
-    if (!vpt_ua_ready) {
-        vpt_ua_init();
-    }
+    size_t            n;
+    vpt_device_e      d;
+    const uint8_t    *s;
+    vpt_ua_cached_t  *c;
 
     if (len == 0) {
         return VPT_DEVICE_BOT;
@@ -297,6 +316,78 @@ vpt_reqctx_device(const char *ua, size_t len)
 
     s = (const uint8_t *) ua;
     n = (len < VPT_REQCTX_UA_MAX) ? len : VPT_REQCTX_UA_MAX;
+
+    if (n > VPT_UA_CACHE_LEN) {
+        return vpt_ua_classify(s, n);
+    }
+
+    c = &vpt_ua_cache[vpt_ua_slot(s, n)];
+
+    if (c->len == n && memcmp(c->ua, s, n) == 0) {
+        return (vpt_device_e) c->device;
+    }
+
+    d = vpt_ua_classify(s, n);
+
+    memcpy(c->ua, s, n);
+    c->len = (uint16_t) n;
+    c->device = (uint8_t) d;
+
+    return d;
+}
+
+
+vpt_device_e
+vpt_reqctx_device_scan(const char *ua, size_t len)
+{
+    if (len == 0) {
+        return VPT_DEVICE_BOT;
+    }
+
+    return vpt_ua_classify((const uint8_t *) ua,
+                           (len < VPT_REQCTX_UA_MAX) ? len
+                                                     : VPT_REQCTX_UA_MAX);
+}
+
+
+/* a multiply-and-fold hash, 8 bytes a step */
+
+static size_t
+vpt_ua_slot(const uint8_t *s, size_t n)
+{
+    size_t    i;
+    uint64_t  h, w;
+
+    h = n;
+
+    for (i = 0; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    }
+
+    w = 0;
+    memcpy(&w, s + i, n - i);
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+
+    return (size_t) (h >> 58) & (VPT_UA_CACHE - 1);
+}
+
+
+/* the scan: s[0, n), n > 0 and at most VPT_REQCTX_UA_MAX */
+
+static vpt_device_e
+vpt_ua_classify(const uint8_t *s, size_t n)
+{
+    size_t                 i, j, k, h;
+    uint8_t                c;
+    unsigned               what;
+    const vpt_ua_token_t  *t;
+
+    if (!vpt_ua_ready) {
+        vpt_ua_init();
+    }
+
     what = 0;
 
     /*

@@ -125,6 +125,12 @@ vpt_referrer_e vpt_referrer_parse(const char *name, size_t len);
 
 vpt_device_e vpt_reqctx_device(const char *ua, size_t len);
 
+/*
+ * The same, always scanning: vpt_reqctx_device() keeps the class of the
+ * last User-Agents it scanned (up to 256 bytes) for the same bytes
+ */
+vpt_device_e vpt_reqctx_device_scan(const char *ua, size_t len);
+
 /* the built-in lists; NULL when out of memory */
 vpt_ref_hosts_t *vpt_ref_hosts_create(void);
 

@@ -241,6 +241,7 @@ render(const vpt_offer_t *o, const vpt_context_t *ctx,
     out = fuzz_malloc(size);
     n = vpt_render(out, o, ctx, vars);
     CHECK(n == size);
+    CHECK(n <= vpt_render_max(o, vars));
 
     CHECK(memcmp(out, head, sizeof(head) - 1) == 0);
     CHECK(memcmp(out + size - (sizeof(tail) - 1), tail, sizeof(tail) - 1)

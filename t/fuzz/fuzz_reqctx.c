@@ -79,6 +79,8 @@ check_device(const char *ua, size_t len)
     d = vpt_reqctx_device(c, len);
     CHECK(d > VPT_DEVICE_UNKNOWN && d < VPT_DEVICE_N);
     CHECK(vpt_reqctx_device(c, len) == d);
+    /* what was kept is what a scan says */
+    CHECK(vpt_reqctx_device_scan(c, len) == d);
     CHECK(vpt_device_name(d) != NULL);
 
     if (len > VPT_REQCTX_UA_MAX) {

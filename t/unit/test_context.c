@@ -13,6 +13,7 @@
 #include "vpt_test.h"
 #include "vpt_fixture.h"
 #include "vpt_context.h"
+#include "context_eq.h"
 
 
 static char  *arena;
@@ -37,14 +38,17 @@ parse(vpt_context_t *ctx, const char *json)
 }
 
 
+/* every value of vpt_context_init()'s (entries past a count are no value) */
+
 static int
 is_empty(const vpt_context_t *ctx)
 {
-    vpt_context_t  empty;
+    const char     *why;
+    vpt_context_t   empty;
 
     vpt_context_init(&empty);
 
-    return memcmp(ctx, &empty, sizeof(vpt_context_t)) == 0;
+    return ctx_eq(ctx, &empty, &why);
 }
 
 

@@ -11,6 +11,7 @@
 #include "vpt_test.h"
 #include "vpt_fixture.h"
 #include "vpt_render.h"
+#include "vpt_render_ctx.h"
 
 
 #define XSS  "<script>alert(1)</script>"
@@ -52,6 +53,8 @@ render(const vpt_offer_t *o, const vpt_context_t *ctx,
     n = vpt_render(out, o, ctx, vars);
 
     VPT_CHECK_MSG(n == size, "size %zu, wrote %zu", size, n);
+    VPT_CHECK_MSG(n <= vpt_render_max(o, vars), "wrote %zu, bound %zu", n,
+                  vpt_render_max(o, vars));
     VPT_CHECK(out[size] == '#');
     out[n] = '\0';
 
@@ -473,10 +476,82 @@ VPT_TEST(render_size_is_exact_for_any_context)
         buf = malloc(size ? size : 1);
         n = vpt_render(buf, &o, &ctx, &vars);
         bad += (n != size);
+        bad += (n > vpt_render_max(&o, &vars));
         free(buf);
     }
 
     VPT_CHECK_MSG(bad == 0, "%zu sizes differ", bad);
+}
+
+
+/*
+ * The bound a render buffer is sized by, at its tightest: 256-byte values
+ * (the longest shown) of bytes each escaped to six in HTML, in a script
+ * string and in a URL, and a beacon of long ids needing %XX throughout
+ */
+VPT_TEST(render_bound_holds_for_the_longest_values)
+{
+    char               quotes[256], ctl[256], id[200], sig[200];
+    size_t             k, n, max;
+    vpt_offer_t        o;
+    vpt_context_t      ctx;
+    vpt_render_vars_t  vars;
+    unsigned char      esc[8];
+
+    static const char  *markups[] = {
+        "<p title=\"{{user.id}}\">{{intent}}{{device}}</p>",
+        "<script>var a = \"{{user.id}}{{intent}}\";</script>",
+        "<a href=\"https://x.test/?q={{user.id}}&b={{beacon}}\">x</a>",
+        "<a href=\"/vpt/accept?{{beacon}}\">{{beacon}}</a>",
+        "<script>var b = \"{{beacon}}\";</script>"
+    };
+
+    memset(quotes, '"', sizeof(quotes));
+    memset(ctl, '\x01', sizeof(ctl));
+    memset(id, ' ', sizeof(id));
+    memset(sig, '/', sizeof(sig));
+
+    vpt_context_init(&ctx);
+    ctx.user_id.data = quotes;
+    ctx.user_id.len = sizeof(quotes);
+    ctx.intent.data = ctl;
+    ctx.intent.len = sizeof(ctl);
+    ctx.device.data = quotes;
+    ctx.device.len = sizeof(quotes);
+
+    vars.decision.data = id;
+    vars.decision.len = sizeof(id);
+    vars.experiment.data = id;
+    vars.experiment.len = sizeof(id);
+    vars.signature.data = sig;
+    vars.signature.len = sizeof(sig);
+    vars.placement.data = id;
+    vars.placement.len = sizeof(id);
+    vars.preview = 1;
+
+    for (k = 0; k < sizeof(markups) / sizeof(markups[0]); k++) {
+        markup_offer(&o, "o1", markups[k]);
+        o.id.data = id;
+        o.id.len = sizeof(id);
+
+        /* as the catalog loads it, and as rendered without its escapes */
+        max = vpt_render_max(&o, &vars);
+        n = vpt_render_size(&o, &ctx, &vars);
+        VPT_CHECK_MSG(n <= max, "markup %zu: %zu bytes, bound %zu", k, n,
+                      max);
+
+        o.nescapes = vpt_render_placeholders(o.markup);
+        VPT_CHECK(o.nescapes <= sizeof(esc));
+        VPT_CHECK(vpt_render_escapes(o.markup, esc, o.nescapes, NULL, 0)
+                  == VPT_OK);
+        o.escapes = esc;
+
+        max = vpt_render_max(&o, &vars);
+        n = vpt_render_size(&o, &ctx, &vars);
+        VPT_CHECK_MSG(n <= max, "markup %zu: %zu bytes, bound %zu", k, n,
+                      max);
+        VPT_CHECK_MSG(n > 256, "markup %zu: %zu bytes", k, n);
+    }
 }
 
 
@@ -527,6 +602,7 @@ main(void)
     VPT_RUN(braces_that_are_not_placeholders_stay);
     VPT_RUN(check_names_unknown_and_unclosed_placeholders);
     VPT_RUN(render_size_is_exact_for_any_context);
+    VPT_RUN(render_bound_holds_for_the_longest_values);
     VPT_RUN(demo_catalog_markup_renders_with_its_beacon);
 
     return VPT_DONE();

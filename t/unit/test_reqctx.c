@@ -200,6 +200,45 @@ VPT_TEST(real_user_agents_get_their_device_class)
 }
 
 
+/*
+ * Classified User-Agents are kept for the same bytes only: every case
+ * again, in both orders, after the others have filled the slots, and
+ * each cut short by a byte (a prefix is another string)
+ */
+VPT_TEST(a_user_agent_seen_before_gets_the_same_class)
+{
+    size_t        i, k, n, len;
+    vpt_device_e  d;
+
+    n = sizeof(ua_cases) / sizeof(ua_cases[0]);
+
+    for (k = 0; k < 2 * n; k++) {
+        i = (k < n) ? k : 2 * n - 1 - k;
+        d = device(ua_cases[i].ua, strlen(ua_cases[i].ua));
+
+        VPT_CHECK_MSG(d == ua_cases[i].want, "\"%.60s\": %s, want %s",
+                      ua_cases[i].ua, vpt_device_name(d),
+                      vpt_device_name(ua_cases[i].want));
+    }
+
+    /* "...Googlebot/2.1" cut to "...Googlebo" is no bot */
+    for (i = 0; i < n; i++) {
+        len = strlen(ua_cases[i].ua);
+
+        if (len < 2) {
+            continue;
+        }
+
+        (void) device(ua_cases[i].ua, len);
+        d = device(ua_cases[i].ua, len - 1);
+
+        VPT_CHECK_MSG(d == vpt_reqctx_device_scan(ua_cases[i].ua, len - 1),
+                      "\"%.60s\" less its last byte: %s", ua_cases[i].ua,
+                      vpt_device_name(d));
+    }
+}
+
+
 VPT_TEST(only_the_first_512_bytes_of_a_user_agent_are_read)
 {
     char    ua[2048];
@@ -503,6 +542,7 @@ int
 main(void)
 {
     VPT_RUN(real_user_agents_get_their_device_class);
+    VPT_RUN(a_user_agent_seen_before_gets_the_same_class);
     VPT_RUN(only_the_first_512_bytes_of_a_user_agent_are_read);
     VPT_RUN(device_and_referrer_names);
     VPT_RUN(referrers_by_built_in_host_lists);
