@@ -126,11 +126,12 @@ $(BUILD)/tools/%: tools/%.c $(TOOLS_OBJS) $(CORE_OBJS) $(TOOLS_HDRS) \
 	    $(CORE_OBJS) $(CORE_LIBS) -lz
 
 # vpt-forget talks to Redis itself (hiredis's synchronous API: fine in a
-# tool, never in nginx); of the core it needs only the cluster's keys
-$(BUILD)/tools/vpt-forget: tools/vpt-forget.c src/vpt_version.h \
-                           src/vpt_cluster.c src/vpt_cluster.h src/vpt_core.h
+# tool, never in nginx)
+$(BUILD)/tools/vpt-forget: tools/vpt-forget.c $(TOOLS_OBJS) $(CORE_OBJS) \
+                           $(TOOLS_HDRS) $(CORE_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -Isrc -o $@ $< src/vpt_cluster.c -lhiredis
+	$(CC) $(CFLAGS) $(WARN) -Isrc -Itools/lib -o $@ $< $(TOOLS_OBJS) \
+	    $(CORE_OBJS) $(CORE_LIBS) -lz -lhiredis
 
 # the request context's and the signer's cost per call, for the README
 $(BUILD)/bench/bench-reqctx: bench/bench-reqctx.c $(CORE_SRCS) $(CORE_HDRS)

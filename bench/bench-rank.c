@@ -4,8 +4,10 @@
  * Micro-benchmark of the ranker: catalogs of 100, 1,000 and 10,000 offers
  * with varied rules and features, a random FM model (k = 8) over every
  * feature they and the shoppers have, 200 varied shoppers; prints the
- * median cost of one decision per catalog size, with priors only and with
- * the model.
+ * median cost of one decision per catalog size, with priors only, with
+ * the model, and with the model plus NTREES boosted trees of depth 4 on
+ * the shopper's side (as many as vpt-train writes at most), which nginx
+ * walks once per request.
  *
  *   bench/bench-rank [runs]       (builds build/bench/bench-rank first)
  */
@@ -24,6 +26,8 @@
 #define NCATS    40
 #define NSKUS    400
 #define RUN_NS   40000000.0      /* each timed run lasts about 40 ms */
+#define NTREES   100
+#define NPOOL    256
 
 
 static const char  *devices[] = { "mobile", "desktop", "tablet" };
@@ -380,6 +384,39 @@ set_add(set_t *set, uint64_t h)
 }
 
 
+static char    pool[NPOOL][64];     /* shopper categories for the trees */
+static size_t  npool;
+
+
+/* full binary trees of depth 4, nodes in breadth-first order */
+static void
+trees_add(buf_t *b)
+{
+    size_t  t, i;
+
+    buf_printf(b, ",\"trees\":[");
+
+    for (t = 0; t < NTREES; t++) {
+        buf_printf(b, "%s[", t ? "," : "");
+
+        for (i = 0; i < 31; i++) {
+            if (i < 15) {
+                buf_printf(b, "%s{\"feature\":\"%s\",\"yes\":%zu,"
+                           "\"no\":%zu}", i ? "," : "", pool[rnd(npool)],
+                           2 * i + 1, 2 * i + 2);
+            } else {
+                buf_printf(b, ",{\"leaf\":%.6f}",
+                           vpt_rand_unit(&rng) * 0.2 - 0.1);
+            }
+        }
+
+        buf_printf(b, "]");
+    }
+
+    buf_printf(b, "]");
+}
+
+
 static void
 model_add(buf_t *b, set_t *seen, const vpt_feat_t *f, size_t n)
 {
@@ -393,6 +430,15 @@ model_add(buf_t *b, set_t *seen, const vpt_feat_t *f, size_t n)
         }
 
         vpt_feat_text(&f[i], name, sizeof(name));
+
+        if (!f[i].is_num && npool < NPOOL && strlen(name) < 64
+            && strncmp(name, "offer=", 6) != 0
+            && strncmp(name, "kind=", 5) != 0
+            && strncmp(name, "advertiser=", 11) != 0
+            && strncmp(name, "of:", 3) != 0)
+        {
+            memcpy(pool[npool++], name, strlen(name) + 1);
+        }
 
         buf_printf(b, "%s\"%s\":[%.6f", seen->n == 1 ? "" : ",", name,
                    vpt_rand_unit(&rng) * 0.6 - 0.3);
@@ -497,7 +543,8 @@ int
 main(int argc, char **argv)
 {
     char             err[VPT_ERRLEN];
-    double           ns_prior, ns_model, elig, sink;
+    double           ns_prior, ns_model, ns_trees, elig, sink;
+    size_t           mark;
     size_t           sizes[] = { 100, 1000, 10000 };
     size_t           s, i, n, runs;
     buf_t            b;
@@ -530,8 +577,8 @@ main(int argc, char **argv)
 
     printf("ranker: %d shoppers, k = %d, median of %zu runs, ns per "
            "decision\n", NCTX, K, runs);
-    printf("%8s %10s %12s %12s %12s\n", "offers", "eligible", "priors",
-           "model", "model/offer");
+    printf("%8s %10s %12s %12s %12s %12s %12s\n", "offers", "eligible",
+           "priors", "model", "model/offer", "+trees", "+trees/offer");
 
     for (s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
         bc = make_catalog(sizes[s]);
@@ -558,8 +605,30 @@ main(int argc, char **argv)
             model_add(&b, &seen, f, n);
         }
 
-        buf_printf(&b, "}}");
+        buf_printf(&b, "}");
+        mark = b.len;
+        buf_printf(&b, "}");
         free(seen.hash);
+
+        m = vpt_model_parse(b.data, b.len, "bench", err, sizeof(err));
+        if (m == NULL) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+
+        r = vpt_ranker_create(c, NULL, err, sizeof(err));
+        ns_prior = bench(r, ctx, runs, &elig, &sink);
+        vpt_ranker_free(r);
+
+        r = vpt_ranker_create(c, m, err, sizeof(err));
+        ns_model = bench(r, ctx, runs, &elig, &sink);
+        vpt_ranker_free(r);
+        vpt_model_free(m);
+
+        /* the same model with trees */
+        b.len = mark;
+        trees_add(&b);
+        buf_printf(&b, "}");
 
         m = vpt_model_parse(b.data, b.len, "bench", err, sizeof(err));
         if (m == NULL) {
@@ -569,16 +638,13 @@ main(int argc, char **argv)
 
         free(b.data);
 
-        r = vpt_ranker_create(c, NULL, err, sizeof(err));
-        ns_prior = bench(r, ctx, runs, &elig, &sink);
-        vpt_ranker_free(r);
-
         r = vpt_ranker_create(c, m, err, sizeof(err));
-        ns_model = bench(r, ctx, runs, &elig, &sink);
+        ns_trees = bench(r, ctx, runs, &elig, &sink);
         vpt_ranker_free(r);
 
-        printf("%8zu %10.1f %12.0f %12.0f %12.2f\n", c->n, elig, ns_prior,
-               ns_model, ns_model / (double) c->n);
+        printf("%8zu %10.1f %12.0f %12.0f %12.2f %12.0f %12.2f\n", c->n,
+               elig, ns_prior, ns_model, ns_model / (double) c->n,
+               ns_trees, ns_trees / (double) c->n);
 
         vpt_model_free(m);
         free_catalog(bc);

@@ -303,7 +303,7 @@ typedef enum {
  * Who calls whom, one way only (a file calls only those listed before
  * it, never one after it):
  *
- *   log, secret, store (-> redis), spend, advertiser, outcome, shopper,
+ *   shm, log, secret, store (-> redis), spend, advertiser, outcome, shopper,
  *   decision, request, body filter, header filter (it starts the body
  *   filter), beacon, conversion, variables, stats (-> status page)
  *
@@ -312,6 +312,21 @@ typedef enum {
  * registers ctx->resume; the request wakes it without knowing who it is.
  */
 
+/*
+ * ngx_vpt_shm.c: a shared zone of a fixed size that a reload finds again;
+ * its struct begins with this head, so a struct laid out by another build
+ * of the module is not read as this one's
+ */
+typedef struct {
+    ngx_uint_t                version;
+    size_t                    size;          /* of the whole struct */
+} ngx_http_vpt_shm_head_t;
+
+ngx_shm_zone_t *ngx_http_vpt_shm_add(ngx_conf_t *cf, ngx_str_t *name,
+    size_t size, ngx_shm_zone_init_pt init, void *data);
+void *ngx_http_vpt_shm_struct(ngx_shm_zone_t *shm_zone, void *data,
+    ngx_uint_t version, size_t size);
+
 /* ngx_vpt_log.c: shoppers' bytes in log lines, and how often */
 size_t ngx_http_vpt_log_escape(u_char *dst, u_char *src, size_t len);
 ngx_uint_t ngx_http_vpt_log_allowed(ngx_vpt_log_kind_e kind,
@@ -319,7 +334,7 @@ ngx_uint_t ngx_http_vpt_log_allowed(ngx_vpt_log_kind_e kind,
 
 /*
  * ngx_vpt_secret.c: vpt_secret and vpt_conversion_key (secrets read from
- * files), the accept links' signatures
+ * files), the accept links' signatures; the same keys sign previews
  */
 char *ngx_http_vpt_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_vpt_conversion_key(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -370,9 +385,6 @@ char *ngx_http_vpt_shopper_merge(ngx_conf_t *cf,
 ngx_uint_t ngx_http_vpt_consent(ngx_http_request_t *r,
     ngx_http_vpt_loc_conf_t *vlcf);
 void ngx_http_vpt_shopper_start(ngx_http_vpt_ctx_t *ctx);
-
-/* ngx_vpt_secret.c: vpt_secret, the keys of signed previews */
-char *ngx_http_vpt_secret(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_vpt_decision.c: the ranker's choice, its markup */
 void ngx_http_vpt_decide(ngx_http_vpt_ctx_t *ctx);

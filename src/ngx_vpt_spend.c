@@ -89,9 +89,7 @@ static ngx_str_t  ngx_http_vpt_spend_zone_name = {
 ngx_int_t
 ngx_http_vpt_init_spend(ngx_conf_t *cf)
 {
-    size_t                     size;
     ngx_uint_t                 i;
-    ngx_shm_zone_t            *shm_zone;
     ngx_vpt_spend_conf_t      *conf;
     ngx_http_vpt_main_conf_t  *vmcf;
 
@@ -133,24 +131,14 @@ ngx_http_vpt_init_spend(ngx_conf_t *cf)
     }
 
     /* a fixed size: a reload finds the zone again */
-    size = ngx_align(sizeof(ngx_vpt_spend_shm_t), ngx_pagesize)
-           + 8 * ngx_pagesize;
-
-    shm_zone = ngx_shared_memory_add(cf, &ngx_http_vpt_spend_zone_name,
-                                     size, &ngx_http_vpt_module);
-    if (shm_zone == NULL) {
+    if (ngx_http_vpt_shm_add(cf, &ngx_http_vpt_spend_zone_name,
+                             sizeof(ngx_vpt_spend_shm_t),
+                             ngx_http_vpt_spend_init_zone, conf)
+        == NULL)
+    {
         return NGX_ERROR;
     }
 
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "shared memory zone \"%V\" is already used",
-                           &ngx_http_vpt_spend_zone_name);
-        return NGX_ERROR;
-    }
-
-    shm_zone->init = ngx_http_vpt_spend_init_zone;
-    shm_zone->data = conf;
     vmcf->spend = conf;
 
     return NGX_OK;
@@ -168,33 +156,14 @@ ngx_http_vpt_spend_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_vpt_spend_conf_t  *conf = shm_zone->data;
 
     ngx_uint_t               i, j, n;
-    ngx_slab_pool_t         *shpool;
     ngx_vpt_spend_shm_t     *sh;
     ngx_vpt_spend_slot_t    *s;
     const vpt_advertiser_t  *a;
 
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-    sh = data ? shpool->data : NULL;
-
-    if (sh != NULL && (sh->version != NGX_VPT_SPEND_VERSION
-                       || sh->size != sizeof(ngx_vpt_spend_shm_t)))
-    {
-        ngx_slab_free(shpool, sh);
-        sh = NULL;
-    }
-
+    sh = ngx_http_vpt_shm_struct(shm_zone, data, NGX_VPT_SPEND_VERSION,
+                                 sizeof(ngx_vpt_spend_shm_t));
     if (sh == NULL) {
-        sh = ngx_slab_calloc(shpool, sizeof(ngx_vpt_spend_shm_t));
-        if (sh == NULL) {
-            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                          "vpt: shared memory zone \"%V\" is too small",
-                          &shm_zone->shm.name);
-            return NGX_ERROR;
-        }
-
-        sh->version = NGX_VPT_SPEND_VERSION;
-        sh->size = sizeof(ngx_vpt_spend_shm_t);
-        shpool->data = sh;
+        return NGX_ERROR;
     }
 
     conf->sh = sh;

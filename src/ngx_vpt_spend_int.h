@@ -42,8 +42,7 @@ typedef struct {
 
 
 typedef struct {
-    ngx_uint_t                version;
-    size_t                    size;
+    ngx_http_vpt_shm_head_t   head;          /* first, for ngx_vpt_shm.c */
     ngx_uint_t                nslots;
     ngx_vpt_spend_slot_t      slots[NGX_VPT_SPEND_MAX];
 } ngx_vpt_spend_shm_t;

@@ -58,9 +58,7 @@ static int64_t  ngx_http_vpt_stats_bounds[NGX_VPT_STATS_BUCKETS - 1] = {
 ngx_int_t
 ngx_http_vpt_init_stats(ngx_conf_t *cf)
 {
-    size_t                       size;
     ngx_uint_t                   i;
-    ngx_shm_zone_t              *shm_zone;
     ngx_http_handler_pt         *h;
     ngx_http_core_main_conf_t   *cmcf;
     ngx_http_vpt_main_conf_t    *vmcf;
@@ -105,30 +103,14 @@ ngx_http_vpt_init_stats(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    /*
-     * A fixed size, whatever the catalog: a zone is reused on reload only
-     * when its size is unchanged.  The slab allocator takes a few pages of
-     * its own.
-     */
-
-    size = ngx_align(sizeof(ngx_http_vpt_stats_shm_t), ngx_pagesize)
-           + 8 * ngx_pagesize;
-
-    shm_zone = ngx_shared_memory_add(cf, &ngx_http_vpt_stats_zone_name,
-                                     size, &ngx_http_vpt_module);
-    if (shm_zone == NULL) {
+    /* a fixed size, whatever the catalog: a reload finds the zone again */
+    if (ngx_http_vpt_shm_add(cf, &ngx_http_vpt_stats_zone_name,
+                             sizeof(ngx_http_vpt_stats_shm_t),
+                             ngx_http_vpt_stats_init_zone, conf)
+        == NULL)
+    {
         return NGX_ERROR;
     }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "shared memory zone \"%V\" is already used",
-                           &ngx_http_vpt_stats_zone_name);
-        return NGX_ERROR;
-    }
-
-    shm_zone->init = ngx_http_vpt_stats_init_zone;
-    shm_zone->data = conf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
 
@@ -161,34 +143,14 @@ ngx_http_vpt_stats_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     size_t                        n;
     uint32_t                      j, spare;
     vpt_str_t                     id;
-    ngx_slab_pool_t              *shpool;
     vpt_offer_t                  *o;
     ngx_http_vpt_stats_shm_t    *sh;
     ngx_http_vpt_stats_offer_t  *slot;
 
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-    sh = data ? shpool->data : NULL;
-
-    if (sh != NULL && (sh->version != NGX_VPT_STATS_VERSION
-                       || sh->size != sizeof(ngx_http_vpt_stats_shm_t)))
-    {
-        /* laid out by another build of the module: start afresh */
-        ngx_slab_free(shpool, sh);
-        sh = NULL;
-    }
-
+    sh = ngx_http_vpt_shm_struct(shm_zone, data, NGX_VPT_STATS_VERSION,
+                                 sizeof(ngx_http_vpt_stats_shm_t));
     if (sh == NULL) {
-        sh = ngx_slab_calloc(shpool, sizeof(ngx_http_vpt_stats_shm_t));
-        if (sh == NULL) {
-            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                          "vpt: shared memory zone \"%V\" is too small",
-                          &shm_zone->shm.name);
-            return NGX_ERROR;
-        }
-
-        sh->version = NGX_VPT_STATS_VERSION;
-        sh->size = sizeof(ngx_http_vpt_stats_shm_t);
-        shpool->data = sh;
+        return NGX_ERROR;
     }
 
     conf->sh = sh;

@@ -73,8 +73,7 @@ typedef struct {
 /* the zone */
 
 typedef struct {
-    ngx_uint_t                  version;
-    size_t                      size;           /* of this struct */
+    ngx_http_vpt_shm_head_t     head;           /* first: ngx_vpt_shm.c */
     ngx_atomic_t                requests;
     ngx_atomic_t                outcomes[NGX_VPT_OUT_N];
     ngx_atomic_t                latency[NGX_VPT_STATS_BUCKETS];

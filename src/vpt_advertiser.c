@@ -26,7 +26,6 @@
 static int vpt_adv_parse(vpt_parse_t *p, size_t i, json_t *ja,
     vpt_advertiser_t *a);
 static int vpt_adv_budget(json_t *v, vpt_money_t *out);
-static int vpt_adv_strlist(vpt_parse_t *p, json_t *v, vpt_strlist_t *l);
 static void vpt_adv_error(vpt_parse_t *p, size_t i, vpt_str_t id,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -220,7 +219,7 @@ vpt_adv_parse(vpt_parse_t *p, size_t i, json_t *ja, vpt_advertiser_t *a)
             a->cap_per_shopper = (unsigned) json_integer_value(v);
 
         } else if (VPT_KEY("categories")) {
-            if (vpt_adv_strlist(p, v, &a->categories) != VPT_OK) {
+            if (vpt_catalog_strlist_parse(p, v, &a->categories) != VPT_OK) {
                 vpt_adv_error(p, i, a->id, "\"categories\": %s", p->why);
                 return VPT_ERROR;
             }
@@ -267,47 +266,6 @@ vpt_adv_budget(json_t *v, vpt_money_t *out)
     }
 
     *out = vpt_money(d);
-
-    return VPT_OK;
-}
-
-
-static int
-vpt_adv_strlist(vpt_parse_t *p, json_t *v, vpt_strlist_t *l)
-{
-    size_t   i;
-    json_t  *e;
-
-    if (!json_is_array(v) || json_array_size(v) == 0) {
-        snprintf(p->why, sizeof(p->why),
-                 "expected a non-empty array of strings");
-        return VPT_ERROR;
-    }
-
-    l->items = vpt_catalog_alloc(&p->arena,
-                                 json_array_size(v) * sizeof(vpt_str_t),
-                                 __alignof__(vpt_str_t));
-    if (l->items == NULL) {
-        snprintf(p->why, sizeof(p->why), "out of memory");
-        return VPT_ERROR;
-    }
-
-    json_array_foreach(v, i, e) {
-        if (!json_is_string(e) || json_string_length(e) == 0) {
-            snprintf(p->why, sizeof(p->why), "item %zu: expected a "
-                     "non-empty string", i);
-            return VPT_ERROR;
-        }
-
-        if (vpt_catalog_str(p, json_string_value(e), json_string_length(e),
-                            &l->items[i])
-            != VPT_OK)
-        {
-            return VPT_ERROR;
-        }
-
-        l->n = i + 1;
-    }
 
     return VPT_OK;
 }

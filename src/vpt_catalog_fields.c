@@ -22,7 +22,6 @@
 #define VPT_URL_MAX         2048    /* bytes of an offer url */
 
 
-static int vpt_list_parse(vpt_parse_t *p, json_t *v, vpt_strlist_t *l);
 static int vpt_pages_parse(vpt_parse_t *p, json_t *v, unsigned *pages);
 static int vpt_hours_parse(vpt_parse_t *p, json_t *v, uint32_t *mask);
 static int vpt_hour(json_t *v, int *hour);
@@ -181,7 +180,7 @@ vpt_catalog_field_parse(vpt_parse_t *p, const vpt_field_t *f, json_t *v,
         return vpt_pages_parse(p, v, (unsigned *) at);
 
     case VPT_FIELD_LIST:
-        return vpt_list_parse(p, v, (vpt_strlist_t *) at);
+        return vpt_catalog_strlist_parse(p, v, (vpt_strlist_t *) at);
 
     case VPT_FIELD_HOURS:
         return vpt_hours_parse(p, v, (uint32_t *) at);
@@ -268,8 +267,8 @@ vpt_catalog_id_parse(vpt_parse_t *p, json_t *v, vpt_str_t *id)
 }
 
 
-static int
-vpt_list_parse(vpt_parse_t *p, json_t *v, vpt_strlist_t *l)
+int
+vpt_catalog_strlist_parse(vpt_parse_t *p, json_t *v, vpt_strlist_t *l)
 {
     size_t   i, n;
     json_t  *e;

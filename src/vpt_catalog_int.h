@@ -70,6 +70,9 @@ int vpt_catalog_field_parse(vpt_parse_t *p, const vpt_field_t *f, json_t *v,
     vpt_offer_t *o);
 int vpt_catalog_id_parse(vpt_parse_t *p, json_t *v, vpt_str_t *id);
 
+/* a non-empty array of non-empty strings (an offer's or an advertiser's) */
+int vpt_catalog_strlist_parse(vpt_parse_t *p, json_t *v, vpt_strlist_t *l);
+
 /* size bytes at align in the arena, or NULL */
 void *vpt_catalog_alloc(vpt_arena_t *a, size_t size, size_t align);
 

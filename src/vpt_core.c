@@ -2,6 +2,8 @@
  * Copyright (C) ngx_vpt_module authors
  */
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "vpt_core.h"
@@ -183,4 +185,19 @@ vpt_show(char *buf, size_t size, const char *s, size_t len)
     buf[n] = '\0';
 
     return buf;
+}
+
+
+void
+vpt_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list  args;
+
+    if (err == NULL || errlen == 0) {
+        return;
+    }
+
+    va_start(args, fmt);
+    vsnprintf(err, errlen, fmt, args);
+    va_end(args);
 }

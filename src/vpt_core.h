@@ -70,6 +70,10 @@ char *vpt_printable(char *s);
 
 const char *vpt_show(char *buf, size_t size, const char *s, size_t len);
 
+/* a message into err (errlen bytes, cut to fit); nothing when err is NULL */
+void vpt_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* splitmix64: tiny, seedable, good enough for exploration draws */
 uint64_t vpt_rand_next(uint64_t *state);
 double vpt_rand_unit(uint64_t *state);    /* uniform in [0, 1) */

@@ -1,8 +1,11 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
+ * Just past 800 lines: the file's validation and its error messages are
+ * most of it, and they belong with the format they check.
+ *
  * The factorization machine: its file, its parameters and the reference
- * score.  Parameters are one flat float array, a row of k + 1 ([w, v1..vk])
+ * score (the shopper-side trees' part is vpt_trees.c's).  Parameters are one flat float array, a row of k + 1 ([w, v1..vk])
  * per feature; an open-addressing table (linear probing, load factor at
  * most 1/2) maps a feature's hash to its row.  A number's bins resolve,
  * when the file is read, to each bin's row, so scoring a number costs a
@@ -20,6 +23,7 @@
 #include <jansson.h>
 
 #include "vpt_model.h"
+#include "vpt_trees.h"
 
 
 #define VPT_MODEL_EMPTY  0xffffffffu
@@ -46,6 +50,7 @@ struct vpt_model_s {
     size_t              nbins;
     vpt_model_value_t  *values;    /* sorted by hash */
     size_t              nvalues;
+    vpt_trees_t        *trees;     /* NULL: none */
     unsigned     k;
     double       bias;
     size_t       n;          /* features */
@@ -182,6 +187,7 @@ vpt_model_free(vpt_model_t *m)
 
     free(m->bins);
     free(m->values);
+    vpt_trees_free(m->trees);
     free(m->params);
     free(m->keys);
     free(m->rows);
@@ -314,7 +320,7 @@ vpt_model_logit(const vpt_model_t *m, const vpt_feat_t *f, size_t n)
     const float  *p, *rows[VPT_MODEL_MAX_LEVELS];
 
     k = m->k;
-    logit = m->bias;
+    logit = m->bias + vpt_trees_score(m->trees, f, n);
 
     for (j = 0; j < k; j++) {
         sum[j] = 0;
@@ -344,6 +350,20 @@ vpt_model_logit(const vpt_model_t *m, const vpt_feat_t *f, size_t n)
 
 
 double
+vpt_model_trees(const vpt_model_t *m, const vpt_feat_t *f, size_t n)
+{
+    return vpt_trees_score(m->trees, f, n);
+}
+
+
+size_t
+vpt_model_ntrees(const vpt_model_t *m)
+{
+    return vpt_trees_count(m->trees);
+}
+
+
+double
 vpt_sigmoid(double x)
 {
     double  e;
@@ -363,7 +383,7 @@ vpt_model_read(vpt_model_t *m, json_t *root, const char *name, char *err,
     size_t errlen)
 {
     size_t       cap, row, n;
-    json_t      *v, *format, *k, *bias, *features, *bins, *values;
+    json_t      *v, *format, *k, *bias, *features, *bins, *values, *trees;
     json_int_t   kv;
     const char  *key;
 
@@ -372,7 +392,7 @@ vpt_model_read(vpt_model_t *m, json_t *root, const char *name, char *err,
         return VPT_ERROR;
     }
 
-    format = k = bias = features = bins = values = NULL;
+    format = k = bias = features = bins = values = trees = NULL;
 
     json_object_foreach(root, key, v) {
         if (strcmp(key, "format") == 0) {
@@ -392,6 +412,9 @@ vpt_model_read(vpt_model_t *m, json_t *root, const char *name, char *err,
 
         } else if (strcmp(key, "values") == 0) {
             values = v;
+
+        } else if (strcmp(key, "trees") == 0) {
+            trees = v;
 
         } else if (strcmp(key, "meta") == 0) {
             if (!json_is_object(v)) {
@@ -482,6 +505,13 @@ vpt_model_read(vpt_model_t *m, json_t *root, const char *name, char *err,
         && vpt_model_read_values(m, values, name, err, errlen) != VPT_OK)
     {
         return VPT_ERROR;
+    }
+
+    if (trees != NULL) {
+        m->trees = vpt_trees_parse(trees, name, err, errlen);
+        if (m->trees == NULL) {
+            return VPT_ERROR;
+        }
     }
 
     return VPT_OK;

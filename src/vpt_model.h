@@ -26,6 +26,9 @@
  * "values" (optional): an offer id's value per accept as learned from the
  * log (a finite number >= 0); the ranker uses it instead of the catalog's
  * "value".  Ids the catalog does not have are ignored.
+ *
+ * "trees" (optional): boosted trees over the shopper's features whose
+ * leaves add to the logit (vpt_trees.h for their form).
  */
 
 #ifndef VPT_MODEL_H
@@ -67,7 +70,7 @@ double vpt_model_value(const vpt_model_t *m, vpt_str_t offer_id);
 
 /*
  * The FM's raw score (logit) of a feature set, and the probability:
- *   bias + sum_i w_i + 1/2 sum_f [(sum_i v_if)^2 - sum_i v_if^2]
+ *   bias + trees + sum_i w_i + 1/2 sum_f [(sum_i v_if)^2 - sum_i v_if^2]
  * over the rows of every feature (vpt_model_rows()).
  * Every listed feature has value 1: a hash listed twice counts twice
  * (its w twice, and its v paired with itself once).  Cheap paths (per
@@ -75,6 +78,13 @@ double vpt_model_value(const vpt_model_t *m, vpt_str_t offer_id);
  * implementation tools and tests compare against.
  */
 double vpt_model_logit(const vpt_model_t *m, const vpt_feat_t *f, size_t n);
+
+/*
+ * The trees' part of that logit (0 without "trees"): the ranker adds it
+ * once per request, as the trees test only the shopper's features.
+ */
+double vpt_model_trees(const vpt_model_t *m, const vpt_feat_t *f, size_t n);
+size_t vpt_model_ntrees(const vpt_model_t *m);
 double vpt_sigmoid(double x);
 
 

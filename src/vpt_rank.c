@@ -7,12 +7,13 @@
  * record (its numeric rules and values), a short program of its rules on
  * strings, and the offer's side of the factorization machine:
  *
- *   logit = bias + lin_s + pair_s + lin_o + pair_o + <S, O>
+ *   logit = bias + trees_s + lin_s + pair_s + lin_o + pair_o + <S, O>
  *
  * where lin is the sum of the features' w, pair is the FM's pairwise term
- * within one side, and S, O are the sums of the v vectors of the shopper's
- * and the offer's features.  The shopper's side is computed once per
- * decision, so an offer costs its rules and one k-dot product.
+ * within one side, S, O are the sums of the v vectors of the shopper's
+ * and the offer's features, and trees_s the model's shopper-side trees
+ * (vpt_trees.h).  The shopper's side is computed once per decision, so an
+ * offer costs its rules and one k-dot product.
  *
  * Strings become ids.  Two dictionaries hold every string the offers'
  * rules name: one for SKUs and categories (exact bytes), one for devices,
@@ -1103,7 +1104,11 @@ vpt_rules_strings(const vpt_shopper_t *s, const uint32_t *p, unsigned has)
 }
 
 
-/* bias + lin_s + pair_s; S = the sum of the shopper's v vectors */
+/*
+ * bias + trees + lin_s + pair_s; S = the sum of the shopper's v vectors.
+ * The trees test shopper features only (the trainer grows them so); an
+ * offer's features would not reach them here.
+ */
 
 static double
 vpt_shopper_fm(const vpt_ranker_t *r, const vpt_context_t *ctx,
@@ -1118,7 +1123,7 @@ vpt_shopper_fm(const vpt_ranker_t *r, const vpt_context_t *ctx,
     k = r->k;
     n = vpt_features_shopper(ctx, page, hour, f, VPT_MAX_FEATURES);
 
-    sbase = vpt_model_bias(r->model);
+    sbase = vpt_model_bias(r->model) + vpt_model_trees(r->model, f, n);
     sq = 0;
 
     for (x = 0; x < k; x++) {

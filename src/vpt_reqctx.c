@@ -14,7 +14,6 @@
  * tables, data kept beside the two scanners that read them.
  */
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,8 +93,6 @@ static size_t vpt_ref_host(const char *url, size_t len, char *host);
 static size_t vpt_ref_host_chars(const char *s, size_t len, char *out);
 static int vpt_ref_sld(const char *s, size_t len);
 static size_t vpt_ref_strip_www(const char *s, size_t len);
-static void vpt_reqctx_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 
 #define T(s, what)  { s, sizeof(s) - 1, what }
@@ -513,8 +510,8 @@ vpt_ref_hosts_add(vpt_ref_hosts_t *hosts, vpt_referrer_e cls,
         && cls != VPT_REF_EMAIL && cls != VPT_REF_INTERNAL
         && cls != VPT_REF_OTHER)
     {
-        vpt_reqctx_err(err, errlen, "the class is not one of search, "
-                       "social, email, internal, other");
+        vpt_err(err, errlen, "the class is not one of search, "
+                "social, email, internal, other");
         return VPT_ERROR;
     }
 
@@ -537,9 +534,9 @@ vpt_ref_hosts_add(vpt_ref_hosts_t *hosts, vpt_referrer_e cls,
     n = vpt_ref_host_chars(host, len, buf);
 
     if (n == 0 || n != len || (wild && memchr(buf, '.', n) != NULL)) {
-        vpt_reqctx_err(err, errlen, "\"%.*s\" is not a host name (such as "
-                       "example.com or name.*)",
-                       (int) (len < 64 ? len : 64), host);
+        vpt_err(err, errlen, "\"%.*s\" is not a host name (such as "
+                "example.com or name.*)",
+                (int) (len < 64 ? len : 64), host);
         return VPT_ERROR;
     }
 
@@ -549,14 +546,14 @@ vpt_ref_hosts_add(vpt_ref_hosts_t *hosts, vpt_referrer_e cls,
     }
 
     if (hosts->n >= VPT_REQCTX_HOSTS_MAX) {
-        vpt_reqctx_err(err, errlen, "more than %d referrer hosts",
-                       VPT_REQCTX_HOSTS_MAX);
+        vpt_err(err, errlen, "more than %d referrer hosts",
+                VPT_REQCTX_HOSTS_MAX);
         return VPT_ERROR;
     }
 
     key = malloc(n);
     if (key == NULL) {
-        vpt_reqctx_err(err, errlen, "out of memory");
+        vpt_err(err, errlen, "out of memory");
         return VPT_ERROR;
     }
 
@@ -564,7 +561,7 @@ vpt_ref_hosts_add(vpt_ref_hosts_t *hosts, vpt_referrer_e cls,
 
     if (vpt_ref_add(hosts, cls, key, n, wild, 1) != VPT_OK) {
         free(key);
-        vpt_reqctx_err(err, errlen, "out of memory");
+        vpt_err(err, errlen, "out of memory");
         return VPT_ERROR;
     }
 
@@ -1038,19 +1035,4 @@ static size_t
 vpt_ref_strip_www(const char *s, size_t len)
 {
     return (len > 4 && memcmp(s, "www.", 4) == 0) ? 4 : 0;
-}
-
-
-static void
-vpt_reqctx_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
 }

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,8 +57,6 @@ static int vpt_sign_is_value(const char *s, size_t len);
 static vpt_sign_rc_e vpt_sign_check(const vpt_sign_keys_t *keys,
     const vpt_sign_msg_t *m, const char *mac, int64_t expires, int64_t now,
     vpt_sign_check_t *res);
-static void vpt_sign_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 
 static const char  vpt_sign_b64[] =
@@ -120,27 +117,27 @@ vpt_sign_keys_add(vpt_sign_keys_t *keys, const void *secret, size_t len,
     EVP_MAC_CTX  *ctx;
 
     if (keys->n == VPT_SIGN_KEYS_MAX) {
-        vpt_sign_err(err, errlen, "more than %d secrets",
-                     VPT_SIGN_KEYS_MAX);
+        vpt_err(err, errlen, "more than %d secrets",
+                VPT_SIGN_KEYS_MAX);
         return VPT_ERROR;
     }
 
     if (len < VPT_SIGN_SECRET_MIN) {
-        vpt_sign_err(err, errlen, "the secret has %zu bytes, at least %d "
-                     "are needed (e.g. head -c 48 /dev/urandom | base64)",
-                     len, VPT_SIGN_SECRET_MIN);
+        vpt_err(err, errlen, "the secret has %zu bytes, at least %d "
+                "are needed (e.g. head -c 48 /dev/urandom | base64)",
+                len, VPT_SIGN_SECRET_MIN);
         return VPT_ERROR;
     }
 
     if (len > VPT_SIGN_SECRET_MAX) {
-        vpt_sign_err(err, errlen, "the secret has more than %d bytes",
-                     VPT_SIGN_SECRET_MAX);
+        vpt_err(err, errlen, "the secret has more than %d bytes",
+                VPT_SIGN_SECRET_MAX);
         return VPT_ERROR;
     }
 
     ctx = EVP_MAC_CTX_new(keys->mac);
     if (ctx == NULL) {
-        vpt_sign_err(err, errlen, "libcrypto: EVP_MAC_CTX_new() failed");
+        vpt_err(err, errlen, "libcrypto: EVP_MAC_CTX_new() failed");
         return VPT_ERROR;
     }
 
@@ -150,7 +147,7 @@ vpt_sign_keys_add(vpt_sign_keys_t *keys, const void *secret, size_t len,
 
     if (!EVP_MAC_init(ctx, secret, len, params)) {
         EVP_MAC_CTX_free(ctx);
-        vpt_sign_err(err, errlen, "libcrypto: HMAC-SHA256 refused the key");
+        vpt_err(err, errlen, "libcrypto: HMAC-SHA256 refused the key");
         return VPT_ERROR;
     }
 
@@ -175,13 +172,13 @@ vpt_sign_keys_load(vpt_sign_keys_t *keys, const char *path, char *err,
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1) {
-        vpt_sign_err(err, errlen, "%s: %s", path, strerror(errno));
+        vpt_err(err, errlen, "%s: %s", path, strerror(errno));
         return VPT_ERROR;
     }
 
     if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
         close(fd);
-        vpt_sign_err(err, errlen, "%s: not a regular file", path);
+        vpt_err(err, errlen, "%s: not a regular file", path);
         return VPT_ERROR;
     }
 
@@ -195,7 +192,7 @@ vpt_sign_keys_load(vpt_sign_keys_t *keys, const char *path, char *err,
         }
 
         if (n == -1) {
-            vpt_sign_err(err, errlen, "%s: %s", path, strerror(errno));
+            vpt_err(err, errlen, "%s: %s", path, strerror(errno));
             close(fd);
             OPENSSL_cleanse(buf, sizeof(buf));
             return VPT_ERROR;
@@ -219,7 +216,7 @@ vpt_sign_keys_load(vpt_sign_keys_t *keys, const char *path, char *err,
     }
 
     if (len == 0) {
-        vpt_sign_err(err, errlen, "%s: empty", path);
+        vpt_err(err, errlen, "%s: empty", path);
         return VPT_ERROR;
     }
 
@@ -227,7 +224,7 @@ vpt_sign_keys_load(vpt_sign_keys_t *keys, const char *path, char *err,
     OPENSSL_cleanse(buf, sizeof(buf));
 
     if (rc != VPT_OK) {
-        vpt_sign_err(err, errlen, "%s: %s", path, e);
+        vpt_err(err, errlen, "%s: %s", path, e);
     }
 
     return rc;
@@ -709,19 +706,4 @@ vpt_sign_is_value(const char *s, size_t len)
     }
 
     return 1;
-}
-
-
-static void
-vpt_sign_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
 }

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,8 +71,6 @@ static int vpt_tz_leap(int64_t y);
 static int vpt_tz_year_of(int64_t t);
 static uint32_t vpt_tz_be32(const unsigned char *p);
 static int64_t vpt_tz_be64(const unsigned char *p);
-static void vpt_tz_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 
 static const char  *vpt_tz_weekdays[7] = {
@@ -94,8 +91,8 @@ vpt_tz_load(const char *name, const char *dir, char *err, size_t errlen)
 
     } else {
         if (!vpt_tz_name_ok(name)) {
-            vpt_tz_err(err, errlen, "\"%.64s\" is not an IANA time zone "
-                       "name (such as Europe/Berlin)", name);
+            vpt_err(err, errlen, "\"%.64s\" is not an IANA time zone "
+                    "name (such as Europe/Berlin)", name);
             return NULL;
         }
 
@@ -110,7 +107,7 @@ vpt_tz_load(const char *name, const char *dir, char *err, size_t errlen)
     free(data);
 
     if (tz == NULL) {
-        vpt_tz_err(err, errlen, "%s: %s", path, e);
+        vpt_err(err, errlen, "%s: %s", path, e);
     }
 
     return tz;
@@ -131,7 +128,7 @@ vpt_tz_parse(const void *data, size_t len, char *err, size_t errlen)
     p = data;
 
     if (len < 44 || memcmp(p, "TZif", 4) != 0) {
-        vpt_tz_err(err, errlen, "not a TZif file");
+        vpt_err(err, errlen, "not a TZif file");
         return NULL;
     }
 
@@ -149,7 +146,7 @@ vpt_tz_parse(const void *data, size_t len, char *err, size_t errlen)
         if (timecnt > len || typecnt > VPT_TZ_TYPES_MAX || charcnt > len
             || leapcnt > len || isstdcnt > len || isutcnt > len)
         {
-            vpt_tz_err(err, errlen, "counts beyond the file's end");
+            vpt_err(err, errlen, "counts beyond the file's end");
             return NULL;
         }
 
@@ -157,7 +154,7 @@ vpt_tz_parse(const void *data, size_t len, char *err, size_t errlen)
                + leapcnt * (tsize + 4) + isstdcnt + isutcnt;
 
         if (body > len - 44) {
-            vpt_tz_err(err, errlen, "truncated");
+            vpt_err(err, errlen, "truncated");
             return NULL;
         }
 
@@ -170,7 +167,7 @@ vpt_tz_parse(const void *data, size_t len, char *err, size_t errlen)
         p += 44 + body;
 
         if (len < 44 || memcmp(p, "TZif", 4) != 0) {
-            vpt_tz_err(err, errlen, "no second header");
+            vpt_err(err, errlen, "no second header");
             return NULL;
         }
 
@@ -178,15 +175,15 @@ vpt_tz_parse(const void *data, size_t len, char *err, size_t errlen)
     }
 
     if (leapcnt) {
-        vpt_tz_err(err, errlen, "leap seconds (a \"right/\" zone?) are not "
-                   "supported");
+        vpt_err(err, errlen, "leap seconds (a \"right/\" zone?) are not "
+                "supported");
         return NULL;
     }
 
     if (typecnt == 0 || (isstdcnt && isstdcnt != typecnt)
         || (isutcnt && isutcnt != typecnt))
     {
-        vpt_tz_err(err, errlen, "inconsistent counts");
+        vpt_err(err, errlen, "inconsistent counts");
         return NULL;
     }
 
@@ -198,7 +195,7 @@ vpt_tz_parse(const void *data, size_t len, char *err, size_t errlen)
         off = (int32_t) vpt_tz_be32(types + 6 * i);
 
         if (off < -VPT_TZ_OFF_MAX || off > VPT_TZ_OFF_MAX) {
-            vpt_tz_err(err, errlen, "an offset beyond 26 hours");
+            vpt_err(err, errlen, "an offset beyond 26 hours");
             return NULL;
         }
 
@@ -207,7 +204,7 @@ vpt_tz_parse(const void *data, size_t len, char *err, size_t errlen)
 
     tz = calloc(1, sizeof(vpt_tz_t));
     if (tz == NULL) {
-        vpt_tz_err(err, errlen, "out of memory");
+        vpt_err(err, errlen, "out of memory");
         return NULL;
     }
 
@@ -222,14 +219,14 @@ vpt_tz_parse(const void *data, size_t len, char *err, size_t errlen)
 
         if (idx[i] >= typecnt || at <= prev) {
             vpt_tz_free(tz);
-            vpt_tz_err(err, errlen, "a transition out of order or of no "
-                       "type");
+            vpt_err(err, errlen, "a transition out of order or of no "
+                    "type");
             return NULL;
         }
 
         if (vpt_tz_push(tz, &cap, at, offs[idx[i]]) != VPT_OK) {
             vpt_tz_free(tz);
-            vpt_tz_err(err, errlen, "out of memory");
+            vpt_err(err, errlen, "out of memory");
             return NULL;
         }
 
@@ -251,7 +248,7 @@ vpt_tz_parse(const void *data, size_t len, char *err, size_t errlen)
                              (size_t) (nl - (p + end + 1))) != VPT_OK)
         {
             vpt_tz_free(tz);
-            vpt_tz_err(err, errlen, "the footer is not a POSIX TZ rule");
+            vpt_err(err, errlen, "the footer is not a POSIX TZ rule");
             return NULL;
         }
     }
@@ -393,7 +390,7 @@ vpt_tz_read(const char *path, unsigned char **data, size_t *len, char *err,
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1) {
-        vpt_tz_err(err, errlen, "%s: %s", path, strerror(errno));
+        vpt_err(err, errlen, "%s: %s", path, strerror(errno));
         return VPT_ERROR;
     }
 
@@ -401,14 +398,14 @@ vpt_tz_read(const char *path, unsigned char **data, size_t *len, char *err,
         || st.st_size > VPT_TZ_FILE_MAX)
     {
         close(fd);
-        vpt_tz_err(err, errlen, "%s: not a time zone file", path);
+        vpt_err(err, errlen, "%s: not a time zone file", path);
         return VPT_ERROR;
     }
 
     buf = malloc((size_t) st.st_size + 1);
     if (buf == NULL) {
         close(fd);
-        vpt_tz_err(err, errlen, "%s: out of memory", path);
+        vpt_err(err, errlen, "%s: out of memory", path);
         return VPT_ERROR;
     }
 
@@ -422,8 +419,8 @@ vpt_tz_read(const char *path, unsigned char **data, size_t *len, char *err,
         }
 
         if (n <= 0) {
-            vpt_tz_err(err, errlen, "%s: %s", path,
-                       n ? strerror(errno) : "shorter than its size");
+            vpt_err(err, errlen, "%s: %s", path,
+                    n ? strerror(errno) : "shorter than its size");
             close(fd);
             free(buf);
             return VPT_ERROR;
@@ -878,19 +875,4 @@ static int64_t
 vpt_tz_be64(const unsigned char *p)
 {
     return (int64_t) ((uint64_t) vpt_tz_be32(p) << 32 | vpt_tz_be32(p + 4));
-}
-
-
-static void
-vpt_tz_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list  args;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
 }

@@ -80,8 +80,7 @@ sub offer_of {
 }
 
 sub last_log {
-    my @l = access_log_lines($ng);
-    return decode_json($l[-1]);
+    return last_logged($ng);
 }
 
 is(offer_of('/thanks.html', 'gift'), 'party-dress',

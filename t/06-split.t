@@ -38,8 +38,7 @@ sub arms {
     my %arm;
     for my $sid (@sids) {
         my $r = http_get($port, $path, sid => $sid);
-        my @l = access_log_lines($ng);
-        my $l = decode_json($l[-1]);
+        my $l = last_logged($ng);
         $arm{$sid} = $l->{variant};
         die "unexpected status $l->{status}"
             unless $l->{status} =~ /^(injected|control)$/;
@@ -85,8 +84,7 @@ is_deeply($after, { map { $_ => $a->{$_} } @sids[0 .. 299] },
     is($r->{body}, $page, 'control: the page is the origin\'s, byte for byte');
     is($r->{headers}{'content-length'}, length $page,
        'control: headers untouched (Content-Length kept)');
-    my @l = access_log_lines($ng);
-    my $l = decode_json($l[-1]);
+    my $l = last_logged($ng);
     is($l->{status}, 'control', 'control: $vpt_status is control');
     is($l->{variant}, 'control', '$vpt_variant is control');
     is($l->{experiment}, 'alpha', '$vpt_experiment names the split');

@@ -85,8 +85,7 @@ sub getranges {
 }
 
 sub last_log {
-    my @l = access_log_lines($ng);
-    return decode_json($l[-1]);
+    return last_logged($ng);
 }
 
 {

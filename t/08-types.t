@@ -55,8 +55,7 @@ sub get {
     redis_cmd($rd, 'SET', "vpt:ctx:$sid",
               encode_json({ user => { id => $sid } }));
     my $r = http_get($port, $path, sid => $sid);
-    my @l = access_log_lines($ng);
-    return ($r, decode_json($l[-1]), $sid);
+    return ($r, last_logged($ng), $sid);
 }
 
 sub getranges {

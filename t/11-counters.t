@@ -47,8 +47,7 @@ HTTP
 
 sub last_log {
     wait_for(sub { scalar access_log_lines($ng) }, 2);
-    my @l = access_log_lines($ng);
-    return @l ? decode_json($l[-1]) : {};
+    return last_logged($ng);
 }
 
 sub ctx { encode_json({ user => { id => $_[0] } }) }

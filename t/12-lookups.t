@@ -93,8 +93,7 @@ sub requests_total {
 }
 
 sub last_log {
-    my @l = access_log_lines($ng);
-    return @l ? decode_json($l[-1]) : {};
+    return last_logged($ng);
 }
 
 # the first page view: the connection is up and the counters exist

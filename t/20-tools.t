@@ -334,7 +334,8 @@ ok($t->{rows} > 3000 && $t->{train_rows} > 30000, 'held-out and training rows');
 ok(-s $model, 'the model is written');
 cmp_ok($t->{epochs}, '>', 3, "early stopping lets it train $t->{epochs} epochs");
 is(scalar @{ $t->{search} }, 6, 'k and L2 searched on the held-out part');
-is($t->{calibration}{method}, 'platt', 'a calibrated model');
+is($t->{calibration}{method}, $t->{trees} ? 'stack' : 'platt',
+   "a calibrated model ($t->{trees} shopper-side trees stacked with the FM)");
 cmp_ok($t->{calibration}{ece}, '<', 0.02,
        "held-out ECE $t->{calibration}{ece}");
 ok($t->{logloss} <= $t->{logloss_uncalibrated} + 1e-9,
@@ -435,6 +436,48 @@ is(scalar @{ $t->{calibration}{deciles} }, 10, 'ten deciles of p');
 }
 
 
+# --- realized value: what accepts turned into, from vpt_conversion ---------
+
+{
+    # the value log above, where b's accepts are logged at 1 but three in
+    # four turned into a purchase of 8 (vpt-join's "realized_value"), the
+    # fourth into nothing; a's carry none, c's are null
+    my ($n, $k, @lines) = (0, 0);
+    for (split /^/, slurp("$tmp/value.jsonl")) {
+        my $d = $json->decode($_);
+        my $s = $d->{shown} // '';
+        if ($d->{accepted} && $s eq 'b') {
+            $n++;
+            $d->{realized_value} = 8 if $k++ % 4 != 3;
+        }
+        $d->{realized_value} = undef if $d->{accepted} && $s eq 'c';
+        push @lines, $json->encode($d) . "\n";
+    }
+    push @lines, '{"decision":"bad-realized","context":{},"shown":"b",'
+                 . '"propensity":0.5,"accepted":true,"value":1,'
+                 . '"realized_value":"8"}' . "\n";
+    spit("$tmp/realized.jsonl", @lines);
+
+    my $rmodel = "$tmp/realized-model.json";
+    my ($rc, $out) = run("tools/vpt-train --catalog $tmp/value-catalog.json"
+                         . " --model-out $rmodel --json --holdout 0"
+                         . " $tmp/realized.jsonl");
+    is($rc, 0, 'vpt-train on a log with realized values');
+    my $r = $json->decode($out);
+    is($r->{realized_values}, 1, 'one offer is valued by what its accepts'
+       . ' turned into');
+    is($r->{bad_lines}, 1, 'a realized_value that is not a number is a bad'
+       . ' line');
+    my $m = $json->decode(slurp($rmodel));
+    my $want = (8 * ($k - int(($k + 1) / 4)) + 10 * 1) / ($n + 10);
+    ok(abs($m->{values}{b} - $want) < 1e-6,
+       sprintf('b: %.4f per accept, the realized mean (%.4f), not the'
+               . ' logged 1', $m->{values}{b}, $want));
+    ok(abs($m->{values}{c} - 5) < 0.1 && abs($m->{values}{a} - 1) < 1e-9,
+       'c (null realized values) and a (none) keep their logged values');
+}
+
+
 # --- vpt-eval ---------------------------------------------------------------
 
 {
@@ -527,7 +570,13 @@ is(scalar @{ $t->{calibration}{deciles} }, 10, 'ten deciles of p');
          'src/vpt_version.h defines the release');
 
     my @tools = map { s{^tools/}{}r } grep { !/\.c$/ } glob('tools/vpt-*');
-    ok(@tools >= 7, 'every operator tool is found: ' . join(' ', @tools));
+    my %runner = map { $_ => 1 } @tools;
+    my @compiled = map { m{^tools/(vpt-[\w-]+)\.c$} } glob('tools/vpt-*.c');
+    is_deeply([ grep { !$runner{$_} } @compiled ], [],
+              'every compiled tool has its runner in tools/: '
+              . join(' ', @tools));
+    is(scalar @tools, @compiled + 2,
+       'and two scripts besides (vpt-csv2log, vpt-demo)');
     for my $t (@tools) {
         my ($rc, $out, $err) = run("tools/$t --version");
         is($rc, 0, "$t --version exits 0");

@@ -12,8 +12,11 @@
 # Then numbers: a table with numeric columns (tools/vpt-csv2log), a model
 # with the bins vpt-train learned for them and a value per accept; nginx
 # scores contexts whose numbers sit on, just below and just above the
-# bins' edges, far outside them, negative, like vpt-score.  And nginx -t
-# refuses a model whose bins or values are wrong, naming file and field.
+# bins' edges, far outside them, negative, like vpt-score; that model also
+# has the boosted trees vpt-train grows on the shopper's side, so their
+# walk in nginx is checked against the reference too.  And nginx -t
+# refuses a model whose bins, values or trees are wrong, naming file and
+# field.
 
 use strict;
 use warnings;
@@ -201,8 +204,7 @@ for my $c (@contexts) {
         redis_cmd($rd, 'SET', "vpt:ctx:$sid", $text);
 
         my $r = http_get($port, "${prefix}page.html", sid => $sid);
-        my @l = access_log_lines($ng);
-        my $e = decode_json($l[-1]);
+        my $e = last_logged($ng);
         my $what = "$name on $ln";
 
         is($e->{uri}, "${prefix}page.html", "$what: logged");
@@ -311,6 +313,15 @@ diag(sprintf 'max |$vpt_value - vpt-score value| over %d decisions: %.6g',
     ok(grep({ /^f:age=#\d+:\d+$/ } keys %{ $m->{features} }),
        'features are named by resolution and bin (f:age=#l:b)');
 
+    # thresholds on age and income: shopper-side trees pay on the
+    # held-out part, so the defaults keep them, stacked with the FM
+    cmp_ok($nt->{trees}, '>', 0, "the defaults keep $nt->{trees} trees");
+    is(scalar @{ $m->{trees} // [] }, $nt->{trees}, '... written into the model');
+    is($nt->{calibration}{method}, 'stack', '... stacked with the FM');
+    cmp_ok($nt->{calibration}{c}, '>', 0, "... with weight $nt->{calibration}{c}");
+    ok(grep({ ($_->{number} // '') =~ /^f:(age|income)$/ } map { @$_ } @{ $m->{trees} }),
+       '... and they split on the numbers');
+
     # numbers on, around and beyond the edges of every resolution
     my @ages = (-5, 0, 17.5, 1e9);
     for my $level (@edges) {
@@ -352,8 +363,7 @@ HTTP
         my ($name, undef, $text) = @$c;
         redis_cmd($rd, 'SET', "vpt:ctx:$name", $text);
         http_get($port2, '/thanks/page.html', sid => $name);
-        my @l = access_log_lines($ng2);
-        my $e = decode_json($l[-1]);
+        my $e = last_logged($ng2);
         my $sc = decode_json(`tools/vpt-score --catalog $ncat --model $nmodel --page confirmation --hour 12 --json $dir/ctx-$name.json`);
         my $o = $sc->{offers}[0];
         $same++ if $e->{status} eq 'injected'
@@ -381,6 +391,17 @@ HTTP
         'bins that are not arrays' => [
             sub { $_[0]{bins}{'f:age'} = 'x' },
             qr/"bins": "f:age": expected an array/ ],
+        'a tree that loops' => [
+            sub { $_[0]{trees}[0] = [ { number => 'f:age', below => 30, yes => 0, no => 1 },
+                                      { leaf => 0 } ] },
+            qr/\Q$dir\E\/bad-model\.json.*"trees"\[0\]\[0\]: "yes" and "no": expected indexes of later nodes/ ],
+        'a leaf that is not a number' => [
+            sub { $_[-1]{trees}[-1] = [ { leaf => 'x' } ] },
+            qr/"trees"\[\d+\]\[0\]: a leaf is \{"leaf": NUMBER\}/ ],
+        'a number node without a threshold' => [
+            sub { $_[0]{trees}[0] = [ { number => 'f:age', yes => 1, no => 2 },
+                                      { leaf => 0 }, { leaf => 1 } ] },
+            qr/"trees"\[0\]\[0\]: expected "leaf", "feature" with "yes" and "no"/ ],
     );
     for my $what (sort keys %bad) {
         my $bm = decode_json(slurp($nmodel));

@@ -147,6 +147,29 @@ sub exists_key { redis_cmd($rd, 'EXISTS', $_[0]) }
 }
 
 
+# --- --json with session keys that are not all UTF-8 -----------------------
+
+{
+    # a shopper's cookie may carry any byte but a control one: the JSON
+    # stays valid, a byte that is not UTF-8 written as its code point
+    my $sid = "caf\xc3\xa9-\xff\xc0\xaf\xed\xa0\x80";
+    seed('vpt:ctx:', $sid, context => '{}', counters => [ "a:o\xfe", 1 ]);
+    spit("$tmp/sids-bytes", "$sid\n");
+
+    my ($rc, $out, $err) =
+        run("tools/vpt-forget --redis $addr --json -", "$tmp/sids-bytes");
+    is($rc, 0, '--json, a session key that is not all UTF-8: exits 0')
+        or diag($err);
+    my $e = eval { JSON::PP->new->utf8->decode($out) };
+    ok($e, 'the line is valid JSON (strict UTF-8)') or diag($@, $out);
+    is($e->{session}, "caf\x{e9}-\x{ff}\x{c0}\x{af}\x{ed}\x{a0}\x{80}",
+       'UTF-8 as itself, every other byte as its code point');
+    is_deeply($e->{deleted}[1]{accepted}, [ "o\x{fe}" ],
+              'a counter\'s name from Redis, the same');
+    is(exists_key("vpt:ctx:$sid"), 0, 'and the context is gone');
+}
+
+
 # --- another database ------------------------------------------------------
 
 {

@@ -75,6 +75,10 @@ my $googlebot = 'Mozilla/5.0 (compatible; Googlebot/2.1; '
 # --- Redis as MONITOR shows it -------------------------------------------------
 
 sub monitor_start {
+    # the earlier pages' impressions are written fire and forget: they land
+    # before we listen, not in this page's commands (as monitor_cmds waits
+    # for this page's own)
+    sleep 0.2;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                   PeerPort => $rd->{port}, Proto => 'tcp',
                                   Timeout => 5) or die "monitor: $!";

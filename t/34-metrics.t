@@ -96,8 +96,7 @@ wait_for(sub { http_get($port, '/plain/thanks.html?s=s40')->{body} =~ /hello/ },
 my $before = scrape();
 for my $i (1 .. 30) {
     http_get($port, "/x/thanks.html?s=s$i");
-    my @l = access_log_lines($ng);
-    my $l = decode_json($l[-1]);
+    my $l = last_logged($ng);
     $arm{ $l->{variant} }++;
 }
 $page = scrape();

@@ -29,9 +29,10 @@
  * (vpt_cluster_sibling_key(): "{<prefix><session>}:vpt" for a key without
  * braces), in the context's slot.
  *
- * hiredis's synchronous API: right for a tool, never in nginx.  Of the
- * core only vpt_cluster.c (the counters key in a cluster); the other key
- * formats are the glue's (src/ngx_vpt_store.c), written here once.
+ * hiredis's synchronous API: right for a tool, never in nginx.  The
+ * options are read as every tool's (tools/lib); of the core only
+ * vpt_cluster.c (the counters key in a cluster); the other key formats
+ * are the glue's (src/ngx_vpt_store.c), written here once.
  */
 
 #include <errno.h>
@@ -45,15 +46,7 @@
 
 #include "vpt_cluster.h"
 
-#if defined(__has_include)
-#if __has_include("vpt_version.h")
-#include "vpt_version.h"
-#endif
-#endif
-
-#ifndef VPT_VERSION
-#define VPT_VERSION  "dev"
-#endif
+#include "vpt_tools.h"
 
 
 #define VPT_FORGET_PREFIX    "vpt:ctx:"
@@ -96,17 +89,7 @@ static const char  usage[] =
     "  --version             print the release and exit\n";
 
 
-static void
-die(int code, const char *fmt, const char *arg)
-{
-    fprintf(stderr, "vpt-forget: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    exit(code);
-}
-
-
-/* a JSON string, or text with control bytes and quotes escaped */
+/* a JSON string (tools/lib's), or text with control bytes escaped */
 static void
 put_str(const char *s, size_t len, int json)
 {
@@ -114,25 +97,19 @@ put_str(const char *s, size_t len, int json)
     unsigned char  c;
 
     if (json) {
-        putchar('"');
+        vpt_json_str(stdout, s, len);
+        return;
     }
 
     for (i = 0; i < len; i++) {
         c = (unsigned char) s[i];
 
-        if (c == '"' || c == '\\') {
-            printf(json ? "\\%c" : "%c", c);
-
-        } else if (c < 0x20 || c == 0x7f) {
-            printf(json ? "\\u%04x" : "\\x%02x", c);
+        if (c < 0x20 || c == 0x7f) {
+            printf("\\x%02x", c);
 
         } else {
             putchar(c);
         }
-    }
-
-    if (json) {
-        putchar('"');
     }
 }
 
@@ -145,7 +122,8 @@ command(redisContext *rc, int argc, const char **argv, const size_t *len)
     r = redisCommandArgv(rc, argc, argv, len);
 
     if (r == NULL) {
-        die(1, "Redis: %s", rc->errstr[0] ? rc->errstr : "no reply");
+        vpt_die(1, "vpt-forget: Redis: %s",
+                rc->errstr[0] ? rc->errstr : "no reply");
     }
 
     if (r->type == REDIS_REPLY_ERROR) {
@@ -184,15 +162,15 @@ connect_redis(const char *addr, const char *password_file, const char *user,
         if (colon == NULL || colon == addr
             || (size_t) (colon - addr) >= sizeof(host))
         {
-            die(2, "--redis: expected host:port or unix:/path, not \"%s\"",
-                addr);
+            vpt_die(2, "vpt-forget: --redis: expected host:port or "
+                    "unix:/path, not \"%s\"", addr);
         }
 
         errno = 0;
         port = (int) strtol(colon + 1, &end, 10);
 
         if (errno || *end || end == colon + 1 || port < 1 || port > 65535) {
-            die(2, "--redis: \"%s\" has no valid port", addr);
+            vpt_die(2, "vpt-forget: --redis: \"%s\" has no valid port", addr);
         }
 
         memcpy(host, addr, (size_t) (colon - addr));
@@ -202,7 +180,7 @@ connect_redis(const char *addr, const char *password_file, const char *user,
     }
 
     if (rc == NULL) {
-        die(1, "cannot connect to %s: out of memory", addr);
+        vpt_die(1, "vpt-forget: cannot connect to %s: out of memory", addr);
     }
 
     if (rc->err) {
@@ -275,8 +253,8 @@ route(forget_t *fg, redisContext **rcp, const char *key, size_t len)
         r = redisCommand(*rcp, "EXISTS %b", key, len);
 
         if (r == NULL) {
-            die(1, "Redis: %s", (*rcp)->errstr[0] ? (*rcp)->errstr
-                                                  : "no reply");
+            vpt_die(1, "vpt-forget: Redis: %s",
+                    (*rcp)->errstr[0] ? (*rcp)->errstr : "no reply");
         }
 
         if (r->type != REDIS_REPLY_ERROR || strncmp(r->str, "MOVED ", 6) != 0)
@@ -289,7 +267,7 @@ route(forget_t *fg, redisContext **rcp, const char *key, size_t len)
         sp = strchr(r->str + 6, ' ');
 
         if (sp == NULL || strlen(sp + 1) >= sizeof(addr)) {
-            die(1, "Redis: unexpected \"%s\"", r->str);
+            vpt_die(1, "vpt-forget: Redis: unexpected \"%s\"", r->str);
         }
 
         strcpy(addr, sp + 1);
@@ -299,7 +277,7 @@ route(forget_t *fg, redisContext **rcp, const char *key, size_t len)
         *rcp = connect_redis(addr, fg->password_file, fg->user, NULL);
     }
 
-    die(1, "%s", "Redis: MOVED more than 3 times for one key");
+    vpt_die(1, "vpt-forget: Redis: MOVED more than 3 times for one key");
 }
 
 
@@ -316,7 +294,8 @@ sentinel_master(const char *sentinel, const char *name, char *out,
     r = redisCommand(rc, "SENTINEL get-master-addr-by-name %s", name);
 
     if (r == NULL) {
-        die(1, "sentinel: %s", rc->errstr[0] ? rc->errstr : "no reply");
+        vpt_die(1, "vpt-forget: sentinel: %s",
+                rc->errstr[0] ? rc->errstr : "no reply");
     }
 
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
@@ -324,7 +303,8 @@ sentinel_master(const char *sentinel, const char *name, char *out,
         || r->element[1]->type != REDIS_REPLY_STRING
         || r->element[0]->len + r->element[1]->len + 2 > size)
     {
-        die(1, "the sentinel does not know master \"%s\"", name);
+        vpt_die(1, "vpt-forget: the sentinel does not know master \"%s\"",
+                name);
     }
 
     snprintf(out, size, "%s:%s", r->element[0]->str, r->element[1]->str);
@@ -418,7 +398,7 @@ forget(forget_t *fg, redisContext **rcp, const char *sid, size_t sid_len)
                                          sizeof(VPT_FORGET_COUNTERS) - 1));
 
     if (ctx == NULL || cnt == NULL) {
-        die(1, "%s", "out of memory");
+        vpt_die(1, "vpt-forget: out of memory");
     }
 
     memcpy(ctx, fg->prefix, plen);
@@ -476,7 +456,8 @@ forget(forget_t *fg, redisContext **rcp, const char *sid, size_t sid_len)
 
     for (i = 0; i < 6; i++) {
         if (redisGetReply(rc, (void **) &r) != REDIS_OK || r == NULL) {
-            die(1, "Redis: %s", rc->errstr[0] ? rc->errstr : "no reply");
+            vpt_die(1, "vpt-forget: Redis: %s",
+                    rc->errstr[0] ? rc->errstr : "no reply");
         }
 
         if (r->type == REDIS_REPLY_ERROR) {
@@ -494,7 +475,7 @@ forget(forget_t *fg, redisContext **rcp, const char *sid, size_t sid_len)
     }
 
     if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 4) {
-        die(1, "%s", "Redis: EXEC did not run the deletion");
+        vpt_die(1, "vpt-forget: Redis: EXEC did not run the deletion");
     }
 
     strlen_r = exec->element[0];
@@ -617,123 +598,89 @@ forget_stdin(forget_t *fg, redisContext **rc)
 }
 
 
+/* --sentinel NAME ADDR, --db N: what the option table cannot read */
+static void
+forget_own(int argc, char **argv, const vpt_opt_t *o, const char **sentinel,
+    const char **sentinel_name, const char **db)
+{
+    char  *end;
+
+    if (strcmp(o->name, "sentinel") == 0) {
+        if (optind >= argc) {
+            vpt_die(2, "vpt-forget: --sentinel: expected NAME HOST:PORT");
+        }
+
+        *sentinel_name = optarg;
+        *sentinel = argv[optind++];
+        return;
+    }
+
+    errno = 0;
+    (void) strtol(optarg, &end, 10);
+
+    if (errno || *end || end == optarg || optarg[0] == '-') {
+        vpt_die(2, "vpt-forget: --db: expected a database number, not "
+                "\"%s\"", optarg);
+    }
+
+    *db = optarg;
+}
+
+
 int
 main(int argc, char **argv)
 {
-    int            c, i;
-    char          *end;
-    forget_t       fg;
-    char           master[300];
-    const char    *redis, *password_file, *user, *db;
-    const char    *sentinel, *sentinel_name, *cluster;
-    redisContext  *rc;
+    int               i;
+    forget_t          fg;
+    char              master[300];
+    const char       *redis, *db, *sentinel, *sentinel_name, *cluster;
+    redisContext     *rc;
+    const vpt_opt_t  *o;
 
-    static const struct option  opts[] = {
-        { "redis",         required_argument, NULL, 'r' },
-        { "sentinel",      required_argument, NULL, 'S' },
-        { "cluster",       required_argument, NULL, 'C' },
-        { "prefix",        required_argument, NULL, 'p' },
-        { "password-file", required_argument, NULL, 'P' },
-        { "user",          required_argument, NULL, 'U' },
-        { "db",            required_argument, NULL, 'd' },
-        { "json",          no_argument,       NULL, 'j' },
-        { "help",          no_argument,       NULL, 'h' },
-        { "version",       no_argument,       NULL, 'V' },
-        { NULL, 0, NULL, 0 }
+    const vpt_opt_t  opts[] = {
+        { "redis",         VPT_OPT_STR,  &redis,            0, 0 },
+        { "sentinel",      VPT_OPT_OWN,  NULL,              0, 0 },
+        { "cluster",       VPT_OPT_STR,  &cluster,          0, 0 },
+        { "prefix",        VPT_OPT_STR,  &fg.prefix,        0, 0 },
+        { "password-file", VPT_OPT_STR,  &fg.password_file, 0, 0 },
+        { "user",          VPT_OPT_STR,  &fg.user,          0, 0 },
+        { "db",            VPT_OPT_OWN,  NULL,              0, 0 },
+        { "json",          VPT_OPT_FLAG, &fg.json,          0, 0 },
+        { NULL,            0,            NULL,              0, 0 }
     };
+
+    vpt_tool_init("vpt-forget", usage);
 
     memset(&fg, 0, sizeof(forget_t));
     fg.prefix = VPT_FORGET_PREFIX;
-    redis = password_file = user = db = NULL;
-    sentinel = sentinel_name = cluster = NULL;
+    redis = db = sentinel = sentinel_name = cluster = NULL;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-
-        case 'r':
-            redis = optarg;
-            break;
-
-        case 'S':
-            if (optind >= argc) {
-                die(2, "%s", "--sentinel: expected NAME HOST:PORT");
-            }
-
-            sentinel_name = optarg;
-            sentinel = argv[optind++];
-            break;
-
-        case 'C':
-            cluster = optarg;
-            fg.cluster = 1;
-            break;
-
-        case 'p':
-            fg.prefix = optarg;
-            break;
-
-        case 'P':
-            password_file = optarg;
-            break;
-
-        case 'U':
-            user = optarg;
-            break;
-
-        case 'd':
-            errno = 0;
-            (void) strtol(optarg, &end, 10);
-
-            if (errno || *end || end == optarg || optarg[0] == '-') {
-                die(2, "--db: expected a database number, not \"%s\"",
-                    optarg);
-            }
-
-            db = optarg;
-            break;
-
-        case 'j':
-            fg.json = 1;
-            break;
-
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-
-        case 'V':
-            printf("vpt-forget %s\n", VPT_VERSION);
-            return 0;
-
-        default:
-            fputs(usage, stderr);
-            return 2;
-        }
+    while ((o = vpt_opt_next(argc, argv, opts)) != NULL) {
+        forget_own(argc, argv, o, &sentinel, &sentinel_name, &db);
     }
 
     if ((redis != NULL) + (sentinel != NULL) + (cluster != NULL) != 1
         || optind == argc)
     {
-        fputs(usage, stderr);
-        return 2;
+        vpt_usage(2);
     }
 
-    if (cluster != NULL && db != NULL) {
-        die(2, "%s", "--db with --cluster: a Redis Cluster has only "
-            "database 0");
+    fg.cluster = (cluster != NULL);
+
+    if (fg.cluster && db != NULL) {
+        vpt_die(2, "vpt-forget: --db with --cluster: a Redis Cluster has "
+                "only database 0");
     }
 
-    fg.password_file = password_file;
-    fg.user = user;
-
-    if (user != NULL && password_file == NULL) {
-        die(2, "%s", "--user needs --password-file");
+    if (fg.user != NULL && fg.password_file == NULL) {
+        vpt_die(2, "vpt-forget: --user needs --password-file");
     }
 
     for (i = optind; i < argc; i++) {
         if (strcmp(argv[i], "-") != 0 && !session_ok(argv[i], strlen(argv[i])))
         {
-            die(2, "\"%.64s\" is no session key (1 to 4096 bytes, not "
-                "ending in \":vpt\")", argv[i]);
+            vpt_die(2, "vpt-forget: \"%.64s\" is no session key (1 to 4096 "
+                    "bytes, not ending in \":vpt\")", argv[i]);
         }
     }
 
@@ -745,7 +692,7 @@ main(int argc, char **argv)
         redis = cluster;
     }
 
-    rc = connect_redis(redis, password_file, user, db);
+    rc = connect_redis(redis, fg.password_file, fg.user, db);
 
     for (i = optind; i < argc; i++) {
         if (strcmp(argv[i], "-") == 0) {

@@ -13,27 +13,16 @@
  * Prints the token, or with --url the URL with vpt_preview=TOKEN added.
  * The token expires after --ttl seconds (default 3600, at most 30 days).
  * Exit status 0, 1 when the secret cannot be read, 2 for a bad command
- * line.  Only the core (vpt_sign) is used: no helper of tools/lib.
+ * line.
  */
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "vpt_sign.h"
-
-#if defined(__has_include)
-#if __has_include("vpt_version.h")
-#include "vpt_version.h"
-#endif
-#endif
-
-#ifndef VPT_VERSION
-#define VPT_VERSION  "dev"
-#endif
+#include "vpt_tools.h"
 
 
 #define VPT_PREVIEW_TTL      3600
@@ -60,131 +49,99 @@ static const char  usage[] =
     "  --version          print the release and exit\n";
 
 
-static void
-die(int code, const char *fmt, const char *arg)
+/* the token for offer or context, valid for ttl seconds; n its length */
+static size_t
+preview_sign(const char *secret, const char *offer, const char *context,
+    double ttl, char *tok, size_t size)
 {
-    fprintf(stderr, "vpt-preview: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    exit(code);
+    char                 err[VPT_ERRLEN];
+    size_t               n;
+    vpt_sign_keys_t     *keys;
+    vpt_sign_preview_t   p;
+
+    p.mode = offer ? VPT_PREVIEW_OFFER : VPT_PREVIEW_CONTEXT;
+    p.value.data = offer ? offer : context;
+    p.value.len = strlen(p.value.data);
+    p.expires = (int64_t) time(NULL) + (int64_t) ttl;
+
+    keys = vpt_sign_keys_create();
+    if (keys == NULL) {
+        vpt_die(1, "%s: libcrypto has no HMAC", vpt_tool);
+    }
+
+    if (vpt_sign_keys_load(keys, secret, err, sizeof(err)) != VPT_OK) {
+        vpt_die(1, "%s: %s", vpt_tool, err);
+    }
+
+    n = vpt_sign_preview(keys, &p, tok, size);
+    vpt_sign_keys_free(keys);
+
+    if (n == 0) {
+        vpt_die(2, offer ? "%s: --offer: \"%s\" is not an offer id (1 to 64 "
+                           "of A-Z a-z 0-9 . _ : -)"
+                         : "%s: --context: \"%s\" is not a session key this "
+                           "preview can carry (1 to 64 of A-Z a-z 0-9 . _ : "
+                           "-)",
+                vpt_tool, p.value.data);
+    }
+
+    return n;
+}
+
+
+/* the token alone, or url with vpt_preview=TOKEN before any fragment */
+static void
+preview_print(const char *url, const char *tok, size_t n)
+{
+    const char  *frag, *query;
+
+    if (url == NULL) {
+        printf("%.*s\n", (int) n, tok);
+        return;
+    }
+
+    frag = strchr(url, '#');
+    query = strchr(url, '?');
+
+    printf("%.*s%svpt_preview=%.*s%s\n",
+           (int) (frag ? frag - url : (long) strlen(url)), url,
+           query && (frag == NULL || query < frag) ? "&" : "?",
+           (int) n, tok, frag ? frag : "");
 }
 
 
 int
 main(int argc, char **argv)
 {
-    int                  c;
-    char                *end, err[VPT_ERRLEN], tok[VPT_SIGN_PREVIEW_MAX];
-    size_t               n;
-    long long            ttl;
-    const char          *secret, *offer, *context, *url;
-    vpt_sign_keys_t     *keys;
-    vpt_sign_preview_t   p;
+    char         tok[VPT_SIGN_PREVIEW_MAX];
+    size_t       n;
+    double       ttl;
+    const char  *secret, *offer, *context, *url;
 
-    static const struct option  opts[] = {
-        { "secret",  required_argument, NULL, 's' },
-        { "offer",   required_argument, NULL, 'o' },
-        { "context", required_argument, NULL, 'c' },
-        { "ttl",     required_argument, NULL, 't' },
-        { "url",     required_argument, NULL, 'u' },
-        { "help",    no_argument,       NULL, 'h' },
-        { "version", no_argument,       NULL, 'V' },
-        { NULL, 0, NULL, 0 }
+    const vpt_opt_t  opts[] = {
+        { "secret",  VPT_OPT_STR, &secret,  0, 0 },
+        { "offer",   VPT_OPT_STR, &offer,   0, 0 },
+        { "context", VPT_OPT_STR, &context, 0, 0 },
+        { "ttl",     VPT_OPT_NUM, &ttl,     1, VPT_PREVIEW_TTL_MAX },
+        { "url",     VPT_OPT_STR, &url,     0, 0 },
+        { NULL,      0,           NULL,     0, 0 }
     };
+
+    vpt_tool_init("vpt-preview", usage);
 
     secret = offer = context = url = NULL;
     ttl = VPT_PREVIEW_TTL;
 
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-
-        case 's':
-            secret = optarg;
-            break;
-
-        case 'o':
-            offer = optarg;
-            break;
-
-        case 'c':
-            context = optarg;
-            break;
-
-        case 'u':
-            url = optarg;
-            break;
-
-        case 't':
-            errno = 0;
-            ttl = strtoll(optarg, &end, 10);
-
-            if (errno || end == optarg || *end || ttl < 1
-                || ttl > VPT_PREVIEW_TTL_MAX)
-            {
-                die(2, "--ttl: expected seconds in [1, 2592000], not \"%s\"",
-                    optarg);
-            }
-
-            break;
-
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-
-        case 'V':
-            printf("vpt-preview %s\n", VPT_VERSION);
-            return 0;
-
-        default:
-            fputs(usage, stderr);
-            return 2;
-        }
-    }
+    (void) vpt_opt_next(argc, argv, opts);
 
     if (optind != argc || secret == NULL
         || (offer == NULL) == (context == NULL))
     {
-        fputs(usage, stderr);
-        return 2;
+        vpt_usage(2);
     }
 
-    p.mode = offer ? VPT_PREVIEW_OFFER : VPT_PREVIEW_CONTEXT;
-    p.value.data = offer ? offer : context;
-    p.value.len = strlen(p.value.data);
-    p.expires = (int64_t) time(NULL) + ttl;
-
-    keys = vpt_sign_keys_create();
-    if (keys == NULL) {
-        die(1, "%s", "libcrypto has no HMAC");
-    }
-
-    if (vpt_sign_keys_load(keys, secret, err, sizeof(err)) != VPT_OK) {
-        die(1, "%s", err);
-    }
-
-    n = vpt_sign_preview(keys, &p, tok, sizeof(tok));
-    vpt_sign_keys_free(keys);
-
-    if (n == 0) {
-        die(2, offer ? "--offer: \"%s\" is not an offer id (1 to 64 of "
-                       "A-Z a-z 0-9 . _ : -)"
-                     : "--context: \"%s\" is not a session key this preview "
-                       "can carry (1 to 64 of A-Z a-z 0-9 . _ : -)",
-            p.value.data);
-    }
-
-    if (url == NULL) {
-        printf("%.*s\n", (int) n, tok);
-        return 0;
-    }
-
-    /* before a fragment, after any query the URL has */
-    end = strchr(url, '#');
-    printf("%.*s%svpt_preview=%.*s%s\n",
-           (int) (end ? end - url : (long) strlen(url)), url,
-           strchr(url, '?') && (end == NULL || strchr(url, '?') < end)
-               ? "&" : "?",
-           (int) n, tok, end ? end : "");
+    n = preview_sign(secret, offer, context, ttl, tok, sizeof(tok));
+    preview_print(url, tok, n);
 
     return 0;
 }

@@ -3,13 +3,14 @@
  *
  * Past 800 lines on purpose: the trainer's choices are documented here in
  * one place (this comment is a tenth of the file) and its steps (read,
- * bin, search, fit, calibrate, write, report) read best in order; the FM,
- * the sketches and the calibration are in tools/lib/vpt_tools_fm.c and
- * vpt_tools_calib.c.
+ * bin, search, fit, grow trees, stack and calibrate, write, report) read
+ * best in order; the FM, the sketches and the calibration are in
+ * tools/lib/vpt_tools_fm.c and vpt_tools_calib.c, the trees' growth and
+ * the stack's fit in vpt_tools_gbt.c.
  *
  * vpt-train --catalog FILE --model-out FILE [--holdout FRACTION] [--k K]
  *           [--epochs N] [--l2 X] [--lr X] [--ipw] [--clip C] [--seed S]
- *           [--no-calibrate] [--json] LOG...
+ *           [--no-calibrate] [--no-trees] [--json] LOG...
  *
  * Trains the ranker's factorization machine on a decision log (JSON
  * Lines, plain or gzip, "-" is stdin): one example per row that showed an
@@ -38,7 +39,10 @@
  * values than the catalog says (an order's spend).  The model's "values"
  * hold each offer's mean value per accept in the training rows, shrunk
  * towards the catalog's value by 10 pseudo-accepts, and nginx uses them
- * instead of the catalog's "value".
+ * instead of the catalog's "value".  Once any accept of an offer carries
+ * a "realized_value" (vpt_conversion's amounts, joined by vpt-join), the
+ * offer's mean is of realized values, an accept without one counting 0:
+ * what its accepts actually turned into, not what they were logged at.
  *
  * The optimizer: AdaGrad on the log-loss with L2 on the parameters a row
  * touches; v initialised small and random (a function of the feature's
@@ -63,7 +67,15 @@
  *     gives the held-out accept rate predicted against observed per decile
  *     of p and the expected calibration error (ECE, their mean absolute
  *     difference weighted by rows).  Both are on the rows the scaling was
- *     fitted on: a check of its fit, not an independent test.
+ *     fitted on: a check of its fit, not an independent test;
+ *   - the trees: boosted trees on the shopper's side (vpt_tools_gbt.h:
+ *     depth 4, at most 100, on the first 100,000 training rows) whose
+ *     number the held-out log-loss chooses; the FM alone underfits
+ *     shopper-side non-linearity, the trees alone see no offer, so the
+ *     two are stacked, p = sigmoid(a * fm + c * trees + b), fitted on the
+ *     held-out part in place of Platt's (trees with c <= 0 are dropped).
+ *     nginx walks the trees once per request (vpt_trees.h).  --no-trees
+ *     leaves them out.
  * --holdout 0 trains every epoch on everything, with k 8 and L2 0.01
  * unless given, and reports no metrics.
  *
@@ -106,6 +118,7 @@
 
 #include "vpt_tools.h"
 #include "vpt_tools_fm.h"
+#include "vpt_tools_gbt.h"
 
 
 #define VPT_SEARCH_ROWS   100000
@@ -129,6 +142,7 @@ typedef struct {
     int              ipw;
     int              json;
     int              nocal;
+    int              notrees;
     int              progress;      /* stderr is a terminal */
     uint64_t         seed;
     char           **logs;
@@ -161,6 +175,9 @@ typedef struct {
     int              calibrated;
     double           a;
     double           b;
+    double           c;             /* the trees' weight in the stack */
+    size_t           ntrees;
+    double           logloss_trees; /* the trees alone, held out */
     double           ece;
     double           dec_n[10];
     double           dec_p[10];
@@ -168,6 +185,7 @@ typedef struct {
     vpt_trial_t      trials[8];
     unsigned         ntrials;
     size_t           nvalues;
+    size_t           nrealized;     /* offers valued by realized value */
 } vpt_train_result_t;
 
 
@@ -188,8 +206,11 @@ typedef struct {
     vpt_umap_t       skmap;         /* prefix -> sketch */
     double          *vsum;          /* per offer: value of accepts */
     double          *vacc;          /* per offer: accepts */
+    double          *rsum;          /* per offer: realized value */
+    double          *racc;          /* per offer: accepts with one */
     FILE            *train;
     FILE            *held;
+    vpt_gbt_t        gbt;
     double           t0;
 } vpt_train_t;
 
@@ -204,6 +225,8 @@ static FILE *vpt_train_bin(vpt_train_t *t, FILE *raw, uint64_t limit,
 static double vpt_train_fit(vpt_train_t *t, const vpt_train_opts_t *o,
     FILE *train, FILE *held, unsigned k, double l2, uint64_t steps,
     unsigned *epochs, const char *what);
+static void vpt_train_trees(vpt_train_t *t, const vpt_train_opts_t *o,
+    vpt_train_result_t *res);
 static void vpt_train_calibrate(vpt_train_t *t, const vpt_train_opts_t *o,
     FILE *held, vpt_train_result_t *res);
 static void vpt_train_write(vpt_train_t *t, const vpt_train_opts_t *o,
@@ -292,10 +315,93 @@ vpt_evaluate(const vpt_fm_t *fm, FILE *f, vpt_auc_t *auc)
 }
 
 
+/*
+ * A raw record's shopper side as the trees' items: its categories (not
+ * the offer's namespaces) and its numbers' bins ("f:" ones only).
+ */
+
+static size_t
+vpt_train_items(const vpt_train_t *t, const vpt_rec_t *r,
+    const uint32_t *ids, const uint32_t *sk, const double *num,
+    uint32_t *items)
+{
+    int                  l;
+    size_t               i, n, b;
+    const char          *name;
+    const vpt_sketch_t  *s;
+
+    n = 0;
+
+    for (i = 0; i < r->n && n < VPT_GBT_MAX_ITEMS; i++) {
+        name = t->fm.names[ids[i]];
+
+        if (strncmp(name, "offer=", 6) == 0 || strncmp(name, "kind=", 5) == 0
+            || strncmp(name, "advertiser=", 11) == 0
+            || strncmp(name, "of:", 3) == 0)
+        {
+            continue;
+        }
+
+        items[n++] = ids[i];
+    }
+
+    for (i = 0; i < r->nnum && n < VPT_GBT_MAX_ITEMS; i++) {
+        s = &t->sk[sk[i]];
+        l = vpt_gbt_level(s);
+
+        if (l < 0 || strncmp(s->name, "f:", 2) != 0) {
+            continue;
+        }
+
+        b = vpt_bin_find(s->edges[l], s->nedges[l], num[i]);
+        if (b <= s->nedges[l]) {
+            items[n++] = VPT_GBT_NUM(sk[i], b);
+        }
+    }
+
+    return n;
+}
+
+
+/* the FM's logits of the binned held-out rows plus the trees' of the raw */
+
+static void
+vpt_evaluate_all(const vpt_train_t *t, FILE *held, vpt_auc_t *auc)
+{
+    double     S[VPT_MODEL_MAX_K], z;
+    double     num[VPT_MAX_FEATURES * 2];
+    size_t     n;
+    uint32_t   ids[VPT_MAX_IDS], sk[VPT_MAX_FEATURES * 2];
+    uint32_t   items[VPT_GBT_MAX_ITEMS];
+    vpt_rec_t  r, raw;
+
+    if (t->gbt.ntrees == 0) {
+        vpt_evaluate(&t->fm, held, auc);
+        return;
+    }
+
+    memset(auc, 0, sizeof(vpt_auc_t));
+    rewind(held);
+    rewind(t->held);
+
+    while (vpt_rec_read(held, &r, ids, sk, num)) {
+        z = vpt_fm_logit(&t->fm, ids, r.n, S);
+
+        if (!vpt_rec_read(t->held, &raw, ids, sk, num)) {
+            vpt_die(1, "vpt-train: a temporary file is short");
+        }
+
+        n = vpt_train_items(t, &raw, ids, sk, num, items);
+        z += vpt_gbt_score(&t->gbt, items, n);
+        vpt_auc_add(auc, vpt_sigmoid(z), r.label, 1);
+    }
+}
+
+
 static const char  vpt_usage_text[] =
     "Usage: vpt-train --catalog FILE --model-out FILE [--holdout FRACTION]\n"
     "         [--k K] [--epochs N] [--l2 X] [--lr X] [--ipw] [--clip C]\n"
-    "         [--seed S] [--no-calibrate] [--json] LOG...\n"
+    "         [--seed S] [--no-calibrate] [--no-trees] [--json] LOG...\n"
     "Trains the ranking model (a factorization machine over the features\n"
     "nginx computes) on a decision log from vpt-join, and reports its\n"
     "log-loss, AUC and calibration on a held-out part of the rows.\n"
@@ -320,7 +426,11 @@ static const char  vpt_usage_text[] =
     "  --clip C                the largest such weight (default 20)\n"
     "  --seed S                the initialisation's seed (default 1)\n"
     "  --no-calibrate          leave out the Platt scaling fitted on the\n"
-    "                          held-out rows\n"
+    "                          held-out rows (with trees: their plain mean\n"
+    "                          with the FM in logit space)\n"
+    "  --no-trees              leave out the boosted trees on the shopper's\n"
+    "                          side (kept when they help on the held-out\n"
+    "                          rows)\n"
     "  --json                  print one JSON object instead of text\n"
     "  --help                  print this help and exit\n"
     "  --version               print the version and exit\n"
@@ -457,6 +567,10 @@ vpt_train_run(vpt_train_t *t, const vpt_train_opts_t *o, vpt_catalog_t *cat,
 
     free(bp);
 
+    if (hf != NULL && !o->notrees) {
+        vpt_train_trees(t, o, r);
+    }
+
     if (hf != NULL) {
         vpt_train_calibrate(t, o, held, r);
     }
@@ -483,6 +597,7 @@ vpt_train_options(int argc, char **argv, vpt_train_opts_t *o)
         { "clip", VPT_OPT_NUM, &o->clip, 1, 1e9 },
         { "seed", VPT_OPT_U64, &o->seed, 0, 1e18 },
         { "no-calibrate", VPT_OPT_FLAG, &o->nocal, 0, 0 },
+        { "no-trees", VPT_OPT_FLAG, &o->notrees, 0, 0 },
         { "json", VPT_OPT_FLAG, &o->json, 0, 0 },
         { NULL, 0, NULL, 0, 0 }
     };
@@ -541,6 +656,8 @@ vpt_train_read(vpt_train_t *t, const vpt_train_opts_t *o, vpt_catalog_t *cat,
     vpt_umap_init(&t->skmap);
     t->vsum = vpt_xalloc((cat->n + 1) * sizeof(double));
     t->vacc = vpt_xalloc((cat->n + 1) * sizeof(double));
+    t->rsum = vpt_xalloc((cat->n + 1) * sizeof(double));
+    t->racc = vpt_xalloc((cat->n + 1) * sizeof(double));
     rows = 0;
 
     vpt_logs_init(&logs, o->logs, o->nlogs);
@@ -632,6 +749,11 @@ vpt_train_read(vpt_train_t *t, const vpt_train_opts_t *o, vpt_catalog_t *cat,
             if (row->accepted && isfinite(row->value)) {
                 t->vsum[row->shown] += row->value;
                 t->vacc[row->shown] += 1;
+
+                if (row->has_realized) {
+                    t->rsum[row->shown] += row->realized;
+                    t->racc[row->shown] += 1;
+                }
             }
         }
     }
@@ -822,37 +944,131 @@ vpt_train_fit(vpt_train_t *t, const vpt_train_opts_t *o, FILE *train,
 }
 
 
-/* Platt scaling fitted on the held-out part, folded into the model */
+/*
+ * The trees on the shopper's side: grown on the first VPT_GBT_ROWS raw
+ * training records, their number chosen on the first VPT_GBT_ROWS
+ * held-out ones (vpt_tools_gbt.h).
+ */
+
+static void
+vpt_train_trees(vpt_train_t *t, const vpt_train_opts_t *o,
+    vpt_train_result_t *res)
+{
+    int        k;
+    FILE      *f;
+    size_t     n;
+    double     num[VPT_MAX_FEATURES * 2];
+    uint32_t   ids[VPT_MAX_IDS], sk[VPT_MAX_FEATURES * 2];
+    uint32_t   items[VPT_GBT_MAX_ITEMS];
+    vpt_rec_t  r;
+    vpt_gbt_rows_t  *rows;
+
+    for (k = 0; k < 2; k++) {
+        f = k ? t->held : t->train;
+        rows = k ? &t->gbt.held : &t->gbt.train;
+        rewind(f);
+
+        while (rows->n < VPT_GBT_ROWS && vpt_rec_read(f, &r, ids, sk, num)) {
+            n = vpt_train_items(t, &r, ids, sk, num, items);
+            vpt_gbt_add(rows, r.label, items, n);
+        }
+    }
+
+    if (t->gbt.train.n == 0 || t->gbt.held.n == 0) {
+        return;
+    }
+
+    vpt_gbt_fit(&t->gbt, t->sk, o->progress);
+    res->ntrees = t->gbt.ntrees;
+    res->logloss_trees = t->gbt.logloss;
+}
+
+
+/*
+ * Calibration, fitted on the held-out part and folded into the model.
+ * Without trees, Platt scaling: p = sigmoid(a * fm + b).  With trees, the
+ * two are stacked the same way, p = sigmoid(a * fm + c * trees + b) (the
+ * FM's parameters scaled by a, the leaves by c, b and c times the trees'
+ * base into the bias); --no-calibrate then takes their plain mean in
+ * logit space.  Trees the stack gives no positive weight are dropped.
+ */
 
 static void
 vpt_train_calibrate(vpt_train_t *t, const vpt_train_opts_t *o, FILE *held,
     vpt_train_result_t *res)
 {
-    double      a, b;
+    double      a, b, c, *x, *y, S[VPT_MODEL_MAX_K];
+    double      num[VPT_MAX_FEATURES * 2];
+    size_t      i, n;
+    uint8_t    *lab;
+    uint32_t    ids[VPT_MAX_IDS], sk[VPT_MAX_FEATURES * 2];
+    vpt_rec_t   r;
     vpt_auc_t  *auc;
 
     auc = vpt_xalloc(sizeof(vpt_auc_t));
     vpt_evaluate(&t->fm, held, auc);
     res->logloss_raw = vpt_auc_logloss(auc);
-    res->auc = vpt_auc(auc);
-
-    vpt_platt_fit(auc, &a, &b);
 
     res->a = 1;
     res->b = 0;
+    res->c = 0;
 
-    if (isfinite(a) && isfinite(b) && a > 0 && !o->nocal) {
-        res->a = a;
-        res->b = b;
+    if (t->gbt.ntrees > 0) {
+        n = t->gbt.held.n;
+        x = vpt_xalloc(n * sizeof(double));
+        y = vpt_xalloc(n * sizeof(double));
+        lab = vpt_xalloc(n);
+        rewind(held);
+
+        for (i = 0; i < n && vpt_rec_read(held, &r, ids, sk, num); i++) {
+            x[i] = vpt_fm_logit(&t->fm, ids, r.n, S);
+            y[i] = vpt_gbt_held(&t->gbt, i);
+            lab[i] = r.label;
+        }
+
+        vpt_stack_fit(x, y, lab, i, &a, &c, &b);
+
+        if (o->nocal) {
+            a = 0.5;
+            c = 0.5;
+            b = 0;
+        }
+
+        free(x);
+        free(y);
+        free(lab);
+
+        if (isfinite(a) && isfinite(b) && isfinite(c) && a > 0 && c > 0) {
+            res->a = a;
+            res->b = b + c * t->gbt.base;
+            res->c = c;
+            vpt_fm_scale(&t->fm, res->a, res->b);
+            vpt_gbt_scale(&t->gbt, c);
+            res->calibrated = !o->nocal;
+
+        } else {
+            t->gbt.ntrees = 0;
+            res->ntrees = 0;
+        }
     }
 
-    if (res->a != 1 || res->b != 0) {
-        vpt_fm_scale(&t->fm, res->a, res->b);
-        res->calibrated = 1;
+    if (t->gbt.ntrees == 0) {
+        vpt_platt_fit(auc, &a, &b);
+
+        if (isfinite(a) && isfinite(b) && a > 0 && !o->nocal) {
+            res->a = a;
+            res->b = b;
+        }
+
+        if (res->a != 1 || res->b != 0) {
+            vpt_fm_scale(&t->fm, res->a, res->b);
+            res->calibrated = 1;
+        }
     }
 
-    vpt_evaluate(&t->fm, held, auc);
+    vpt_evaluate_all(t, held, auc);
     res->logloss = vpt_auc_logloss(auc);
+    res->auc = vpt_auc(auc);
     res->ece = vpt_calibration_deciles(auc, res->dec_n, res->dec_p,
                                        res->dec_y);
 
@@ -935,8 +1151,12 @@ vpt_train_write(vpt_train_t *t, const vpt_train_opts_t *o,
             continue;
         }
 
-        v = (t->vsum[i] + VPT_VALUE_PRIOR * cat->offers[i].value)
+        /* realized values, once an offer has any: an accept without
+         * one turned into nothing */
+        v = t->racc[i] > 0 ? t->rsum[i] : t->vsum[i];
+        v = (v + VPT_VALUE_PRIOR * cat->offers[i].value)
             / (t->vacc[i] + VPT_VALUE_PRIOR);
+        res->nrealized += t->racc[i] > 0;
         v = v < 0 ? 0 : v;
 
         fputs(first ? "\n  " : ",\n  ", mem);
@@ -947,6 +1167,12 @@ vpt_train_write(vpt_train_t *t, const vpt_train_opts_t *o,
     }
 
     fputs("}", mem);
+
+    if (t->gbt.ntrees > 0) {
+        fputs(",\n \"trees\": ", mem);
+        vpt_gbt_write(&t->gbt, mem, t->fm.names, t->sk);
+    }
+
     fclose(mem);
 
     if (vpt_model_write(o->out, t->fm.k, t->fm.bias, t->fm.n, t->fm.names,
@@ -983,9 +1209,12 @@ vpt_train_report(const vpt_train_t *t, const vpt_train_opts_t *o,
                (unsigned long long) res->ntrain, t->fm.n, res->epochs,
                res->k, res->l2, o->lr);
         vpt_json_num(stdout, res->nheld ? res->logloss_raw : NAN);
+        printf(", \"trees\": %zu, \"logloss_trees\": ", res->ntrees);
+        vpt_json_num(stdout, res->ntrees ? res->logloss_trees : NAN);
         printf(", \"calibration\": {\"method\": \"%s\", \"a\": %.6g, "
-               "\"b\": %.6g, \"ece\": ", res->calibrated ? "platt" : "none",
-               res->a, res->b);
+               "\"b\": %.6g, \"c\": %.6g, \"ece\": ",
+               res->calibrated ? (res->ntrees ? "stack" : "platt") : "none",
+               res->a, res->b, res->c);
         vpt_json_num(stdout, res->nheld ? res->ece : NAN);
         fputs(", \"deciles\": [", stdout);
 
@@ -1007,7 +1236,8 @@ vpt_train_report(const vpt_train_t *t, const vpt_train_opts_t *o,
             printf(", \"epochs\": %u}", res->trials[i].epochs);
         }
 
-        printf("], \"values\": %zu, \"bad_lines\": %llu}\n", res->nvalues,
+        printf("], \"values\": %zu, \"realized_values\": %zu, "
+               "\"bad_lines\": %llu}\n", res->nvalues, res->nrealized,
                (unsigned long long) res->bad);
         return;
     }
@@ -1021,8 +1251,8 @@ vpt_train_report(const vpt_train_t *t, const vpt_train_opts_t *o,
            (unsigned long long) res->bad,
            (unsigned long long) res->noprop);
     printf("model: %s (k %u, L2 %g, %zu features, epoch %u, %zu values "
-           "per accept)\n", o->out, res->k, res->l2, t->fm.n, res->epochs,
-           res->nvalues);
+           "per accept, %zu trees)\n", o->out, res->k, res->l2, t->fm.n,
+           res->epochs, res->nvalues, res->ntrees);
 
     for (i = 0; i < res->ntrials; i++) {
         printf("search: k %u, L2 %g: held-out log-loss %.5f (epoch %u)\n",
@@ -1038,9 +1268,16 @@ vpt_train_report(const vpt_train_t *t, const vpt_train_opts_t *o,
     printf("held out: %llu rows, log-loss %.5f (%.5f before calibration), "
            "AUC %.4f\n", (unsigned long long) res->nheld, res->logloss,
            res->logloss_raw, res->auc);
+    if (res->ntrees) {
+        printf("trees alone: held-out log-loss %.5f; stacked with the FM: "
+               "p = sigmoid(%.4f fm + %.4f trees + %.4f)\n",
+               res->logloss_trees, res->a, res->c, res->b);
+    }
+
     printf("calibration: %s a %.4f b %.4f, ECE %.4f; accept rate per "
            "decile of p, predicted / observed:\n",
-           res->calibrated ? "Platt" : "none", res->a, res->b, res->ece);
+           res->calibrated ? (res->ntrees ? "stack" : "Platt") : "none",
+           res->a, res->b, res->ece);
 
     for (i = 0; i < 10; i++) {
         if (res->dec_n[i] > 0) {

@@ -10,7 +10,8 @@
  *     of every feature the file lists (read again with jansson) gives its
  *     k + 1 numbers as floats, while a hash the file does not list (a few
  *     known feature names, and random hashes) gives NULL;
- *   - vpt_model_logit() of no feature is the bias, and over random
+ *   - vpt_model_logit() of no feature is the bias plus the trees' leaves
+ *     that no feature reaches (0 without trees), and over random
  *     features (listed ones, repeated ones, unknown ones, numbers of the
  *     names that may have bins, NaN and infinities among them) is finite;
  *   - vpt_model_value() of every id "values" lists is its number, of an
@@ -341,7 +342,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* the logit */
 
-    CHECK(vpt_model_logit(m, f, 0) == vpt_model_bias(m));
+    CHECK(vpt_model_logit(m, f, 0)
+          == vpt_model_bias(m) + vpt_model_trees(m, f, 0));
+    CHECK(vpt_model_ntrees(m) > 0 || vpt_model_trees(m, f, 0) == 0);
 
     memset(f, 0, sizeof(f));
     n = vpt_rand_next(&state) % (MAX_FEATS + 1);

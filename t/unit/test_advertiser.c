@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "vpt_test.h"
+#include "vpt_fixture.h"
 #include "vpt_catalog.h"
 #include "vpt_advertiser.h"
 #include "vpt_rank.h"
@@ -36,6 +37,8 @@
 
 static char  err[VPT_ERRLEN];
 
+#define fails_with(c, want)  catalog_fails_with((c), err, (want))
+
 
 static vpt_catalog_t *
 parse(const char *advertisers, const char *offers)
@@ -52,24 +55,6 @@ parse(const char *advertisers, const char *offers)
     err[0] = '\0';
 
     return vpt_catalog_parse(buf, strlen(buf), "t.json", err, sizeof(err));
-}
-
-
-static int
-fails_with(vpt_catalog_t *c, const char *want)
-{
-    if (c != NULL) {
-        vpt_catalog_free(c);
-        printf("#   parsed, expected: %s\n", want);
-        return 0;
-    }
-
-    if (strcmp(err, want) != 0) {
-        printf("#   got:  %s\n#   want: %s\n", err, want);
-        return 0;
-    }
-
-    return 1;
 }
 
 
@@ -302,7 +287,7 @@ VPT_TEST(bad_advertisers_fail_naming_file_entry_and_field)
                                "\"price\": 1, \"categories\": []}",
                                OWN("o", "1")),
         "catalog \"t.json\": advertiser #0 (\"a\"): \"categories\": "
-        "expected a non-empty array of strings"));
+        "expected a non-empty array of non-empty strings"));
     VPT_CHECK(fails_with(parse("{\"id\": \"a\", \"pricing\": \"cpa\", "
                                "\"price\": 1, \"budget\": 1}",
                                OWN("o", "1")),

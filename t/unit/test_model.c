@@ -608,6 +608,107 @@ VPT_TEST(model_rejects_bad_bins_and_values)
 }
 
 
+static double
+trees_logit(const vpt_model_t *m, const char *device, double age)
+{
+    size_t         n;
+    vpt_feat_t     f[VPT_MAX_FEATURES];
+    vpt_context_t  ctx;
+
+    vpt_context_init(&ctx);
+    ctx.device = str(device);
+    ctx.nfeatures = 0;
+
+    if (!isnan(age)) {
+        attr_num(ctx.features, &ctx.nfeatures, "age", age);
+    }
+
+    n = vpt_features_shopper(&ctx, VPT_PAGE_CART, 9, f, VPT_MAX_FEATURES);
+
+    VPT_CHECK_NEAR(vpt_model_logit(m, f, n),
+                   vpt_model_bias(m) + vpt_model_trees(m, f, n), 1e-12);
+
+    return vpt_model_logit(m, f, n);
+}
+
+
+VPT_TEST(trees_add_the_leaves_the_shopper_reaches)
+{
+    vpt_model_t  *m;
+
+    m = parse("{\"format\": \"vpt-fm\", \"k\": 1, \"bias\": 0.5,"
+              " \"features\": {}, \"trees\": ["
+              "  [{\"number\": \"f:age\", \"below\": 30, \"yes\": 1,"
+              "    \"no\": 2}, {\"leaf\": 1},"
+              "   {\"feature\": \"device=mobile\", \"yes\": 3, \"no\": 4},"
+              "   {\"leaf\": 10}, {\"leaf\": 100}],"
+              "  [{\"leaf\": 0.25}]]}");
+    VPT_CHECK_MSG(m != NULL, "%s", err);
+    if (m == NULL) {
+        return;
+    }
+
+    VPT_CHECK(vpt_model_ntrees(m) == 2);
+    VPT_CHECK_NEAR(trees_logit(m, "mobile", 20), 1.75, 1e-12);
+    VPT_CHECK_NEAR(trees_logit(m, "mobile", 40), 10.75, 1e-12);
+    VPT_CHECK_NEAR(trees_logit(m, "desktop", 40), 100.75, 1e-12);
+    /* "below" is strict, and a missing number goes "no" */
+    VPT_CHECK_NEAR(trees_logit(m, "desktop", 30), 100.75, 1e-12);
+    VPT_CHECK_NEAR(trees_logit(m, "desktop", 29.999), 1.75, 1e-12);
+    VPT_CHECK_NEAR(trees_logit(m, "mobile", NAN), 10.75, 1e-12);
+    vpt_model_free(m);
+}
+
+
+VPT_TEST(model_rejects_bad_trees)
+{
+#define HEAD  "{\"format\":\"vpt-fm\",\"k\":1,\"bias\":0,\"features\":{},"
+#define TWO   "{\"leaf\":0},{\"leaf\":0}"
+
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":{}}",
+                               "\"trees\": expected an array"));
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":[[]]}",
+                               "\"trees\"[0]: expected an array of 1 to "
+                               "1024 nodes"));
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":[[{\"leaf\":0}],"
+                               "[{\"leaf\":\"x\"}]]}",
+                               "\"trees\"[1][0]: a leaf is"));
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":[[{\"leaf\":1,\"yes\":1}]]}",
+                               "\"trees\"[0][0]: a leaf is"));
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":[[{\"feature\":\"device=m\","
+                               "\"yes\":0,\"no\":1}," TWO "]]}",
+                               "\"trees\"[0][0]: \"yes\" and \"no\": "
+                               "expected indexes of later nodes"));
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":[[{\"feature\":\"device=m\","
+                               "\"yes\":1,\"no\":3}," TWO "]]}",
+                               "(1 to 2)"));
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":[[{\"number\":\"f:age\","
+                               "\"yes\":1,\"no\":2}," TWO "]]}",
+                               "\"trees\"[0][0]: expected \"leaf\""));
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":[[{\"number\":\"f:age=1\","
+                               "\"below\":1,\"yes\":1,\"no\":2}," TWO "]]}",
+                               "\"number\": expected a number's name"));
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":[[{\"feature\":\"device\","
+                               "\"yes\":1,\"no\":2}," TWO "]]}",
+                               "\"feature\": expected a feature"));
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":[[{\"number\":\"f:age\","
+                               "\"below\":\"1\",\"yes\":1,\"no\":2}," TWO
+                               "]]}",
+                               "\"below\": expected a number"));
+
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":[[{\"feature\":\"kind=app\","
+                               "\"yes\":1,\"no\":2}," TWO "]]}",
+                               "\"kind=app\" is an offer's feature"));
+    VPT_CHECK(parse_fails_with(HEAD "\"trees\":[[{\"number\":\"of:price\","
+                               "\"below\":1,\"yes\":1,\"no\":2}," TWO
+                               "]]}",
+                               "trees test the shopper's side only"));
+
+#undef TWO
+#undef HEAD
+}
+
+
 int
 main(void)
 {
@@ -630,6 +731,8 @@ main(void)
     VPT_RUN(model_bins_make_one_feature_per_resolution);
     VPT_RUN(model_values_per_accept_by_offer_id);
     VPT_RUN(model_rejects_bad_bins_and_values);
+    VPT_RUN(trees_add_the_leaves_the_shopper_reaches);
+    VPT_RUN(model_rejects_bad_trees);
 
     return VPT_DONE();
 }

@@ -3,7 +3,8 @@
  *
  * Fixture builders the core's unit tests share: strings, offers with no
  * rules, cart items, attributes (a context's or an offer's "features"),
- * and the equality of two parsed contexts (context_eq.h).  Offers and
+ * the equality of two parsed contexts (context_eq.h), and a catalog that
+ * must fail with one message.  Offers and
  * contexts are built in code, so the ranker's, the model's and the
  * markup's tests do not depend on the catalog or context parsers; an
  * empty context is vpt_context_init()'s, so it cannot drift from it.
@@ -13,6 +14,7 @@
 #ifndef VPT_FIXTURE_H
 #define VPT_FIXTURE_H
 
+#include <stdio.h>
 #include <string.h>
 
 #include "vpt_core.h"
@@ -87,6 +89,29 @@ attr_num(vpt_attr_t *a, size_t *n, const char *name, double value)
     a[*n].num = value;
     a[*n].is_num = 1;
     (*n)++;
+}
+
+
+
+/*
+ * A catalog that must not have parsed: c is NULL and the parser's message
+ * err is want; otherwise the "#" lines say what came instead
+ */
+static inline int
+catalog_fails_with(vpt_catalog_t *c, const char *err, const char *want)
+{
+    if (c != NULL) {
+        vpt_catalog_free(c);
+        printf("#   parsed, expected: %s\n", want);
+        return 0;
+    }
+
+    if (strcmp(err, want) != 0) {
+        printf("#   got:  %s\n#   want: %s\n", err, want);
+        return 0;
+    }
+
+    return 1;
 }
 
 

@@ -371,10 +371,61 @@ vpt_bad_json(const vpt_bad_t *b, FILE *f)
 
 /* output */
 
+/*
+ * The length of the UTF-8 sequence at p (RFC 3629: no overlong form, no
+ * surrogate, nothing past U+10FFFF), or 0 when it is not one
+ */
+static size_t
+vpt_utf8_len(const unsigned char *p, size_t len)
+{
+    size_t    i, n;
+    uint32_t  cp, min;
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        n = 2;
+        cp = p[0] & 0x1f;
+        min = 0x80;
+
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        n = 3;
+        cp = p[0] & 0x0f;
+        min = 0x800;
+
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        n = 4;
+        cp = p[0] & 0x07;
+        min = 0x10000;
+
+    } else {
+        return 0;
+    }
+
+    if (len < n) {
+        return 0;
+    }
+
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        cp = cp << 6 | (p[i] & 0x3f);
+    }
+
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+
+    return n;
+}
+
+
+/* a byte that is not UTF-8 goes out as the code point it is, \u00XX */
+
 void
 vpt_json_str(FILE *f, const char *p, size_t len)
 {
-    size_t         i;
+    size_t         i, n;
     unsigned char  c;
 
     putc('"', f);
@@ -391,8 +442,20 @@ vpt_json_str(FILE *f, const char *p, size_t len)
         default:
             if (c < 0x20) {
                 fprintf(f, "\\u%04x", c);
-            } else {
+
+            } else if (c < 0x80) {
                 putc(c, f);
+
+            } else {
+                n = vpt_utf8_len((const unsigned char *) p + i, len - i);
+
+                if (n == 0) {
+                    fprintf(f, "\\u%04x", c);
+
+                } else {
+                    fwrite(p + i, 1, n, f);
+                    i += n - 1;
+                }
             }
         }
     }

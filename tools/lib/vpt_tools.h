@@ -212,6 +212,8 @@ typedef struct {
     double           propensity;
     int              accepted;
     double           value;
+    unsigned         has_realized:1;   /* "realized_value" is a number */
+    double           realized;         /* what the accept turned into */
     vpt_context_t    ctx;
 } vpt_row_t;
 

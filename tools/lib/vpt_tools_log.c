@@ -7,6 +7,7 @@
  * (its fast path, else jansson).
  */
 
+#include <math.h>
 #include <string.h>
 
 #include "vpt_tools_int.h"
@@ -69,6 +70,8 @@ vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
     row->propensity = 0;
     row->accepted = 0;
     row->value = 0;
+    row->has_realized = 0;
+    row->realized = 0;
 
     seen = 0;
     memset(&ctx, 0, sizeof(vpt_jval_t));
@@ -152,6 +155,21 @@ vpt_row_parse(vpt_row_t *row, const vpt_catalog_t *c, const char *line,
                 return VPT_ERROR;
             }
             seen |= 16;
+
+        } else if (vpt_jkey_is(&key, "realized_value")) {
+            /* vpt-join's sum of vpt_conversion's amounts; null: none */
+            if (val.type == VPT_J_NULL) {
+                continue;
+            }
+
+            if (val.type != VPT_J_NUM
+                || vpt_parse_num(val.p, val.len, &row->realized) != VPT_OK
+                || !isfinite(row->realized))
+            {
+                *why = "\"realized_value\" is not a number";
+                return VPT_ERROR;
+            }
+            row->has_realized = 1;
         }
     }
 

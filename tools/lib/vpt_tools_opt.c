@@ -49,8 +49,8 @@ vpt_num_arg(const char *opt, const char *s, double lo, double hi)
     x = strtod(s, &e);
 
     if (e == s || *e || errno || !(x >= lo && x <= hi)) {
-        vpt_die(2, "%s: %s: expected a number in [%g, %g], not \"%s\"",
-                vpt_tool, opt, lo, hi, s);
+        vpt_die(2, "%s: %s: expected a number in [%.15g, %.15g], "
+                "not \"%s\"", vpt_tool, opt, lo, hi, s);
     }
 
     return x;

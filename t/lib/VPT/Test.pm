@@ -18,12 +18,13 @@ use Time::HiRes qw(sleep time);
 use Cwd qw(abs_path);
 use Digest::SHA qw(hmac_sha256);
 use MIME::Base64 qw(encode_base64);
+use JSON::PP ();
 
 our @EXPORT = qw(repo_root module_path free_port tmpdir
                  nginx_conf nginx_test start_nginx stop_nginx reload_nginx
-                 start_redis stop_redis redis_cmd
+                 start_redis stop_redis redis_cmd redis_pipe
                  start_origin http_request http_get
-                 access_log_lines error_log wait_for
+                 access_log_lines last_logged error_log wait_for
                  worker_pids write_file read_file sign_accept
                  $BROWSER);
 
@@ -246,6 +247,13 @@ sub access_log_lines {
     return @lines;
 }
 
+# the access log's last line, decoded ({} when there is none yet)
+sub last_logged {
+    my ($ng) = @_;
+    my @l = access_log_lines($ng);
+    return @l ? JSON::PP::decode_json($l[-1]) : {};
+}
+
 sub error_log {
     my ($ng) = @_;
     return read_file("$ng->{dir}/error.log");
@@ -253,16 +261,34 @@ sub error_log {
 
 # --- redis -------------------------------------------------------------------
 
-# start_redis(port => P, unix => PATH) -> { port, unix, pid }
+# start_redis(port => P, unix => PATH, password => PW, args => [...],
+#             sentinel => 1, conf => TEXT)
+#     -> { port, unix, pid, dir, password }
+# One redis-server in a directory of its own, stopped at exit; a sentinel
+# is given a configuration file (it rewrites it), conf its lines.
 sub start_redis {
     my (%o) = @_;
     my $port = $o{port} // free_port();
     my $dir = tempdir('vpt-redis-XXXXXX', DIR => tmpdir(), CLEANUP => 1);
-    my @args = ('redis-server', '--port', $port, '--bind', '127.0.0.1',
-                '--save', '', '--appendonly', 'no', '--dir', $dir,
-                '--logfile', "$dir/redis.log", '--enable-debug-command', 'yes');
-    push @args, '--unixsocket', $o{unix}, '--unixsocketperm', '777'
-        if $o{unix};
+    my @args;
+
+    if ($o{sentinel}) {
+        write_file("$dir/sentinel.conf",
+                   "port $port\nbind 127.0.0.1\ndir $dir\n"
+                   . "logfile $dir/redis.log\n" . ($o{conf} // ''));
+        @args = ('redis-server', "$dir/sentinel.conf", '--sentinel');
+    } else {
+        @args = ('redis-server', '--port', $port, '--bind', '127.0.0.1',
+                 '--save', '', '--appendonly', 'no', '--dir', $dir,
+                 '--logfile', "$dir/redis.log",
+                 '--enable-debug-command', 'yes');
+        push @args, '--unixsocket', $o{unix}, '--unixsocketperm', '777'
+            if $o{unix};
+        push @args, '--requirepass', $o{password}, '--masterauth',
+                    $o{password}
+            if defined $o{password};
+        push @args, @{ $o{args} // [] };
+    }
 
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
@@ -271,10 +297,14 @@ sub start_redis {
         exec @args or POSIX::_exit(127);
     }
 
-    my $rd = { port => $port, unix => $o{unix}, pid => $pid, dir => $dir };
-    wait_for(sub { eval { redis_cmd($rd, 'PING') } // '' eq 'PONG' }, 10)
-        or die "redis-server did not start";
+    my $rd = { port => $port, unix => $o{unix}, pid => $pid, dir => $dir,
+               password => $o{password} };
     push @CHILDREN, { redis => $rd };
+    wait_for(sub {
+        my ($r) = eval { redis_pipe($rd, ['PING']) };
+        defined $r && !ref $r && $r eq 'PONG';
+    }, 10) or die "redis on $port did not start: "
+                  . read_file("$dir/redis.log");
     return $rd;
 }
 
@@ -286,6 +316,8 @@ sub stop_redis {
     $rd->{pid} = 0;
 }
 
+# A small RESP client: each call a fresh connection, with AUTH first when
+# the node has a password (and user).  An error reply is { error => TEXT }.
 sub _resp_read {
     my ($s) = @_;
     my $line = <$s>;
@@ -293,7 +325,7 @@ sub _resp_read {
     $line =~ s/\r\n$//;
     my ($t, $rest) = (substr($line, 0, 1), substr($line, 1));
     return $rest if $t eq '+';
-    die "redis: $rest\n" if $t eq '-';
+    return { error => $rest } if $t eq '-';
     return $rest + 0 if $t eq ':';
     if ($t eq '$') {
         return undef if $rest < 0;
@@ -311,18 +343,41 @@ sub _resp_read {
     die "redis: bad reply '$line'\n";
 }
 
-sub redis_cmd {
-    my ($rd, @args) = @_;
+sub _resp_encode {
+    my (@args) = @_;
+    my $req = '*' . @args . "\r\n";
+    $req .= '$' . length($_) . "\r\n$_\r\n" for @args;
+    return $req;
+}
+
+# redis_pipe($node, [cmd...], [cmd...]) -> replies, pipelined on one
+# connection
+sub redis_pipe {
+    my ($rd, @cmds) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                   PeerPort => $rd->{port}, Proto => 'tcp',
                                   Timeout => 5)
-        or die "redis: connect: $!\n";
+        or die "redis $rd->{port}: connect: $!\n";
     binmode $s;
-    my $req = '*' . @args . "\r\n";
-    $req .= '$' . length($_) . "\r\n$_\r\n" for @args;
-    print $s $req;
-    my $r = _resp_read($s);
+    if (defined $rd->{password}) {
+        unshift @cmds, ['AUTH', (defined $rd->{user} ? $rd->{user} : ()),
+                        $rd->{password}];
+    }
+    print $s join '', map { _resp_encode(@$_) } @cmds;
+    my @r = map { _resp_read($s) } @cmds;
     close $s;
+    if (defined $rd->{password}) {
+        my $auth = shift @r;
+        die "redis $rd->{port}: AUTH: $auth->{error}\n" if ref $auth eq 'HASH';
+    }
+    return @r;
+}
+
+# one command; an error reply dies with its text
+sub redis_cmd {
+    my ($rd, @args) = @_;
+    my ($r) = redis_pipe($rd, [@args]);
+    die "redis: $r->{error}\n" if ref $r eq 'HASH';
     return $r;
 }
 

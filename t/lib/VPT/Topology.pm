@@ -25,12 +25,11 @@ use strict;
 use warnings;
 
 use Exporter 'import';
-use File::Temp qw(tempdir);
-use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
 
-use VPT::Test qw(tmpdir free_port wait_for write_file read_file);
+use VPT::Test qw(free_port wait_for write_file start_redis stop_redis
+                 redis_pipe);
 
 our @EXPORT = qw(rcmd rpipe start_node stop_node node_info
                  start_redis_auth
@@ -43,70 +42,13 @@ our @EXPORT = qw(rcmd rpipe start_node stop_node node_info
 
 my @STARTED;
 
-# --- a small RESP client ----------------------------------------------------
+# --- commands (VPT::Test's client: AUTH from the node, errors as hashes) ---
 
-sub _read_reply {
-    my ($s) = @_;
-    my $line = <$s>;
-    die "redis: connection closed\n" unless defined $line;
-    $line =~ s/\r\n$//;
-    my ($t, $rest) = (substr($line, 0, 1), substr($line, 1));
-    return $rest if $t eq '+';
-    return { error => $rest } if $t eq '-';
-    return $rest + 0 if $t eq ':';
-    if ($t eq '$') {
-        return undef if $rest < 0;
-        my $buf = '';
-        while (length $buf < $rest + 2) {
-            my $n = read $s, $buf, $rest + 2 - length $buf, length $buf;
-            die "redis: short read\n" unless $n;
-        }
-        return substr $buf, 0, $rest;
-    }
-    if ($t eq '*') {
-        return undef if $rest < 0;
-        return [ map { _read_reply($s) } 1 .. $rest ];
-    }
-    die "redis: bad reply '$line'\n";
-}
-
-sub _encode {
-    my (@args) = @_;
-    my $req = '*' . @args . "\r\n";
-    $req .= '$' . length($_) . "\r\n$_\r\n" for @args;
-    return $req;
-}
-
-sub _connect {
-    my ($node) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $node->{port}, Proto => 'tcp',
-                                  Timeout => 5)
-        or die "redis $node->{port}: connect: $!\n";
-    binmode $s;
-    if (defined $node->{password}) {
-        my @auth = ('AUTH', (defined $node->{user} ? $node->{user} : ()),
-                    $node->{password});
-        print $s _encode(@auth);
-        my $r = _read_reply($s);
-        die "redis $node->{port}: AUTH: $r->{error}\n" if ref $r eq 'HASH';
-    }
-    return $s;
-}
-
-# rpipe($node, [cmd...], [cmd...]) -> replies, pipelined on one connection
-sub rpipe {
-    my ($node, @cmds) = @_;
-    my $s = _connect($node);
-    print $s join '', map { _encode(@$_) } @cmds;
-    my @r = map { _read_reply($s) } @cmds;
-    close $s;
-    return @r;
-}
+sub rpipe { return redis_pipe(@_) }
 
 sub rcmd {
     my ($node, @args) = @_;
-    my ($r) = rpipe($node, [@args]);
+    my ($r) = redis_pipe($node, [@args]);
     return $r;
 }
 
@@ -133,54 +75,16 @@ sub redis_cli {
 
 # --- processes ----------------------------------------------------------------
 
-# start_node(args => [...], password => PW, sentinel => 1, conf => TEXT)
+# start_node(args => [...], password => PW, sentinel => 1, conf => TEXT):
+# VPT::Test's start_redis, SIGKILLed at exit (a master SIGTERMed waits
+# for its replicas)
 sub start_node {
-    my (%o) = @_;
-    my $port = $o{port} // free_port();
-    my $dir = tempdir('vpt-topo-XXXXXX', DIR => tmpdir(), CLEANUP => 1);
-    my @cmd;
-
-    if ($o{sentinel}) {
-        # a sentinel rewrites its configuration file: it must have one
-        write_file("$dir/sentinel.conf",
-                   "port $port\nbind 127.0.0.1\ndir $dir\n"
-                   . "logfile $dir/redis.log\n" . ($o{conf} // ''));
-        @cmd = ('redis-server', "$dir/sentinel.conf", '--sentinel');
-    } else {
-        @cmd = ('redis-server', '--port', $port, '--bind', '127.0.0.1',
-                '--save', '', '--appendonly', 'no', '--dir', $dir,
-                '--logfile', "$dir/redis.log");
-        push @cmd, '--requirepass', $o{password}, '--masterauth',
-                   $o{password}
-            if defined $o{password};
-        push @cmd, @{ $o{args} // [] };
-    }
-
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open STDOUT, '>', '/dev/null';
-        open STDERR, '>', '/dev/null';
-        exec @cmd or POSIX::_exit(127);
-    }
-
-    my $node = { port => $port, pid => $pid, dir => $dir,
-                 password => $o{password} };
+    my $node = start_redis(@_);
     push @STARTED, $node;
-    wait_for(sub {
-        my $r = eval { rcmd($node, 'PING') };
-        defined $r && !ref $r && $r eq 'PONG';
-    }, 10) or die "redis on $port did not start: "
-                  . read_file("$dir/redis.log");
     return $node;
 }
 
-sub stop_node {
-    my ($node, $sig) = @_;
-    return unless $node && $node->{pid};
-    kill $sig // 'TERM', $node->{pid};
-    waitpid $node->{pid}, 0;
-    $node->{pid} = 0;
-}
+sub stop_node { stop_redis(@_) }
 
 # INFO SECTION as a hash
 sub node_info {
@@ -305,8 +209,7 @@ sub start_cluster {
             '--cluster-require-full-coverage', 'no',
             # the replicas' offsets move at once: CLUSTER SLOTS lists a
             # replica only once its offset is not 0
-            '--repl-ping-replica-period', 1,
-            '--enable-debug-command', 'yes']);
+            '--repl-ping-replica-period', 1]);
     }
 
     my ($out, $rc) = redis_cli($nodes[0], '--cluster', 'create',
