@@ -94,7 +94,10 @@ sleep 1.5;
 load_stop($load);
 
 my $r = load_results($load);
-my $sum = load_summary($r, $t_kill);
+# the outage starts at the first page without an offer: a request sent
+# between $t_kill and the signal's delivery is still the old master's
+my ($outage) = map { $_->[0] } grep { $_->[0] >= $t_kill && !$_->[3] } @$r;
+my $sum = load_summary($r, $outage // $t_kill);
 my $back = defined $sum->{first_after} ? $sum->{first_after} - $t_promoted
                                        : undef;
 diag sprintf("sentinel failover: %d requests in %.1f s (%.0f/s), non-2xx %d, "
