@@ -24,13 +24,7 @@
 #include "vpt_splice.h"
 
 #include "../unit/whatwg_ref.h"
-
-
-typedef struct {
-    unsigned char  *data;
-    size_t          len;
-    size_t          cap;
-} out_t;
+#include "../unit/splice_out.h"
 
 
 static const char  *lits[] = {
@@ -48,54 +42,6 @@ static const char  *lits[] = {
 
 
 static vpt_anchor_t  *anchors[NLITS][3];
-
-
-static void
-out_add(out_t *o, const void *p, size_t n)
-{
-    if (n == 0) {
-        return;
-    }
-
-    if (o->len + n > o->cap) {
-        o->cap = (o->len + n) * 2;
-        o->data = realloc(o->data, o->cap);
-        CHECK(o->data != NULL);
-    }
-
-    memcpy(o->data + o->len, p, n);
-    o->len += n;
-}
-
-
-static void
-out_add_v(out_t *o, const unsigned char *prev, size_t np,
-    const unsigned char *d, size_t from, size_t to)
-{
-    size_t  e;
-
-    CHECK(from <= to);
-
-    if (from < np) {
-        e = to < np ? to : np;
-        out_add(o, prev + from, e - from);
-        from = e;
-    }
-
-    if (from < to) {
-        out_add(o, d + (from - np), to - from);
-    }
-}
-
-
-static void
-out_mark(out_t *o, unsigned k)
-{
-    char  m[8];
-
-    snprintf(m, sizeof(m), "[%u]", k);
-    out_add(o, m, strlen(m));
-}
 
 
 static unsigned char

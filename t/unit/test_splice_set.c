@@ -18,6 +18,7 @@
 
 #include "vpt_test.h"
 #include "vpt_splice.h"
+#include "splice_out.h"
 
 #include "whatwg_ref.h"
 
@@ -27,67 +28,10 @@
 
 
 typedef struct {
-    unsigned char  *data;
-    size_t          len;
-    size_t          cap;
-} out_t;
-
-
-typedef struct {
     out_t           out;
     size_t          at[VPT_SPLICE_SET_MAX];   /* body offset of each match */
     size_t          max_held;
 } run_t;
-
-
-static void
-out_add(out_t *o, const void *p, size_t n)
-{
-    if (n == 0) {
-        return;
-    }
-
-    if (o->len + n > o->cap) {
-        o->cap = (o->len + n) * 2;
-        o->data = realloc(o->data, o->cap);
-        if (o->data == NULL) {
-            abort();
-        }
-    }
-
-    memcpy(o->data + o->len, p, n);
-    o->len += n;
-}
-
-
-/* appends V[from, to) where V = prev[0, np) ++ d[0, n) */
-
-static void
-out_add_v(out_t *o, const unsigned char *prev, size_t np,
-    const unsigned char *d, size_t from, size_t to)
-{
-    size_t  e;
-
-    if (from < np) {
-        e = to < np ? to : np;
-        out_add(o, prev + from, e - from);
-        from = e;
-    }
-
-    if (from < to) {
-        out_add(o, d + (from - np), to - from);
-    }
-}
-
-
-static void
-out_mark(out_t *o, unsigned k)
-{
-    char  m[8];
-
-    snprintf(m, sizeof(m), "[%u]", k);
-    out_add(o, m, strlen(m));
-}
 
 
 static void
