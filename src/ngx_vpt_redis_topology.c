@@ -35,6 +35,8 @@
 #define NGX_VPT_REDIS_GREET_LOG_EVERY  10000    /* ms */
 
 
+static ngx_array_t *ngx_vpt_redis_conf_addrs(ngx_conf_t *cf,
+    ngx_uint_t first, const char *what);
 static void ngx_vpt_redis_greet_reply(redisAsyncContext *ac, void *r,
     void *privdata);
 
@@ -136,10 +138,7 @@ ngx_vpt_redis_conf_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_vpt_redis_topo_t  *topo = (ngx_vpt_redis_topo_t *)
                                       ((char *) conf + cmd->offset);
 
-    char                  *rv;
     ngx_str_t             *value;
-    ngx_uint_t             i;
-    ngx_vpt_redis_addr_t  *addr;
 
     if (topo->master_name.len) {
         return "is duplicate";
@@ -154,29 +153,9 @@ ngx_vpt_redis_conf_sentinel(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     topo->master_name = value[1];
     topo->forms++;
 
-    topo->sentinels = ngx_array_create(cf->pool, cf->args->nelts - 2,
-                                       sizeof(ngx_vpt_redis_addr_t));
+    topo->sentinels = ngx_vpt_redis_conf_addrs(cf, 2, "a sentinel");
     if (topo->sentinels == NULL) {
         return NGX_CONF_ERROR;
-    }
-
-    for (i = 2; i < cf->args->nelts; i++) {
-        addr = ngx_array_push(topo->sentinels);
-        if (addr == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        rv = ngx_vpt_redis_parse_addr(cf, &value[i], addr);
-        if (rv != NGX_CONF_OK) {
-            return rv;
-        }
-
-        if (addr->unix_path.len) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "vpt_redis_sentinel \"%V\": a sentinel is "
-                               "host:port", &value[i]);
-            return NGX_CONF_ERROR;
-        }
     }
 
     return NGX_CONF_OK;
@@ -191,41 +170,15 @@ ngx_vpt_redis_conf_cluster(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_vpt_redis_topo_t  *topo = (ngx_vpt_redis_topo_t *)
                                       ((char *) conf + cmd->offset);
 
-    char                  *rv;
-    ngx_str_t             *value;
-    ngx_uint_t             i;
-    ngx_vpt_redis_addr_t  *addr;
-
     if (topo->seeds) {
         return "is duplicate";
     }
 
-    value = cf->args->elts;
     topo->forms++;
 
-    topo->seeds = ngx_array_create(cf->pool, cf->args->nelts - 1,
-                                   sizeof(ngx_vpt_redis_addr_t));
+    topo->seeds = ngx_vpt_redis_conf_addrs(cf, 1, "a cluster node");
     if (topo->seeds == NULL) {
         return NGX_CONF_ERROR;
-    }
-
-    for (i = 1; i < cf->args->nelts; i++) {
-        addr = ngx_array_push(topo->seeds);
-        if (addr == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        rv = ngx_vpt_redis_parse_addr(cf, &value[i], addr);
-        if (rv != NGX_CONF_OK) {
-            return rv;
-        }
-
-        if (addr->unix_path.len) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "vpt_redis_cluster \"%V\": a cluster node "
-                               "is host:port", &value[i]);
-            return NGX_CONF_ERROR;
-        }
     }
 
     /* the counters key's table, built now rather than in a worker */
@@ -423,4 +376,49 @@ ngx_vpt_redis_topology_lost(void)
     if (ngx_vpt_redis_sentinel_enabled()) {
         ngx_vpt_redis_sentinel_ask("the master's connection failed");
     }
+}
+
+
+/*
+ * The directive's arguments from the first on, each a TCP host:port
+ * (Sentinel and Cluster speak of addresses, not of a socket path); NULL
+ * when one is not, after saying so
+ */
+
+static ngx_array_t *
+ngx_vpt_redis_conf_addrs(ngx_conf_t *cf, ngx_uint_t first, const char *what)
+{
+    ngx_str_t             *value;
+    ngx_uint_t             i;
+    ngx_array_t           *addrs;
+    ngx_vpt_redis_addr_t  *addr;
+
+    value = cf->args->elts;
+
+    addrs = ngx_array_create(cf->pool, cf->args->nelts - first,
+                             sizeof(ngx_vpt_redis_addr_t));
+    if (addrs == NULL) {
+        return NULL;
+    }
+
+    for (i = first; i < cf->args->nelts; i++) {
+        addr = ngx_array_push(addrs);
+        if (addr == NULL) {
+            return NULL;
+        }
+
+        /* it says what is wrong */
+        if (ngx_vpt_redis_parse_addr(cf, &value[i], addr) != NGX_CONF_OK) {
+            return NULL;
+        }
+
+        if (addr->unix_path.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%V \"%V\": %s is host:port", &value[0],
+                               &value[i], what);
+            return NULL;
+        }
+    }
+
+    return addrs;
 }

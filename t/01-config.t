@@ -100,6 +100,15 @@ my @bad = (
       . "server { listen 127.0.0.1:1; location / { vpt on; "
       . "vpt_page basket; } }",
       qr/invalid value "basket"/ ],
+    [ 'a Redis Cluster seed on a socket path',
+      "vpt_redis_cluster 127.0.0.1:7000 unix:/tmp/vpt-no.sock;",
+      qr/vpt_redis_cluster "unix:\/tmp\/vpt-no\.sock": a cluster node is host:port/ ],
+    [ 'a sentinel on a socket path',
+      "vpt_redis_sentinel shop unix:/tmp/vpt-no.sock;",
+      qr/vpt_redis_sentinel "unix:\/tmp\/vpt-no\.sock": a sentinel is host:port/ ],
+    [ 'a sentinel with a bad port',
+      "vpt_redis_sentinel shop 127.0.0.1:99999;",
+      qr/invalid port in vpt_redis "127\.0\.0\.1:99999"/ ],
 );
 
 for my $case (@bad) {
