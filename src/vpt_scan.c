@@ -1,35 +1,46 @@
 /*
  * Copyright (C) ngx_vpt_module authors
  *
- * The structural scanner of vpt_scan.h.
+ * The structural scanner of vpt_scan.h: a walk per tag, not per event.
  *
- * Events: the bytes from base (a multiple of 64) to cend, at most
- * VPT_SCAN_BLOCKS blocks, are classified into one bitmask, ev, of the
- * bytes that can change where a tag ends: '<', '>', '"', '\'' and '=';
- * bit i of word w stands for p[base + 64 w + i].  A last, partial block
- * is classified from a copy padded with zeroes.  AVX2 (chosen at run time,
- * as vpt_splice_lit.c does) and SSE2 classify with vector compares (one
- * table lookup and one compare a vector with AVX2), other architectures
- * byte by byte through a table.
+ * Masks: the bytes from base (a multiple of 64) to cend, at most
+ * VPT_SCAN_BLOCKS blocks (the window), are classified into separate
+ * bitmasks of '<', '>', '"' and '\'' (and ev, the last three together);
+ * bit k of word w stands for p[base + 64 w + k].  A last, partial block
+ * is classified from a copy padded with zeroes.  AVX2 (chosen at run
+ * time, as vpt_splice_lit.c does) and SSE2 compare 32 or 16 bytes at a
+ * time, other architectures go byte by byte through a table.
  *
- * The walk takes the events in order, a few instructions each (count
- * trailing zeros, clear the lowest bit, read the byte), through a small
- * machine of the WHATWG tokenizer's states:
+ * In the data state the next '<' is the next bit of the '<' mask: text
+ * costs nothing.  The two bytes after it, by one table, say what it opens:
+ * text, a tag, something rare (comment, doctype, "<?", "</" and no
+ * letter: the exact tokenizer's) or maybe a raw text element (its name is
+ * then compared; raw text goes to the exact tokenizer).  The literals are
+ * compared there too, after a filter on those two bytes.  A tag, start or
+ * end (the tokenizer reads both alike), ends at the first '>' outside its
+ * quoted values, and the values are paired blindly from the masks: the
+ * first quote opens, the next quote of its type closes, the first quote
+ * after that opens again.
  *
- *   data   '<' starts a tag (its next byte says which) or is text; the
- *          literals are compared here; anything else is text.
- *   tag    in a start tag: '>' ends it; '=' after a name (no whitespace
- *          or '/' before it, the first after the tag's name) followed by
- *          a quote opens a value (open, then value); '<' is a name's.
- *   value  a quoted value: ends at the same quote, back to tag.
- *   etag   in an end tag: '>' ends it.
+ * Why blind pairing finds the tokenizer's '>': as long as both agree on
+ * whether (and in which quote) a byte is in a value, they agree on every
+ * quote, so the first quote they disagree on is one the pairing opens and
+ * the tokenizer reads as text (in a name or an unquoted value).  If the
+ * pair (o, c) holds no other quote and no '>', the tokenizer reads all of
+ * it outside values, and c is text to it too (agreement again) unless c
+ * really opens a value, which only a quote right after '=' or whitespace
+ * does: so a closer after '=' or whitespace, or a pair holding '>' or the
+ * other quote, is taken only when its opener surely opens a value for the
+ * tokenizer (vpt_scan_opener: "name=" right before it, the name after
+ * whitespace that does not follow '=', no other '=' between), else the
+ * tag is the exact tokenizer's.  Counterexamples to weaker rules:
+ * <a ="x="y>z" w>, <a="x y="z>" w>, <a b=c="x>, <a x"b='c"d>.
  *
- * A quote where no value opens, '=' not followed by a quote (an unquoted
- * value), "a =", "<!", "<?", raw text elements (known by their first
- * letters) and a tag cut by the end of the buffer are the exact
- * tokenizer's, from the tag's '<' to its next byte in the data state: rare
- * in pages, and always right.  Between the '<' and that byte nothing the
- * walk did is kept but its place.
+ * A tag cut by the end of the window is walked again from a window
+ * starting at its '<'; one cut by the end of the buffer, or longer than a
+ * window, is the exact tokenizer's, which reads from its '<' to its next
+ * byte in the data state and hands back.  Nothing the walk did inside
+ * such a tag is kept but its place.
  *
  * Measured with callgrind (bench-splice scan, 4 KB buffers): see
  * docs/performance.md.
@@ -51,8 +62,14 @@
 #include "vpt_scan.h"
 
 
-/* blocks classified at a time: 2 KB, 256 bytes of masks on the stack */
-#define VPT_SCAN_BLOCKS  32
+/* blocks classified at a time: 4 KB, 1 KB of masks on the stack */
+#define VPT_SCAN_BLOCKS  64
+
+
+typedef struct {
+    uint64_t  lt[VPT_SCAN_BLOCKS];      /* '<' */
+    uint64_t  ev[VPT_SCAN_BLOCKS];      /* '>' '"' '\'' */
+} vpt_scan_masks_t;
 
 
 static int  vpt_scan_has_avx2 = -1;    /* the CPU has it; -1: not asked yet */
@@ -67,56 +84,30 @@ static const unsigned char  vpt_scan_sp[256] = {
     ['"'] = 2, ['\''] = 2
 };
 
+/* HTML's whitespace (CR read as LF), and '=': what a real opener follows */
+static const unsigned char  vpt_scan_wseq[256] = {
+    ['\t'] = 1, ['\n'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1, ['='] = 2
+};
+
 /* no literal has any second or third byte */
 static const unsigned char  vpt_scan_none[512];
 
 
-/* what the byte after a '<' read in the data state opens */
+/* what a '<' read in the data state opens, by the two bytes after it */
 enum {
-    VPT_SCAN_TEXT = 0,     /* nothing: the '<' was text */
-    VPT_SCAN_ODD,          /* "<!", "<?": the exact tokenizer's */
-    VPT_SCAN_END,          /* "</" */
-    VPT_SCAN_NAME,         /* a start tag's name, no raw text element's */
-    VPT_SCAN_RAW1          /* one that may be: s t x i n p */
+    VPT_SCAN_TAG = 0,      /* a start tag (no raw text element) or end tag */
+    VPT_SCAN_TEXT,         /* nothing: the '<' was text */
+    VPT_SCAN_RAW,          /* a start tag that may open raw text */
+    VPT_SCAN_ODD           /* "<!", "<?", "</" and no letter: exact */
 };
 
-#define VPT_SCAN_N(c)  [c] = VPT_SCAN_NAME, [c - 'a' + 'A'] = VPT_SCAN_NAME
-#define VPT_SCAN_R(c)  [c] = VPT_SCAN_RAW1, [c - 'a' + 'A'] = VPT_SCAN_RAW1
-
-static const unsigned char  vpt_scan_open[256] = {
-    ['!'] = VPT_SCAN_ODD, ['?'] = VPT_SCAN_ODD, ['/'] = VPT_SCAN_END,
-    VPT_SCAN_N('a'), VPT_SCAN_N('b'), VPT_SCAN_N('c'), VPT_SCAN_N('d'),
-    VPT_SCAN_N('e'), VPT_SCAN_N('f'), VPT_SCAN_N('g'), VPT_SCAN_N('h'),
-    VPT_SCAN_R('i'), VPT_SCAN_N('j'), VPT_SCAN_N('k'), VPT_SCAN_N('l'),
-    VPT_SCAN_N('m'), VPT_SCAN_R('n'), VPT_SCAN_N('o'), VPT_SCAN_R('p'),
-    VPT_SCAN_N('q'), VPT_SCAN_N('r'), VPT_SCAN_R('s'), VPT_SCAN_R('t'),
-    VPT_SCAN_N('u'), VPT_SCAN_N('v'), VPT_SCAN_N('w'), VPT_SCAN_R('x'),
-    VPT_SCAN_N('y'), VPT_SCAN_N('z')
-};
-
-#undef VPT_SCAN_N
-#undef VPT_SCAN_R
+/* vpt_scan_open[c1 << 8 | c2], filled once by vpt_scan_init() */
+static unsigned char  vpt_scan_open[65536];
+static int            vpt_scan_ready;
 
 
-/*
- * The second letters, as bits, of the raw text elements' names by their
- * first letter: sc st ti te xm if no pl.  Most names ("p", "td", "span")
- * are ruled out by one lookup.
- */
-
-#define VPT_SCAN_B(c)  (1u << ((c) - 'a'))
-
-static const uint32_t  vpt_scan_raw2[26] = {
-    ['i' - 'a'] = VPT_SCAN_B('f'),
-    ['n' - 'a'] = VPT_SCAN_B('o'),
-    ['p' - 'a'] = VPT_SCAN_B('l'),
-    ['s' - 'a'] = VPT_SCAN_B('c') | VPT_SCAN_B('t'),
-    ['t' - 'a'] = VPT_SCAN_B('i') | VPT_SCAN_B('e'),
-    ['x' - 'a'] = VPT_SCAN_B('m')
-};
-
-
-static size_t vpt_scan_fill(uint64_t *ev, const unsigned char *p,
+static void vpt_scan_init(void);
+static size_t vpt_scan_fill(vpt_scan_masks_t *mk, const unsigned char *p,
     size_t len, size_t base);
 static size_t vpt_scan_slow(vpt_html_t *h, const unsigned char *p,
     size_t len, size_t q);
@@ -124,6 +115,7 @@ static vpt_scan_e vpt_scan_lits_at(const vpt_scan_lits_t *lits,
     const unsigned char *p, size_t len, size_t q, unsigned cand,
     unsigned *which);
 static int vpt_scan_raw(const unsigned char *p, size_t len, size_t q);
+static int vpt_scan_opener(const unsigned char *p, size_t s, size_t o);
 
 
 /* bit i of t[b]: literal i may have b at offset k */
@@ -209,15 +201,13 @@ vpt_scan_e
 vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
     const vpt_scan_lits_t *lits, size_t *pos, unsigned *which)
 {
-    size_t                i, q, k, w, nw, wbase, base, cend, lim;
-    unsigned              st, first;
-    uint64_t              m;
+    size_t                i, q, s, o, w, k, nw, base, cend, lim;
+    unsigned              a, b, e, in, cand;
+    uint64_t              m, g;
     vpt_scan_e            rc;
-    unsigned char         c, qc;
-    uint64_t              ev[VPT_SCAN_BLOCKS];
-    const unsigned char  *next;
-
-    enum { DATA = 0, TAG, OPEN, VALUE, ETAG };
+    unsigned char         t;
+    const unsigned char  *wp, *ep, *next;
+    vpt_scan_masks_t      mk;
 
     i = 0;
 
@@ -229,8 +219,8 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
         return VPT_SCAN_NONE;
     }
 
-    if (vpt_scan_has_avx2 < 0) {
-        (void) vpt_scan_path();
+    if (!vpt_scan_ready) {
+        vpt_scan_init();
     }
 
     next = (lits != NULL && lits->n) ? lits->next : vpt_scan_none;
@@ -240,50 +230,45 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
 
     /* so that compilers see them set on every path */
     q = 0;
-    qc = 0;
-    first = 0;
+    o = 0;
+    t = 0;
+
+window:
+
+    /* masks from the block of p[i], read in the data state, i < len */
 
     base = i & ~(size_t) 63;
-    cend = vpt_scan_fill(ev, p, len, base);
+    cend = vpt_scan_fill(&mk, p, len, base);
+    nw = (cend - base + 63) >> 6;
 
 at:
 
-    /* the events from i on, i in [base, cend) and read in the data state */
+    /* p[i], i in [base, cend), is read in the data state */
 
-    nw = (cend - base + 63) >> 6;
     w = (i - base) >> 6;
-    wbase = base + (w << 6);
-    m = ev[w] & (~0ULL << (i & 63));
-
-    /*
-     * The next event: k and its byte c.  At the end of the masks, refill
-     * (st says where to go on) or, at the end of p, stop.
-     */
-
-#define VPT_SCAN_EVENT(state)                                                \
-    while (m == 0) {                                                         \
-        if (++w == nw) {                                                     \
-            st = (state);                                                    \
-            goto refill;                                                     \
-        }                                                                    \
-                                                                             \
-        m = ev[w];                                                           \
-        wbase += 64;                                                         \
-    }                                                                        \
-                                                                             \
-    k = wbase + (unsigned) __builtin_ctzll(m);                               \
-    m &= m - 1;                                                              \
-    c = p[k]
+    wp = p + base + (w << 6);
+    m = mk.lt[w] & (~0ULL << (i & 63));
 
 data:
 
-    VPT_SCAN_EVENT(DATA);
+    /* the next '<': the lowest bit of m, or of a later word's */
 
-    if (c != '<') {
-        goto data;
+    while (m == 0) {
+        if (++w == nw) {
+            if (cend == len) {
+                return VPT_SCAN_NONE;
+            }
+
+            i = cend;
+            goto window;
+        }
+
+        m = mk.lt[w];
+        wp += 64;
     }
 
-    q = k;
+    b = (unsigned) __builtin_ctzll(m);
+    q = (size_t) (wp - p) + b;
 
     if (q >= lim) {
         /* the buffer's last bytes: literals byte by byte, then slow */
@@ -300,148 +285,108 @@ data:
         goto slow;
     }
 
-    c = p[q + 1];
+    cand = next[wp[b + 1]] & next[256 + wp[b + 2]];
 
-    if (next[c] & next[256 + p[q + 2]]) {
-        rc = vpt_scan_lits_at(lits, p, len, q,
-                              next[c] & next[256 + p[q + 2]], which);
+    if (cand) {
+        rc = vpt_scan_lits_at(lits, p, len, q, cand, which);
         if (rc != VPT_SCAN_NONE) {
             *pos = q;
             return rc;
         }
     }
 
-    switch (vpt_scan_open[c]) {
+    a = vpt_scan_open[(unsigned) wp[b + 1] << 8 | wp[b + 2]];
 
-    case VPT_SCAN_RAW1:
-        /* by the first two letters, then the name: with its text, slow */
-        c = (unsigned char) ((p[q + 2] | 0x20) - 'a');
-
-        if (c < 26 && ((vpt_scan_raw2[(p[q + 1] | 0x20) - 'a'] >> c) & 1)
-            && vpt_scan_raw(p, len, q + 1))
-        {
-            goto slow;
+    if (a != VPT_SCAN_TAG) {
+        if (a == VPT_SCAN_TEXT) {
+            /* "a < b", "x<<": the '<' was text, and so is its next */
+            m &= m - 1;
+            goto data;
         }
 
-        /* fall through */
-
-    case VPT_SCAN_NAME:
-        first = 1;
-        goto tag;
-
-    case VPT_SCAN_END:
-        if (vpt_scan_open[p[q + 2]] < VPT_SCAN_NAME) {
+        if (a == VPT_SCAN_ODD || vpt_scan_raw(p, len, q + 1)) {
             goto slow;
         }
-
-        goto etag;
-
-    case VPT_SCAN_ODD:
-        goto slow;
-
-    default:
-        /* "a < b", "x<<": the '<' was text, and so is c */
-        goto data;
     }
+
+    /*
+     * The tag: its events ('>' and quotes) from word k on, g the bits left
+     * of word k, ep its bytes; s where it is outside values since.
+     */
+
+    k = w;
+    ep = wp;
+    g = mk.ev[k] & (~1ULL << b);
+    s = q + 1;
 
 tag:
 
-    /* since the name or the last value: no '>', quote or '=' */
+    while (g == 0) {
+        if (++k == nw) {
+            goto cut;
+        }
 
-    VPT_SCAN_EVENT(TAG);
+        g = mk.ev[k];
+        ep += 64;
+    }
 
-    if (c == '>') {
+    e = (unsigned) __builtin_ctzll(g);
+    g &= g - 1;
+
+    if (ep[e] == '>') {
+        /* the '<' after the tag's end */
+        w = k;
+        wp = ep;
+        m = mk.lt[k] & (~1ULL << e);
         goto data;
     }
 
-    if (c == '<') {
-        goto tag;
-    }
+    /* a quote opens: the next of its kind closes; in: anything between */
 
-    /* "name=" and a quote, the first name after the tag's */
-
-    if (c != '=' || k + 1 == len) {
-        goto slow;
-    }
-
-    qc = p[k + 1];
-
-    if ((qc != '"' && qc != '\'') || vpt_scan_sp[p[k - 1]]) {
-        goto slow;
-    }
-
-    if (first) {
-        for (i = q + 2; i < k - 1 && !vpt_scan_sp[p[i]]; i++) {
-            /* void */
-        }
-
-        if (i >= k - 1) {
-            /* '=' in the tag's name */
-            goto slow;
-        }
-
-        first = 0;
-    }
-
-    if ((k & 63) != 63) {
-        /* the opening quote, k + 1, is the lowest bit left */
-        m &= m - 1;
-        goto value;
-    }
-
-open:
-
-    VPT_SCAN_EVENT(OPEN);
+    o = (size_t) (ep - p) + e;
+    t = ep[e];
+    in = 0;
 
 value:
 
-    VPT_SCAN_EVENT(VALUE);
+    while (g == 0) {
+        if (++k == nw) {
+            goto cut;
+        }
 
-    if (c != qc) {
+        g = mk.ev[k];
+        ep += 64;
+    }
+
+    e = (unsigned) __builtin_ctzll(g);
+    g &= g - 1;
+
+    if (ep[e] != t) {
+        in = 1;
         goto value;
     }
 
-    goto tag;
+    /* ep[e - 1] is in p: the opener is before it */
 
-etag:
-
-    VPT_SCAN_EVENT(ETAG);
-
-    if (c == '>') {
-        goto data;
-    }
-
-    if (c == '<') {
-        goto etag;
-    }
-
-    goto slow;
-
-refill:
-
-    if (cend == len) {
-        if (st == DATA) {
-            return VPT_SCAN_NONE;
-        }
-
-        /* a tag cut by the end of p */
+    if ((in || vpt_scan_wseq[ep[(ptrdiff_t) e - 1]])
+        && !vpt_scan_opener(p, s, o))
+    {
         goto slow;
     }
 
-    base = cend;
-    cend = vpt_scan_fill(ev, p, len, base);
-    nw = (cend - base + 63) >> 6;
-    w = 0;
-    wbase = base;
-    m = ev[0];
+    s = (size_t) (ep - p) + e + 1;
+    goto tag;
 
-    switch (st) {
-    case DATA:   goto data;
-    case TAG:    goto tag;
-    case OPEN:   goto open;
-    case VALUE:  goto value;
-    default:     goto etag;
+cut:
+
+    /* again from a window that starts with the tag, if one can */
+
+    if (cend == len || (q & ~(size_t) 63) == base) {
+        goto slow;
     }
+
+    i = q;
+    goto window;
 
 slow:
 
@@ -451,14 +396,107 @@ slow:
         return VPT_SCAN_NONE;
     }
 
-    if (i < base || i >= cend) {
-        base = i & ~(size_t) 63;
-        cend = vpt_scan_fill(ev, p, len, base);
+    if (i >= base && i < cend) {
+        goto at;
     }
 
-    goto at;
+    goto window;
+}
 
-#undef VPT_SCAN_EVENT
+
+static int
+vpt_scan_raw2(unsigned c1, unsigned c2)
+{
+    static const char  *pre[] = {
+        "sc", "st", "ti", "te", "xm", "if", "no", "pl"
+    };
+    unsigned            k;
+
+    for (k = 0; k < sizeof(pre) / sizeof(pre[0]); k++) {
+        if ((c1 | 0x20) == (unsigned char) pre[k][0]
+            && (c2 | 0x20) == (unsigned char) pre[k][1])
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+#define vpt_scan_alpha(c)  (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'z')
+
+static void
+vpt_scan_init(void)
+{
+    unsigned  c1, c2, a;
+
+    if (vpt_scan_has_avx2 < 0) {
+        (void) vpt_scan_path();
+    }
+
+    for (c1 = 0; c1 < 256; c1++) {
+        for (c2 = 0; c2 < 256; c2++) {
+            if (vpt_scan_alpha(c1)) {
+                /* raw text names by their first two letters */
+                a = vpt_scan_raw2(c1, c2) ? VPT_SCAN_RAW : VPT_SCAN_TAG;
+
+            } else if (c1 == '/') {
+                a = vpt_scan_alpha(c2) ? VPT_SCAN_TAG : VPT_SCAN_ODD;
+
+            } else if (c1 == '!' || c1 == '?') {
+                a = VPT_SCAN_ODD;
+
+            } else {
+                a = VPT_SCAN_TEXT;
+            }
+
+            vpt_scan_open[c1 << 8 | c2] = (unsigned char) a;
+        }
+    }
+
+    vpt_scan_ready = 1;
+}
+
+
+/*
+ * Whether the quote at p[o] surely opens a value for the exact tokenizer,
+ * which is in the tag, outside values, at p[s] (s after the tag's '<' or
+ * after a quote), with no quote or '>' in p[s, o): "name=" right before
+ * it, so the tokenizer is in the name (not in the tag's name, not in an
+ * unquoted value) at the '=': some whitespace before the name, after a
+ * byte that is not '=' (whitespace after "name=" is the value's), and no
+ * other '=' between.
+ */
+
+static int
+vpt_scan_opener(const unsigned char *p, size_t s, size_t o)
+{
+    size_t  k;
+
+    if (o < s + 2 || p[o - 1] != '=' || vpt_scan_wseq[p[o - 2]]
+        || p[o - 2] == '/')
+    {
+        return 0;
+    }
+
+    for (k = o - 3; ; k--) {
+        if (k < s || p[k] == '=') {
+            return 0;
+        }
+
+        if (vpt_scan_wseq[p[k]]) {
+            break;
+        }
+    }
+
+    /* p[s - 1] is '<' or a quote: the loop stops there */
+
+    while (vpt_scan_wseq[p[k - 1]] == 1) {
+        k--;
+    }
+
+    return p[k - 1] != '=';
 }
 
 
@@ -571,7 +609,7 @@ vpt_scan_is(const unsigned char *p, size_t len, size_t q, const char *name,
 static int
 vpt_scan_raw(const unsigned char *p, size_t len, size_t q)
 {
-    /* p[q] is a letter, and its next two are in vpt_scan_raw2 */
+    /* p[q] is a letter, and its next two a raw text name's (vpt_scan_raw2) */
 
     switch (p[q] | 0x20) {
 
@@ -609,32 +647,38 @@ vpt_scan_raw(const unsigned char *p, size_t len, size_t q)
 
 /*
  * ev by one lookup: the table holds, at each low nibble, the one event
- * byte with it ('"' 2, '\'' 7, '<' C, '=' D, '>' E) or a byte without it,
- * so a byte equals its lookup only when it is an event (vpshufb gives 0
- * for bytes >= 0x80, which no event equals).
+ * byte with it ('"' 2, '\'' 7, '>' E) or a byte without it, so a byte
+ * equals its lookup only when it is an event (vpshufb gives 0 for bytes
+ * >= 0x80, which no event equals).
  */
 
 __attribute__((target("avx2")))
 static void
-vpt_scan_avx2(const unsigned char *q, size_t n, uint64_t *ev)
+vpt_scan_avx2(const unsigned char *q, size_t n, vpt_scan_masks_t *mk,
+    size_t w)
 {
-    size_t   k;
-    __m256i  v0, v1, tab;
+    __m256i  v0, v1, tab, lt;
 
     tab = _mm256_setr_epi8(0x01, 0, 0x22, 0, 0, 0, 0, 0x27,
-                           0, 0, 0, 0, 0x3c, 0x3d, 0x3e, 0,
+                           0, 0, 0, 0, 0, 0, 0x3e, 0,
                            0x01, 0, 0x22, 0, 0, 0, 0, 0x27,
-                           0, 0, 0, 0, 0x3c, 0x3d, 0x3e, 0);
+                           0, 0, 0, 0, 0, 0, 0x3e, 0);
+    lt = _mm256_set1_epi8('<');
 
-    for (k = 0; k < n; k++, q += 64) {
+    for (n += w; w < n; w++, q += 64) {
         v0 = _mm256_loadu_si256((const __m256i *) q);
         v1 = _mm256_loadu_si256((const __m256i *) (q + 32));
 
-        ev[k] = (uint32_t) _mm256_movemask_epi8(
-                    _mm256_cmpeq_epi8(_mm256_shuffle_epi8(tab, v0), v0))
-                | (uint64_t) (uint32_t) _mm256_movemask_epi8(
-                      _mm256_cmpeq_epi8(_mm256_shuffle_epi8(tab, v1), v1))
-                  << 32;
+        mk->lt[w] = (uint32_t) _mm256_movemask_epi8(
+                        _mm256_cmpeq_epi8(v0, lt))
+                    | (uint64_t) (uint32_t) _mm256_movemask_epi8(
+                          _mm256_cmpeq_epi8(v1, lt)) << 32;
+
+        mk->ev[w] = (uint32_t) _mm256_movemask_epi8(
+                        _mm256_cmpeq_epi8(_mm256_shuffle_epi8(tab, v0), v0))
+                    | (uint64_t) (uint32_t) _mm256_movemask_epi8(
+                          _mm256_cmpeq_epi8(_mm256_shuffle_epi8(tab, v1), v1))
+                      << 32;
     }
 }
 
@@ -644,60 +688,63 @@ vpt_scan_avx2(const unsigned char *q, size_t n, uint64_t *ev)
 #if defined(__SSE2__)
 
 static void
-vpt_scan_sse2(const unsigned char *q, size_t n, uint64_t *ev)
+vpt_scan_sse2(const unsigned char *q, size_t n, vpt_scan_masks_t *mk,
+    size_t w)
 {
     int       i;
-    size_t    k;
-    uint64_t  e;
-    __m128i   v, lg, g;
+    uint64_t  lt, ev;
+    __m128i   v, e;
 
-    for (k = 0; k < n; k++, q += 64) {
-        e = 0;
+    for (n += w; w < n; w++, q += 64) {
+        lt = 0;
+        ev = 0;
 
         for (i = 0; i < 4; i++) {
             v = _mm_loadu_si128((const __m128i *) (q + 16 * i));
 
-            /* '<' '=' '>' are 0x3c..0x3e: one unsigned range compare */
-            lg = _mm_cmpeq_epi8(
-                     _mm_min_epu8(_mm_sub_epi8(v, _mm_set1_epi8(0x3c)),
-                                  _mm_set1_epi8(2)),
-                     _mm_sub_epi8(v, _mm_set1_epi8(0x3c)));
-
-            g = _mm_or_si128(lg,
+            e = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('>')),
                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\''))));
 
-            e |= (uint64_t) (unsigned) _mm_movemask_epi8(g) << (16 * i);
+            lt |= (uint64_t) (unsigned) _mm_movemask_epi8(
+                      _mm_cmpeq_epi8(v, _mm_set1_epi8('<'))) << (16 * i);
+            ev |= (uint64_t) (unsigned) _mm_movemask_epi8(e) << (16 * i);
         }
 
-        ev[k] = e;
+        mk->lt[w] = lt;
+        mk->ev[w] = ev;
     }
 }
 
 #else
 
-/* other architectures: a byte at a time */
+/* other architectures: a byte at a time, bit 0 '<', bit 1 the others */
 
 static const unsigned char  vpt_scan_class[256] = {
-    ['<'] = 1, ['>'] = 1, ['"'] = 1, ['\''] = 1, ['='] = 1
+    ['<'] = 1, ['>'] = 2, ['"'] = 2, ['\''] = 2
 };
 
 
 static void
-vpt_scan_plain(const unsigned char *q, size_t n, uint64_t *ev)
+vpt_scan_plain(const unsigned char *q, size_t n, vpt_scan_masks_t *mk,
+    size_t w)
 {
     int       i;
-    size_t    k;
-    uint64_t  e;
+    unsigned  c;
+    uint64_t  lt, ev;
 
-    for (k = 0; k < n; k++, q += 64) {
-        e = 0;
+    for (n += w; w < n; w++, q += 64) {
+        lt = 0;
+        ev = 0;
 
         for (i = 0; i < 64; i++) {
-            e |= (uint64_t) vpt_scan_class[q[i]] << i;
+            c = vpt_scan_class[q[i]];
+            lt |= (uint64_t) (c & 1) << i;
+            ev |= (uint64_t) (c >> 1) << i;
         }
 
-        ev[k] = e;
+        mk->lt[w] = lt;
+        mk->ev[w] = ev;
     }
 }
 
@@ -705,19 +752,20 @@ vpt_scan_plain(const unsigned char *q, size_t n, uint64_t *ev)
 
 
 static void
-vpt_scan_classify(const unsigned char *q, size_t n, uint64_t *ev)
+vpt_scan_classify(const unsigned char *q, size_t n, vpt_scan_masks_t *mk,
+    size_t w)
 {
 #if defined(VPT_HAVE_AVX2)
     if (vpt_scan_has_avx2) {
-        vpt_scan_avx2(q, n, ev);
+        vpt_scan_avx2(q, n, mk, w);
         return;
     }
 
-    vpt_scan_sse2(q, n, ev);
+    vpt_scan_sse2(q, n, mk, w);
 #elif defined(__SSE2__)
-    vpt_scan_sse2(q, n, ev);
+    vpt_scan_sse2(q, n, mk, w);
 #else
-    vpt_scan_plain(q, n, ev);
+    vpt_scan_plain(q, n, mk, w);
 #endif
 }
 
@@ -728,7 +776,8 @@ vpt_scan_classify(const unsigned char *q, size_t n, uint64_t *ev)
  */
 
 static size_t
-vpt_scan_fill(uint64_t *ev, const unsigned char *p, size_t len, size_t base)
+vpt_scan_fill(vpt_scan_masks_t *mk, const unsigned char *p, size_t len,
+    size_t base)
 {
     size_t         n, full;
     unsigned char  tail[64];
@@ -737,12 +786,12 @@ vpt_scan_fill(uint64_t *ev, const unsigned char *p, size_t len, size_t base)
     n = (n < VPT_SCAN_BLOCKS * 64) ? n : VPT_SCAN_BLOCKS * 64;
     full = n / 64;
 
-    vpt_scan_classify(p + base, full, ev);
+    vpt_scan_classify(p + base, full, mk, 0);
 
     if (n & 63) {
         memset(tail, 0, sizeof(tail));
         memcpy(tail, p + base + full * 64, n & 63);
-        vpt_scan_classify(tail, 1, ev + full);
+        vpt_scan_classify(tail, 1, mk, full);
     }
 
     return base + n;

@@ -48,6 +48,15 @@ static const char  *pieces[] = {
     "<svg viewBox=\"0 0 10 10\"><path d=\"M0 0L10 10\"/></svg>",
     "<!--", "-->", "<!-- </body> -->", "<!DOCTYPE html>", "<?x?>", "<!x>",
     "</ x>", "</>", "a < b", "x<<", "<3", "<plaintext>",
+    /* blind pairing of quotes (vpt_scan.c's top): where it must hand over */
+    "<a =\"x=\"y>z\" w>", "<a=\"x y=\"z>\" w>", "<a b=c=\"x>",
+    "<a x\"b='c\"d>", "<a x\"y\" b>", "<a b='x\"y' c=\"z'w\">",
+    "<a b=c\"d e=\"f>\">", "<a b=\"x=\" c=\"y>\">", "<a b=\"x \" c='>'>",
+    "<a b=\"x>y\">", "<a x\"y>z\" w>", "<a/\"b>\">", "</a b='\">'>",
+    "<div data-j='{\"a\":\">\",\"b\":\"</body>\"}'>", "<a b=\"c\"d=\"e>\">",
+    "<a b=x /c=\"d>\">", "<a b= /c=\"d>\">", "<a =b=\"c>\">",
+    "<a b='x\"' c=\"y>\">", "<a b\n=\n'c>'>", "<a b=\"\"c=\">\">",
+    "<a b=\"'\" c='\"'>", "<a\tb='>'\fc=\"'\">", "<p x=\"", "\" y='", "'>",
     "<abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl "
     "attribute-name-longer-than-a-block-of-sixty-four-bytes-to-cross-it"
     "=\"v\">"
