@@ -66,13 +66,21 @@
 #define VPT_SCAN_BLOCKS  64
 
 
+/* a block's masks, side by side: a tag's walk reads both */
 typedef struct {
-    uint64_t  lt[VPT_SCAN_BLOCKS];      /* '<' */
-    uint64_t  ev[VPT_SCAN_BLOCKS];      /* '>' '"' '\'' */
+    uint64_t  lt;                       /* '<' */
+    uint64_t  ev;                       /* '>' '"' '\'' */
+} vpt_scan_word_t;
+
+typedef struct {
+    vpt_scan_word_t  w[VPT_SCAN_BLOCKS];
 } vpt_scan_masks_t;
 
 
 static int  vpt_scan_has_avx2 = -1;    /* the CPU has it; -1: not asked yet */
+#if defined(VPT_HAVE_AVX2)
+static int  vpt_scan_has_bmi;          /* and BMI1 and BMI2 */
+#endif
 
 
 /*
@@ -90,7 +98,7 @@ static const unsigned char  vpt_scan_wseq[256] = {
 };
 
 /* no literal has any second or third byte */
-static const unsigned char  vpt_scan_none[512];
+static const unsigned char  vpt_scan_none[768];
 
 
 /* what a '<' read in the data state opens, by the two bytes after it */
@@ -101,7 +109,7 @@ enum {
     VPT_SCAN_ODD           /* "<!", "<?", "</" and no letter: exact */
 };
 
-/* vpt_scan_open[c1 << 8 | c2], filled once by vpt_scan_init() */
+/* by the two bytes after '<' (a 16-bit load), filled by vpt_scan_init() */
 static unsigned char  vpt_scan_open[65536];
 static int            vpt_scan_ready;
 
@@ -164,9 +172,10 @@ vpt_scan_lits_init(vpt_scan_lits_t *set, const unsigned char **lit,
         set->lit[i] = lit[i];
         set->len[i] = len[i];
 
-        /* the two bytes after '<' rule out most literals at most tags */
+        /* the bytes after '<' rule out most literals at most tags */
         vpt_scan_lits_byte(set->next, lit[i], len[i], 1, i);
         vpt_scan_lits_byte(set->next + 256, lit[i], len[i], 2, i);
+        vpt_scan_lits_byte(set->next + 512, lit[i], len[i], 3, i);
     }
 
     set->n = n;
@@ -182,6 +191,9 @@ vpt_scan_path(void)
     if (vpt_scan_has_avx2 < 0) {
         __builtin_cpu_init();
         vpt_scan_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+        vpt_scan_has_bmi = vpt_scan_has_avx2
+                           && __builtin_cpu_supports("bmi")
+                           && __builtin_cpu_supports("bmi2");
     }
 
     if (vpt_scan_has_avx2) {
@@ -197,16 +209,24 @@ vpt_scan_path(void)
 }
 
 
-vpt_scan_e
-vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
+/*
+ * The walk, compiled twice: with BMI1/2 (one instruction for each count
+ * of trailing zeros, lowest bit cleared and variable shift) for the CPUs
+ * that have AVX2, and without.
+ */
+
+static inline __attribute__((always_inline)) vpt_scan_e
+vpt_scan_walk(vpt_html_t *h, const unsigned char *p, size_t len,
     const vpt_scan_lits_t *lits, size_t *pos, unsigned *which)
 {
-    size_t                i, q, s, o, w, k, nw, base, cend, lim;
-    unsigned              a, b, e, in, cand;
+    size_t                   i, q, s, o, base, cend, b, e;
+    unsigned              a, in, cand;
+    uint16_t              u;
     uint64_t              m, g;
     vpt_scan_e            rc;
     unsigned char         t;
-    const unsigned char  *wp, *ep, *next;
+    const vpt_scan_word_t  *lw, *ew, *end;
+    const unsigned char  *wp, *ep, *qp, *lim, *next;
     vpt_scan_masks_t      mk;
 
     i = 0;
@@ -219,14 +239,10 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
         return VPT_SCAN_NONE;
     }
 
-    if (!vpt_scan_ready) {
-        vpt_scan_init();
-    }
-
     next = (lits != NULL && lits->n) ? lits->next : vpt_scan_none;
 
     /* from lim on, fewer than 8 bytes follow a '<' */
-    lim = (len > 8) ? len - 7 : 0;
+    lim = p + ((len > 8) ? len - 7 : 0);
 
     /* so that compilers see them set on every path */
     q = 0;
@@ -239,22 +255,22 @@ window:
 
     base = i & ~(size_t) 63;
     cend = vpt_scan_fill(&mk, p, len, base);
-    nw = (cend - base + 63) >> 6;
+    end = mk.w + ((cend - base + 63) >> 6);
 
 at:
 
     /* p[i], i in [base, cend), is read in the data state */
 
-    w = (i - base) >> 6;
-    wp = p + base + (w << 6);
-    m = mk.lt[w] & (~0ULL << (i & 63));
+    lw = mk.w + ((i - base) >> 6);
+    wp = p + (i & ~(size_t) 63);
+    m = lw->lt & (~0ULL << (i & 63));
 
 data:
 
     /* the next '<': the lowest bit of m, or of a later word's */
 
     while (m == 0) {
-        if (++w == nw) {
+        if (++lw == end) {
             if (cend == len) {
                 return VPT_SCAN_NONE;
             }
@@ -263,15 +279,17 @@ data:
             goto window;
         }
 
-        m = mk.lt[w];
+        m = lw->lt;
         wp += 64;
     }
 
-    b = (unsigned) __builtin_ctzll(m);
-    q = (size_t) (wp - p) + b;
+    b = (size_t) __builtin_ctzll(m);
+    qp = wp + b;
 
-    if (q >= lim) {
+    if (qp >= lim) {
         /* the buffer's last bytes: literals byte by byte, then slow */
+
+        q = (size_t) (qp - p);
 
         if (lits != NULL && lits->n) {
             rc = vpt_scan_lits_at(lits, p, len, q, (1u << lits->n) - 1,
@@ -285,59 +303,122 @@ data:
         goto slow;
     }
 
-    cand = next[wp[b + 1]] & next[256 + wp[b + 2]];
+    cand = next[qp[1]] & next[256 + qp[2]];
+    memcpy(&u, qp + 1, 2);
+    a = vpt_scan_open[u];
 
-    if (cand) {
-        rc = vpt_scan_lits_at(lits, p, len, q, cand, which);
-        if (rc != VPT_SCAN_NONE) {
-            *pos = q;
-            return rc;
+    if (cand | a) {
+        q = (size_t) (qp - p);
+
+        /* "</b" is "</button>" more often than "</body>" */
+        cand &= next[512 + qp[3]];
+
+        if (cand) {
+            rc = vpt_scan_lits_at(lits, p, len, q, cand, which);
+            if (rc != VPT_SCAN_NONE) {
+                *pos = q;
+                return rc;
+            }
         }
-    }
 
-    a = vpt_scan_open[(unsigned) wp[b + 1] << 8 | wp[b + 2]];
-
-    if (a != VPT_SCAN_TAG) {
         if (a == VPT_SCAN_TEXT) {
             /* "a < b", "x<<": the '<' was text, and so is its next */
             m &= m - 1;
             goto data;
         }
 
-        if (a == VPT_SCAN_ODD || vpt_scan_raw(p, len, q + 1)) {
+        if (a == VPT_SCAN_ODD || (a == VPT_SCAN_RAW && vpt_scan_raw(p, len,
+                                                                    q + 1)))
+        {
             goto slow;
         }
     }
 
     /*
-     * The tag: its events ('>' and quotes) from word k on, g the bits left
-     * of word k, ep its bytes; s where it is outside values since.
+     * The tag: its events ('>' and quotes) from word ew on, g the bits
+     * left of it, ep its bytes; s where it is outside values since.
      */
 
-    k = w;
+    /*
+     * The tag: its events ('>' and quotes) from word ew on, g the bits left
+     * of it, ep its bytes.  First without the checks: each quote closed
+     * by the next event, not after '=' or whitespace.
+     */
+
+    ew = lw;
     ep = wp;
-    g = mk.ev[k] & (~1ULL << b);
-    s = q + 1;
+    g = ew->ev & (~1ULL << b);
+
+fast:
+
+    while (g == 0) {
+        if (++ew == end) {
+            goto careful;
+        }
+
+        g = ew->ev;
+        ep += 64;
+    }
+
+    e = (size_t) __builtin_ctzll(g);
+    t = ep[e];
+
+    if (t == '>') {
+        /* the '<' after the tag's end */
+        lw = ew;
+        wp = ep;
+        m = lw->lt & (~1ULL << e);
+        goto data;
+    }
+
+    g &= g - 1;
+
+    while (g == 0) {
+        if (++ew == end) {
+            goto careful;
+        }
+
+        g = ew->ev;
+        ep += 64;
+    }
+
+    e = (size_t) __builtin_ctzll(g);
+
+    /* ep[e - 1] is in p: the opener is before it */
+
+    if (ep[e] == t && !vpt_scan_wseq[ep[e - 1]]) {
+        g &= g - 1;
+        goto fast;
+    }
+
+careful:
+
+    /* again from the '<', s where the tag is outside values since */
+
+    ew = lw;
+    ep = wp;
+    g = ew->ev & (~1ULL << b);
+    s = (size_t) (qp - p) + 1;
 
 tag:
 
     while (g == 0) {
-        if (++k == nw) {
+        if (++ew == end) {
             goto cut;
         }
 
-        g = mk.ev[k];
+        g = ew->ev;
         ep += 64;
     }
 
-    e = (unsigned) __builtin_ctzll(g);
+    e = (size_t) __builtin_ctzll(g);
     g &= g - 1;
 
     if (ep[e] == '>') {
         /* the '<' after the tag's end */
-        w = k;
+        lw = ew;
         wp = ep;
-        m = mk.lt[k] & (~1ULL << e);
+        m = lw->lt & (~1ULL << e);
         goto data;
     }
 
@@ -350,15 +431,15 @@ tag:
 value:
 
     while (g == 0) {
-        if (++k == nw) {
+        if (++ew == end) {
             goto cut;
         }
 
-        g = mk.ev[k];
+        g = ew->ev;
         ep += 64;
     }
 
-    e = (unsigned) __builtin_ctzll(g);
+    e = (size_t) __builtin_ctzll(g);
     g &= g - 1;
 
     if (ep[e] != t) {
@@ -366,11 +447,10 @@ value:
         goto value;
     }
 
-    /* ep[e - 1] is in p: the opener is before it */
+    /* p[o] is before the closer */
 
-    if ((in || vpt_scan_wseq[ep[(ptrdiff_t) e - 1]])
-        && !vpt_scan_opener(p, s, o))
-    {
+    if ((in || vpt_scan_wseq[ep[e - 1]]) && !vpt_scan_opener(p, s, o)) {
+        q = (size_t) (qp - p);
         goto slow;
     }
 
@@ -380,6 +460,8 @@ value:
 cut:
 
     /* again from a window that starts with the tag, if one can */
+
+    q = (size_t) (qp - p);
 
     if (cend == len || (q & ~(size_t) 63) == base) {
         goto slow;
@@ -401,6 +483,37 @@ slow:
     }
 
     goto window;
+}
+
+
+#if defined(VPT_HAVE_AVX2)
+
+__attribute__((target("bmi,bmi2")))
+static vpt_scan_e
+vpt_scan_bmi(vpt_html_t *h, const unsigned char *p, size_t len,
+    const vpt_scan_lits_t *lits, size_t *pos, unsigned *which)
+{
+    return vpt_scan_walk(h, p, len, lits, pos, which);
+}
+
+#endif
+
+
+vpt_scan_e
+vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
+    const vpt_scan_lits_t *lits, size_t *pos, unsigned *which)
+{
+    if (!vpt_scan_ready) {
+        vpt_scan_init();
+    }
+
+#if defined(VPT_HAVE_AVX2)
+    if (vpt_scan_has_bmi) {
+        return vpt_scan_bmi(h, p, len, lits, pos, which);
+    }
+#endif
+
+    return vpt_scan_walk(h, p, len, lits, pos, which);
 }
 
 
@@ -429,7 +542,9 @@ vpt_scan_raw2(unsigned c1, unsigned c2)
 static void
 vpt_scan_init(void)
 {
-    unsigned  c1, c2, a;
+    unsigned       c1, c2, a;
+    uint16_t       u;
+    unsigned char  pair[2];
 
     if (vpt_scan_has_avx2 < 0) {
         (void) vpt_scan_path();
@@ -451,7 +566,11 @@ vpt_scan_init(void)
                 a = VPT_SCAN_TEXT;
             }
 
-            vpt_scan_open[c1 << 8 | c2] = (unsigned char) a;
+            /* indexed by the two bytes as one 16-bit load reads them */
+            pair[0] = (unsigned char) c1;
+            pair[1] = (unsigned char) c2;
+            memcpy(&u, pair, 2);
+            vpt_scan_open[u] = (unsigned char) a;
         }
     }
 
@@ -669,12 +788,12 @@ vpt_scan_avx2(const unsigned char *q, size_t n, vpt_scan_masks_t *mk,
         v0 = _mm256_loadu_si256((const __m256i *) q);
         v1 = _mm256_loadu_si256((const __m256i *) (q + 32));
 
-        mk->lt[w] = (uint32_t) _mm256_movemask_epi8(
+        mk->w[w].lt = (uint32_t) _mm256_movemask_epi8(
                         _mm256_cmpeq_epi8(v0, lt))
                     | (uint64_t) (uint32_t) _mm256_movemask_epi8(
                           _mm256_cmpeq_epi8(v1, lt)) << 32;
 
-        mk->ev[w] = (uint32_t) _mm256_movemask_epi8(
+        mk->w[w].ev = (uint32_t) _mm256_movemask_epi8(
                         _mm256_cmpeq_epi8(_mm256_shuffle_epi8(tab, v0), v0))
                     | (uint64_t) (uint32_t) _mm256_movemask_epi8(
                           _mm256_cmpeq_epi8(_mm256_shuffle_epi8(tab, v1), v1))
@@ -711,8 +830,8 @@ vpt_scan_sse2(const unsigned char *q, size_t n, vpt_scan_masks_t *mk,
             ev |= (uint64_t) (unsigned) _mm_movemask_epi8(e) << (16 * i);
         }
 
-        mk->lt[w] = lt;
-        mk->ev[w] = ev;
+        mk->w[w].lt = lt;
+        mk->w[w].ev = ev;
     }
 }
 
@@ -743,8 +862,8 @@ vpt_scan_plain(const unsigned char *q, size_t n, vpt_scan_masks_t *mk,
             ev |= (uint64_t) (c >> 1) << i;
         }
 
-        mk->lt[w] = lt;
-        mk->ev[w] = ev;
+        mk->w[w].lt = lt;
+        mk->w[w].ev = ev;
     }
 }
 

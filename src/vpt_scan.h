@@ -40,8 +40,8 @@ typedef struct {
     const unsigned char  *lit[VPT_SCAN_LITS_MAX];
     size_t                len[VPT_SCAN_LITS_MAX];
     /* bit i of next[b]: b may be literal i's 2nd byte; of next[256 + b],
-     * its 3rd */
-    unsigned char         next[512];
+     * its 3rd; of next[512 + b], its 4th */
+    unsigned char         next[768];
 } vpt_scan_lits_t;
 
 
