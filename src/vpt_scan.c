@@ -210,6 +210,146 @@ vpt_scan_path(void)
 
 
 /*
+ * Where the walk is in the data state: the word of masks, its bytes and
+ * the '<' of it not read yet.
+ */
+
+typedef struct {
+    const vpt_scan_word_t  *lw;
+    const unsigned char    *wp;
+    uint64_t                m;
+} vpt_scan_at_t;
+
+
+/*
+ * The common case, in few registers: tags that are no literal's, no raw
+ * text element's, whose quotes (if any) each close at the next event, not
+ * after '=' or whitespace.  Returns 0 at the end of the window (at->lw is
+ * end), 1 at any other '<' (the lowest bit of at->m), which the caller
+ * reads.
+ */
+
+static inline __attribute__((always_inline)) int
+vpt_scan_run(vpt_scan_at_t *at, const vpt_scan_word_t *end,
+    const unsigned char *lim, const unsigned char *next)
+{
+    size_t                  b, e;
+    uint16_t                u;
+    uint64_t                m, g;
+    unsigned char           t;
+    const unsigned char    *wp, *ep, *qp;
+    const vpt_scan_word_t  *lw, *ew;
+
+    lw = at->lw;
+    wp = at->wp;
+    m = at->m;
+
+    for ( ;; ) {
+        while (m == 0) {
+            if (++lw == end) {
+                at->lw = lw;
+                return 0;
+            }
+
+            m = lw->lt;
+            wp += 64;
+        }
+
+        b = (size_t) __builtin_ctzll(m);
+        qp = wp + b;
+
+        if (qp >= lim) {
+            break;
+        }
+
+        memcpy(&u, qp + 1, 2);
+
+        if ((next[qp[1]] & next[256 + qp[2]]) | vpt_scan_open[u]) {
+            break;
+        }
+
+        ew = lw;
+        ep = wp;
+        g = ew->ev & (~1ULL << b);
+
+        for ( ;; ) {
+            while (g == 0) {
+                if (++ew == end) {
+                    goto stop;
+                }
+
+                g = ew->ev;
+                ep += 64;
+            }
+
+            e = (size_t) __builtin_ctzll(g);
+            t = ep[e];
+
+            if (t == '>') {
+                break;
+            }
+
+            g &= g - 1;
+
+            while (g == 0) {
+                if (++ew == end) {
+                    goto stop;
+                }
+
+                g = ew->ev;
+                ep += 64;
+            }
+
+            e = (size_t) __builtin_ctzll(g);
+
+            /* ep[e - 1] is in p: the opener is before it */
+
+            if (ep[e] != t || vpt_scan_wseq[ep[e - 1]]) {
+                goto stop;
+            }
+
+            g &= g - 1;
+        }
+
+        /* the '<' after the tag's end */
+        lw = ew;
+        wp = ep;
+        m = lw->lt & (~1ULL << e);
+    }
+
+stop:
+
+    at->lw = lw;
+    at->wp = wp;
+    at->m = m;
+
+    return 1;
+}
+
+
+#if defined(VPT_HAVE_AVX2)
+
+__attribute__((target("bmi,bmi2"), noinline))
+static int
+vpt_scan_run_bmi(vpt_scan_at_t *at, const vpt_scan_word_t *end,
+    const unsigned char *lim, const unsigned char *next)
+{
+    return vpt_scan_run(at, end, lim, next);
+}
+
+#endif
+
+
+__attribute__((noinline))
+static int
+vpt_scan_run_std(vpt_scan_at_t *at, const vpt_scan_word_t *end,
+    const unsigned char *lim, const unsigned char *next)
+{
+    return vpt_scan_run(at, end, lim, next);
+}
+
+
+/*
  * The walk, compiled twice: with BMI1/2 (one instruction for each count
  * of trailing zeros, lowest bit cleared and variable shift) for the CPUs
  * that have AVX2, and without.
@@ -217,17 +357,19 @@ vpt_scan_path(void)
 
 static inline __attribute__((always_inline)) vpt_scan_e
 vpt_scan_walk(vpt_html_t *h, const unsigned char *p, size_t len,
-    const vpt_scan_lits_t *lits, size_t *pos, unsigned *which)
+    const vpt_scan_lits_t *lits, size_t *pos, unsigned *which, int bmi)
 {
-    size_t                   i, q, s, o, base, cend, b, e;
-    unsigned              a, in, cand;
-    uint16_t              u;
-    uint64_t              m, g;
-    vpt_scan_e            rc;
-    unsigned char         t;
+    int                     r;
+    size_t                  i, q, s, o, base, cend, b, e;
+    unsigned                a, in, cand;
+    uint16_t                u;
+    uint64_t                m, g;
+    vpt_scan_e              rc;
+    unsigned char           t;
+    vpt_scan_at_t           at;
+    vpt_scan_masks_t        mk;
+    const unsigned char    *wp, *ep, *qp, *lim, *next;
     const vpt_scan_word_t  *lw, *ew, *end;
-    const unsigned char  *wp, *ep, *qp, *lim, *next;
-    vpt_scan_masks_t      mk;
 
     i = 0;
 
@@ -257,7 +399,7 @@ window:
     cend = vpt_scan_fill(&mk, p, len, base);
     end = mk.w + ((cend - base + 63) >> 6);
 
-at:
+read:
 
     /* p[i], i in [base, cend), is read in the data state */
 
@@ -269,19 +411,31 @@ data:
 
     /* the next '<': the lowest bit of m, or of a later word's */
 
-    while (m == 0) {
-        if (++lw == end) {
-            if (cend == len) {
-                return VPT_SCAN_NONE;
-            }
+    at.lw = lw;
+    at.wp = wp;
+    at.m = m;
 
-            i = cend;
-            goto window;
+#if defined(VPT_HAVE_AVX2)
+    r = bmi ? vpt_scan_run_bmi(&at, end, lim, next)
+            : vpt_scan_run_std(&at, end, lim, next);
+#else
+    r = vpt_scan_run_std(&at, end, lim, next);
+#endif
+
+    if (r == 0) {
+        if (cend == len) {
+            return VPT_SCAN_NONE;
         }
 
-        m = lw->lt;
-        wp += 64;
+        i = cend;
+        goto window;
     }
+
+    lw = at.lw;
+    wp = at.wp;
+    m = at.m;
+
+    /* a '<' the common case does not cover */
 
     b = (size_t) __builtin_ctzll(m);
     qp = wp + b;
@@ -335,65 +489,10 @@ data:
     }
 
     /*
-     * The tag: its events ('>' and quotes) from word ew on, g the bits
-     * left of it, ep its bytes; s where it is outside values since.
+     * The tag, which vpt_scan_run() did not take: its events ('>' and
+     * quotes) from word ew on, g the bits left of it, ep its bytes; s
+     * where it is outside values since, o the last opener.
      */
-
-    /*
-     * The tag: its events ('>' and quotes) from word ew on, g the bits left
-     * of it, ep its bytes.  First without the checks: each quote closed
-     * by the next event, not after '=' or whitespace.
-     */
-
-    ew = lw;
-    ep = wp;
-    g = ew->ev & (~1ULL << b);
-
-fast:
-
-    while (g == 0) {
-        if (++ew == end) {
-            goto careful;
-        }
-
-        g = ew->ev;
-        ep += 64;
-    }
-
-    e = (size_t) __builtin_ctzll(g);
-    t = ep[e];
-
-    if (t == '>') {
-        /* the '<' after the tag's end */
-        lw = ew;
-        wp = ep;
-        m = lw->lt & (~1ULL << e);
-        goto data;
-    }
-
-    g &= g - 1;
-
-    while (g == 0) {
-        if (++ew == end) {
-            goto careful;
-        }
-
-        g = ew->ev;
-        ep += 64;
-    }
-
-    e = (size_t) __builtin_ctzll(g);
-
-    /* ep[e - 1] is in p: the opener is before it */
-
-    if (ep[e] == t && !vpt_scan_wseq[ep[e - 1]]) {
-        g &= g - 1;
-        goto fast;
-    }
-
-careful:
-
-    /* again from the '<', s where the tag is outside values since */
 
     ew = lw;
     ep = wp;
@@ -479,7 +578,7 @@ slow:
     }
 
     if (i >= base && i < cend) {
-        goto at;
+        goto read;
     }
 
     goto window;
@@ -493,7 +592,7 @@ static vpt_scan_e
 vpt_scan_bmi(vpt_html_t *h, const unsigned char *p, size_t len,
     const vpt_scan_lits_t *lits, size_t *pos, unsigned *which)
 {
-    return vpt_scan_walk(h, p, len, lits, pos, which);
+    return vpt_scan_walk(h, p, len, lits, pos, which, 1);
 }
 
 #endif
@@ -513,7 +612,7 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
     }
 #endif
 
-    return vpt_scan_walk(h, p, len, lits, pos, which);
+    return vpt_scan_walk(h, p, len, lits, pos, which, 0);
 }
 
 
