@@ -401,6 +401,42 @@ VPT_TEST(tags_and_values_across_blocks_and_buffers)
 
 
 /*
+ * The tags where blind quote pairing must hand over or must not, at every
+ * place in a 64-byte block (the walk's masks are per block) and with the
+ * anchor after them.
+ */
+
+VPT_TEST(quote_pairing_counterexamples_at_every_offset_of_a_block)
+{
+    size_t              i, k, len;
+    unsigned char       body[MAXBODY];
+    char                what[64];
+    static const char  *tags[] = {
+        "<a =\"x=\"y>z\" w>", "<a=\"x y=\"z>\" w>", "<a b=c=\"x>y\" z>",
+        "<a x\"b='c\"d>e' f>", "<a b=\"c>d\" e='f\"g>h' i=j\"k>",
+        "</a b=\">\" c='>'>", "<a/\"b>\" c>", "<a b=\"x \" c=\"y>z\">",
+        "<a b=\"x=\" c='>'>", "<div data-j='{\"a\":\"</body>\"}' c=\">\">",
+        "<a\nb\n=\n\"c>d\">", "<a b= c=\"d>e\">"
+    };
+
+    for (k = 0; k < sizeof(tags) / sizeof(tags[0]); k++) {
+        for (i = 0; i < 70; i++) {
+            memset(body, 'x', i);
+            len = i;
+            len += (size_t) snprintf((char *) body + len, sizeof(body) - len,
+                                     "%s<p>\"</p>'</body>", tags[k]);
+            snprintf(what, sizeof(what), "tag %zu at %zu", k, i);
+            check_body(body, len, i, what);
+
+            if (vpt_test_failed_now) {
+                return;
+            }
+        }
+    }
+}
+
+
+/*
  * A set of literals: the scanner stops at the first place any of them is
  * read in the data state, and says which match there, whatever the
  * buffers (a partial match is held and fed again, as the splicer does).
@@ -532,6 +568,7 @@ main(void)
     VPT_RUN(anchor_found_where_the_reference_reads_it_in_random_html);
     VPT_RUN(every_two_buffer_split_of_the_demo_page);
     VPT_RUN(tags_and_values_across_blocks_and_buffers);
+    VPT_RUN(quote_pairing_counterexamples_at_every_offset_of_a_block);
     VPT_RUN(a_set_of_literals_stops_at_the_first_of_any_and_says_which);
     VPT_RUN(literal_sets_that_break_the_rules_are_refused);
 
