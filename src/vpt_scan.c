@@ -302,9 +302,9 @@ vpt_scan_run(vpt_scan_at_t *at, const vpt_scan_word_t *end,
 
             e = (size_t) __builtin_ctzll(g);
 
-            /* ep[e - 1] is in p: the opener is before it */
+            /* (ep + e)[-1] is in p: the opener is before it */
 
-            if (ep[e] != t || vpt_scan_wseq[ep[e - 1]]) {
+            if (ep[e] != t || vpt_scan_wseq[(ep + e)[-1]]) {
                 goto stop;
             }
 
@@ -548,7 +548,7 @@ value:
 
     /* p[o] is before the closer */
 
-    if ((in || vpt_scan_wseq[ep[e - 1]]) && !vpt_scan_opener(p, s, o)) {
+    if ((in || vpt_scan_wseq[(ep + e)[-1]]) && !vpt_scan_opener(p, s, o)) {
         q = (size_t) (qp - p);
         goto slow;
     }
