@@ -209,6 +209,44 @@ vpt_scan_path(void)
 }
 
 
+/* bit k: ep[k] is c, for the bytes of ep's block before pend */
+
+static uint64_t
+vpt_scan_eq(const unsigned char *ep, const unsigned char *pend,
+    unsigned char c)
+{
+    size_t    k, n;
+    uint64_t  m;
+
+#if defined(__SSE2__)
+    __m128i   v;
+
+    if (pend - ep >= 64) {
+        v = _mm_set1_epi8((char) c);
+
+        return (uint64_t) (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v,
+                   _mm_loadu_si128((const __m128i *) ep)))
+               | (uint64_t) (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v,
+                     _mm_loadu_si128((const __m128i *) (ep + 16)))) << 16
+               | (uint64_t) (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v,
+                     _mm_loadu_si128((const __m128i *) (ep + 32)))) << 32
+               | (uint64_t) (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v,
+                     _mm_loadu_si128((const __m128i *) (ep + 48)))) << 48;
+    }
+#endif
+
+    n = (size_t) (pend - ep);
+    n = (n < 64) ? n : 64;
+    m = 0;
+
+    for (k = 0; k < n; k++) {
+        m |= (uint64_t) (ep[k] == c) << k;
+    }
+
+    return m;
+}
+
+
 /*
  * Where the walk is in the data state: the word of masks, its bytes and
  * the '<' of it not read yet.
@@ -527,8 +565,6 @@ tag:
     t = ep[e];
     in = 0;
 
-value:
-
     while (g == 0) {
         if (++ew == end) {
             goto cut;
@@ -542,8 +578,25 @@ value:
     g &= g - 1;
 
     if (ep[e] != t) {
+        /*
+         * Other events in the value ('>', the other quote: JSON in an
+         * attribute): its closer by a mask of its quote alone.
+         */
+
         in = 1;
-        goto value;
+        m = vpt_scan_eq(ep, p + len, t) & (~1ULL << e);
+
+        while (m == 0) {
+            if (++ew == end) {
+                goto cut;
+            }
+
+            ep += 64;
+            m = vpt_scan_eq(ep, p + len, t);
+        }
+
+        e = (size_t) __builtin_ctzll(m);
+        g = ew->ev & (~1ULL << e);
     }
 
     /* p[o] is before the closer */
