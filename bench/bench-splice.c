@@ -19,6 +19,13 @@
  *
  *   build/bench/bench-splice scan 20000 bench/pages/confirmation.html
  *
+ * Instructions per page (docs/performance.md): callgrind's total with N
+ * = 11 minus that with N = 1, over 50, as each of the 5 rounds feeds the
+ * page N times:
+ *
+ *   valgrind --tool=callgrind build/bench/bench-splice scan 11 \
+ *       bench/pages/confirmation.html '</body>'
+ *
  * Times are the process's CPU time, the best of 5 rounds: on a shared
  * machine wall time measures the neighbours.
  */
