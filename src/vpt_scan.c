@@ -3,13 +3,10 @@
  *
  * The structural scanner of vpt_scan.h: a walk per tag, not per event.
  *
- * Masks: the bytes from base (a multiple of 64) to cend, at most
- * VPT_SCAN_BLOCKS blocks (the window), are classified into separate
- * bitmasks of '<', '>', '"' and '\'' (and ev, the last three together);
- * bit k of word w stands for p[base + 64 w + k].  A last, partial block
- * is classified from a copy padded with zeroes.  AVX2 (chosen at run
- * time, as vpt_splice_lit.c does) and SSE2 compare 32 or 16 bytes at a
- * time, other architectures go byte by byte through a table.
+ * Masks (vpt_scan_mask.c): the bytes from base (a multiple of 64) to
+ * cend, at most VPT_SCAN_BLOCKS blocks (the window), are classified into
+ * two bitmasks, '<' and ev ('>' and both quotes); bit k of word w stands
+ * for p[base + 64 w + k].
  *
  * In the data state the next '<' is the next bit of the '<' mask: text
  * costs nothing.  The two bytes after it, by one table, say what it opens:
@@ -48,39 +45,10 @@
 
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
-/* as in vpt_splice_lit.c: AVX2 in a target("avx2") function */
-#if defined(__x86_64__) && defined(__SSE2__) && !defined(VPT_NO_AVX2)     \
-    && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 5))
-#include <immintrin.h>
-#define VPT_HAVE_AVX2  1
-#endif
-
-#include "vpt_scan.h"
+#include "vpt_scan_int.h"
 
 
-/* blocks classified at a time: 4 KB, 1 KB of masks on the stack */
-#define VPT_SCAN_BLOCKS  64
-
-
-/* a block's masks, side by side: a tag's walk reads both */
-typedef struct {
-    uint64_t  lt;                       /* '<' */
-    uint64_t  ev;                       /* '>' '"' '\'' */
-} vpt_scan_word_t;
-
-typedef struct {
-    vpt_scan_word_t  w[VPT_SCAN_BLOCKS];
-} vpt_scan_masks_t;
-
-
-static int  vpt_scan_has_avx2 = -1;    /* the CPU has it; -1: not asked yet */
-#if defined(VPT_HAVE_AVX2)
-static int  vpt_scan_has_bmi;          /* and BMI1 and BMI2 */
-#endif
+static int  vpt_scan_bmi_ok;           /* vpt_scan_cpu_bmi(), once */
 
 
 /*
@@ -115,8 +83,6 @@ static int            vpt_scan_ready;
 
 
 static void vpt_scan_init(void);
-static size_t vpt_scan_fill(vpt_scan_masks_t *mk, const unsigned char *p,
-    size_t len, size_t base);
 static size_t vpt_scan_slow(vpt_html_t *h, const unsigned char *p,
     size_t len, size_t q);
 static vpt_scan_e vpt_scan_lits_at(const vpt_scan_lits_t *lits,
@@ -184,67 +150,8 @@ vpt_scan_lits_init(vpt_scan_lits_t *set, const unsigned char **lit,
 }
 
 
-const char *
-vpt_scan_path(void)
-{
-#if defined(VPT_HAVE_AVX2)
-    if (vpt_scan_has_avx2 < 0) {
-        __builtin_cpu_init();
-        vpt_scan_has_avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-        vpt_scan_has_bmi = vpt_scan_has_avx2
-                           && __builtin_cpu_supports("bmi")
-                           && __builtin_cpu_supports("bmi2");
-    }
-
-    if (vpt_scan_has_avx2) {
-        return "avx2";
-    }
-#endif
-
-#if defined(__SSE2__)
-    return "sse2";
-#else
-    return "scalar";
-#endif
-}
 
 
-/* bit k: ep[k] is c, for the bytes of ep's block before pend */
-
-static uint64_t
-vpt_scan_eq(const unsigned char *ep, const unsigned char *pend,
-    unsigned char c)
-{
-    size_t    k, n;
-    uint64_t  m;
-
-#if defined(__SSE2__)
-    __m128i   v;
-
-    if (pend - ep >= 64) {
-        v = _mm_set1_epi8((char) c);
-
-        return (uint64_t) (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v,
-                   _mm_loadu_si128((const __m128i *) ep)))
-               | (uint64_t) (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v,
-                     _mm_loadu_si128((const __m128i *) (ep + 16)))) << 16
-               | (uint64_t) (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v,
-                     _mm_loadu_si128((const __m128i *) (ep + 32)))) << 32
-               | (uint64_t) (unsigned) _mm_movemask_epi8(_mm_cmpeq_epi8(v,
-                     _mm_loadu_si128((const __m128i *) (ep + 48)))) << 48;
-    }
-#endif
-
-    n = (size_t) (pend - ep);
-    n = (n < 64) ? n : 64;
-    m = 0;
-
-    for (k = 0; k < n; k++) {
-        m |= (uint64_t) (ep[k] == c) << k;
-    }
-
-    return m;
-}
 
 
 /*
@@ -660,7 +567,7 @@ vpt_scan(vpt_html_t *h, const unsigned char *p, size_t len,
     }
 
 #if defined(VPT_HAVE_AVX2)
-    if (vpt_scan_has_bmi) {
+    if (vpt_scan_bmi_ok) {
         return vpt_scan_bmi(h, p, len, lits, pos, which);
     }
 #endif
@@ -698,9 +605,7 @@ vpt_scan_init(void)
     uint16_t       u;
     unsigned char  pair[2];
 
-    if (vpt_scan_has_avx2 < 0) {
-        (void) vpt_scan_path();
-    }
+    vpt_scan_bmi_ok = vpt_scan_cpu_bmi();
 
     for (c1 = 0; c1 < 256; c1++) {
         for (c2 = 0; c2 < 256; c2++) {
@@ -909,161 +814,4 @@ vpt_scan_raw(const unsigned char *p, size_t len, size_t q)
     default:
         return 0;
     }
-}
-
-
-/* --- block classifiers ------------------------------------------------ */
-
-#if defined(VPT_HAVE_AVX2)
-
-/*
- * ev by one lookup: the table holds, at each low nibble, the one event
- * byte with it ('"' 2, '\'' 7, '>' E) or a byte without it, so a byte
- * equals its lookup only when it is an event (vpshufb gives 0 for bytes
- * >= 0x80, which no event equals).
- */
-
-__attribute__((target("avx2")))
-static void
-vpt_scan_avx2(const unsigned char *q, size_t n, vpt_scan_masks_t *mk,
-    size_t w)
-{
-    __m256i  v0, v1, tab, lt;
-
-    tab = _mm256_setr_epi8(0x01, 0, 0x22, 0, 0, 0, 0, 0x27,
-                           0, 0, 0, 0, 0, 0, 0x3e, 0,
-                           0x01, 0, 0x22, 0, 0, 0, 0, 0x27,
-                           0, 0, 0, 0, 0, 0, 0x3e, 0);
-    lt = _mm256_set1_epi8('<');
-
-    for (n += w; w < n; w++, q += 64) {
-        v0 = _mm256_loadu_si256((const __m256i *) q);
-        v1 = _mm256_loadu_si256((const __m256i *) (q + 32));
-
-        mk->w[w].lt = (uint32_t) _mm256_movemask_epi8(
-                        _mm256_cmpeq_epi8(v0, lt))
-                    | (uint64_t) (uint32_t) _mm256_movemask_epi8(
-                          _mm256_cmpeq_epi8(v1, lt)) << 32;
-
-        mk->w[w].ev = (uint32_t) _mm256_movemask_epi8(
-                        _mm256_cmpeq_epi8(_mm256_shuffle_epi8(tab, v0), v0))
-                    | (uint64_t) (uint32_t) _mm256_movemask_epi8(
-                          _mm256_cmpeq_epi8(_mm256_shuffle_epi8(tab, v1), v1))
-                      << 32;
-    }
-}
-
-#endif
-
-
-#if defined(__SSE2__)
-
-static void
-vpt_scan_sse2(const unsigned char *q, size_t n, vpt_scan_masks_t *mk,
-    size_t w)
-{
-    int       i;
-    uint64_t  lt, ev;
-    __m128i   v, e;
-
-    for (n += w; w < n; w++, q += 64) {
-        lt = 0;
-        ev = 0;
-
-        for (i = 0; i < 4; i++) {
-            v = _mm_loadu_si128((const __m128i *) (q + 16 * i));
-
-            e = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('>')),
-                    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('\''))));
-
-            lt |= (uint64_t) (unsigned) _mm_movemask_epi8(
-                      _mm_cmpeq_epi8(v, _mm_set1_epi8('<'))) << (16 * i);
-            ev |= (uint64_t) (unsigned) _mm_movemask_epi8(e) << (16 * i);
-        }
-
-        mk->w[w].lt = lt;
-        mk->w[w].ev = ev;
-    }
-}
-
-#else
-
-/* other architectures: a byte at a time, bit 0 '<', bit 1 the others */
-
-static const unsigned char  vpt_scan_class[256] = {
-    ['<'] = 1, ['>'] = 2, ['"'] = 2, ['\''] = 2
-};
-
-
-static void
-vpt_scan_plain(const unsigned char *q, size_t n, vpt_scan_masks_t *mk,
-    size_t w)
-{
-    int       i;
-    unsigned  c;
-    uint64_t  lt, ev;
-
-    for (n += w; w < n; w++, q += 64) {
-        lt = 0;
-        ev = 0;
-
-        for (i = 0; i < 64; i++) {
-            c = vpt_scan_class[q[i]];
-            lt |= (uint64_t) (c & 1) << i;
-            ev |= (uint64_t) (c >> 1) << i;
-        }
-
-        mk->w[w].lt = lt;
-        mk->w[w].ev = ev;
-    }
-}
-
-#endif
-
-
-static void
-vpt_scan_classify(const unsigned char *q, size_t n, vpt_scan_masks_t *mk,
-    size_t w)
-{
-#if defined(VPT_HAVE_AVX2)
-    if (vpt_scan_has_avx2) {
-        vpt_scan_avx2(q, n, mk, w);
-        return;
-    }
-
-    vpt_scan_sse2(q, n, mk, w);
-#elif defined(__SSE2__)
-    vpt_scan_sse2(q, n, mk, w);
-#else
-    vpt_scan_plain(q, n, mk, w);
-#endif
-}
-
-
-/*
- * Classifies p[base, cend), cend = min(len, base + VPT_SCAN_BLOCKS * 64),
- * base < len; returns cend.
- */
-
-static size_t
-vpt_scan_fill(vpt_scan_masks_t *mk, const unsigned char *p, size_t len,
-    size_t base)
-{
-    size_t         n, full;
-    unsigned char  tail[64];
-
-    n = len - base;
-    n = (n < VPT_SCAN_BLOCKS * 64) ? n : VPT_SCAN_BLOCKS * 64;
-    full = n / 64;
-
-    vpt_scan_classify(p + base, full, mk, 0);
-
-    if (n & 63) {
-        memset(tail, 0, sizeof(tail));
-        memcpy(tail, p + base + full * 64, n & 63);
-        vpt_scan_classify(tail, 1, mk, full);
-    }
-
-    return base + n;
 }
