@@ -213,53 +213,90 @@ vpt_scan_run(vpt_scan_at_t *at, const vpt_scan_word_t *end,
             break;
         }
 
-        ew = lw;
-        ep = wp;
-        g = ew->ev & (~1ULL << b);
+        /* within the word first: lw and wp stay where the tag starts */
 
-        for ( ;; ) {
-            while (g == 0) {
-                if (++ew == end) {
-                    goto stop;
-                }
+        g = lw->ev & (~1ULL << b);
 
-                g = ew->ev;
-                ep += 64;
-            }
-
+        while (g) {
             e = (size_t) __builtin_ctzll(g);
-            t = ep[e];
+            t = wp[e];
 
             if (t == '>') {
-                break;
+                m = lw->lt & (~1ULL << e);
+                goto next;
             }
 
             g &= g - 1;
 
-            while (g == 0) {
-                if (++ew == end) {
-                    goto stop;
-                }
-
-                g = ew->ev;
-                ep += 64;
+            if (g == 0) {
+                ew = lw;
+                ep = wp;
+                goto value;
             }
 
             e = (size_t) __builtin_ctzll(g);
 
-            /* (ep + e)[-1] is in p: the opener is before it */
-
-            if (ep[e] != t || vpt_scan_wseq[(ep + e)[-1]]) {
+            if (wp[e] != t || vpt_scan_wseq[(wp + e)[-1]]) {
                 goto stop;
             }
 
             g &= g - 1;
         }
 
-        /* the '<' after the tag's end */
-        lw = ew;
-        wp = ep;
-        m = lw->lt & (~1ULL << e);
+        /* across words: ew and ep move on */
+
+        ew = lw;
+        ep = wp;
+
+    tag:
+
+        while (g == 0) {
+            if (++ew == end) {
+                goto stop;
+            }
+
+            g = ew->ev;
+            ep += 64;
+        }
+
+        e = (size_t) __builtin_ctzll(g);
+        t = ep[e];
+
+        if (t == '>') {
+            /* the '<' after the tag's end */
+            lw = ew;
+            wp = ep;
+            m = lw->lt & (~1ULL << e);
+            goto next;
+        }
+
+        g &= g - 1;
+
+    value:
+
+        while (g == 0) {
+            if (++ew == end) {
+                goto stop;
+            }
+
+            g = ew->ev;
+            ep += 64;
+        }
+
+        e = (size_t) __builtin_ctzll(g);
+
+        /* (ep + e)[-1] is in p: the opener is before it */
+
+        if (ep[e] != t || vpt_scan_wseq[(ep + e)[-1]]) {
+            goto stop;
+        }
+
+        g &= g - 1;
+        goto tag;
+
+    next:
+
+        continue;
     }
 
 stop:
