@@ -437,6 +437,96 @@ VPT_TEST(quote_pairing_counterexamples_at_every_offset_of_a_block)
 
 
 /*
+ * Bodies longer than the scanner's window of masks (4 KB) in buffers
+ * larger than it: tags cut by a window's end are walked again from the
+ * next window, or handed over when they are longer than a window.
+ */
+
+VPT_TEST(bodies_longer_than_a_window_of_masks)
+{
+    int             bad, i;
+    long            got, want;
+    size_t          a, m, ll, len, n, maxes[] = { 1000000, 9000, 4097, 700 };
+    uint64_t        rs;
+    unsigned char  *body, *data;
+    char            what[64];
+
+    body = malloc(48 * 1024);
+    data = malloc(48 * 1024);
+    if (body == NULL || data == NULL) {
+        abort();
+    }
+
+    rs = 0xb16b0d;
+
+    for (i = 0; i < 40; i++) {
+        len = 0;
+
+        while (len < 40 * 1024) {
+            n = random_html(&rs, body + len, 48 * 1024 - len);
+            if (n == 0) {
+                break;
+            }
+
+            len += n;
+        }
+
+        if (i % 4 == 0) {
+            /* a tag longer than a window, once in a while */
+            memcpy(body + 5000, "<div data-x='", 13);
+            memset(body + 5013, '"', 5000);
+            memcpy(body + 10013, "'>", 2);
+        }
+
+        if (i % 2 == 1) {
+            /* plain tags, and tags with anchors inside across windows */
+            for (n = 0; n + 16 <= len; n += 16) {
+                memcpy(body + n, "<p a=\"x\">t</p> ", 16);
+            }
+
+            for (n = 4096 - 30 + i; n + 4096 < len; n += 4096) {
+                memcpy(body + n, "<a b=\"x</body>\" c='<h2>' d='</p>'>", 34);
+            }
+
+            memcpy(body + len - 7, "</body>", 7);
+        }
+
+        ref_tokenize(body, len, data);
+        snprintf(what, sizeof(what), "long body %d", i);
+
+        for (m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
+            for (a = 0; a < NANCHORS; a++) {
+                ll = strlen(anchors[a]);
+                bad = 0;
+                want = ref_find(body, len, data, anchors[a], ll);
+                got = scan_run(body, len, anchors[a], ll, rs + a, maxes[m],
+                               &bad);
+
+                VPT_CHECK_MSG(got == want, "%s, anchor \"%s\", buffers <= "
+                              "%zu: found at %ld, the reference at %ld",
+                              what, anchors[a], maxes[m], got, want);
+            }
+
+            bad = 0;
+            (void) scan_run(body, len, NULL, 0, rs, maxes[m], &bad);
+
+            VPT_CHECK_MSG(!bad, "%s, buffers <= %zu: state differs from the "
+                          "exact tokenizer's", what, maxes[m]);
+
+            if (vpt_test_failed_now) {
+                free(body);
+                free(data);
+                return;
+            }
+        }
+    }
+
+    free(body);
+    free(data);
+}
+
+
+/*
  * A set of literals: the scanner stops at the first place any of them is
  * read in the data state, and says which match there, whatever the
  * buffers (a partial match is held and fed again, as the splicer does).
@@ -569,6 +659,7 @@ main(void)
     VPT_RUN(every_two_buffer_split_of_the_demo_page);
     VPT_RUN(tags_and_values_across_blocks_and_buffers);
     VPT_RUN(quote_pairing_counterexamples_at_every_offset_of_a_block);
+    VPT_RUN(bodies_longer_than_a_window_of_masks);
     VPT_RUN(a_set_of_literals_stops_at_the_first_of_any_and_says_which);
     VPT_RUN(literal_sets_that_break_the_rules_are_refused);
 
