@@ -483,6 +483,7 @@ ngx_http_vpt_create_loc_conf(ngx_conf_t *cf)
      *     conf->ranker = NULL;
      *     conf->types = { NULL };
      *     conf->types_keys = NULL;
+     *     conf->listed_type = NULL;
      */
 
     conf->enable = NGX_CONF_UNSET;

@@ -178,6 +178,8 @@ typedef struct {
     ngx_str_t                 conversion_key;  /* vpt_conversion_key's */
     ngx_hash_t                types;           /* vpt_types */
     ngx_array_t              *types_keys;
+    ngx_str_t                *listed_type;     /* the last type judged, */
+    ngx_uint_t                listed;          /* and whether it is in */
 
     /* advertisers (ngx_vpt_advertiser.c) */
     ngx_array_t              *block_advertisers;   /* vpt_block_advertisers */

@@ -260,7 +260,13 @@ ngx_http_vpt_static_wanted(ngx_http_request_t *r)
 }
 
 
-/* a MIME type, without its parameters, in vpt_types */
+/*
+ * A MIME type, without its parameters, in vpt_types.  The type is always
+ * the location's own (a value of its types hash, or its default_type),
+ * memory that lives as long as the location's configuration: so the last
+ * answer is kept there, by the type's address, and a page's two questions
+ * (preaccess, precontent), and the next page's, cost a comparison.
+ */
 
 static ngx_int_t
 ngx_http_vpt_type_listed(ngx_http_request_t *r, ngx_str_t *type)
@@ -271,6 +277,10 @@ ngx_http_vpt_type_listed(ngx_http_request_t *r, ngx_str_t *type)
     ngx_http_vpt_loc_conf_t  *vlcf;
 
     vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
+
+    if (type == vlcf->listed_type) {
+        return vlcf->listed;
+    }
 
     for (len = 0; len < type->len; len++) {
         if (type->data[len] == ';' || type->data[len] == ' ') {
@@ -291,7 +301,10 @@ ngx_http_vpt_type_listed(ngx_http_request_t *r, ngx_str_t *type)
         lower[i] = c;
     }
 
-    return ngx_hash_find(&vlcf->types, hash, lower, len) != NULL;
+    vlcf->listed = (ngx_hash_find(&vlcf->types, hash, lower, len) != NULL);
+    vlcf->listed_type = type;
+
+    return vlcf->listed;
 }
 
 
