@@ -154,6 +154,7 @@ typedef struct {
     ngx_uint_t                page;      /* vpt_page_e */
     ngx_msec_t                redis_timeout;
     ngx_http_complex_value_t *session_key;
+    ngx_int_t                 session_index;   /* its one variable's, or -1 */
     ngx_str_t                 context_prefix;
     vpt_anchor_t             *anchor;
     ngx_int_t                 slots;
@@ -384,6 +385,8 @@ char *ngx_http_vpt_shopper_init_main(ngx_conf_t *cf,
     ngx_http_vpt_main_conf_t *vmcf);
 char *ngx_http_vpt_shopper_merge(ngx_conf_t *cf,
     ngx_http_vpt_loc_conf_t *prev, ngx_http_vpt_loc_conf_t *conf);
+ngx_int_t ngx_http_vpt_one_variable(ngx_conf_t *cf,
+    ngx_http_complex_value_t *cv);
 ngx_uint_t ngx_http_vpt_consent(ngx_http_request_t *r,
     ngx_http_vpt_loc_conf_t *vlcf);
 void ngx_http_vpt_shopper_start(ngx_http_vpt_ctx_t *ctx);

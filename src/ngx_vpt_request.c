@@ -679,13 +679,31 @@ ngx_int_t
 ngx_http_vpt_session(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf,
     ngx_str_t *session)
 {
-    u_char      *p, *last;
-    size_t       n;
-    u_char       show[NGX_VPT_LOG_ESCAPED];
-    ngx_uint_t   skipped;
-    const char  *why;
+    u_char                     *p, *last;
+    size_t                      n;
+    u_char                      show[NGX_VPT_LOG_ESCAPED];
+    ngx_uint_t                  skipped;
+    const char                 *why;
+    ngx_http_variable_value_t  *v;
 
-    if (ngx_http_complex_value(r, vlcf->session_key, session) != NGX_OK) {
+    if (vlcf->session_index != NGX_ERROR) {
+        /*
+         * one variable: what ngx_http_complex_value() gives, its value
+         * (empty when not found), without its script and copy
+         */
+        v = ngx_http_get_flushed_variable(r, vlcf->session_index);
+
+        if (v == NULL || v->not_found) {
+            session->len = 0;
+            return NGX_DECLINED;
+        }
+
+        session->data = v->data;
+        session->len = v->len;
+
+    } else if (ngx_http_complex_value(r, vlcf->session_key, session)
+               != NGX_OK)
+    {
         session->len = 0;
         return NGX_DECLINED;
     }
