@@ -180,6 +180,7 @@ typedef struct {
     ngx_hash_t                types;           /* vpt_types */
     ngx_array_t              *types_keys;
     ngx_str_t                *listed_type;     /* the last type judged, */
+    size_t                    listed_len;      /* its bytes judged, */
     ngx_uint_t                listed;          /* and whether it is in */
 
     /* advertisers (ngx_vpt_advertiser.c) */
@@ -411,6 +412,7 @@ ngx_http_vpt_ctx_t *ngx_http_vpt_new_ctx(ngx_http_request_t *r,
     ngx_vpt_outcome_e outcome);
 ngx_http_vpt_ctx_t *ngx_http_vpt_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_vpt_may_be_page(ngx_http_request_t *r);
+ngx_int_t ngx_http_vpt_response_listed(ngx_http_request_t *r);
 void ngx_http_vpt_cancel(ngx_http_vpt_ctx_t *ctx);
 
 /* ngx_vpt_body_filter.c, ngx_vpt_header_filter.c */

@@ -303,8 +303,33 @@ ngx_http_vpt_type_listed(ngx_http_request_t *r, ngx_str_t *type)
 
     vlcf->listed = (ngx_hash_find(&vlcf->types, hash, lower, len) != NULL);
     vlcf->listed_type = type;
+    vlcf->listed_len = len;
 
     return vlcf->listed;
+}
+
+
+/*
+ * The response's Content-Type in vpt_types, as ngx_http_test_content_type()
+ * says.  A static file's is the bytes of its location's type (same
+ * address, same length): then the answer kept by type_listed() above.
+ */
+
+ngx_int_t
+ngx_http_vpt_response_listed(ngx_http_request_t *r)
+{
+    ngx_http_vpt_loc_conf_t  *vlcf;
+
+    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
+
+    if (vlcf->listed_type != NULL
+        && r->headers_out.content_type.data == vlcf->listed_type->data
+        && r->headers_out.content_type_len == vlcf->listed_len)
+    {
+        return vlcf->listed;
+    }
+
+    return ngx_http_test_content_type(r, &vlcf->types) != NULL;
 }
 
 
