@@ -57,6 +57,7 @@ static void ngx_vpt_store_counters_reply(ngx_vpt_redis_call_t *call,
     redisReply *reply);
 static ngx_int_t ngx_vpt_store_counters(ngx_vpt_store_lookup_t *lk,
     redisReply *reply);
+static uint32_t ngx_vpt_store_count_value(redisReply *value);
 static void ngx_vpt_store_reply_done(ngx_vpt_store_lookup_t *lk);
 static void ngx_vpt_store_timeout(ngx_event_t *ev);
 static vpt_context_t *ngx_vpt_store_context_get(ngx_http_request_t *r);
@@ -588,8 +589,7 @@ ngx_vpt_store_counters(ngx_vpt_store_lookup_t *lk, redisReply *reply)
             }
 
             if (field->str[0] == 'i') {
-                s->impressions[offer] = (uint32_t) strtoul(value->str,
-                                                           NULL, 10);
+                s->impressions[offer] = ngx_vpt_store_count_value(value);
 
             } else if (field->str[0] == 'a') {
                 s->accepted[offer] = 1;
@@ -649,6 +649,38 @@ ngx_vpt_store_counters(ngx_vpt_store_lookup_t *lk, redisReply *reply)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * An impression count as HINCRBY writes it, up to 9 digits, read here
+ * (strtoul() and its locale cost ten times more); anything else as
+ * strtoul() reads it, as before
+ */
+
+static uint32_t
+ngx_vpt_store_count_value(redisReply *value)
+{
+    size_t    i;
+    uint32_t  n, d;
+
+    if (value->len == 0 || value->len > 9) {
+        return (uint32_t) strtoul(value->str, NULL, 10);
+    }
+
+    n = 0;
+
+    for (i = 0; i < value->len; i++) {
+        d = (uint32_t) ((u_char) value->str[i] - '0');
+
+        if (d > 9) {
+            return (uint32_t) strtoul(value->str, NULL, 10);
+        }
+
+        n = n * 10 + d;
+    }
+
+    return n;
 }
 
 
