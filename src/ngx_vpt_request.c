@@ -60,6 +60,19 @@ static ngx_vpt_outcome_e  ngx_http_vpt_lookup_outcomes[] = {
  */
 #define NGX_HTTP_VPT_SPARE_CTXS  32
 
+/* the sanitizer's build takes each from the pool: a stale use is caught */
+#if defined(__SANITIZE_ADDRESS__)
+#define NGX_HTTP_VPT_SPARES_USED  0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NGX_HTTP_VPT_SPARES_USED  0
+#endif
+#endif
+
+#ifndef NGX_HTTP_VPT_SPARES_USED
+#define NGX_HTTP_VPT_SPARES_USED  NGX_HTTP_VPT_SPARE_CTXS
+#endif
+
 static ngx_http_vpt_ctx_t   ngx_http_vpt_ctxs[NGX_HTTP_VPT_SPARE_CTXS];
 static ngx_http_vpt_ctx_t  *ngx_http_vpt_spare[NGX_HTTP_VPT_SPARE_CTXS];
 static ngx_uint_t           ngx_http_vpt_nspare = (ngx_uint_t) -1;
@@ -590,11 +603,11 @@ ngx_http_vpt_create_ctx(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf)
     ngx_http_vpt_ctx_t   *ctx;
 
     if (ngx_http_vpt_nspare == (ngx_uint_t) -1) {
-        for (i = 0; i < NGX_HTTP_VPT_SPARE_CTXS; i++) {
+        for (i = 0; i < NGX_HTTP_VPT_SPARES_USED; i++) {
             ngx_http_vpt_spare[i] = &ngx_http_vpt_ctxs[i];
         }
 
-        ngx_http_vpt_nspare = NGX_HTTP_VPT_SPARE_CTXS;
+        ngx_http_vpt_nspare = NGX_HTTP_VPT_SPARES_USED;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
