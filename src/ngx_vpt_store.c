@@ -101,10 +101,19 @@ ngx_vpt_store_key(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
         return NGX_OK;
     }
 
-    suffix = counters ? sizeof(NGX_VPT_STORE_COUNTERS) - 1 : 0;
+    if (ngx_vpt_cluster_enabled()) {
+        if (counters) {
+            return ngx_vpt_store_cluster_key(r, shopper, key);
+        }
 
-    if (counters && ngx_vpt_cluster_enabled()) {
-        return ngx_vpt_store_cluster_key(r, shopper, key);
+        suffix = 0;
+
+    } else {
+        /*
+         * both in one piece: the counters' key is the context's and
+         * ":vpt", so the one built first gives the other
+         */
+        suffix = sizeof(NGX_VPT_STORE_COUNTERS) - 1;
     }
 
     key->len = shopper->prefix.len + shopper->session.len + suffix;
@@ -117,8 +126,12 @@ ngx_vpt_store_key(ngx_http_request_t *r, ngx_vpt_shopper_t *shopper,
     p = ngx_cpymem(p, shopper->session.data, shopper->session.len);
     ngx_memcpy(p, NGX_VPT_STORE_COUNTERS, suffix);
 
-    if (counters) {
+    if (suffix) {
         shopper->counters_key = *key;
+    }
+
+    if (!counters) {
+        key->len -= suffix;
     }
 
     return NGX_OK;
