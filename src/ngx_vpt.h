@@ -308,8 +308,8 @@ typedef enum {
  * it, never one after it):
  *
  *   shm, log, secret, store (-> redis), spend, advertiser, outcome, shopper,
- *   decision, request, body filter, header filter (it starts the body
- *   filter), beacon, conversion, variables, stats (-> status page)
+ *   decision, types, request, body filter, header filter (it starts the
+ *   body filter), beacon, conversion, variables, stats (-> status page)
  *
  * A request goes: request (phase handlers, lookup) -> decision -> header
  * filter -> body filter -> stats (log phase).  What waits for the lookup
@@ -411,9 +411,12 @@ ngx_int_t ngx_http_vpt_session(ngx_http_request_t *r,
 ngx_http_vpt_ctx_t *ngx_http_vpt_new_ctx(ngx_http_request_t *r,
     ngx_vpt_outcome_e outcome);
 ngx_http_vpt_ctx_t *ngx_http_vpt_get_ctx(ngx_http_request_t *r);
-ngx_int_t ngx_http_vpt_may_be_page(ngx_http_request_t *r);
-ngx_int_t ngx_http_vpt_response_listed(ngx_http_request_t *r);
 void ngx_http_vpt_cancel(ngx_http_vpt_ctx_t *ctx);
+
+/* ngx_vpt_types.c: vpt_types, for a request, a static file, a response */
+ngx_int_t ngx_http_vpt_may_be_page(ngx_http_request_t *r);
+ngx_int_t ngx_http_vpt_static_wanted(ngx_http_request_t *r);
+ngx_int_t ngx_http_vpt_response_listed(ngx_http_request_t *r);
 
 /* ngx_vpt_body_filter.c, ngx_vpt_header_filter.c */
 ngx_int_t ngx_http_vpt_init_body_filter(ngx_conf_t *cf);
