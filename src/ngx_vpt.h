@@ -146,6 +146,10 @@ typedef struct {
 } ngx_http_vpt_main_conf_t;
 
 
+/* an extension's type is kept by its location up to this length */
+#define NGX_HTTP_VPT_EXTEN_MAX  16
+
+
 typedef struct {
     ngx_flag_t                enable;
     ngx_str_t                 model_file;
@@ -182,6 +186,9 @@ typedef struct {
     ngx_str_t                *listed_type;     /* the last type judged, */
     size_t                    listed_len;      /* its bytes judged, */
     ngx_uint_t                listed;          /* and whether it is in */
+    u_char                    exten[NGX_HTTP_VPT_EXTEN_MAX];
+    size_t                    exten_len;       /* 0: none kept */
+    ngx_str_t                *exten_type;      /* "types" for exten */
 
     /* advertisers (ngx_vpt_advertiser.c) */
     ngx_array_t              *block_advertisers;   /* vpt_block_advertisers */

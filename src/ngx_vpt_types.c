@@ -15,6 +15,8 @@
 #include "ngx_vpt.h"
 
 
+static ngx_str_t *ngx_http_vpt_exten_type(ngx_http_request_t *r,
+    ngx_http_vpt_loc_conf_t *vlcf, ngx_http_core_loc_conf_t *clcf);
 static ngx_int_t ngx_http_vpt_type_listed(ngx_http_request_t *r,
     ngx_str_t *type);
 
@@ -31,9 +33,7 @@ static ngx_int_t ngx_http_vpt_type_listed(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_vpt_may_be_page(ngx_http_request_t *r)
 {
-    u_char                    *lower;
     ngx_str_t                 *type;
-    ngx_uint_t                 hash;
     ngx_http_vpt_loc_conf_t   *vlcf;
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -50,13 +50,7 @@ ngx_http_vpt_may_be_page(ngx_http_request_t *r)
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
-    lower = ngx_pnalloc(r->pool, r->exten.len);
-    if (lower == NULL) {
-        return 0;
-    }
-
-    hash = ngx_hash_strlow(lower, r->exten.data, r->exten.len);
-    type = ngx_hash_find(&clcf->types_hash, hash, lower, r->exten.len);
+    type = ngx_http_vpt_exten_type(r, vlcf, clcf);
 
     if (type == NULL) {
         if (r->content_handler != NULL) {
@@ -79,9 +73,7 @@ ngx_http_vpt_may_be_page(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_vpt_static_wanted(ngx_http_request_t *r)
 {
-    u_char                     *lower;
     ngx_str_t                  *type;
-    ngx_uint_t                  hash;
     ngx_http_vpt_loc_conf_t    *vlcf;
     ngx_http_core_loc_conf_t   *clcf;
 
@@ -93,23 +85,53 @@ ngx_http_vpt_static_wanted(ngx_http_request_t *r)
         return 1;
     }
 
-    type = NULL;
-
-    if (r->exten.len) {
-        lower = ngx_pnalloc(r->pool, r->exten.len);
-        if (lower == NULL) {
-            return 0;
-        }
-
-        hash = ngx_hash_strlow(lower, r->exten.data, r->exten.len);
-        type = ngx_hash_find(&clcf->types_hash, hash, lower, r->exten.len);
-    }
+    type = r->exten.len ? ngx_http_vpt_exten_type(r, vlcf, clcf) : NULL;
 
     if (type == NULL) {
         type = &clcf->default_type;
     }
 
     return ngx_http_vpt_type_listed(r, type);
+}
+
+
+/*
+ * The type the location's "types" give the request's extension, or NULL,
+ * as the static module looks it up.  The last extension asked (its bytes,
+ * when short) and its type are kept by the location, whose "types" they
+ * are: a page asks twice (preaccess, precontent), and the next page
+ * likely has the same extension.
+ */
+
+static ngx_str_t *
+ngx_http_vpt_exten_type(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf,
+    ngx_http_core_loc_conf_t *clcf)
+{
+    u_char      *lower;
+    ngx_str_t   *type;
+    ngx_uint_t   hash;
+
+    if (r->exten.len == vlcf->exten_len
+        && ngx_memcmp(r->exten.data, vlcf->exten, r->exten.len) == 0)
+    {
+        return vlcf->exten_type;
+    }
+
+    lower = ngx_pnalloc(r->pool, r->exten.len);
+    if (lower == NULL) {
+        return NULL;
+    }
+
+    hash = ngx_hash_strlow(lower, r->exten.data, r->exten.len);
+    type = ngx_hash_find(&clcf->types_hash, hash, lower, r->exten.len);
+
+    if (r->exten.len <= NGX_HTTP_VPT_EXTEN_MAX) {
+        ngx_memcpy(vlcf->exten, r->exten.data, r->exten.len);
+        vlcf->exten_len = r->exten.len;
+        vlcf->exten_type = type;
+    }
+
+    return type;
 }
 
 
