@@ -89,12 +89,12 @@
 #include <hiredis/async.h>
 
 #include "ngx_vpt_redis_int.h"
+#include "ngx_vpt_redis_conn.h"
 #include "ngx_vpt_redis_topology.h"
 
 
 #define NGX_VPT_REDIS_BACKOFF_MAX      5000     /* ms */
 #define NGX_VPT_REDIS_READS_PER_EVENT  64       /* hiredis reads 16k each */
-#define NGX_VPT_REDIS_OBUF_KEEP        16384    /* bytes, emptied in place */
 
 
 static void ngx_vpt_redis_failed(const char *reason,
@@ -109,7 +109,6 @@ static void ngx_vpt_redis_on_disconnect(const redisAsyncContext *ac,
     int status);
 static void ngx_vpt_redis_read_handler(ngx_event_t *rev);
 static void ngx_vpt_redis_write_handler(ngx_event_t *wev);
-static ngx_int_t ngx_vpt_redis_write_obuf(redisAsyncContext *ac);
 
 static void ngx_vpt_redis_add_read(void *data);
 static void ngx_vpt_redis_del_read(void *data);
@@ -496,7 +495,7 @@ ngx_vpt_redis_write_handler(ngx_event_t *wev)
         return;
     }
 
-    if (ngx_vpt_redis_write_obuf(ac) != NGX_OK) {
+    if (ngx_vpt_rconn_write_obuf(ac) != NGX_OK) {
 
         /* not ready while hiredis writes: addWrite must not post us */
         wev->ready = 0;
@@ -537,59 +536,6 @@ ngx_vpt_redis_write_handler(ngx_event_t *wev)
     if (!wev->active) {
         ngx_vpt_redis_event(ac, 1, 1);
     }
-}
-
-
-/*
- * Level mode, connected: hiredis's output buffer written as its
- * redisBufferWrite() writes it, but emptied in place (sdsclear) where
- * hiredis frees it and allocates an empty one, which the next command
- * then grows again: that free(), malloc() and realloc() were some 1,000
- * instructions a lookup.  A buffer grown past NGX_VPT_REDIS_OBUF_KEEP by
- * a burst is left to hiredis, which frees it once written, so what is
- * kept stays small.  NGX_DECLINED: hiredis's turn (connecting, an error,
- * which its own write then meets and turns into a disconnect).
- */
-
-static ngx_int_t
-ngx_vpt_redis_write_obuf(redisAsyncContext *ac)
-{
-    sds        obuf;
-    size_t     len;
-    ssize_t    n;
-    ngx_err_t  err;
-
-    obuf = ac->c.obuf;
-
-    if (!(ac->c.flags & REDIS_CONNECTED) || ac->c.err
-        || sdsalloc(obuf) > NGX_VPT_REDIS_OBUF_KEEP)
-    {
-        return NGX_DECLINED;
-    }
-
-    len = sdslen(obuf);
-
-    if (len == 0) {
-        return NGX_OK;
-    }
-
-    n = write(ac->c.fd, obuf, len);
-
-    if (n == -1) {
-        err = ngx_socket_errno;
-
-        return (err == NGX_EAGAIN || err == NGX_EINTR)
-               ? NGX_OK : NGX_DECLINED;
-    }
-
-    if ((size_t) n == len) {
-        sdsclear(obuf);
-
-    } else {
-        sdsrange(obuf, (int) n, -1);
-    }
-
-    return NGX_OK;
 }
 
 
