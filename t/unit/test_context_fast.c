@@ -48,6 +48,8 @@ fast_agrees(const char *json, size_t len)
     why = "";
     VPT_CHECK_MSG(ctx_eq(&fast, &ref, &why), "%s differs: %.*s", why,
                   (int) len, json);
+    VPT_CHECK_MSG(ctx_in_arena(&fast, arena_fast, len, &why),
+                  "%s is outside the arena: %.*s", why, (int) len, json);
 
     return 1;
 }
@@ -161,6 +163,11 @@ VPT_TEST(values_and_types_agree_with_jansson)
     VPT_CHECK(fast_takes("{\"features\": {\"\": \"x\", \"a\": \"\", "
                          "\"b\": 1, \"c\": true, \"d\": null, \"e\": [1], "
                          "\"f\": {\"g\": 1}, \"h\": -2.5, \"i\": \"v\"}}"));
+    /* an empty name is no name read, wherever it is */
+    VPT_CHECK(fast_takes("{\"\": \"x\", \"cart\": [{\"\": \"y\", "
+                         "\"price\": 2}], \"user\": {\"\": 1, \"id\": "
+                         "\"u\"}, \"order\": {\"\": \"z\"}, \"history\": "
+                         "{\"\": []}}"));
     VPT_CHECK(fast_takes("{\"unknown\": {\"deep\": [[{\"x\": [1, {\"y\": "
                          "null}]}]]}, \"user\": {\"id\": \"u\", "
                          "\"unknown\": {\"id\": \"not me\"}}}"));
