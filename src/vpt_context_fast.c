@@ -72,8 +72,8 @@
 #define VPT_FAST_DEPTH     32
 #define VPT_FAST_FEATURES  64
 #define VPT_FAST_REAL_MAX  63
-#define VPT_FAST_NAME_MAX  15          /* names read, and their quote: */
-#define VPT_FAST_SLOTS     64          /* 2 words; slots per table */
+#define VPT_FAST_NAME_MAX  14          /* names read, their quote and ':' */
+#define VPT_FAST_SLOTS     64          /* in 2 words; slots per table */
 #define VPT_FAST_SLOT_BITS 6
 
 
@@ -86,21 +86,22 @@ typedef struct {
     vpt_fj_u8   *wide;          /* below it, 16 bytes from p on are
                                    before last: last - 16, or json */
     char        *arena;         /* the text's copy */
-    const char  *arena_end;     /* arena + the text's length */
+    uintptr_t    to_arena;      /* arena - json: a byte's copy is at
+                                   its address plus this */
 } vpt_fj_t;
 
 
 /*
- * A name read, as the text after its opening quote shows it: the name
- * and its closing quote, in two words (native order) with a mask each of
- * the bytes that count
+ * A name read, as the text after its opening quote shows it when written
+ * as shops do: the name, its closing quote and the ':' right after it, in
+ * two words (native order) with a mask each of the bytes that count
  */
 
 typedef struct {
     uint64_t     w0, m0;        /* bytes 0 to 7 */
     uint64_t     w1, m1;        /* bytes 8 to 15, m1 0 for a short name */
     size_t       next;          /* from the opening quote to past the
-                                   closing one: the name's length + 2 */
+                                   ':': the name's length + 3 */
     int          k;             /* -1: an empty slot, which nothing
                                    matches (m0 0, w0 not) */
     char         pad[64 - 5 * 8 - sizeof(int)];  /* a shift to index */
@@ -266,7 +267,7 @@ vpt_fj_string(const vpt_fj_t *r, vpt_fj_u8 *p, vpt_str_t *s)
     p++;
     q = vpt_fj_plain_end(p, r->wide, r->last);
 
-    s->data = r->arena + (p - r->json);
+    s->data = (const char *) ((uintptr_t) p + r->to_arena);
 
     /* *q is readable: q is at r->last at most, which is no quote */
 
@@ -430,9 +431,10 @@ vpt_fj_name(const vpt_fj_t *r, vpt_fj_u8 *p, vpt_str_t *name)
  * would keep the last value.
  *
  * The names read are plain and short, so the 16 bytes after the opening
- * quote either start with one of them and its closing quote, found by
- * one slot's two masked compares, or the name is another one (or one
- * with escapes), which takes the general way.
+ * quote either start with one of them, its closing quote and ':', found
+ * by one slot's two masked compares, or the name is another one (or one
+ * with escapes, or whitespace before its ':'), which takes the general
+ * way.
  */
 
 static inline __attribute__((always_inline)) vpt_fj_u8 *
@@ -465,13 +467,7 @@ vpt_fj_member(const vpt_fj_t *r, vpt_fj_u8 *p, const vpt_fj_names_t *names,
     }
 
     *k = e->k;
-    p = vpt_fj_at(p + e->next, ':');
-
-    if (*p != ':') {
-        return NULL;
-    }
-
-    p = vpt_fj_sp(p + 1);
+    p = vpt_fj_sp(p + e->next);
 
     goto found;
 
@@ -646,7 +642,7 @@ vpt_context_parse_fast(vpt_context_t *ctx, const char *json, size_t len,
     r.last = last;
     r.wide = (last - r.json > 16) ? last - 16 : r.json;
     r.arena = arena;
-    r.arena_end = arena + len;
+    r.to_arena = (uintptr_t) arena - (uintptr_t) json;
 
     vpt_context_clear(ctx);
 
@@ -753,9 +749,9 @@ vpt_context_parse_fast(vpt_context_t *ctx, const char *json, size_t len,
 
 
 /*
- * Each reader below is called with p at its value (whitespace skipped)
- * and returns p just past it, or NULL to decline.  depth is the nesting
- * of the container that holds a value (the root is 1).
+ * Each reader below is called with p at its value or at whitespace
+ * before it, and returns p just past it, or NULL to decline.  depth is
+ * the nesting of the container that holds a value (the root is 1).
  */
 
 static vpt_fj_u8 *
@@ -1592,7 +1588,8 @@ vpt_fj_names_init(vpt_fj_names_t *names, const vpt_ctx_key_t *keys,
             memset(mask, 0, 16);
             memcpy(text, keys[i].name, n);
             text[n] = '"';
-            memset(mask, 0xff, n + 1);
+            text[n + 1] = ':';
+            memset(mask, 0xff, n + 2);
 
             memcpy(&w0, text, 8);
             e = (vpt_fj_slot_t *) vpt_fj_slot(names, w0);
@@ -1605,7 +1602,7 @@ vpt_fj_names_init(vpt_fj_names_t *names, const vpt_ctx_key_t *keys,
             memcpy(&e->m0, mask, 8);
             memcpy(&e->w1, text + 8, 8);
             memcpy(&e->m1, mask + 8, 8);
-            e->next = n + 2;
+            e->next = n + 3;
             e->k = (int) i;
         }
 
