@@ -556,21 +556,15 @@ vpt_fj_is_number(vpt_fj_u8 *p)
 static inline vpt_fj_u8 *
 vpt_fj_str_field(const vpt_fj_t *r, vpt_fj_u8 *p, int depth, vpt_str_t *out)
 {
-    vpt_str_t  s;
-
     p = vpt_fj_at(p, '"');
 
     if (*p != '"') {
         return vpt_fj_skip(r, p, depth);
     }
 
-    p = vpt_fj_string(r, p, &s);
+    /* an empty string leaves len 0: the field absent, as it was */
 
-    if (p != NULL && s.len > 0) {
-        *out = s;
-    }
-
-    return p;
+    return vpt_fj_string(r, p, out);
 }
 
 
