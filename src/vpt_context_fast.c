@@ -36,7 +36,8 @@
  * order; only the strings' places in the arena differ).  The differential
  * fuzz target t/fuzz/fuzz_context_fast.c checks exactly that.
  *
- * Cost (about 4 instructions a byte of a typical context):
+ * Cost (bench/bench-context --callgrind: about 2,200 instructions for
+ * the demo gift-buyer's 330 bytes, some 100 a member):
  *
  *   - the text is copied into the arena once, whole, and every string
  *     the context keeps points at its own bytes there: no copy per
@@ -45,11 +46,15 @@
  *     of 6, a surrogate pair 4 of 12);
  *   - the root's closing '}' (the last byte but whitespace) stops every
  *     scan but a string's, so whitespace, digits and punctuation are
- *     read without a bounds check; only a string's scan, a literal and
- *     each nested close compare with it;
- *   - a name is found by one multiplicative hash of its first and last
- *     words and one compare, in tables built from vpt_context_int.h's
- *     names at the first parse;
+ *     read without a bounds check; only a string's scan, a name's quick
+ *     match, a literal and each nested close compare with it;
+ *   - a name read is matched, with its closing quote and ':', by one
+ *     slot of a table hashed on its first 3 bytes and two masked word
+ *     compares; the tables are built from vpt_context_int.h's names at
+ *     the first parse.  Other names, and names with escapes or spaced
+ *     from their ':', take the general way: decoded, then looked up;
+ *   - whitespace is skipped only where the byte a reader expects is not
+ *     there, and one space after ':' and ',' without a table;
  *   - each field's reader is inlined where it is read, numbers of up to
  *     15 digits without an exponent are converted inline, and anything
  *     else (skipped values, escapes, other numbers) goes to out-of-line
@@ -303,14 +308,16 @@ vpt_fj_number(vpt_fj_u8 *p, double *out)
     int         neg;
     double      d;
     size_t      ndig, nfrac;
-    uint64_t    m;
+    uint64_t    m, c;
     vpt_fj_u8  *start, *q;
 
     start = p;
     neg = (*p == '-');
     p += neg;
 
-    if ((unsigned) (*p - '0') > 9) {
+    c = (uint64_t) *p - '0';        /* a digit's value, or > 9 */
+
+    if (c > 9) {
         return NULL;
     }
 
@@ -318,24 +325,27 @@ vpt_fj_number(vpt_fj_u8 *p, double *out)
     ndig = 0;
     nfrac = 0;
 
-    if (*p == '0') {
+    if (c == 0) {
         p++;
 
     } else {
         q = p;
 
         do {
-            m = m * 10 + (*p++ - '0');
-        } while ((unsigned) (*p - '0') <= 9);
+            m = m * 10 + c;
+            c = (uint64_t) *++p - '0';
+        } while (c <= 9);
 
         ndig = p - q;
     }
 
     if (*p == '.') {
         q = ++p;
+        c = (uint64_t) *p - '0';
 
-        while ((unsigned) (*p - '0') <= 9) {
-            m = m * 10 + (*p++ - '0');
+        while (c <= 9) {
+            m = m * 10 + c;
+            c = (uint64_t) *++p - '0';
         }
 
         nfrac = p - q;
