@@ -483,6 +483,7 @@ ngx_http_vpt_create_loc_conf(ngx_conf_t *cf)
      *     conf->ranker = NULL;
      *     conf->types = { NULL };
      *     conf->types_keys = NULL;
+     *     conf->listed_type = NULL;
      */
 
     conf->enable = NGX_CONF_UNSET;
@@ -490,6 +491,7 @@ ngx_http_vpt_create_loc_conf(ngx_conf_t *cf)
     conf->page = NGX_CONF_UNSET_UINT;
     conf->redis_timeout = NGX_CONF_UNSET_MSEC;
     conf->session_key = NGX_CONF_UNSET_PTR;
+    conf->session_index = NGX_ERROR;
     conf->anchor = NGX_CONF_UNSET_PTR;
     conf->slots = NGX_CONF_UNSET;
     conf->placements = NGX_CONF_UNSET_PTR;
@@ -611,6 +613,8 @@ ngx_http_vpt_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
             prev->session_key = conf->session_key;
         }
     }
+
+    conf->session_index = ngx_http_vpt_one_variable(cf, conf->session_key);
 
     if (!conf->enable && !conf->beacon) {
         return NGX_CONF_OK;

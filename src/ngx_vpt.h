@@ -146,6 +146,10 @@ typedef struct {
 } ngx_http_vpt_main_conf_t;
 
 
+/* an extension's type is kept by its location up to this length */
+#define NGX_HTTP_VPT_EXTEN_MAX  16
+
+
 typedef struct {
     ngx_flag_t                enable;
     ngx_str_t                 model_file;
@@ -154,6 +158,7 @@ typedef struct {
     ngx_uint_t                page;      /* vpt_page_e */
     ngx_msec_t                redis_timeout;
     ngx_http_complex_value_t *session_key;
+    ngx_int_t                 session_index;   /* its one variable's, or -1 */
     ngx_str_t                 context_prefix;
     vpt_anchor_t             *anchor;
     ngx_int_t                 slots;
@@ -178,6 +183,12 @@ typedef struct {
     ngx_str_t                 conversion_key;  /* vpt_conversion_key's */
     ngx_hash_t                types;           /* vpt_types */
     ngx_array_t              *types_keys;
+    ngx_str_t                *listed_type;     /* the last type judged, */
+    size_t                    listed_len;      /* its bytes judged, */
+    ngx_uint_t                listed;          /* and whether it is in */
+    u_char                    exten[NGX_HTTP_VPT_EXTEN_MAX];
+    size_t                    exten_len;       /* 0: none kept */
+    ngx_str_t                *exten_type;      /* "types" for exten */
 
     /* advertisers (ngx_vpt_advertiser.c) */
     ngx_array_t              *block_advertisers;   /* vpt_block_advertisers */
@@ -304,8 +315,8 @@ typedef enum {
  * it, never one after it):
  *
  *   shm, log, secret, store (-> redis), spend, advertiser, outcome, shopper,
- *   decision, request, body filter, header filter (it starts the body
- *   filter), beacon, conversion, variables, stats (-> status page)
+ *   decision, types, request, body filter, header filter (it starts the
+ *   body filter), beacon, conversion, variables, stats (-> status page)
  *
  * A request goes: request (phase handlers, lookup) -> decision -> header
  * filter -> body filter -> stats (log phase).  What waits for the lookup
@@ -382,6 +393,8 @@ char *ngx_http_vpt_shopper_init_main(ngx_conf_t *cf,
     ngx_http_vpt_main_conf_t *vmcf);
 char *ngx_http_vpt_shopper_merge(ngx_conf_t *cf,
     ngx_http_vpt_loc_conf_t *prev, ngx_http_vpt_loc_conf_t *conf);
+ngx_int_t ngx_http_vpt_one_variable(ngx_conf_t *cf,
+    ngx_http_complex_value_t *cv);
 ngx_uint_t ngx_http_vpt_consent(ngx_http_request_t *r,
     ngx_http_vpt_loc_conf_t *vlcf);
 void ngx_http_vpt_shopper_start(ngx_http_vpt_ctx_t *ctx);
@@ -405,8 +418,12 @@ ngx_int_t ngx_http_vpt_session(ngx_http_request_t *r,
 ngx_http_vpt_ctx_t *ngx_http_vpt_new_ctx(ngx_http_request_t *r,
     ngx_vpt_outcome_e outcome);
 ngx_http_vpt_ctx_t *ngx_http_vpt_get_ctx(ngx_http_request_t *r);
-ngx_int_t ngx_http_vpt_may_be_page(ngx_http_request_t *r);
 void ngx_http_vpt_cancel(ngx_http_vpt_ctx_t *ctx);
+
+/* ngx_vpt_types.c: vpt_types, for a request, a static file, a response */
+ngx_int_t ngx_http_vpt_may_be_page(ngx_http_request_t *r);
+ngx_int_t ngx_http_vpt_static_wanted(ngx_http_request_t *r);
+ngx_int_t ngx_http_vpt_response_listed(ngx_http_request_t *r);
 
 /* ngx_vpt_body_filter.c, ngx_vpt_header_filter.c */
 ngx_int_t ngx_http_vpt_init_body_filter(ngx_conf_t *cf);

@@ -74,7 +74,7 @@ ngx_http_vpt_header_filter(ngx_http_request_t *r)
         || r->method != NGX_HTTP_GET
         || (r->headers_out.content_encoding
             && r->headers_out.content_encoding->value.len)
-        || ngx_http_test_content_type(r, &vlcf->types) == NULL)
+        || !ngx_http_vpt_response_listed(r))
     {
         return ngx_http_vpt_skip(r, ctx);
     }

@@ -48,6 +48,7 @@ static u_char *ngx_http_vpt_json_str(u_char *p, u_char *s, size_t len);
 static u_char *ngx_http_vpt_json_num(u_char *p, u_char *s, size_t len);
 static size_t ngx_http_vpt_utf8_len(u_char *s, size_t len);
 static u_char *ngx_http_vpt_json_raw(u_char *p, u_char *s, size_t len);
+static ngx_uint_t ngx_http_vpt_json_deeper(u_char *s, size_t len);
 static u_char *ngx_http_vpt_json_offers(ngx_http_request_t *r, u_char *p,
     u_char *s, size_t len);
 
@@ -258,19 +259,42 @@ ngx_http_vpt_json_offers(ngx_http_request_t *r, u_char *p, u_char *s,
 }
 
 
-/* a JSON string; bytes that are not UTF-8 as the code points they are */
+/* the bytes a JSON string holds as they are: ASCII but controls, " and \ */
+static const u_char  ngx_http_vpt_json_plain[256] = {
+    [0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1
+};
+
+
+/*
+ * A JSON string; bytes that are not UTF-8 as the code points they are.
+ * Runs of plain bytes are found by the table and copied whole.
+ */
 
 static u_char *
 ngx_http_vpt_json_str(u_char *p, u_char *s, size_t len)
 {
     u_char   c;
-    size_t   i, n;
+    size_t   i, j, n;
 
     static u_char  hex[] = "0123456789abcdef";
 
     *p++ = '"';
 
     for (i = 0; i < len; /* void */ ) {
+
+        for (j = i; j < len && ngx_http_vpt_json_plain[s[j]]; j++) {
+            /* void */
+        }
+
+        if (j > i) {
+            p = ngx_cpymem(p, s + i, j - i);
+            i = j;
+
+            if (i == len) {
+                break;
+            }
+        }
+
         c = s[i];
 
         if (c >= 0x80) {
@@ -281,11 +305,6 @@ ngx_http_vpt_json_str(u_char *p, u_char *s, size_t len)
                 i += n;
                 continue;
             }
-
-        } else if (c >= 0x20 && c != '"' && c != '\\') {
-            *p++ = c;
-            i++;
-            continue;
         }
 
         *p++ = '\\';
@@ -373,17 +392,68 @@ other:
 /*
  * JSON that parsed (the context), as it is: its whitespace between tokens
  * may hold line breaks, which a string in it cannot, so they become
- * spaces; nested deeper than NGX_VPT_LOG_JSON_DEPTH, a string.
+ * spaces; nested deeper than NGX_VPT_LOG_JSON_DEPTH, a string.  Copied
+ * whole, its line breaks then found with memchr(): a byte at a time, this
+ * was most of what the log line cost.
  */
 
 static u_char *
 ngx_http_vpt_json_raw(u_char *p, u_char *s, size_t len)
 {
-    size_t      i;
-    ngx_uint_t  depth, max, in_str;
+    u_char  *start, *b;
+
+    if (ngx_http_vpt_json_deeper(s, len)) {
+        return ngx_http_vpt_json_str(p, s, len);
+    }
+
+    start = p;
+    p = ngx_cpymem(p, s, len);
+
+    for (b = start; (b = memchr(b, '\n', p - b)) != NULL; b++) {
+        *b = ' ';
+    }
+
+    for (b = start; (b = memchr(b, '\r', p - b)) != NULL; b++) {
+        *b = ' ';
+    }
+
+    return p;
+}
+
+
+/*
+ * Whether JSON nests deeper than NGX_VPT_LOG_JSON_DEPTH.  It cannot when
+ * it holds no more '{' and '[' bytes than that, which memchr() counts
+ * fast; else its levels are followed, strings skipped.
+ */
+
+static ngx_uint_t
+ngx_http_vpt_json_deeper(u_char *s, size_t len)
+{
+    u_char      *b, *end;
+    size_t       i;
+    ngx_uint_t   n, depth, in_str;
+
+    end = s + len;
+    n = 0;
+
+    for (b = s; n <= NGX_VPT_LOG_JSON_DEPTH
+                && (b = memchr(b, '{', end - b)) != NULL; b++)
+    {
+        n++;
+    }
+
+    for (b = s; n <= NGX_VPT_LOG_JSON_DEPTH
+                && (b = memchr(b, '[', end - b)) != NULL; b++)
+    {
+        n++;
+    }
+
+    if (n <= NGX_VPT_LOG_JSON_DEPTH) {
+        return 0;
+    }
 
     depth = 0;
-    max = 0;
     in_str = 0;
 
     for (i = 0; i < len; i++) {
@@ -406,8 +476,10 @@ ngx_http_vpt_json_raw(u_char *p, u_char *s, size_t len)
 
         case '{':
         case '[':
-            depth++;
-            max = ngx_max(max, depth);
+            if (++depth > NGX_VPT_LOG_JSON_DEPTH) {
+                return 1;
+            }
+
             break;
 
         case '}':
@@ -417,15 +489,7 @@ ngx_http_vpt_json_raw(u_char *p, u_char *s, size_t len)
         }
     }
 
-    if (max > NGX_VPT_LOG_JSON_DEPTH) {
-        return ngx_http_vpt_json_str(p, s, len);
-    }
-
-    for (i = 0; i < len; i++) {
-        *p++ = (s[i] == '\n' || s[i] == '\r') ? ' ' : s[i];
-    }
-
-    return p;
+    return 0;
 }
 
 

@@ -489,12 +489,23 @@ ngx_vpt_redis_send(redisCallbackFn *fn, void *privdata, int argc,
 }
 
 
-/* decimal digits, no sign */
+/* decimal digits, no sign; most are one or two (argc, short arguments) */
 
 static u_char *
 ngx_vpt_redis_number(u_char *p, size_t n)
 {
     u_char  *d, digits[NGX_SIZE_T_LEN];
+
+    if (n < 10) {
+        *p++ = (u_char) ('0' + n);
+        return p;
+    }
+
+    if (n < 100) {
+        *p++ = (u_char) ('0' + n / 10);
+        *p++ = (u_char) ('0' + n % 10);
+        return p;
+    }
 
     d = digits + NGX_SIZE_T_LEN;
 
@@ -503,7 +514,11 @@ ngx_vpt_redis_number(u_char *p, size_t n)
         n /= 10;
     } while (n);
 
-    return ngx_cpymem(p, d, digits + NGX_SIZE_T_LEN - d);
+    while (d < digits + NGX_SIZE_T_LEN) {
+        *p++ = *d++;
+    }
+
+    return p;
 }
 
 

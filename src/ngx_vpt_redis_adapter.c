@@ -89,6 +89,7 @@
 #include <hiredis/async.h>
 
 #include "ngx_vpt_redis_int.h"
+#include "ngx_vpt_redis_conn.h"
 #include "ngx_vpt_redis_topology.h"
 
 
@@ -494,7 +495,7 @@ ngx_vpt_redis_write_handler(ngx_event_t *wev)
         return;
     }
 
-    if (!(ac->c.flags & REDIS_CONNECTED) || sdslen(ac->c.obuf) > 0) {
+    if (ngx_vpt_rconn_write_obuf(ac) != NGX_OK) {
 
         /* not ready while hiredis writes: addWrite must not post us */
         wev->ready = 0;

@@ -37,6 +37,7 @@
 
 typedef struct {
     size_t        used;
+    ngx_uint_t    foreign;                       /* pieces malloc()ed */
     redisReply   *roots[NGX_VPT_ARENA_ROOTS];    /* live, from the buffer */
     ngx_uint_t    nroots;
     u_char        buf[NGX_VPT_ARENA_SIZE];
@@ -50,8 +51,8 @@ static void *ngx_vpt_arena_integer(const redisReadTask *task,
     long long value);
 static void *ngx_vpt_arena_nil(const redisReadTask *task);
 static void ngx_vpt_arena_free(void *obj);
-static redisReply *ngx_vpt_arena_object(const redisReadTask *task, int type);
-static void *ngx_vpt_arena_part(redisReply *r, size_t size);
+static redisReply *ngx_vpt_arena_object(const redisReadTask *task, int type,
+    size_t extra);
 static void *ngx_vpt_arena_alloc(size_t size);
 static void ngx_vpt_arena_link(const redisReadTask *task, redisReply *r);
 static ngx_uint_t ngx_vpt_arena_has(const void *p);
@@ -84,17 +85,22 @@ ngx_vpt_arena_string(const redisReadTask *task, char *str, size_t len)
     char        *s;
     redisReply  *r;
 
-    r = ngx_vpt_arena_object(task, task->type);
+    /* NUL-terminated, as hiredis's: error replies are logged with %s */
+
+    r = ngx_vpt_arena_object(task, task->type, len + 1);
     if (r == NULL) {
         return NULL;
     }
 
-    /* NUL-terminated, as hiredis's: error replies are logged with %s */
+    if (ngx_vpt_arena_has(r)) {
+        s = (char *) (r + 1);
 
-    s = ngx_vpt_arena_part(r, len + 1);
-    if (s == NULL) {
-        ngx_vpt_arena_free(r);
-        return NULL;
+    } else {
+        s = malloc(len + 1);
+        if (s == NULL) {
+            ngx_vpt_arena_free(r);
+            return NULL;
+        }
     }
 
     ngx_memcpy(s, str, len);
@@ -112,22 +118,30 @@ ngx_vpt_arena_string(const redisReadTask *task, char *str, size_t len)
 static void *
 ngx_vpt_arena_array(const redisReadTask *task, int elements)
 {
+    size_t       size;
     redisReply  *r;
 
-    r = ngx_vpt_arena_object(task, REDIS_REPLY_ARRAY);
+    size = (elements > 0) ? elements * sizeof(redisReply *) : 0;
+
+    r = ngx_vpt_arena_object(task, REDIS_REPLY_ARRAY, size);
     if (r == NULL) {
         return NULL;
     }
 
-    if (elements > 0) {
-        r->element = ngx_vpt_arena_part(r, elements * sizeof(redisReply *));
-        if (r->element == NULL) {
-            ngx_vpt_arena_free(r);
-            return NULL;
+    if (size) {
+        if (ngx_vpt_arena_has(r)) {
+            r->element = (redisReply **) (r + 1);
+
+        } else {
+            r->element = malloc(size);
+            if (r->element == NULL) {
+                ngx_vpt_arena_free(r);
+                return NULL;
+            }
         }
 
         /* a reply cut short by an error is freed with its gaps */
-        ngx_memzero(r->element, elements * sizeof(redisReply *));
+        ngx_memzero(r->element, size);
         r->elements = elements;
     }
 
@@ -142,7 +156,7 @@ ngx_vpt_arena_integer(const redisReadTask *task, long long value)
 {
     redisReply  *r;
 
-    r = ngx_vpt_arena_object(task, REDIS_REPLY_INTEGER);
+    r = ngx_vpt_arena_object(task, REDIS_REPLY_INTEGER, 0);
     if (r == NULL) {
         return NULL;
     }
@@ -160,7 +174,7 @@ ngx_vpt_arena_nil(const redisReadTask *task)
 {
     redisReply  *r;
 
-    r = ngx_vpt_arena_object(task, REDIS_REPLY_NIL);
+    r = ngx_vpt_arena_object(task, REDIS_REPLY_NIL, 0);
     if (r == NULL) {
         return NULL;
     }
@@ -172,67 +186,53 @@ ngx_vpt_arena_nil(const redisReadTask *task)
 
 
 /*
- * A new object: a root from the buffer when it has room and a slot, an
- * element from it when its root is (so that a tree malloc()ed at its
- * root never depends on the buffer, which may be emptied under it)
+ * A new object, with room for its string or its elements after it when
+ * it is the buffer's: a root from the buffer when it has room and a slot,
+ * an element from it when its parent is (so that a tree malloc()ed at its
+ * root never depends on the buffer, which may be emptied under it).  What
+ * is malloc()ed is counted in "foreign": while none is, freeing a root of
+ * the buffer has nothing to walk.
  */
 
 static redisReply *
-ngx_vpt_arena_object(const redisReadTask *task, int type)
+ngx_vpt_arena_object(const redisReadTask *task, int type, size_t extra)
 {
     redisReply             *r;
-    const redisReadTask    *top;
     ngx_vpt_redis_arena_t  *a;
 
     a = &ngx_vpt_arena;
+    r = NULL;
 
-    for (top = task; top->parent != NULL; top = top->parent) {
-        /* void */
-    }
+    if (task->parent == NULL) {
+        if (a->nroots < NGX_VPT_ARENA_ROOTS) {
+            r = ngx_vpt_arena_alloc(sizeof(redisReply) + extra);
 
-    if (top == task) {
-        r = (a->nroots < NGX_VPT_ARENA_ROOTS)
-            ? ngx_vpt_arena_alloc(sizeof(redisReply)) : NULL;
-
-        if (r != NULL) {
-            a->roots[a->nroots++] = r;
-
-        } else {
-            r = malloc(sizeof(redisReply));
+            if (r != NULL) {
+                a->roots[a->nroots++] = r;
+            }
         }
 
-    } else if (ngx_vpt_arena_has(top->obj)) {
-        r = ngx_vpt_arena_alloc(sizeof(redisReply));
-
-        if (r == NULL) {
-            r = malloc(sizeof(redisReply));
-        }
-
-    } else {
-        r = malloc(sizeof(redisReply));
+    } else if (ngx_vpt_arena_has(task->parent->obj)) {
+        r = ngx_vpt_arena_alloc(sizeof(redisReply) + extra);
     }
 
     if (r == NULL) {
-        return NULL;
+        r = malloc(sizeof(redisReply));
+        if (r == NULL) {
+            return NULL;
+        }
+
+        a->foreign++;
     }
 
-    ngx_memzero(r, sizeof(redisReply));
     r->type = type;
+    r->integer = 0;
+    r->len = 0;
+    r->str = NULL;
+    r->elements = 0;
+    r->element = NULL;
 
     return r;
-}
-
-
-/* an object's string or elements: from where the object is, if it can */
-
-static void *
-ngx_vpt_arena_part(redisReply *r, size_t size)
-{
-    void  *p;
-
-    p = ngx_vpt_arena_has(r) ? ngx_vpt_arena_alloc(size) : NULL;
-
-    return (p != NULL) ? p : malloc(size);
 }
 
 
@@ -298,7 +298,14 @@ ngx_vpt_arena_free(void *obj)
         return;
     }
 
-    ngx_vpt_arena_release(r);
+    if (!ngx_vpt_arena_has(r)) {
+        ngx_vpt_arena_release(r);
+        return;
+    }
+
+    if (a->foreign) {
+        ngx_vpt_arena_release(r);
+    }
 
     for (i = 0; i < a->nroots; i++) {
         if (a->roots[i] == r) {
@@ -308,7 +315,9 @@ ngx_vpt_arena_free(void *obj)
     }
 
     if (a->nroots == 0) {
+        /* a malloc()ed tree still growing counts again, at worst */
         a->used = 0;
+        a->foreign = 0;
     }
 }
 

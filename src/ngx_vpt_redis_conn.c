@@ -155,7 +155,72 @@ ngx_vpt_rconn_write(ngx_event_t *ev)
         return;
     }
 
+    if (ngx_vpt_rconn_write_obuf(rc->ac) == NGX_OK) {
+        if (sdslen(rc->ac->c.obuf) == 0) {
+            /* all sent: as hiredis's delWrite after its own write */
+            ngx_vpt_rconn_event(rc, 1, 0);
+        }
+
+        /* else the socket is full: the write event stays registered */
+        return;
+    }
+
     redisAsyncHandleWrite(rc->ac);
+}
+
+
+/*
+ * Both adapters' writes, once connected: hiredis's output buffer written
+ * as its redisBufferWrite() writes it, but emptied in place (sdsclear)
+ * where hiredis frees it and allocates an empty one, which the next
+ * command then grows again: that free(), malloc() and realloc() were some
+ * 1,000 instructions a lookup.  A buffer grown past NGX_VPT_RCONN_OBUF_KEEP
+ * by a burst is left to hiredis, which frees it once written, so what is
+ * kept stays small.  NGX_OK: written, all or what the socket took (the
+ * rest stays in the buffer), or nothing to write; NGX_DECLINED: hiredis's
+ * turn (connecting, an error, which its own write then meets and turns
+ * into a disconnect).
+ */
+
+ngx_int_t
+ngx_vpt_rconn_write_obuf(redisAsyncContext *ac)
+{
+    sds        obuf;
+    size_t     len;
+    ssize_t    n;
+    ngx_err_t  err;
+
+    obuf = ac->c.obuf;
+
+    if (!(ac->c.flags & REDIS_CONNECTED) || ac->c.err
+        || sdsalloc(obuf) > NGX_VPT_RCONN_OBUF_KEEP)
+    {
+        return NGX_DECLINED;
+    }
+
+    len = sdslen(obuf);
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    n = write(ac->c.fd, obuf, len);
+
+    if (n == -1) {
+        err = ngx_socket_errno;
+
+        return (err == NGX_EAGAIN || err == NGX_EINTR)
+               ? NGX_OK : NGX_DECLINED;
+    }
+
+    if ((size_t) n == len) {
+        sdsclear(obuf);
+
+    } else {
+        sdsrange(obuf, (int) n, -1);
+    }
+
+    return NGX_OK;
 }
 
 

@@ -46,5 +46,14 @@ ngx_int_t ngx_vpt_rconn_open(ngx_vpt_rconn_t *rc, const char *host,
 /* from our own code only: the calls in flight get NULL, closed is called */
 void ngx_vpt_rconn_close(ngx_vpt_rconn_t *rc);
 
+/* bytes of hiredis's output buffer kept when emptied in place */
+#define NGX_VPT_RCONN_OBUF_KEEP  16384
+
+/*
+ * a connected context's output buffer written and emptied in place (both
+ * adapters); NGX_DECLINED: hiredis's own redisAsyncHandleWrite() to call
+ */
+ngx_int_t ngx_vpt_rconn_write_obuf(redisAsyncContext *ac);
+
 
 #endif /* NGX_VPT_REDIS_CONN_H */

@@ -24,12 +24,11 @@ static ngx_int_t ngx_http_vpt_phase_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vpt_park_handler(ngx_http_request_t *r);
 static ngx_http_vpt_ctx_t *ngx_http_vpt_create_ctx(ngx_http_request_t *r,
     ngx_http_vpt_loc_conf_t *vlcf);
+static void ngx_http_vpt_init_ctx(ngx_http_request_t *r,
+    ngx_http_vpt_ctx_t *ctx, ngx_vpt_outcome_e outcome);
 static void ngx_http_vpt_start_lookup(ngx_http_vpt_ctx_t *ctx);
 static void ngx_http_vpt_lookup_done(void *data, ngx_vpt_store_rc_e rc,
     ngx_msec_int_t ms);
-static ngx_int_t ngx_http_vpt_static_wanted(ngx_http_request_t *r);
-static ngx_int_t ngx_http_vpt_type_listed(ngx_http_request_t *r,
-    ngx_str_t *type);
 static ngx_int_t ngx_http_vpt_rebind(ngx_http_request_t *r,
     ngx_http_vpt_ctx_t *ctx, ngx_http_vpt_loc_conf_t *vlcf);
 static void ngx_http_vpt_split(ngx_http_vpt_ctx_t *ctx);
@@ -46,6 +45,35 @@ static ngx_vpt_outcome_e  ngx_http_vpt_lookup_outcomes[] = {
     NGX_VPT_OUT_REDIS_ERROR,
     NGX_VPT_OUT_REDIS_TIMEOUT
 };
+
+/*
+ * A page's context is 1.2 KB, a third of the request pool's first block:
+ * with nginx's own allocations it took a page's pool into a third 4 KB
+ * block (a posix_memalign() and a free(), ~500 instructions).  The worker
+ * keeps some for its pages, static so that nothing is left to free at
+ * exit, back at the pool's cleanup; past them a page takes one from its
+ * pool.  Beacons, conversions and responses without a lookup take theirs
+ * from the pool (ngx_http_vpt_new_ctx()).
+ */
+#define NGX_HTTP_VPT_SPARE_CTXS  32
+
+/* the sanitizer's build takes each from the pool: a stale use is caught */
+#if defined(__SANITIZE_ADDRESS__)
+#define NGX_HTTP_VPT_SPARES_USED  0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NGX_HTTP_VPT_SPARES_USED  0
+#endif
+#endif
+
+#ifndef NGX_HTTP_VPT_SPARES_USED
+#define NGX_HTTP_VPT_SPARES_USED  NGX_HTTP_VPT_SPARE_CTXS
+#endif
+
+static ngx_http_vpt_ctx_t   ngx_http_vpt_ctxs[NGX_HTTP_VPT_SPARE_CTXS];
+static ngx_http_vpt_ctx_t  *ngx_http_vpt_spare[NGX_HTTP_VPT_SPARE_CTXS];
+static ngx_uint_t           ngx_http_vpt_nspare = (ngx_uint_t) -1;
+
 
 typedef char  ngx_http_vpt_lookup_outcomes_check[
     (sizeof(ngx_http_vpt_lookup_outcomes) / sizeof(ngx_vpt_outcome_e)
@@ -163,135 +191,6 @@ ngx_http_vpt_park_handler(ngx_http_request_t *r)
     r->read_event_handler = ngx_http_block_reading;
 
     return NGX_AGAIN;
-}
-
-
-/*
- * A request that may be answered with a page of a vpt_types type, judged
- * before anything is asked of Redis: a GET or a HEAD, whose extension the
- * location's "types" do not map to a type vpt_types leaves out.  An
- * extension nginx does not know (".php"), or none ("/checkout"), may be a
- * page; for a file nginx serves itself, an unknown extension is the
- * location's default_type, as the static module will say.
- */
-
-ngx_int_t
-ngx_http_vpt_may_be_page(ngx_http_request_t *r)
-{
-    u_char                    *lower;
-    ngx_str_t                 *type;
-    ngx_uint_t                 hash;
-    ngx_http_vpt_loc_conf_t   *vlcf;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-        return 0;
-    }
-
-    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
-
-    if (vlcf->types.size == 0 || r->exten.len == 0) {
-        /* vpt_types *, or no extension to tell */
-        return 1;
-    }
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    lower = ngx_pnalloc(r->pool, r->exten.len);
-    if (lower == NULL) {
-        return 0;
-    }
-
-    hash = ngx_hash_strlow(lower, r->exten.data, r->exten.len);
-    type = ngx_hash_find(&clcf->types_hash, hash, lower, r->exten.len);
-
-    if (type == NULL) {
-        if (r->content_handler != NULL) {
-            return 1;
-        }
-
-        type = &clcf->default_type;
-    }
-
-    return ngx_http_vpt_type_listed(r, type);
-}
-
-
-/*
- * The type the static module will give the file, as it finds it
- * (ngx_http_set_content_type()), against vpt_types: an image in a
- * location where vpt is on does not wait.
- */
-
-static ngx_int_t
-ngx_http_vpt_static_wanted(ngx_http_request_t *r)
-{
-    u_char                     *lower;
-    ngx_str_t                  *type;
-    ngx_uint_t                  hash;
-    ngx_http_vpt_loc_conf_t    *vlcf;
-    ngx_http_core_loc_conf_t   *clcf;
-
-    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    if (vlcf->types.size == 0) {
-        /* vpt_types *: any type */
-        return 1;
-    }
-
-    type = NULL;
-
-    if (r->exten.len) {
-        lower = ngx_pnalloc(r->pool, r->exten.len);
-        if (lower == NULL) {
-            return 0;
-        }
-
-        hash = ngx_hash_strlow(lower, r->exten.data, r->exten.len);
-        type = ngx_hash_find(&clcf->types_hash, hash, lower, r->exten.len);
-    }
-
-    if (type == NULL) {
-        type = &clcf->default_type;
-    }
-
-    return ngx_http_vpt_type_listed(r, type);
-}
-
-
-/* a MIME type, without its parameters, in vpt_types */
-
-static ngx_int_t
-ngx_http_vpt_type_listed(ngx_http_request_t *r, ngx_str_t *type)
-{
-    u_char                    c, *lower;
-    size_t                    len;
-    ngx_uint_t                i, hash;
-    ngx_http_vpt_loc_conf_t  *vlcf;
-
-    vlcf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
-
-    for (len = 0; len < type->len; len++) {
-        if (type->data[len] == ';' || type->data[len] == ' ') {
-            break;
-        }
-    }
-
-    lower = ngx_pnalloc(r->pool, len);
-    if (lower == NULL) {
-        return 0;
-    }
-
-    hash = 0;
-
-    for (i = 0; i < len; i++) {
-        c = ngx_tolower(type->data[i]);
-        hash = ngx_hash(hash, c);
-        lower[i] = c;
-    }
-
-    return ngx_hash_find(&vlcf->types, hash, lower, len) != NULL;
 }
 
 
@@ -468,6 +367,16 @@ ngx_http_vpt_new_ctx(ngx_http_request_t *r, ngx_vpt_outcome_e outcome)
         return NULL;
     }
 
+    ngx_http_vpt_init_ctx(r, ctx, outcome);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_vpt_init_ctx(ngx_http_request_t *r, ngx_http_vpt_ctx_t *ctx,
+    ngx_vpt_outcome_e outcome)
+{
     ctx->request = r;
     ctx->conf = ngx_http_get_module_loc_conf(r, ngx_http_vpt_module);
     ctx->redis_time = -1;
@@ -476,8 +385,6 @@ ngx_http_vpt_new_ctx(ngx_http_request_t *r, ngx_vpt_outcome_e outcome)
     ngx_http_vpt_set_outcome(ctx, outcome, 0);
 
     ngx_http_set_ctx(r, ctx, ngx_http_vpt_module);
-
-    return ctx;
 }
 
 
@@ -496,31 +403,63 @@ ngx_http_vpt_cancel(ngx_http_vpt_ctx_t *ctx)
 }
 
 
+/*
+ * The end of a page's pool: its lookup is let go (its timer deleted, its
+ * replies detached), and nothing else refers to its context past this
+ * (the beacon subrequests' contexts go with the same pool), so a spare
+ * goes back to the worker's stack here.
+ */
+
 static void
 ngx_http_vpt_cleanup(void *data)
 {
-    ngx_http_vpt_cancel(data);
+    ngx_http_vpt_ctx_t  *ctx = data;
+
+    ngx_http_vpt_cancel(ctx);
+
+    if (ctx >= ngx_http_vpt_ctxs
+        && ctx < ngx_http_vpt_ctxs + NGX_HTTP_VPT_SPARE_CTXS)
+    {
+        ngx_http_vpt_spare[ngx_http_vpt_nspare++] = ctx;
+    }
 }
 
 
 static ngx_http_vpt_ctx_t *
 ngx_http_vpt_create_ctx(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf)
 {
+    ngx_uint_t            i;
     ngx_pool_cleanup_t   *cln;
     ngx_http_vpt_ctx_t   *ctx;
+
+    if (ngx_http_vpt_nspare == (ngx_uint_t) -1) {
+        for (i = 0; i < NGX_HTTP_VPT_SPARES_USED; i++) {
+            ngx_http_vpt_spare[i] = &ngx_http_vpt_ctxs[i];
+        }
+
+        ngx_http_vpt_nspare = NGX_HTTP_VPT_SPARES_USED;
+    }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
         return NULL;
     }
 
-    ctx = ngx_http_vpt_new_ctx(r, NGX_VPT_OUT_SKIPPED);
-    if (ctx == NULL) {
-        return NULL;
+    if (ngx_http_vpt_nspare) {
+        ctx = ngx_http_vpt_spare[--ngx_http_vpt_nspare];
+        ngx_memzero(ctx, sizeof(ngx_http_vpt_ctx_t));
+
+    } else {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_vpt_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
     }
 
     cln->handler = ngx_http_vpt_cleanup;
     cln->data = ctx;
+
+    ngx_http_vpt_init_ctx(r, ctx, NGX_VPT_OUT_SKIPPED);
 
     /*
      * From the kernel's CSPRNG (vpt_random.h): nobody can aim a link at a
@@ -666,13 +605,31 @@ ngx_int_t
 ngx_http_vpt_session(ngx_http_request_t *r, ngx_http_vpt_loc_conf_t *vlcf,
     ngx_str_t *session)
 {
-    u_char      *p, *last;
-    size_t       n;
-    u_char       show[NGX_VPT_LOG_ESCAPED];
-    ngx_uint_t   skipped;
-    const char  *why;
+    u_char                     *p, *last;
+    size_t                      n;
+    u_char                      show[NGX_VPT_LOG_ESCAPED];
+    ngx_uint_t                  skipped;
+    const char                 *why;
+    ngx_http_variable_value_t  *v;
 
-    if (ngx_http_complex_value(r, vlcf->session_key, session) != NGX_OK) {
+    if (vlcf->session_index != NGX_ERROR) {
+        /*
+         * one variable: what ngx_http_complex_value() gives, its value
+         * (empty when not found), without its script and copy
+         */
+        v = ngx_http_get_flushed_variable(r, vlcf->session_index);
+
+        if (v == NULL || v->not_found) {
+            session->len = 0;
+            return NGX_DECLINED;
+        }
+
+        session->data = v->data;
+        session->len = v->len;
+
+    } else if (ngx_http_complex_value(r, vlcf->session_key, session)
+               != NGX_OK)
+    {
         session->len = 0;
         return NGX_DECLINED;
     }

@@ -202,6 +202,56 @@ ngx_http_vpt_shopper_merge(ngx_conf_t *cf, ngx_http_vpt_loc_conf_t *prev,
 
 
 /*
+ * The index of the one variable a complex value is ("$name" or
+ * "${name}"), or NGX_ERROR for anything else (text, several variables, a
+ * regex capture): such a value can be read as the variable itself,
+ * without the script that evaluates a complex value and its copy.
+ */
+
+ngx_int_t
+ngx_http_vpt_one_variable(ngx_conf_t *cf, ngx_http_complex_value_t *cv)
+{
+    size_t     i;
+    ngx_str_t  name;
+
+    name = cv->value;
+
+    if (cv->lengths == NULL || name.len < 2 || name.data[0] != '$') {
+        return NGX_ERROR;
+    }
+
+    name.data++;
+    name.len--;
+
+    if (name.data[0] == '{') {
+        if (name.len < 3 || name.data[name.len - 1] != '}') {
+            return NGX_ERROR;
+        }
+
+        name.data++;
+        name.len -= 2;
+    }
+
+    if (name.data[0] >= '0' && name.data[0] <= '9') {
+        /* a capture */
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < name.len; i++) {
+        if (name.data[i] != '_'
+            && !(name.data[i] >= 'a' && name.data[i] <= 'z')
+            && !(name.data[i] >= 'A' && name.data[i] <= 'Z')
+            && !(name.data[i] >= '0' && name.data[i] <= '9'))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_get_variable_index(cf, &name);
+}
+
+
+/*
  * The shopper's consent: vpt_consent's value ("" is vpt_consent_default,
  * an unknown value is none: a CMP's value we cannot read grants nothing),
  * then Sec-GPC: 1 lowers it to first_party at most.

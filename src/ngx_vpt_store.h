@@ -65,7 +65,8 @@ typedef struct {
     uint8_t                  *accepted;      /* per offer, or NULL */
     ngx_str_t                 order;         /* order.id of the page: the
                                                 decision's memo, len 0 none */
-    ngx_array_t              *memos;         /* ngx_keyval_t: "m:" fields */
+    ngx_str_t                 memo;          /* "m:" of the context's
+                                                order.id, len 0 none */
 
     /* the store's own */
     ngx_str_t                 counters_key;  /* built once */

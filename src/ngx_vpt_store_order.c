@@ -87,40 +87,27 @@ ngx_vpt_store_order_decision(ngx_http_request_t *r,
     u_char                    *p, *end, *comma, *slash;
     ngx_int_t                  slot;
     long                       offer;
+    ngx_str_t                 *m;
     vpt_str_t                  id;
-    ngx_uint_t                 i;
-    ngx_keyval_t              *m;
     ngx_http_vpt_main_conf_t  *vmcf;
 
     vmcf = ngx_http_get_module_main_conf(r, ngx_http_vpt_module);
 
-    if (shopper->memos == NULL || shopper->order.len == 0) {
-        return NGX_DECLINED;
-    }
+    /* the memo read is the one of the context's order.id, this order */
 
-    m = shopper->memos->elts;
+    m = &shopper->memo;
 
-    for (i = 0; i < shopper->memos->nelts; i++) {
-        if (m[i].key.len == shopper->order.len
-            && ngx_memcmp(m[i].key.data, shopper->order.data,
-                          shopper->order.len) == 0)
-        {
-            break;
-        }
-    }
-
-    if (i == shopper->memos->nelts || m[i].value.len < 18
-        || m[i].value.data[16] != ' '
-        || !vpt_query_is_decision((char *) m[i].value.data, 16))
+    if (shopper->order.len == 0 || m->len < 18 || m->data[16] != ' '
+        || !vpt_query_is_decision((char *) m->data, 16))
     {
         return NGX_DECLINED;
     }
 
-    ngx_memcpy(decision_id, m[i].value.data, 16);
+    ngx_memcpy(decision_id, m->data, 16);
     ngx_memzero(d, sizeof(vpt_decision_t));
 
-    p = m[i].value.data + 17;
-    end = m[i].value.data + m[i].value.len;
+    p = m->data + 17;
+    end = m->data + m->len;
 
     while (p < end && d->n < VPT_MAX_SLOTS) {
         comma = ngx_strlchr(p, end, ',');
@@ -166,29 +153,27 @@ void
 ngx_vpt_store_memo_read(ngx_http_request_t *r, ngx_vpt_shopper_t *s,
     vpt_str_t *order, redisReply *value)
 {
-    ngx_keyval_t  *m;
+    vpt_context_t  *c;
 
-    if (s->memos == NULL) {
-        s->memos = ngx_array_create(r->pool, 2, sizeof(ngx_keyval_t));
-        if (s->memos == NULL) {
-            return;
-        }
-    }
+    /*
+     * The context's reply came first (the lookup's commands are answered
+     * in order): only its order's memo can be shown, the others are not
+     * kept.
+     */
 
-    m = ngx_array_push(s->memos);
-    if (m == NULL) {
+    c = s->context;
+
+    if (c == NULL || c->order_id.len != order->len || s->memo.len
+        || ngx_memcmp(c->order_id.data, order->data, order->len) != 0)
+    {
         return;
     }
 
-    m->key.len = order->len;
-    m->key.data = ngx_pnalloc(r->pool, order->len + value->len);
-    if (m->key.data == NULL) {
-        s->memos->nelts--;
+    s->memo.data = ngx_pnalloc(r->pool, value->len);
+    if (s->memo.data == NULL) {
         return;
     }
 
-    ngx_memcpy(m->key.data, order->data, order->len);
-    m->value.data = m->key.data + order->len;
-    m->value.len = value->len;
-    ngx_memcpy(m->value.data, value->str, value->len);
+    ngx_memcpy(s->memo.data, value->str, value->len);
+    s->memo.len = value->len;
 }

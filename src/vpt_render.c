@@ -221,15 +221,40 @@ vpt_render_placeholders(vpt_str_t markup)
 }
 
 
+/* the bytes vpt_html_escape() replaces */
+static const unsigned char  vpt_html_special[256] = {
+    ['&'] = 1, ['<'] = 1, ['>'] = 1, ['"'] = 1, ['\''] = 1
+};
+
+
+/* runs of plain bytes are found by the table and copied whole */
+
 size_t
 vpt_html_escape(char *out, const char *in, size_t len)
 {
-    size_t       i, n, k;
+    size_t       i, j, n, k;
     const char  *rep;
 
     n = 0;
 
     for (i = 0; i < len; i++) {
+        for (j = i; j < len && !vpt_html_special[(unsigned char) in[j]]; j++) {
+            /* void */
+        }
+
+        if (j > i) {
+            if (out != NULL) {
+                memcpy(out + n, in + i, j - i);
+            }
+
+            n += j - i;
+            i = j;
+
+            if (i == len) {
+                break;
+            }
+        }
+
         switch (in[i]) {
         case '&':
             rep = "&amp;";
@@ -247,17 +272,10 @@ vpt_html_escape(char *out, const char *in, size_t len)
             rep = "&quot;";
             k = 6;
             break;
-        case '\'':
+        default: /* '\'' */
             rep = "&#39;";
             k = 5;
             break;
-        default:
-            if (out != NULL) {
-                out[n] = in[i];
-            }
-
-            n++;
-            continue;
         }
 
         if (out != NULL) {
@@ -527,23 +545,32 @@ static const unsigned char  vpt_url_keep[256] = {
 static size_t
 vpt_url_escape(char *out, vpt_str_t s)
 {
-    size_t          i, n;
+    size_t          i, j, n;
     unsigned char   c;
     static const char  hex[] = "0123456789ABCDEF";
 
     n = 0;
 
     for (i = 0; i < s.len; i++) {
-        c = (unsigned char) s.data[i];
+        for (j = i; j < s.len && vpt_url_keep[(unsigned char) s.data[j]]; j++)
+        {
+            /* void */
+        }
 
-        if (vpt_url_keep[c]) {
+        if (j > i) {
             if (out != NULL) {
-                out[n] = (char) c;
+                memcpy(out + n, s.data + i, j - i);
             }
 
-            n++;
-            continue;
+            n += j - i;
+            i = j;
+
+            if (i == s.len) {
+                break;
+            }
         }
+
+        c = (unsigned char) s.data[i];
 
         if (out != NULL) {
             out[n] = '%';

@@ -359,7 +359,10 @@ my $accepted = 0;
     my $before = 0;
     $before += status_value($_->{port}, 'vpt_advertiser_accepts_total',
                             'open') // 0 for @nodes;
-    for my $i (1 .. 24) {
+    # up to 60 pages for 5 accepts: on a loaded machine a lookup can miss
+    # vpt_redis_timeout (200 ms here, for the outage above), and that page
+    # shows no offer
+    for my $i (1 .. 60) {
         my $n = $nodes[$i % 2];
         my $r = http_get($n->{port}, '/all/', sid => 's' . (1 + $i % 8));
         my ($d) = $r->{body}
