@@ -81,7 +81,8 @@ void vpt_context_clear(vpt_context_t *ctx);
 
 /*
  * VPT_OK, or VPT_ERROR when json is not a JSON object (bad_context).
- * arena must have at least len bytes; strings of ctx point into it.
+ * arena must have at least len bytes and not overlap json; strings of
+ * ctx point into it (a plain context's into a copy of the whole text).
  *
  * Single-threaded: while it runs, jansson allocates from a static buffer
  * of vpt_context.c, through allocation functions it installs with

@@ -10,7 +10,9 @@
  *     contexts are equal, value for value and string for string
  *     (t/unit/context_eq.h);
  *   - vpt_context_parse(), which tries the fast path first, always
- *     returns what jansson's path returns, with an equal context.
+ *     returns what jansson's path returns, with an equal context;
+ *   - every string of a context either path gives lies in its arena (the
+ *     fast path points into its copy of the text there).
  *
  * The seeds are the context target's (t/fuzz/corpus/context), which are
  * mostly plain contexts the fast path takes; t/fuzz/run names them.
@@ -54,6 +56,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fprintf(stderr, "fast path and jansson differ in %s\n", why);
             CHECK(0);
         }
+
+        if (!ctx_in_arena(&fast, a_fast, size, &why)) {
+            fprintf(stderr, "fast path's %s is outside its arena\n", why);
+            CHECK(0);
+        }
+    }
+
+    if (rc_ref == VPT_OK && !ctx_in_arena(&ref, a_ref, size, &why)) {
+        fprintf(stderr, "jansson's path's %s is outside its arena\n", why);
+        CHECK(0);
+    }
+
+    if (rc_pub == VPT_OK && !ctx_in_arena(&pub, a_pub, size, &why)) {
+        fprintf(stderr, "vpt_context_parse's %s is outside its arena\n",
+                why);
+        CHECK(0);
     }
 
     if (!ctx_eq(&pub, &ref, &why)) {

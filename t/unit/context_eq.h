@@ -2,7 +2,8 @@
  * Copyright (C) ngx_vpt_module authors
  *
  * Two parsed contexts are equal when every value and every string's bytes
- * are: where the strings sit in their arenas does not matter.  Shared by
+ * are: where the strings sit in their arenas does not matter (that they
+ * sit in them is ctx_in_arena()'s check).  Shared by
  * t/unit/test_context_fast.c and t/fuzz/fuzz_context_fast.c, which compare
  * the fast path with jansson's.
  */
@@ -105,6 +106,67 @@ ctx_eq(const vpt_context_t *a, const vpt_context_t *b, const char **why)
     }
 
 #undef CTX_EQ
+
+    return 1;
+}
+
+
+/*
+ * 1 if every string of ctx lies in [arena, arena + len), as
+ * vpt_context_parse() promises; else 0 and the first field outside
+ */
+
+static inline int
+ctx_in_arena_str(vpt_str_t s, const char *arena, size_t len)
+{
+    return s.len == 0
+           || (s.data >= arena && s.len <= len
+               && (size_t) (s.data - arena) <= len - s.len);
+}
+
+
+static inline int
+ctx_in_arena(const vpt_context_t *c, const char *arena, size_t len,
+    const char **why)
+{
+    size_t  i;
+
+#define CTX_IN(s, name)                                                     \
+    if (!ctx_in_arena_str(s, arena, len)) { *why = name; return 0; }
+
+    CTX_IN(c->user_id, "user.id");
+    CTX_IN(c->device, "device");
+    CTX_IN(c->referrer, "referrer");
+    CTX_IN(c->country, "country");
+    CTX_IN(c->weekday, "weekday");
+    CTX_IN(c->order_id, "order.id");
+    CTX_IN(c->order_currency, "order.currency");
+    CTX_IN(c->intent, "intent");
+
+    for (i = 0; i < c->ncart; i++) {
+        CTX_IN(c->cart[i].sku, "cart.sku");
+        CTX_IN(c->cart[i].category, "cart.category");
+    }
+
+    for (i = 0; i < c->nviewed; i++) {
+        CTX_IN(c->viewed[i].sku, "viewed.sku");
+        CTX_IN(c->viewed[i].category, "viewed.category");
+    }
+
+    for (i = 0; i < c->nhistory_categories; i++) {
+        CTX_IN(c->history_categories[i], "history.categories");
+    }
+
+    for (i = 0; i < c->nhistory_skus; i++) {
+        CTX_IN(c->history_skus[i], "history.skus");
+    }
+
+    for (i = 0; i < c->nfeatures; i++) {
+        CTX_IN(c->features[i].name, "features.name");
+        CTX_IN(c->features[i].str, "features.str");
+    }
+
+#undef CTX_IN
 
     return 1;
 }

@@ -48,6 +48,8 @@ fast_agrees(const char *json, size_t len)
     why = "";
     VPT_CHECK_MSG(ctx_eq(&fast, &ref, &why), "%s differs: %.*s", why,
                   (int) len, json);
+    VPT_CHECK_MSG(ctx_in_arena(&fast, arena_fast, len, &why),
+                  "%s is outside the arena: %.*s", why, (int) len, json);
 
     return 1;
 }
@@ -119,6 +121,29 @@ VPT_TEST(demo_personas_take_the_fast_path)
 }
 
 
+VPT_TEST(any_whitespace_between_tokens_takes_the_fast_path)
+{
+    /* pretty-printed, and with whitespace where the names' quick match
+     * does not expect it (before ':', after '[' and ',', tabs, CRLF) */
+
+    VPT_CHECK(fast_takes(
+        "{\n  \"user\": {\n    \"id\": \"u-gift\",\n    "
+        "\"loyalty_member\": false,\n    \"orders\": 1\n  },\n  "
+        "\"device\": \"desktop\",\n  \"cart\": [\n    {\n      "
+        "\"sku\": \"TOY-1\",\n      \"price\": 29.99,\n      "
+        "\"qty\": 1\n    }\n  ],\n  \"history\": {\n    "
+        "\"categories\": [\n      \"toys\"\n    ]\n  }\n}\n"));
+
+    VPT_CHECK(fast_takes(
+        "{ \"user\" : { \"id\" :\t\"u\" , \"orders\" : 2 } ,\r\n"
+        "\"device\"\t:\"mobile\" , \"local_hour\" :  7 , \"cart\" : "
+        "[ { \"sku\" : \"S\" , \"qty\" : 3 } , { } ] , \"viewed\""
+        ":[{\"category\":\"c\"}],\"features\" : { \"a\" : 1 ,"
+        "  \"b\" :\"x\" } , \"history\" : { \"skus\" : [ \"k\" , "
+        "\"\" ] } , \"order\" : { \"total\" : 5 } }"));
+}
+
+
 VPT_TEST(values_and_types_agree_with_jansson)
 {
     VPT_CHECK(fast_takes("{}"));
@@ -161,6 +186,11 @@ VPT_TEST(values_and_types_agree_with_jansson)
     VPT_CHECK(fast_takes("{\"features\": {\"\": \"x\", \"a\": \"\", "
                          "\"b\": 1, \"c\": true, \"d\": null, \"e\": [1], "
                          "\"f\": {\"g\": 1}, \"h\": -2.5, \"i\": \"v\"}}"));
+    /* an empty name is no name read, wherever it is */
+    VPT_CHECK(fast_takes("{\"\": \"x\", \"cart\": [{\"\": \"y\", "
+                         "\"price\": 2}], \"user\": {\"\": 1, \"id\": "
+                         "\"u\"}, \"order\": {\"\": \"z\"}, \"history\": "
+                         "{\"\": []}}"));
     VPT_CHECK(fast_takes("{\"unknown\": {\"deep\": [[{\"x\": [1, {\"y\": "
                          "null}]}]]}, \"user\": {\"id\": \"u\", "
                          "\"unknown\": {\"id\": \"not me\"}}}"));
@@ -441,6 +471,7 @@ int
 main(void)
 {
     VPT_RUN(demo_personas_take_the_fast_path);
+    VPT_RUN(any_whitespace_between_tokens_takes_the_fast_path);
     VPT_RUN(values_and_types_agree_with_jansson);
     VPT_RUN(escapes_and_utf8_are_decoded_as_jansson_does);
     VPT_RUN(arrays_are_truncated_as_jansson_s_path_does);
