@@ -241,9 +241,14 @@ sub worker_pids {
     return @pids;
 }
 
+# complete lines only: a reader can see a line nginx is still writing (a
+# write() to a file is not atomic for a concurrent read()), and that part
+# is not the line
 sub access_log_lines {
     my ($ng) = @_;
-    my @lines = split /\n/, read_file("$ng->{dir}/access.log");
+    my $text = read_file("$ng->{dir}/access.log");
+    $text =~ s/[^\n]*\z//;
+    my @lines = split /\n/, $text;
     return @lines;
 }
 
