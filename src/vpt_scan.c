@@ -167,6 +167,28 @@ typedef struct {
 
 
 /*
+ * Moves on to the next word with events when *g has none left: 0 at the
+ * end of the window.  Inlined into the walk, so it costs what the loop did.
+ */
+
+static inline __attribute__((always_inline)) int
+vpt_scan_ev_more(const vpt_scan_word_t **ew, const unsigned char **ep,
+    uint64_t *g, const vpt_scan_word_t *end)
+{
+    while (*g == 0) {
+        if (++*ew == end) {
+            return 0;
+        }
+
+        *g = (*ew)->ev;
+        *ep += 64;
+    }
+
+    return 1;
+}
+
+
+/*
  * The common case, in few registers: tags that are no literal's, no raw
  * text element's, whose quotes (if any) each close at the next event, not
  * after '=' or whitespace.  Returns 0 at the end of the window (at->lw is
@@ -250,13 +272,8 @@ vpt_scan_run(vpt_scan_at_t *at, const vpt_scan_word_t *end,
 
     tag:
 
-        while (g == 0) {
-            if (++ew == end) {
-                goto stop;
-            }
-
-            g = ew->ev;
-            ep += 64;
+        if (!vpt_scan_ev_more(&ew, &ep, &g, end)) {
+            goto stop;
         }
 
         e = (size_t) __builtin_ctzll(g);
@@ -274,13 +291,8 @@ vpt_scan_run(vpt_scan_at_t *at, const vpt_scan_word_t *end,
 
     value:
 
-        while (g == 0) {
-            if (++ew == end) {
-                goto stop;
-            }
-
-            g = ew->ev;
-            ep += 64;
+        if (!vpt_scan_ev_more(&ew, &ep, &g, end)) {
+            goto stop;
         }
 
         e = (size_t) __builtin_ctzll(g);
