@@ -373,6 +373,13 @@ ngx_http_vpt_preconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_vpt_postconfiguration(ngx_conf_t *cf)
 {
+    /* the context parser's tables, once, before the workers fork */
+    if (vpt_context_prepare() != VPT_OK) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "vpt: the fast context parser is off (its tables "
+                           "could not be built); contexts go to jansson");
+    }
+
     if (ngx_http_vpt_init_header_filter(cf) != NGX_OK
         || ngx_http_vpt_init_body_filter(cf) != NGX_OK)
     {

@@ -96,6 +96,14 @@ int vpt_context_parse(vpt_context_t *ctx, const char *json, size_t len,
     char *arena, size_t arena_len);
 
 /*
+ * Builds the fast parser's tables of names, which vpt_context_parse()
+ * otherwise builds at its first call: nginx calls it while reading its
+ * configuration, so that workers share them.  VPT_ERROR if one cannot be
+ * built (every context then goes to jansson: right, slower).
+ */
+int vpt_context_prepare(void);
+
+/*
  * Same, from an already decoded jansson object (json_t *), for tools that
  * read the context out of a decision-log line.
  */

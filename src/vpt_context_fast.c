@@ -1524,6 +1524,13 @@ vpt_fj_number_slow(vpt_fj_u8 *p, double *out)
 }
 
 
+int
+vpt_context_prepare(void)
+{
+    return vpt_fj_init();
+}
+
+
 /* the names' tables, once: -1 for good if one cannot be built */
 
 static int

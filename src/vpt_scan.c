@@ -122,6 +122,14 @@ vpt_scan_lits_init(vpt_scan_lits_t *set, const unsigned char **lit,
         return VPT_ERROR;
     }
 
+    /*
+     * the 64 KB table now, while the configuration is read: in nginx's
+     * master, so workers share it and no page pays for building it
+     */
+    if (!vpt_scan_ready) {
+        vpt_scan_init();
+    }
+
     memset(set, 0, sizeof(vpt_scan_lits_t));
 
     for (i = 0; i < n; i++) {
